@@ -1,0 +1,477 @@
+"""Reading and validating events and accounts: the input contract.
+
+Stage 1 of the pipeline. Input tables are converted once to Arrow
+(:func:`accountgraph._io.to_arrow`), renamed through the user's column map,
+checked for required columns and usable types, and every bad row is left out
+and counted by reason in a :class:`Quarantine` — nothing disappears silently.
+
+Identifiers are factorised to dense integer codes over their *sorted* unique
+values, so every later stage sees the same integers whatever the input row
+order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._exceptions import SchemaError
+from ._io import TableLike, to_arrow
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "ACCOUNT_COLUMNS",
+    "Quarantine",
+    "ValidEvents",
+    "ValidAccounts",
+    "validate_events",
+    "validate_accounts",
+    "factorize_sorted",
+]
+
+logger = logging.getLogger(__name__)
+
+EVENT_COLUMNS = ("account_id", "timestamp", "ip", "device_id", "payment_id", "prompt", "output_tokens")
+ACCOUNT_COLUMNS = ("account_id", "created_at", "payment_id", "email_domain", "phone_prefix")
+_REQUIRED_EVENTS = ("account_id", "timestamp")
+_REQUIRED_ACCOUNTS = ("account_id",)
+
+# Timestamps outside this window are almost always a unit mistake (epoch
+# milliseconds read as seconds lands in the year 50,000); quarantine them.
+_MIN_TS_US = int(pd.Timestamp("1990-01-01", tz="UTC").value // 1000)
+_MAX_TS_US = int(pd.Timestamp("2100-01-01", tz="UTC").value // 1000)
+
+
+@dataclass
+class Quarantine:
+    """Counts of rows left out of the analysis, by table and reason.
+
+    Attributes
+    ----------
+    counts : dict of (str, str) -> int
+        ``(table, reason) -> number of rows``.
+    """
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, table: str, reason: str, n: int) -> None:
+        """Count ``n`` rows of ``table`` left out for ``reason`` (no-op for 0)."""
+        if n:
+            key = (table, reason)
+            self.counts[key] = self.counts.get(key, 0) + int(n)
+            logger.warning("quarantined %d %s row(s): %s", n, table, reason)
+
+    @property
+    def total(self) -> int:
+        """Total number of quarantined rows."""
+        return sum(self.counts.values())
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per (table, reason) with its count, sorted."""
+        rows = sorted((t, r, n) for (t, r), n in self.counts.items())
+        return pd.DataFrame(rows, columns=["table", "reason", "rows"]).astype(
+            {"table": object, "reason": object, "rows": "int64"}
+        )
+
+    def __repr__(self) -> str:
+        if not self.counts:
+            return "Quarantine(no rows left out)"
+        parts = ", ".join(f"{t}.{r}={n}" for (t, r), n in sorted(self.counts.items()))
+        return f"Quarantine({parts})"
+
+
+@dataclass
+class ValidEvents:
+    """Validated events as Arrow columns (one row per kept event).
+
+    ``timestamp`` is int64 microseconds since the epoch, UTC. Optional columns
+    absent from the input are ``None``. ``extra`` maps declared extra signal
+    names to string columns.
+    """
+
+    account_id: pa.ChunkedArray
+    timestamp: np.ndarray
+    ip: pa.ChunkedArray | None
+    device_id: pa.ChunkedArray | None
+    payment_id: pa.ChunkedArray | None
+    prompt: pa.ChunkedArray | None
+    output_tokens: np.ndarray | None
+    extra: dict[str, pa.ChunkedArray]
+    n_input_rows: int
+
+    def __len__(self) -> int:
+        return len(self.timestamp)
+
+
+@dataclass
+class ValidAccounts:
+    """Validated account attributes (one row per distinct account id)."""
+
+    account_id: pa.ChunkedArray
+    created_at: np.ndarray | None  # int64 microseconds, -1 where unknown
+    payment_id: pa.ChunkedArray | None
+    email_domain: pa.ChunkedArray | None
+    phone_prefix: pa.ChunkedArray | None
+    extra: dict[str, pa.ChunkedArray]
+    n_input_rows: int
+
+
+def _rename(table: pa.Table, columns: Mapping[str, str] | None, name: str) -> pa.Table:
+    """Apply a ``{canonical_name: user_column}`` map."""
+    if not columns:
+        return table
+    names = list(table.column_names)
+    for canonical, user in columns.items():
+        if user not in names:
+            raise SchemaError(
+                f"{name}: column map says {canonical!r} is in column {user!r}, "
+                f"but {name} has no such column. Columns found: {names}."
+            )
+        if canonical != user and canonical in names:
+            # The user's mapping wins; the unmapped canonical column is ignored.
+            names[names.index(canonical)] = f"__ignored__{canonical}"
+        names[names.index(user)] = canonical
+    return table.rename_columns(names)
+
+
+def _require(table: pa.Table, required: Sequence[str], name: str) -> None:
+    missing = [c for c in required if c not in table.column_names]
+    if missing:
+        raise SchemaError(
+            f"{name} is missing required column(s) {missing}. Columns found: "
+            f"{table.column_names}. Map your own names with columns={{'{missing[0]}': '<your column>'}} "
+            f"(CLI: --column {missing[0]}=<your column>)."
+        )
+
+
+def _as_string(col: pa.ChunkedArray, column: str, name: str) -> pa.ChunkedArray:
+    """Cast an identifier column to string; empty/blank strings become null."""
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = col.cast(t.value_type)
+        t = col.type
+    if pa.types.is_null(t):
+        return pa.chunked_array([pa.nulls(len(col), pa.large_string())])
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        out = col
+    elif pa.types.is_integer(t):
+        out = col.cast(pa.string())
+    elif pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        try:
+            out = col.cast(pa.string())
+        except pa.ArrowInvalid:
+            # Undecodable identifiers are still identifiers: keep their bytes as hex.
+            out = pa.chunked_array([pa.array([None if v is None else v.hex() for v in col.to_pylist()], pa.string())])
+    else:
+        raise SchemaError(
+            f"{name}.{column} must hold strings (or integers used as identifiers); "
+            f"found Arrow type {t}. Cast the column to string first."
+        )
+    trimmed = pc.utf8_trim_whitespace(out)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+
+
+def _to_us(col: pa.ChunkedArray, column: str, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Timestamps to int64 UTC microseconds.
+
+    Returns ``(values, is_null, is_bad)``; ``values`` is undefined where null/bad.
+    Timezone-naive timestamps and strings without an offset are taken as UTC;
+    numbers are epoch seconds.
+    """
+    t = col.type
+    n = len(col)
+    if pa.types.is_dictionary(t):
+        col = col.cast(t.value_type)
+        t = col.type
+    if pa.types.is_timestamp(t):
+        tz = t.tz
+        us = col.cast(pa.timestamp("us", tz=tz)).cast(pa.int64())
+        null = np.asarray(pc.is_null(us).to_numpy(zero_copy_only=False), dtype=bool)
+        vals = np.asarray(us.fill_null(0).to_numpy(), dtype=np.int64)
+        return vals, null, np.zeros(n, dtype=bool)
+    if pa.types.is_date(t):
+        us = col.cast(pa.timestamp("us")).cast(pa.int64())
+        null = np.asarray(pc.is_null(us).to_numpy(zero_copy_only=False), dtype=bool)
+        return np.asarray(us.fill_null(0).to_numpy(), dtype=np.int64), null, np.zeros(n, dtype=bool)
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        f = np.asarray(col.cast(pa.float64()).to_numpy(), dtype=np.float64)  # nulls -> nan
+        null = np.isnan(f)
+        bad = ~null & ~np.isfinite(f)
+        with np.errstate(invalid="ignore", over="ignore"):
+            vals = np.where(null | bad, 0, np.round(f * 1e6)).astype(np.int64)
+        return vals, null, bad
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        # Parse each distinct string once, vectorised in pandas' C parser.
+        enc = col.combine_chunks().dictionary_encode()
+        uniq = enc.dictionary.to_pandas()
+        parsed = pd.to_datetime(uniq, errors="coerce", utc=True, format="ISO8601")
+        if parsed.isna().any():
+            # Digit strings (e.g. from CSV) are epoch seconds.
+            num = pd.to_numeric(uniq, errors="coerce")
+            fallback = pd.to_datetime(num, unit="s", errors="coerce", utc=True)
+            parsed = parsed.fillna(fallback)
+        uniq_us = parsed.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).astype(np.int64)
+        uniq_bad = parsed.isna().to_numpy()
+        idx = enc.indices
+        null = np.asarray(pc.is_null(idx).to_numpy(zero_copy_only=False), dtype=bool)
+        codes = np.asarray(idx.fill_null(0).to_numpy(), dtype=np.int64)
+        if len(uniq_us) == 0:
+            return np.zeros(n, dtype=np.int64), null, np.zeros(n, dtype=bool)
+        vals = uniq_us[codes]
+        bad = uniq_bad[codes] & ~null
+        return np.where(bad | null, 0, vals), null, bad
+    if pa.types.is_null(t):
+        return np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    raise SchemaError(
+        f"{name}.{column} must be a timestamp, epoch seconds (number) or ISO-8601 text; "
+        f"found Arrow type {t}."
+    )
+
+
+def _ip_check(col: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
+    """Normalise IP text; return (normalised, is_malformed). Null stays null.
+
+    IPv4 is checked with a strict pattern (no leading zeros); the much rarer
+    IPv6 values are canonicalised with :mod:`ipaddress`, once per distinct value.
+    """
+    import ipaddress
+
+    enc = col.combine_chunks().dictionary_encode()
+    uniq = enc.dictionary
+    octet = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+    v4 = np.asarray(pc.match_substring_regex(uniq, rf"^{octet}(\.{octet}){{3}}$").to_numpy(zero_copy_only=False), bool)
+    canon = np.asarray(uniq.to_numpy(zero_copy_only=False), dtype=object)
+    ok = v4.copy()
+    for i in np.flatnonzero(~v4):  # loop over distinct non-IPv4 values only
+        try:
+            canon[i] = ipaddress.IPv6Address(canon[i]).compressed
+            ok[i] = True
+        except ValueError:
+            ok[i] = False
+    canon_arr = pa.array(canon, pa.large_string())
+    idx = enc.indices
+    null = np.asarray(pc.is_null(idx).to_numpy(zero_copy_only=False), dtype=bool)
+    codes = np.asarray(idx.fill_null(0).to_numpy(), dtype=np.int64)
+    if len(uniq) == 0:
+        return pa.chunked_array([pa.nulls(len(col), pa.large_string())]), np.zeros(len(col), bool)
+    bad = ~ok[codes] & ~null
+    out = canon_arr.take(pa.array(codes))
+    out = pc.if_else(pa.array(null), pa.scalar(None, pa.large_string()), out)
+    return pa.chunked_array([out]), bad
+
+
+def factorize_sorted(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Dense codes over sorted unique values; null -> -1.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int32 (or int64 if needed)
+    uniques : pyarrow.Array, sorted ascending
+
+    Notes
+    -----
+    Hash-based ``dictionary_encode`` numbers values in order of first
+    appearance; re-ranking the (small) dictionary by sort order makes the codes
+    independent of row order. Cost: O(n) hashing plus O(u log u) for u uniques.
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = arr.dictionary_encode()
+    order = np.asarray(pc.array_sort_indices(enc.dictionary).to_numpy(), dtype=np.int64)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    idx = enc.indices
+    null = np.asarray(pc.is_null(idx).to_numpy(zero_copy_only=False), dtype=bool)
+    raw = np.asarray(idx.fill_null(0).to_numpy(), dtype=np.int64)
+    codes = rank[raw] if len(rank) else np.zeros(len(raw), np.int64)
+    codes[null] = -1
+    dtype = np.int32 if len(order) < 2**31 - 1 else np.int64
+    return codes.astype(dtype), enc.dictionary.take(pa.array(order))
+
+
+def validate_events(
+    events: TableLike,
+    *,
+    columns: Mapping[str, str] | None = None,
+    extra_signals: Sequence[str] = (),
+    quarantine: Quarantine,
+) -> ValidEvents:
+    """Validate the events table and leave out bad rows, counted by reason.
+
+    Parameters
+    ----------
+    events : table-like
+        See :func:`accountgraph.detect` for the contract.
+    columns : mapping, optional
+        ``{canonical_name: your_column}``.
+    extra_signals : sequence of str
+        Further string columns of ``events`` to use as signals.
+    quarantine : Quarantine
+        Receives the counts of rows left out.
+
+    Raises
+    ------
+    SchemaError
+        A required column is missing or a column has an unusable type.
+
+    Notes
+    -----
+    Reasons: ``empty_account_id``, ``null_timestamp``, ``unparseable_timestamp``,
+    ``timestamp_out_of_range``, ``malformed_ip``, ``bad_output_tokens``.
+    Time O(n) vectorised; IPv6 addresses are parsed once per distinct value.
+    """
+    table = _rename(to_arrow(events, name="events"), columns, "events")
+    _require(table, _REQUIRED_EVENTS, "events")
+    for c in extra_signals:
+        if c not in table.column_names:
+            raise SchemaError(f"events has no column {c!r} declared in extra_signals; columns: {table.column_names}.")
+    n = table.num_rows
+    keep = np.ones(n, dtype=bool)
+
+    acc = _as_string(table["account_id"], "account_id", "events")
+    bad = np.asarray(pc.is_null(acc).to_numpy(zero_copy_only=False), bool)
+    quarantine.add("events", "empty_account_id", int(bad.sum()))
+    keep &= ~bad
+
+    ts, ts_null, ts_bad = _to_us(table["timestamp"], "timestamp", "events")
+    quarantine.add("events", "null_timestamp", int((ts_null & keep).sum()))
+    keep &= ~ts_null
+    quarantine.add("events", "unparseable_timestamp", int((ts_bad & keep).sum()))
+    keep &= ~ts_bad
+    oor = (ts < _MIN_TS_US) | (ts > _MAX_TS_US)
+    quarantine.add("events", "timestamp_out_of_range", int((oor & keep).sum()))
+    keep &= ~oor
+
+    ip = None
+    if "ip" in table.column_names:
+        ip_s = _as_string(table["ip"], "ip", "events")
+        ip, ip_bad = _ip_check(ip_s)
+        quarantine.add("events", "malformed_ip", int((ip_bad & keep).sum()))
+        keep &= ~ip_bad
+
+    out_tok = None
+    if "output_tokens" in table.column_names:
+        col = table["output_tokens"]
+        t = col.type
+        if pa.types.is_integer(t) or pa.types.is_floating(t):
+            f = np.asarray(col.cast(pa.float64()).to_numpy(), dtype=np.float64)
+        elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
+            f = pd.to_numeric(col.to_pandas(), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            raw_null = np.asarray(pc.is_null(_as_string(col, "output_tokens", "events")).to_numpy(zero_copy_only=False), bool) if not pa.types.is_null(t) else np.ones(n, bool)
+            badnum = np.isnan(f) & ~raw_null
+            quarantine.add("events", "bad_output_tokens", int((badnum & keep).sum()))
+            keep &= ~badnum
+        else:
+            raise SchemaError(f"events.output_tokens must be an integer column; found Arrow type {t}.")
+        with np.errstate(invalid="ignore"):
+            neg = (f < 0) | (np.isfinite(f) & (f != np.floor(f))) | np.isinf(f)
+        quarantine.add("events", "bad_output_tokens", int((neg & keep).sum()))
+        keep &= ~neg
+        out_tok = np.where(np.isnan(f), -1, f).astype(np.int64)  # -1 = unknown
+
+    def opt(name: str) -> pa.ChunkedArray | None:
+        return _as_string(table[name], name, "events") if name in table.column_names else None
+
+    device, payment = opt("device_id"), opt("payment_id")
+    prompt = None
+    if "prompt" in table.column_names:
+        pt = table["prompt"].type
+        if not (pa.types.is_string(pt) or pa.types.is_large_string(pt) or pa.types.is_binary(pt)
+                or pa.types.is_large_binary(pt) or pa.types.is_null(pt) or pa.types.is_dictionary(pt)):
+            raise SchemaError(f"events.prompt must be text; found Arrow type {pt}.")
+        prompt = table["prompt"]
+    extra = {c: _as_string(table[c], c, "events") for c in extra_signals}
+
+    mask = pa.array(keep)
+    dropped = int(n - keep.sum())
+    if dropped:
+        logger.info("events: kept %d of %d rows (%d quarantined)", n - dropped, n, dropped)
+
+    def f(a):
+        return None if a is None else (a.filter(mask) if dropped else a)
+
+    return ValidEvents(
+        account_id=f(acc),
+        timestamp=ts[keep] if dropped else ts,
+        ip=f(ip),
+        device_id=f(device),
+        payment_id=f(payment),
+        prompt=f(prompt),
+        output_tokens=None if out_tok is None else (out_tok[keep] if dropped else out_tok),
+        extra={k: f(v) for k, v in extra.items()},
+        n_input_rows=n,
+    )
+
+
+def validate_accounts(
+    accounts: TableLike,
+    *,
+    columns: Mapping[str, str] | None = None,
+    extra_signals: Sequence[str] = (),
+    quarantine: Quarantine,
+) -> ValidAccounts:
+    """Validate the accounts table; one row per account id is kept.
+
+    Reasons: ``empty_account_id``, ``unparseable_created_at``,
+    ``duplicate_account_id`` (all but one row of a repeated id; the kept row is
+    the one with the earliest ``created_at``, then the smallest payment id, so
+    the choice does not depend on row order).
+    """
+    table = _rename(to_arrow(accounts, name="accounts"), columns, "accounts")
+    _require(table, _REQUIRED_ACCOUNTS, "accounts")
+    for c in extra_signals:
+        if c not in table.column_names:
+            raise SchemaError(f"accounts has no column {c!r} declared in extra_signals; columns: {table.column_names}.")
+    n = table.num_rows
+    acc = _as_string(table["account_id"], "account_id", "accounts")
+    keep = ~np.asarray(pc.is_null(acc).to_numpy(zero_copy_only=False), bool)
+    quarantine.add("accounts", "empty_account_id", int((~keep).sum()))
+
+    created = None
+    if "created_at" in table.column_names:
+        c_us, c_null, c_bad = _to_us(table["created_at"], "created_at", "accounts")
+        c_bad = (c_bad | (~c_null & ((c_us < _MIN_TS_US) | (c_us > _MAX_TS_US)))) & keep
+        quarantine.add("accounts", "unparseable_created_at", int(c_bad.sum()))
+        keep &= ~c_bad
+        created = np.where(c_null, -1, c_us)
+
+    def opt(name: str, lower: bool = False) -> pa.ChunkedArray | None:
+        if name not in table.column_names:
+            return None
+        s = _as_string(table[name], name, "accounts")
+        return pc.utf8_lower(s) if lower else s
+
+    payment, email, phone = opt("payment_id"), opt("email_domain", lower=True), opt("phone_prefix")
+    extra = {c: _as_string(table[c], c, "accounts") for c in extra_signals}
+
+    # Deduplicate account ids deterministically.
+    idx = np.flatnonzero(keep)
+    codes, _ = factorize_sorted(acc.take(pa.array(idx)) if len(idx) < n else acc)
+    sort_c = created[idx] if created is not None else np.zeros(len(idx), np.int64)
+    sort_c = np.where(sort_c < 0, np.iinfo(np.int64).max, sort_c)
+    pay_codes = factorize_sorted(payment.take(pa.array(idx)))[0] if payment is not None else np.zeros(len(idx), np.int32)
+    order = np.lexsort((pay_codes, sort_c, codes))
+    first = np.ones(len(order), bool)
+    first[1:] = codes[order][1:] != codes[order][:-1]
+    dup = int((~first).sum())
+    quarantine.add("accounts", "duplicate_account_id", dup)
+    take = pa.array(np.sort(idx[order[first]]))
+
+    def f(a):
+        return None if a is None else a.take(take)
+
+    return ValidAccounts(
+        account_id=f(acc),
+        created_at=None if created is None else created[take.to_numpy()],
+        payment_id=f(payment),
+        email_domain=f(email),
+        phone_prefix=f(phone),
+        extra={k: f(v) for k, v in extra.items()},
+        n_input_rows=n,
+    )
