@@ -73,7 +73,7 @@ class RingDetector:
         Clusters with ``ring_score`` above this are flagged.
     max_signal_degree : int, default 500
         Signals shared by more accounts are hubs: evidence, never links.
-    hub_share : float, default 0.1
+    hub_share : float, default 0.5
         On small inputs the hub cap drops to ``max(10, hub_share * n_accounts)``.
     max_pairs : int, default 50_000_000
         Budget of projected account pairs; bounds memory.
@@ -125,7 +125,7 @@ class RingDetector:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         max_signal_degree: int = 500,
-        hub_share: float = 0.1,
+        hub_share: float = 0.5,
         max_pairs: int = 50_000_000,
         min_link: float = 0.5,
         type_weights: Mapping[str, float] | None = None,
@@ -383,9 +383,9 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
             clusters = feats.iloc[order].reset_index(drop=True)
             lead = ["cluster_id", "n_accounts", "n_events", "ring_score", "flagged"]
             clusters = clusters[lead + [c for c in clusters.columns if c not in lead]]
-            acc_cid = np.where(acc_cluster >= 0, new_id[np.maximum(acc_cluster, 0)], -1)
-            score_by_cl = feats["ring_score"].to_numpy()
-            acc_score = np.where(acc_cluster >= 0, score_by_cl[np.maximum(acc_cluster, 0)], 0.0)
+            # A sentinel slot at the end serves accounts in no cluster (index -1).
+            acc_cid = np.append(new_id, -1)[acc_cluster]
+            acc_score = np.append(feats["ring_score"].to_numpy(), 0.0)[acc_cluster]
             assignments = pd.DataFrame({
                 "account_id": pd.Series(np.asarray(account_ids.to_numpy(zero_copy_only=False), dtype=object), dtype=object),
                 "cluster_id": acc_cid.astype(np.int64),

@@ -132,7 +132,7 @@ def build_graph(
     n_accounts: int,
     *,
     max_signal_degree: int = 500,
-    hub_share: float = 0.1,
+    hub_share: float = 0.5,
     max_pairs: int = 50_000_000,
     min_link: float = 0.5,
     type_weights: Mapping[str, float] | None = None,

@@ -1,0 +1,69 @@
+"""Signals, rarity weights, hubs and the pair budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from accountgraph._graph import HUB, LINKED, OVER_BUDGET, build_graph, rarity_weight
+from accountgraph._signals import SignalTable, ip_network
+
+
+def _table(pairs, types=None, type_names=("payment",)):
+    pairs = sorted(pairs, key=lambda p: (p[1], p[0]))
+    acc = np.array([p[0] for p in pairs], np.int64)
+    sig = np.array([p[1] for p in pairs], np.int64)
+    n_sig = int(sig.max()) + 1
+    st = np.zeros(n_sig, np.int16) if types is None else np.asarray(types, np.int16)
+    return SignalTable(acc, sig, np.ones(len(acc), np.int64), st,
+                       pa.array([f"s{i}" for i in range(n_sig)], pa.large_string()), list(type_names))
+
+
+def test_rarity_weight_monotone_and_bounded():
+    d = np.arange(0, 600)
+    w = rarity_weight(d, 500)
+    assert w[2] == 1.0 and w[0] == w[1] == 0.0 and w[501:].max() == 0.0
+    assert np.all(np.diff(w[2:501]) <= 0) and w.min() >= 0
+
+
+def test_ip_network():
+    got = ip_network(pa.array(["1.2.3.4", "1.2.3.99", "2001:db8:aa:bb::1", None])).to_pylist()
+    assert got == ["1.2.3.0/24", "1.2.3.0/24", "2001:db8:aa::/48", None]
+
+
+def test_shared_card_links_and_hub_does_not():
+    # accounts 0,1 share card 0; everyone (0..99) shares signal 1 (a hub)
+    pairs = [(0, 0), (1, 0)] + [(a, 1) for a in range(100)]
+    g = build_graph(_table(pairs), 100, max_signal_degree=50)
+    assert g.status[0] == LINKED and g.status[1] == HUB
+    assert list(zip(g.src.tolist(), g.dst.tolist())) == [(0, 1)]
+
+
+def test_weak_single_ip_does_not_link():
+    # one shared IP among 30 accounts: weight well below min_link
+    pairs = [(a, 0) for a in range(30)]
+    g = build_graph(_table(pairs, type_names=("ip",)), 1000, max_signal_degree=500)
+    assert g.n_edges == 0 and g.n_pairs == 30 * 29 // 2
+
+
+def test_noisy_or_accumulates_within_type():
+    # accounts 0 and 1 share 10 IPs each shared by 40 accounts -> linked
+    pairs = [(a, s) for s in range(10) for a in ([0, 1] + list(range(2 + 38 * s, 2 + 38 * (s + 1))))]
+    g = build_graph(_table(pairs, types=[0] * 10, type_names=("ip",)), 4000, max_signal_degree=500)
+    assert (0, 1) in set(zip(g.src.tolist(), g.dst.tolist()))
+
+
+def test_pair_budget_bounds_projection():
+    # signal degrees 3 (3 pairs), 10 (45 pairs), 20 (190 pairs)
+    pairs = [(a, 0) for a in range(3)] + [(a, 1) for a in range(10, 20)] + [(a, 2) for a in range(30, 50)]
+    g = build_graph(_table(pairs), 1000, max_pairs=50)
+    assert g.status.tolist() == [LINKED, LINKED, OVER_BUDGET]
+    assert g.n_pairs <= 50 and g.cap == 10
+
+
+def test_edges_sorted_and_upper():
+    pairs = [(a, 0) for a in (5, 2, 9)]
+    g = build_graph(_table(pairs), 10)
+    assert np.all(g.src < g.dst)
+    assert list(zip(g.src, g.dst)) == sorted(zip(g.src, g.dst))
