@@ -21,10 +21,11 @@ blow-up can come from them.
 For a pair of accounts the evidence of one signal type ``t`` combines the
 shared signals as a noisy-or, :math:`e_t = 1 - \\prod_s (1 - w_s)` (sharing ten
 mid-rarity proxy IPs is strong evidence, one is weak), and the link weight is
-:math:`W = \\sum_t \\alpha_t e_t` with per-type weights :math:`\\alpha_t`
-(a shared card says more than a shared /24). Pairs with ``W < min_link`` are
-dropped: with the default weights a single shared residential IP, or a shared
-/24 alone, does not link two accounts; a shared card does.
+:math:`W = \\sum_g \\max_{t \\in g} \\alpha_t e_t` over evidence groups ``g``
+(an IP and its /24 are one group: the same fact at two resolutions) with
+per-type weights :math:`\\alpha_t`. Pairs with ``W < min_link`` are dropped.
+With the defaults only a shared card links on its own; IPs, fingerprints and
+templates must corroborate each other.
 
 Memory
 ------
@@ -51,15 +52,24 @@ __all__ = ["DEFAULT_TYPE_WEIGHTS", "AccountGraph", "build_graph", "rarity_weight
 logger = logging.getLogger(__name__)
 
 DEFAULT_TYPE_WEIGHTS: dict[str, float] = {
+    # Only a shared payment instrument links two accounts on its own. Every
+    # other type weighs less than the default ``min_link`` (0.5), so it can
+    # corroborate a link but never make one alone: a residential-proxy exit or
+    # CGNAT pool, a coincidental fingerprint or a popular template shared with a
+    # stranger must be backed by a second, independent kind of evidence.
     "payment": 1.0,
-    "ip": 0.8,
-    "device": 0.6,
-    "template": 0.5,
-    "email_domain": 0.4,
-    "ip_net": 0.25,
-    "phone_prefix": 0.15,
+    "ip": 0.45,
+    "device": 0.45,
+    "template": 0.35,
+    "ip_net": 0.2,
+    "email_domain": 0.15,
+    "phone_prefix": 0.05,
     "x:*": 0.5,
 }
+
+#: Types whose evidence is the same fact seen at two resolutions: a pair's
+#: evidence from the group is the strongest member's, never their sum.
+EVIDENCE_GROUPS: dict[str, str] = {"ip": "network", "ip_net": "network"}
 
 # Signal status codes (AccountGraph.status)
 UNSHARED, LINKED, HUB, OVER_BUDGET = 0, 1, 2, 3
@@ -197,9 +207,7 @@ def build_graph(
 
     # Per-type noisy-or evidence, then weighted sum over types.
     inc_kept = status[sig.signal] == LINKED
-    rows_all: list[np.ndarray] = []
-    cols_all: list[np.ndarray] = []
-    vals_all: list[np.ndarray] = []
+    per_group: dict[str, list[sp.coo_matrix]] = {}
     n_pairs = 0
     for t, tname in enumerate(sig.type_names):
         alpha = _type_weight(tname, weights)
@@ -212,18 +220,18 @@ def build_graph(
             (np.sqrt(lam)[s_local], (sig.account[m], s_local)),
             shape=(n_accounts, len(s_ids)),
         )
-        p = sp.triu(b @ b.T, k=1).tocoo()
+        p = sp.triu(b @ b.T, k=1).tocsr()
         n_pairs += p.nnz
-        rows_all.append(p.row.astype(np.int64))
-        cols_all.append(p.col.astype(np.int64))
-        vals_all.append(alpha * -np.expm1(-p.data))
-        del b, p
-    if rows_all:
-        w = sp.coo_matrix(
-            (np.concatenate(vals_all), (np.concatenate(rows_all), np.concatenate(cols_all))),
-            shape=(n_accounts, n_accounts),
-        ).tocsr()
-        w.sum_duplicates()
+        p.data = alpha * -np.expm1(-p.data)
+        per_group.setdefault(EVIDENCE_GROUPS.get(tname, tname), []).append(p)
+        del b
+    if per_group:
+        w = sp.csr_matrix((n_accounts, n_accounts))
+        for mats in per_group.values():
+            g = mats[0]
+            for other in mats[1:]:
+                g = g.maximum(other)
+            w = w + g
         w = w.tocoo()
         keep = w.data >= min_link
         src, dst, link = w.row[keep].astype(np.int64), w.col[keep].astype(np.int64), w.data[keep]

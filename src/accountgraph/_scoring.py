@@ -12,21 +12,27 @@ Evidence and its ring-likeness ramp (``ramp(x, lo, hi)`` is 0 below ``lo``,
 =============== ============================================================= ======
 component       feature(s)                                                    weight
 =============== ============================================================= ======
-``timing``      scripted round-the-clock use: normalised hour-of-day entropy   0.20
-                (0.80 -> 0.95) times weekend activity (share 0.05 -> 0.20);
-                an office (weekday, 9-to-5) or a household scores low
-``cadence``     load-balanced accounts: low spread of per-account daily         0.15
+``timing``      scripted round-the-clock use: share of the cluster's events    0.25
+                in its 8 quietest hours of the day (uniform use gives 1/3,
+                people who sleep ~0.05; ramp 0.12 -> 0.28) times weekend
+                activity (share 0.04 -> 0.15, so an office scores low)
+``cadence``     load-balanced accounts: low spread of per-account daily         0.20
                 volume (CV 1.0 -> 0.3) and accounts active on most days of
                 their lifetime (0.4 -> 0.9)
 ``templates``   prompt-template repetition: share of prompts in the cluster's   0.20
                 top-3 template families (0.3 -> 0.8)
 ``output``      long, tight outputs: median output length vs the population     0.15
                 (x1 -> x3) and low relative spread (IQR/median 1.0 -> 0.3)
-``creation``    creation burst: share of accounts created within the densest    0.15
-                72-hour window (0.2 -> 0.7), only where >= 3 accounts' creation
+``creation``    creation burst: share of accounts created within the densest    0.20
+                72-hour window (0.3 -> 0.7), only where >= 3 accounts' creation
                 time is known
-``size``        accounts in the cluster, log scale (3 -> 50)                   0.15
 =============== ============================================================= ======
+
+The weighted sum is multiplied by a **size gate**, ``ramp(log n, log 2, log 6)``:
+0 for a pair, 0.39 for three accounts, 1 from six on. Rings spread their load
+over many accounts; a pair, a family or a tiny automation team, however
+scripted, is not a ring. The ``contrib_*`` columns already include the gate, so
+they still sum to ``ring_score``.
 
 When an input lacks what a component needs (no prompts, no output lengths, no
 account creation times), its weight is spread over the available components and
@@ -47,7 +53,7 @@ __all__ = ["ScoringParams", "COMPONENTS", "score_clusters"]
 
 logger = logging.getLogger(__name__)
 
-COMPONENTS = ("timing", "cadence", "templates", "output", "creation", "size")
+COMPONENTS = ("timing", "cadence", "templates", "output", "creation")
 _US_PER_S = 1_000_000
 _DAY = 86_400
 
@@ -58,11 +64,12 @@ class ScoringParams:
 
     weights: dict[str, float] = field(
         default_factory=lambda: {
-            "timing": 0.20, "cadence": 0.15, "templates": 0.20,
-            "output": 0.15, "creation": 0.15, "size": 0.15,
+            "timing": 0.25, "cadence": 0.20, "templates": 0.20,
+            "output": 0.15, "creation": 0.20,
         }
     )
     burst_window_s: int = 72 * 3600
+    size_gate: tuple[int, int] = (2, 6)
 
 
 def ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -138,10 +145,11 @@ def score_clusters(
     p = hist / np.maximum(hist.sum(1, keepdims=True), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ent = -np.nansum(np.where(p > 0, p * np.log(p), 0.0), axis=1) / np.log(24)
+    quiet = np.sort(p, axis=1)[:, :8].sum(axis=1)
     dow = ((ts // _DAY) + 3) % 7  # 1970-01-01 was a Thursday; 5, 6 = Sat, Sun
     weekend = np.bincount(cl, weights=(dow >= 5).astype(np.float64), minlength=k) / np.maximum(n_ev, 1)
-    f["hour_entropy"], f["weekend_share"] = ent, weekend
-    s_timing = ramp(ent, 0.80, 0.95) * ramp(weekend, 0.05, 0.20)
+    f["hour_entropy"], f["quiet_hours_share"], f["weekend_share"] = ent, quiet, weekend
+    s_timing = ramp(quiet, 0.12, 0.28) * ramp(weekend, 0.04, 0.15)
 
     # --- cadence: per-account daily volume spread; share of lifetime days active
     day = ts // _DAY
@@ -224,13 +232,13 @@ def score_clusters(
         known = np.bincount(c_cl, minlength=k).astype(np.float64)
         burst = np.where(known >= 3, best / np.maximum(known, 1), np.nan)
         f["creation_burst_share"] = burst
-        s["creation"] = np.nan_to_num(ramp(burst, 0.2, 0.7))
+        s["creation"] = np.nan_to_num(ramp(burst, 0.3, 0.7))
     else:
         missing.append("creation")
 
-    f["n_accounts_log"] = np.log(np.maximum(n_acc, 1))
-    s["size"] = ramp(np.log(np.maximum(n_acc, 1)), np.log(3), np.log(50))
-    del f["n_accounts_log"]
+    lo, hi = params.size_gate
+    gate = ramp(np.log(np.maximum(n_acc, 1)), np.log(lo), np.log(hi))
+    f["size_gate"] = gate
 
     w = {c: float(params.weights.get(c, 0.0)) for c in COMPONENTS if c in s}
     total = sum(w.values())
@@ -238,7 +246,7 @@ def score_clusters(
     score = np.zeros(k)
     for comp in COMPONENTS:
         if comp in s:
-            contrib = (w[comp] / total) * s[comp] if total > 0 else np.zeros(k)
+            contrib = gate * (w[comp] / total) * s[comp] if total > 0 else np.zeros(k)
         else:
             contrib = np.zeros(k)
         df[f"contrib_{comp}"] = contrib
