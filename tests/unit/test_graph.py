@@ -47,11 +47,35 @@ def test_weak_single_ip_does_not_link():
     assert g.n_edges == 0 and g.n_pairs == 30 * 29 // 2
 
 
-def test_noisy_or_accumulates_within_type():
-    # accounts 0 and 1 share 10 IPs each shared by 40 accounts -> linked
+def _ip_device_table(n_shared_ips):
+    """Accounts 0 and 1 share ``n_shared_ips`` IPs and one device, each signal shared by 40 accounts."""
+    pairs = [(a, s) for s in range(n_shared_ips) for a in ([0, 1] + list(range(2 + 38 * s, 2 + 38 * (s + 1))))]
+    pairs += [(a, n_shared_ips) for a in [0, 1] + list(range(3900, 3938))]
+    return _table(pairs, types=[0] * n_shared_ips + [1], type_names=("ip", "device"))
+
+
+def test_ips_alone_never_link():
     pairs = [(a, s) for s in range(10) for a in ([0, 1] + list(range(2 + 38 * s, 2 + 38 * (s + 1))))]
-    g = build_graph(_table(pairs, types=[0] * 10, type_names=("ip",)), 4000, max_signal_degree=500)
-    assert (0, 1) in set(zip(g.src.tolist(), g.dst.tolist()))
+    g = build_graph(_table(pairs, types=[0] * 10, type_names=("ip",)), 4000)
+    assert g.n_pairs > 0 and g.n_edges == 0
+
+
+def test_noisy_or_accumulates_and_types_corroborate():
+    linked = build_graph(_ip_device_table(10), 4000)
+    assert (0, 1) in set(zip(linked.src.tolist(), linked.dst.tolist()))
+    weak = build_graph(_ip_device_table(1), 4000)  # one IP + one device, both mid-rarity: not enough
+    assert (0, 1) not in set(zip(weak.src.tolist(), weak.dst.tolist()))
+
+
+def test_ip_and_its_network_are_not_double_counted():
+    # 0 and 1 share one IP and its /24 (same degree) and a weak device: the
+    # network group counts once, so no link.
+    pairs = [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)] + [(a, 2) for a in range(10, 40)]
+    t = _table(pairs, types=[0, 1, 2], type_names=("ip", "ip_net", "device"))
+    g = build_graph(t, 4000, type_weights={"ip": 0.3, "ip_net": 0.3, "device": 0.1})
+    assert g.n_edges == 0
+    g2 = build_graph(t, 4000, type_weights={"ip": 0.3, "ip_net": 0.3, "device": 0.1, "x:*": 0.5}, min_link=0.3)
+    assert g2.n_edges == 1
 
 
 def test_pair_budget_bounds_projection():
