@@ -37,7 +37,7 @@ def planted(seed: int = 0, n_legit: int = 300, ring_size: int = 24, n_days: int 
         acc += [f"ring{j:03d}"] * k
         ts.append(T0_US + rng.integers(0, n_days * 86_400, k) * 1_000_000)
         ip += [f"198.51.{100 + p // 8}.{p}" for p in rng.integers(0, 16, k)]
-        dev += [f"headless-{j % 2}"] * k
+        dev += [f"headless-{j % 3}"] * k  # the automation stack cuts across payment cells
         pay += [f"cell-{j % 2}"] * k
         out.append(rng.normal(1500, 60, k).astype(np.int64))
     # a family: 3 accounts sharing a card and a home IP

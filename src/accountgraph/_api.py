@@ -84,9 +84,9 @@ class RingDetector:
     method : {"leiden", "components"}, default "leiden"
     resolution : float, default 1.0
         Leiden modularity resolution.
-    min_modularity : float, default 0.3
-        Leiden's split of a connected component is kept only where the
-        component's own modularity reaches this; otherwise it stays whole.
+    merge_density : float, default 0.05
+        Leiden communities whose mean cross-link weight per account pair
+        reaches this are rejoined (a ring's cells stay one cluster).
     min_cluster_size : int, default 2
     use_templates : bool, default True
         Derive prompt-template families (MinHash LSH) as signals and evidence.
@@ -131,7 +131,7 @@ class RingDetector:
         type_weights: Mapping[str, float] | None = None,
         method: Literal["leiden", "components"] = "leiden",
         resolution: float = 1.0,
-        min_modularity: float = 0.3,
+        merge_density: float = 0.05,
         min_cluster_size: int = 2,
         use_templates: bool = True,
         template_threshold: float = 0.5,
@@ -152,7 +152,7 @@ class RingDetector:
         self.type_weights = type_weights
         self.method = method
         self.resolution = resolution
-        self.min_modularity = min_modularity
+        self.merge_density = merge_density
         self.min_cluster_size = min_cluster_size
         self.use_templates = use_templates
         self.template_threshold = template_threshold
@@ -191,8 +191,8 @@ class RingDetector:
         _check("min_link", self.min_link, isinstance(self.min_link, num) and self.min_link > 0, "a float in (0, inf)")
         _check("method", self.method, self.method in ("leiden", "components"), "one of 'leiden', 'components'")
         _check("resolution", self.resolution, isinstance(self.resolution, num) and self.resolution > 0, "a float in (0, inf)")
-        _check("min_modularity", self.min_modularity, isinstance(self.min_modularity, num) and -0.5 <= self.min_modularity <= 1,
-               "a float in [-0.5, 1]")
+        _check("merge_density", self.merge_density, isinstance(self.merge_density, num) and self.merge_density > 0,
+               "a float in (0, inf)")
         _check("min_cluster_size", self.min_cluster_size,
                isinstance(self.min_cluster_size, (int, np.integer)) and self.min_cluster_size >= 2, "an int >= 2")
         _check("template_threshold", self.template_threshold,
@@ -358,7 +358,7 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
             # Name-independent vertex order: first activity, then volume.
             node_key = np.lexsort((-n_ev_acc, first_ts)).argsort()
             membership = find_communities(
-                graph, method=p.method, resolution=p.resolution, min_modularity=p.min_modularity,
+                graph, method=p.method, resolution=p.resolution, merge_density=p.merge_density,
                 seed=p.random_state, node_key=node_key,
             )
             acc_cluster, n_cl = _canonical_clusters(membership, node_key, p.min_cluster_size)

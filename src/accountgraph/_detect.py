@@ -4,7 +4,8 @@ Stage 4 of the pipeline. Connected components of the link graph are computed
 first (scipy, linear time). Small components are clusters as they are; larger
 ones — where a residential proxy or a shared office can chain unrelated groups —
 are split with the Leiden algorithm (Traag, Waltman & van Eck, 2019) optimising
-weighted modularity.
+weighted modularity; communities that remain densely cross-linked are then
+rejoined, so bridges are cut but a ring is not split into its payment cells.
 
 Determinism
 -----------
@@ -58,7 +59,7 @@ def find_communities(
     method: Literal["leiden", "components"] = "leiden",
     resolution: float = 1.0,
     split_min_size: int = 8,
-    min_modularity: float = 0.3,
+    merge_density: float = 0.05,
     seed: int = 0,
     node_key: np.ndarray | None = None,
     n_iterations: int = -1,
@@ -74,11 +75,11 @@ def find_communities(
         Leiden modularity resolution (higher gives smaller clusters).
     split_min_size : int
         Components with at most this many accounts are not split.
-    min_modularity : float
-        A component's Leiden split is kept only if its modularity, measured
-        within the component, reaches this value; below it the component has
-        no real community structure (e.g. ring cells tied by a shared proxy
-        pool) and stays one cluster.
+    merge_density : float
+        Leiden communities whose cross-link weight per possible pair reaches
+        this are rejoined (see :func:`_merge_dense`): Leiden's job here is to cut
+        bridges between unrelated groups, not to split a densely knit ring
+        into its payment cells.
     seed : int
         Seed of Leiden's private random generator.
     node_key : ndarray, optional
@@ -131,34 +132,40 @@ def find_communities(
             n_iterations=n_iterations,
         )
     sub = np.asarray(part.membership, np.int64)
-    q = _component_modularity(comp[nodes], sub, es, ed, graph.link[e])
-    keep_split = q[comp[nodes]] >= min_modularity
-    membership[nodes] = np.where(keep_split, comp.max() + 1 + sub, comp[nodes])
+    n_leiden = int(sub.max()) + 1
+    sub, n_merged = _merge_dense(sub, es, ed, graph.link[e], merge_density)
+    membership[nodes] = comp.max() + 1 + sub
     logger.info(
-        "leiden: %d accounts in %d large components; %d split (modularity >= %.2f) into %d communities",
-        len(nodes), int(np.unique(comp[big]).size), int(np.unique(comp[nodes][keep_split]).size),
-        min_modularity, int(np.unique(sub[keep_split]).size),
+        "leiden: %d accounts in %d large components -> %d communities, %d rejoined by density >= %.2f -> %d",
+        len(nodes), int(np.unique(comp[big]).size), n_leiden, n_merged, merge_density, int(np.unique(sub).size),
     )
     return membership
 
 
-def _component_modularity(
-    comp: np.ndarray, sub: np.ndarray, es: np.ndarray, ed: np.ndarray, w: np.ndarray
-) -> np.ndarray:
-    """Weighted modularity of the partition ``sub`` restricted to each component.
+def _merge_dense(
+    sub: np.ndarray, es: np.ndarray, ed: np.ndarray, w: np.ndarray, merge_density: float
+) -> tuple[np.ndarray, int]:
+    """Rejoin communities whose mutual link density is at least ``merge_density``.
 
-    ``Q_c = sum_k [ in_k / W_c - (deg_k / 2 W_c)^2 ]`` over communities ``k`` of
-    component ``c``, with ``W_c`` the component's total edge weight. Vectorised
-    with ``bincount``; returns an array indexed by component label.
+    The density of two communities ``i`` and ``j`` is their cut weight divided
+    by ``n_i * n_j``: the mean link weight over all cross pairs. Payment cells
+    of one ring, tied by a shared automation stack and proxy pool, are densely
+    cross-linked and are rejoined; unrelated groups chained by a few bridge
+    accounts are not. Vectorised: one ``unique`` over community pairs and one
+    connected-components pass on the community graph.
     """
-    n_comp = int(comp.max()) + 1
-    w_c = np.bincount(comp[es], weights=w, minlength=n_comp)
-    same = sub[es] == sub[ed]
-    in_k = np.bincount(sub[es][same], weights=w[same], minlength=int(sub.max()) + 1)
-    deg = np.bincount(es, weights=w, minlength=len(sub)) + np.bincount(ed, weights=w, minlength=len(sub))
-    deg_k = np.bincount(sub, weights=deg, minlength=int(sub.max()) + 1)
-    k_comp = np.zeros(int(sub.max()) + 1, np.int64)
-    k_comp[sub] = comp
-    wc_k = np.maximum(w_c[k_comp], 1e-12)
-    terms = in_k / wc_k - (deg_k / (2 * wc_k)) ** 2
-    return np.bincount(k_comp, weights=terms, minlength=n_comp)
+    k = int(sub.max()) + 1
+    size = np.bincount(sub, minlength=k).astype(np.float64)
+    a, b = sub[es], sub[ed]
+    cross = a != b
+    lo, hi = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
+    key, inv = np.unique(lo * k + hi, return_inverse=True)
+    cut = np.bincount(inv, weights=w[cross], minlength=len(key))
+    ci, cj = key // k, key % k
+    dense = cut / (size[ci] * size[cj]) >= merge_density
+    n_merged = int(dense.sum())
+    if not n_merged:
+        return sub, 0
+    cg = sp.coo_matrix((np.ones(n_merged), (ci[dense], cj[dense])), shape=(k, k))
+    _, lab = connected_components(cg, directed=False)
+    return lab[sub], n_merged

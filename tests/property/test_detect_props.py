@@ -15,10 +15,13 @@ import accountgraph
 from tests.conftest import planted
 
 SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Rings stay at most about a third of all accounts: a signal shared by most of
+# the population is a hub by definition (``hub_share``), and so is a "ring"
+# that is most of it.
 datasets = st.builds(
     planted,
     seed=st.integers(0, 10_000),
-    n_legit=st.integers(20, 120),
+    n_legit=st.integers(60, 150),
     ring_size=st.integers(6, 30),
     n_days=st.integers(8, 15),
 )

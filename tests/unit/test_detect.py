@@ -8,7 +8,7 @@ import igraph
 import numpy as np
 import pytest
 
-from accountgraph._detect import _component_modularity, find_communities, isolated_igraph_rng
+from accountgraph._detect import _merge_dense, find_communities, isolated_igraph_rng
 from accountgraph._graph import AccountGraph
 
 
@@ -41,12 +41,24 @@ def test_leiden_splits_bridged_cliques_deterministically():
     assert (a[20:] == -1).all()
 
 
-def test_modularity_gate_keeps_unstructured_component_whole():
-    # a single clique has no community structure: never split
-    k = 30
-    g = _graph([(i, j) for i in range(k) for j in range(i + 1, k)], k)
-    m = find_communities(g, seed=0, split_min_size=2)
+def test_densely_cross_linked_cells_stay_one_cluster():
+    # two cliques of 10 (payment cells) with a third of cross pairs linked (shared stack)
+    k = 10
+    edges = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    edges += [(k + i, k + j) for i in range(k) for j in range(i + 1, k)]
+    edges += [(i, k + j) for i in range(k) for j in range(k) if (i + j) % 3 == 0]
+    w = [2.0 if (a < k) == (b < k) else 0.6 for a, b in sorted(edges)]
+    m = find_communities(_graph(edges, 2 * k, w), seed=0)
     assert len(set(m.tolist())) == 1
+
+
+def test_merge_dense_rule():
+    sub = np.array([0, 0, 1, 1, 2, 2])
+    es, ed = np.array([0, 1, 0]), np.array([2, 3, 4])
+    w = np.array([0.5, 0.5, 0.1])
+    merged, n = _merge_dense(sub, es, ed, w, merge_density=0.2)
+    # 0-1 density 1.0/4 = 0.25 >= 0.2 -> merged; 0-2 density 0.1/4 -> not
+    assert n == 1 and merged[0] == merged[2] != merged[4]
 
 
 def test_rng_is_isolated_and_restored():
@@ -54,14 +66,3 @@ def test_rng_is_isolated_and_restored():
     with isolated_igraph_rng(5):
         igraph.Graph.Erdos_Renyi(50, 0.1)
     assert random.getstate() == state
-
-
-def test_component_modularity_matches_igraph():
-    rng = np.random.default_rng(1)
-    g = igraph.Graph.Erdos_Renyi(60, 0.1, directed=False)
-    el = np.array(g.get_edgelist())
-    w = rng.uniform(0.5, 2, len(el))
-    memb = np.array(g.community_multilevel(weights=w.tolist()).membership)
-    comp = np.zeros(60, np.int64)
-    ours = _component_modularity(comp, memb, el[:, 0], el[:, 1], w)[0]
-    assert ours == pytest.approx(g.modularity(memb.tolist(), weights=w.tolist()), abs=1e-9)
