@@ -226,12 +226,12 @@ def build_graph(
         per_group.setdefault(EVIDENCE_GROUPS.get(tname, tname), []).append(p)
         del b
     if per_group:
-        w = sp.csr_matrix((n_accounts, n_accounts))
+        w = None
         for mats in per_group.values():
             g = mats[0]
             for other in mats[1:]:
                 g = g.maximum(other)
-            w = w + g
+            w = g if w is None else w + g
         w = w.tocoo()
         keep = w.data >= min_link
         src, dst, link = w.row[keep].astype(np.int64), w.col[keep].astype(np.int64), w.data[keep]

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from ._exceptions import SchemaError
 from ._io import TableLike, to_arrow
+from ._ip import canonical_ips
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -235,34 +236,17 @@ def _to_us(col: pa.ChunkedArray, column: str, name: str) -> tuple[np.ndarray, np
 
 
 def _ip_check(col: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
-    """Normalise IP text; return (normalised, is_malformed). Null stays null.
-
-    IPv4 is checked with a strict pattern (no leading zeros); the much rarer
-    IPv6 values are canonicalised with :mod:`ipaddress`, once per distinct value.
-    """
-    import ipaddress
-
+    """Canonicalise IP text once per distinct value; return (canonical, is_malformed)."""
     enc = col.combine_chunks().dictionary_encode()
-    uniq = enc.dictionary
-    octet = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-    v4 = np.asarray(pc.match_substring_regex(uniq, rf"^{octet}(\.{octet}){{3}}$").to_numpy(zero_copy_only=False), bool)
-    canon = np.asarray(uniq.to_numpy(zero_copy_only=False), dtype=object)
-    ok = v4.copy()
-    for i in np.flatnonzero(~v4):  # loop over distinct non-IPv4 values only
-        try:
-            canon[i] = ipaddress.IPv6Address(canon[i]).compressed
-            ok[i] = True
-        except ValueError:
-            ok[i] = False
-    canon_arr = pa.array(canon, pa.large_string())
-    idx = enc.indices
-    null = np.asarray(pc.is_null(idx).to_numpy(zero_copy_only=False), dtype=bool)
-    codes = np.asarray(idx.fill_null(0).to_numpy(), dtype=np.int64)
-    if len(uniq) == 0:
+    if len(enc.dictionary) == 0:
         return pa.chunked_array([pa.nulls(len(col), pa.large_string())]), np.zeros(len(col), bool)
+    canon, ok = canonical_ips(enc.dictionary)
+    idx = enc.indices
+    null = np.asarray(pc.is_null(idx).to_numpy(zero_copy_only=False), bool)
+    codes = np.asarray(idx.fill_null(0).to_numpy(), dtype=np.int64)
     bad = ~ok[codes] & ~null
-    out = canon_arr.take(pa.array(codes))
-    out = pc.if_else(pa.array(null), pa.scalar(None, pa.large_string()), out)
+    # Keep the dictionary form: one canonical string per distinct IP.
+    out = pa.DictionaryArray.from_arrays(idx, canon).cast(pa.large_string())
     return pa.chunked_array([out]), bad
 
 

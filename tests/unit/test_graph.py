@@ -7,7 +7,8 @@ import pyarrow as pa
 import pytest
 
 from accountgraph._graph import HUB, LINKED, OVER_BUDGET, build_graph, rarity_weight
-from accountgraph._signals import SignalTable, ip_network
+from accountgraph._ip import ip_networks
+from accountgraph._signals import SignalTable
 
 
 def _table(pairs, types=None, type_names=("payment",)):
@@ -28,7 +29,7 @@ def test_rarity_weight_monotone_and_bounded():
 
 
 def test_ip_network():
-    got = ip_network(pa.array(["1.2.3.4", "1.2.3.99", "2001:db8:aa:bb::1", None])).to_pylist()
+    got = ip_networks(pa.array(["1.2.3.4", "1.2.3.99", "2001:db8:aa:bb::1", None])).to_pylist()
     assert got == ["1.2.3.0/24", "1.2.3.0/24", "2001:db8:aa::/48", None]
 
 
