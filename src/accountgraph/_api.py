@@ -88,6 +88,9 @@ class RingDetector:
         Leiden communities whose mean cross-link weight per account pair
         reaches this are rejoined (a ring's cells stay one cluster).
     min_cluster_size : int, default 2
+    evidence_clusters : int, default 50
+        Keep per-event evidence (timelines, output lengths, links) for this
+        many top-ranked clusters, for dossiers, reports and plots.
     use_templates : bool, default True
         Derive prompt-template families (MinHash LSH) as signals and evidence.
     template_threshold : float, default 0.5
@@ -133,6 +136,7 @@ class RingDetector:
         resolution: float = 1.0,
         merge_density: float = 0.05,
         min_cluster_size: int = 2,
+        evidence_clusters: int = 50,
         use_templates: bool = True,
         template_threshold: float = 0.5,
         num_perm: int = 64,
@@ -154,6 +158,7 @@ class RingDetector:
         self.resolution = resolution
         self.merge_density = merge_density
         self.min_cluster_size = min_cluster_size
+        self.evidence_clusters = evidence_clusters
         self.use_templates = use_templates
         self.template_threshold = template_threshold
         self.num_perm = num_perm
@@ -199,6 +204,8 @@ class RingDetector:
                isinstance(self.template_threshold, num) and 0 < self.template_threshold < 1, "a float in (0, 1)")
         _check("num_perm", self.num_perm, isinstance(self.num_perm, (int, np.integer)) and 8 <= self.num_perm <= 1024,
                "an int in [8, 1024]")
+        _check("evidence_clusters", self.evidence_clusters,
+               isinstance(self.evidence_clusters, (int, np.integer)) and self.evidence_clusters >= 0, "an int >= 0")
         _check("random_state", self.random_state, isinstance(self.random_state, (int, np.integer)), "an int")
         if self.type_weights is not None:
             for k, v in self.type_weights.items():
@@ -394,6 +401,10 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
             })
             cluster_signals, incidence = _cluster_signals(sig, graph, acc_cid, account_ids)
             cluster_templates = _cluster_templates(acc_cid, ev_account, ev_family, templates)
+            evidence = _evidence_tables(
+                acc_cid, new_id[order[: p.evidence_clusters]] if n_cl else np.zeros(0, np.int64),
+                account_ids, ev_account, ev.timestamp, ev.output_tokens, ev_family, created, graph,
+            )
     finally:
         if bar is not None:
             bar.close()
@@ -406,6 +417,7 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
     return DetectionResult(
         assignments=assignments, clusters=clusters, cluster_signals=cluster_signals, templates=templates,
         quarantine=q, stats=stats, params=p.get_params(), _cluster_templates=cluster_templates,
+        evidence=evidence,
         _incidence=incidence,
     )
 
@@ -499,3 +511,56 @@ def _cluster_templates(acc_cid, ev_account, ev_family, templates: pd.DataFrame) 
 
 
 _ = COMPONENTS  # re-exported for explanations
+
+
+def _evidence_tables(acc_cid, keep_ids, account_ids, ev_account, ts_us, output, family, created, graph) -> dict:
+    """Compact per-event and per-account evidence for the top clusters, plus population references.
+
+    Everything a dossier, report or plot shows is derived from these tables and
+    the cluster tables, so every view agrees. Memory is proportional to the
+    events of the kept clusters.
+    """
+    ids = np.asarray(account_ids.to_numpy(zero_copy_only=False), dtype=object)
+    keep = np.zeros(int(acc_cid.max()) + 2 if len(acc_cid) else 1, bool)
+    keep[keep_ids] = True
+    acc_keep = (acc_cid >= 0) & keep[np.maximum(acc_cid, 0)]
+    m = acc_keep[ev_account]
+    ev_acc = ev_account[m]
+    events = pd.DataFrame({
+        "cluster_id": acc_cid[ev_acc],
+        "account_id": ids[ev_acc],
+        "timestamp": pd.to_datetime(ts_us[m], unit="us", utc=True),
+        "output_tokens": output[m] if output is not None else np.full(int(m.sum()), -1, np.int64),
+        "family": family[m] if family is not None else np.full(int(m.sum()), -1, np.int64),
+    }).sort_values(["cluster_id", "account_id", "timestamp"], kind="stable").reset_index(drop=True)
+    n_acc = len(acc_cid)
+    n_ev = np.bincount(ev_account, minlength=n_acc)
+    first = np.full(n_acc, np.iinfo(np.int64).max)
+    last = np.full(n_acc, np.iinfo(np.int64).min)
+    np.minimum.at(first, ev_account, ts_us)
+    np.maximum.at(last, ev_account, ts_us)
+    ka = np.flatnonzero(acc_keep)
+    has_ev = n_ev[ka] > 0
+    accounts = pd.DataFrame({
+        "cluster_id": acc_cid[ka],
+        "account_id": ids[ka],
+        "created_at": pd.to_datetime(np.where(created[ka] >= 0, created[ka], np.iinfo(np.int64).min), unit="us", utc=True)
+        if created is not None else pd.NaT,
+        "n_events": n_ev[ka],
+        "first_seen": pd.to_datetime(np.where(has_ev, first[ka], np.iinfo(np.int64).min), unit="us", utc=True),
+        "last_seen": pd.to_datetime(np.where(has_ev, last[ka], np.iinfo(np.int64).min), unit="us", utc=True),
+    }).sort_values(["cluster_id", "account_id"]).reset_index(drop=True)
+    e = acc_keep[graph.src] & (acc_cid[graph.src] == acc_cid[graph.dst])
+    edges = pd.DataFrame({
+        "cluster_id": acc_cid[graph.src[e]],
+        "source": ids[graph.src[e]],
+        "target": ids[graph.dst[e]],
+        "weight": graph.link[e],
+    }).sort_values(["cluster_id", "source", "target"]).reset_index(drop=True)
+    hour = (ts_us // 3_600_000_000) % 24
+    population = {"hour_of_day": np.bincount(hour, minlength=24).astype(np.int64)}
+    if output is not None and (output >= 0).any():
+        bins = np.unique(np.concatenate([[0], np.geomspace(1, max(int(output.max()), 2) + 1, 40).astype(np.int64)]))
+        population["output_bins"] = bins
+        population["output_hist"] = np.histogram(output[output >= 0], bins=bins)[0]
+    return {"events": events, "accounts": accounts, "edges": edges, "population": population}

@@ -121,6 +121,14 @@ class DetectionResult:
         Counts and timings of each stage.
     params : dict
         The parameters used.
+    evidence : dict
+        Per-event and per-account evidence for the top ``evidence_clusters``
+        clusters: ``events`` (cluster_id, account_id, timestamp, output_tokens,
+        family), ``accounts`` (cluster_id, account_id, created_at, n_events,
+        first_seen, last_seen), ``edges`` (cluster_id, source, target, weight:
+        the account–account links inside each cluster) and ``population``
+        (reference histograms over all events: ``hour_of_day``, ``output_bins``,
+        ``output_hist``).
     """
 
     assignments: pd.DataFrame
@@ -131,6 +139,7 @@ class DetectionResult:
     stats: dict[str, Any]
     params: dict[str, Any]
     _cluster_templates: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    evidence: dict[str, Any] = field(default_factory=dict, repr=False)
     _incidence: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
