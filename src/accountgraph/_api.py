@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ._detect import find_communities
+from ._detect import detach_weak_members, find_communities
 from ._exceptions import InvalidParameterError, NotFittedError
 from ._graph import STATUS_NAMES, build_graph
 from ._io import TableLike
@@ -88,6 +88,10 @@ class RingDetector:
         Leiden communities whose mean cross-link weight per account pair
         reaches this are rejoined (a ring's cells stay one cluster).
     min_cluster_size : int, default 2
+    min_member_strength : float, default 0.15
+        In clusters of 6 or more accounts, members whose summed link weight to
+        the other members is below this share of the cluster's median are
+        detached (a household sharing one proxy exit with one ring account).
     evidence_clusters : int, default 50
         Keep per-event evidence (timelines, output lengths, links) for this
         many top-ranked clusters, for dossiers, reports and plots.
@@ -136,6 +140,7 @@ class RingDetector:
         resolution: float = 1.0,
         merge_density: float = 0.05,
         min_cluster_size: int = 2,
+        min_member_strength: float = 0.15,
         evidence_clusters: int = 50,
         use_templates: bool = True,
         template_threshold: float = 0.5,
@@ -158,6 +163,7 @@ class RingDetector:
         self.resolution = resolution
         self.merge_density = merge_density
         self.min_cluster_size = min_cluster_size
+        self.min_member_strength = min_member_strength
         self.evidence_clusters = evidence_clusters
         self.use_templates = use_templates
         self.template_threshold = template_threshold
@@ -200,6 +206,8 @@ class RingDetector:
                "a float in (0, inf)")
         _check("min_cluster_size", self.min_cluster_size,
                isinstance(self.min_cluster_size, (int, np.integer)) and self.min_cluster_size >= 2, "an int >= 2")
+        _check("min_member_strength", self.min_member_strength,
+               isinstance(self.min_member_strength, num) and 0 <= self.min_member_strength < 1, "a float in [0, 1)")
         _check("template_threshold", self.template_threshold,
                isinstance(self.template_threshold, num) and 0 < self.template_threshold < 1, "a float in (0, 1)")
         _check("num_perm", self.num_perm, isinstance(self.num_perm, (int, np.integer)) and 8 <= self.num_perm <= 1024,
@@ -368,6 +376,9 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
                 graph, method=p.method, resolution=p.resolution, merge_density=p.merge_density,
                 seed=p.random_state, node_key=node_key,
             )
+            membership, stats["n_detached"] = detach_weak_members(
+                membership, graph, min_rel_strength=p.min_member_strength
+            )
             acc_cluster, n_cl = _canonical_clusters(membership, node_key, p.min_cluster_size)
             stats["n_clusters"] = n_cl
 
@@ -379,6 +390,7 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
             feats = score_clusters(
                 n_clusters=n_cl, acc_cluster=acc_cluster, ev_account=ev_account, ev_ts_us=ev.timestamp,
                 ev_output=ev.output_tokens, ev_family=ev_family, created_us=created,
+                ev_model=factorize_sorted(ev.model)[0].astype(np.int64) if ev.model is not None and len(ev) else None,
                 params=p.scoring or ScoringParams(),
             )
             # Final ids: rank by score, then size, then the canonical index.

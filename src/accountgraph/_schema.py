@@ -38,7 +38,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-EVENT_COLUMNS = ("account_id", "timestamp", "ip", "device_id", "payment_id", "prompt", "output_tokens")
+EVENT_COLUMNS = ("account_id", "timestamp", "ip", "device_id", "payment_id", "prompt", "output_tokens", "model")
 ACCOUNT_COLUMNS = ("account_id", "created_at", "payment_id", "email_domain", "phone_prefix")
 _REQUIRED_EVENTS = ("account_id", "timestamp")
 _REQUIRED_ACCOUNTS = ("account_id",)
@@ -105,6 +105,7 @@ class ValidEvents:
     output_tokens: np.ndarray | None
     extra: dict[str, pa.ChunkedArray]
     n_input_rows: int
+    model: pa.ChunkedArray | None = None
 
     def __len__(self) -> int:
         return len(self.timestamp)
@@ -362,7 +363,7 @@ def validate_events(
     def opt(name: str) -> pa.ChunkedArray | None:
         return _as_string(table[name], name, "events") if name in table.column_names else None
 
-    device, payment = opt("device_id"), opt("payment_id")
+    device, payment, model = opt("device_id"), opt("payment_id"), opt("model")
     prompt = None
     if "prompt" in table.column_names:
         pt = table["prompt"].type
@@ -390,6 +391,7 @@ def validate_events(
         output_tokens=None if out_tok is None else (out_tok[keep] if dropped else out_tok),
         extra={k: f(v) for k, v in extra.items()},
         n_input_rows=n,
+        model=f(model),
     )
 
 

@@ -26,6 +26,11 @@ component       feature(s)                                                    we
 ``creation``    creation burst: share of accounts created within the densest    0.20
                 72-hour window (0.3 -> 0.7), only where >= 3 accounts' creation
                 time is known
+``pivot``       pivot to a newly released model: in the 48 hours after a        0.10
+                model first appears (at least 2 days into the data), the share
+                of the cluster's traffic on it minus the population's share
+                (0.1 -> 0.5); needs the optional ``model`` column and >= 20 of
+                the cluster's events in those windows
 =============== ============================================================= ======
 
 The weighted sum is multiplied by a **size gate**, ``ramp(log n, log 2, log 6)``:
@@ -53,7 +58,7 @@ __all__ = ["ScoringParams", "COMPONENTS", "score_clusters"]
 
 logger = logging.getLogger(__name__)
 
-COMPONENTS = ("timing", "cadence", "templates", "output", "creation")
+COMPONENTS = ("timing", "cadence", "templates", "output", "creation", "pivot")
 _US_PER_S = 1_000_000
 _DAY = 86_400
 
@@ -65,7 +70,7 @@ class ScoringParams:
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "timing": 0.25, "cadence": 0.20, "templates": 0.20,
-            "output": 0.15, "creation": 0.20,
+            "output": 0.15, "creation": 0.20, "pivot": 0.10,
         }
     )
     burst_window_s: int = 72 * 3600
@@ -102,6 +107,7 @@ def score_clusters(
     ev_output: np.ndarray | None,
     ev_family: np.ndarray | None,
     created_us: np.ndarray | None,
+    ev_model: np.ndarray | None = None,
     params: ScoringParams = ScoringParams(),
 ) -> pd.DataFrame:
     """Evidence features, contributions and ``ring_score`` for each cluster.
@@ -119,6 +125,8 @@ def score_clusters(
         Template family per event (-1 none).
     created_us : ndarray of int64 or None, shape (n_accounts,)
         Account creation time (-1 unknown).
+    ev_model : ndarray of int64 or None
+        Model code per event (-1 unknown).
     params : ScoringParams
 
     Returns
@@ -236,6 +244,14 @@ def score_clusters(
     else:
         missing.append("creation")
 
+    pivot = _pivot(ev_model, ev_ts_us, ev_cl, k) if ev_model is not None else None
+    if pivot is not None:
+        share, excess, lag_h = pivot
+        f["new_model_share"], f["new_model_excess"], f["new_model_lag_hours"] = share, excess, lag_h
+        s["pivot"] = np.nan_to_num(ramp(excess, 0.1, 0.5))
+    else:
+        missing.append("pivot")
+
     lo, hi = params.size_gate
     gate = ramp(np.log(np.maximum(n_acc, 1)), np.log(lo), np.log(hi))
     f["size_gate"] = gate
@@ -254,3 +270,39 @@ def score_clusters(
     df["ring_score"] = np.clip(score, 0.0, 1.0)
     df["missing"] = ",".join(missing)
     return df
+
+
+def _pivot(model: np.ndarray, ts_us: np.ndarray, ev_cl: np.ndarray, k: int):
+    """Share of each cluster's traffic on newly released models right after release.
+
+    Returns ``(share, excess over population, first-use lag in hours)`` per
+    cluster, or ``None`` when no model is released inside the data.
+    """
+    ok = model >= 0
+    if not ok.any():
+        return None
+    n_models = int(model.max()) + 1
+    release = np.full(n_models, np.iinfo(np.int64).max)
+    np.minimum.at(release, model[ok], ts_us[ok])
+    start = int(ts_us.min())
+    new = np.flatnonzero(release >= start + 2 * _DAY * _US_PER_S)
+    if len(new) == 0:
+        return None
+    window = 48 * 3600 * _US_PER_S
+    in_w = np.zeros(len(ts_us), bool)
+    on_new = np.zeros(len(ts_us), bool)
+    lag = np.full(k, np.inf)
+    for m in new:  # a handful of model releases, each a vectorised pass
+        w = (ts_us >= release[m]) & (ts_us < release[m] + window)
+        in_w |= w
+        on_new |= w & (model == m)
+        use = (model == m) & (ev_cl >= 0)
+        first = np.full(k, np.iinfo(np.int64).max)
+        np.minimum.at(first, ev_cl[use], ts_us[use])
+        lag = np.minimum(lag, np.where(first < np.iinfo(np.int64).max, (first - release[m]) / 3.6e9, np.inf))
+    pop = on_new.sum() / max(in_w.sum(), 1)
+    c = ev_cl >= 0
+    n_w = np.bincount(ev_cl[c & in_w], minlength=k).astype(np.float64)
+    n_new = np.bincount(ev_cl[c & on_new], minlength=k).astype(np.float64)
+    share = np.where(n_w >= 20, n_new / np.maximum(n_w, 1), np.nan)
+    return share, share - pop, np.where(np.isfinite(lag), lag, np.nan)

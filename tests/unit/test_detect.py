@@ -66,3 +66,19 @@ def test_rng_is_isolated_and_restored():
     with isolated_igraph_rng(5):
         igraph.Graph.Erdos_Renyi(50, 0.1)
     assert random.getstate() == state
+
+
+def test_detach_weak_members():
+    from accountgraph._detect import detach_weak_members
+
+    # a 6-clique (strength 5 each) plus account 6 hanging on by one 0.5 link
+    k = 6
+    edges = sorted([(i, j) for i in range(k) for j in range(i + 1, k)] + [(0, 6)])
+    w = [0.5 if e == (0, 6) else 1.0 for e in edges]
+    g = _graph(edges, 8, w)
+    memb = np.array([0, 0, 0, 0, 0, 0, 0, -1])
+    out, n = detach_weak_members(memb, g, min_rel_strength=0.15)
+    assert n == 1 and out.tolist() == [0, 0, 0, 0, 0, 0, -1, -1]
+    # small communities are left alone
+    out, n = detach_weak_members(memb, g, min_rel_strength=0.15, min_size=8)
+    assert n == 0 and out.tolist() == memb.tolist()
