@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from ._detect import detach_weak_members, find_communities
 from ._exceptions import InvalidParameterError, NotFittedError
-from ._graph import STATUS_NAMES, build_graph
+from ._graph import STATUS_NAMES, build_graph, substantial_families
 from ._io import TableLike
 from ._result import DetectionResult
 from ._schema import Quarantine, factorize_sorted, validate_accounts, validate_events
@@ -99,6 +99,10 @@ class RingDetector:
         Derive prompt-template families (MinHash LSH) as signals and evidence.
     template_threshold : float, default 0.5
         Jaccard similarity above which prompts are likely to share a family.
+    template_corroboration : float, default 0.25
+        Link weight added to a pair of accounts that already share some signal
+        and for both of which the same template family is substantial, times
+        the family's focus (see ``_graph``). 0 turns it off.
     num_perm : int, default 64
         MinHash permutations for template families.
     columns, account_columns : mapping, optional
@@ -144,6 +148,7 @@ class RingDetector:
         evidence_clusters: int = 50,
         use_templates: bool = True,
         template_threshold: float = 0.5,
+        template_corroboration: float = 0.25,
         num_perm: int = 64,
         columns: Mapping[str, str] | None = None,
         account_columns: Mapping[str, str] | None = None,
@@ -167,6 +172,7 @@ class RingDetector:
         self.evidence_clusters = evidence_clusters
         self.use_templates = use_templates
         self.template_threshold = template_threshold
+        self.template_corroboration = template_corroboration
         self.num_perm = num_perm
         self.columns = columns
         self.account_columns = account_columns
@@ -210,6 +216,8 @@ class RingDetector:
                isinstance(self.min_member_strength, num) and 0 <= self.min_member_strength < 1, "a float in [0, 1)")
         _check("template_threshold", self.template_threshold,
                isinstance(self.template_threshold, num) and 0 < self.template_threshold < 1, "a float in (0, 1)")
+        _check("template_corroboration", self.template_corroboration,
+               isinstance(self.template_corroboration, num) and self.template_corroboration >= 0, "a float >= 0")
         _check("num_perm", self.num_perm, isinstance(self.num_perm, (int, np.integer)) and 8 <= self.num_perm <= 1024,
                "an int in [8, 1024]")
         _check("evidence_clusters", self.evidence_clusters,
@@ -359,9 +367,13 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
             stats["n_incidences"] = len(sig.account)
 
         with _Stage(stats, "graph", bar):
+            substantial = focus = None
+            if ev_family is not None:
+                substantial, focus = substantial_families(ev_account, ev_family, n_acc)
             graph = build_graph(
                 sig, n_acc, max_signal_degree=p.max_signal_degree, hub_share=p.hub_share,
                 max_pairs=p.max_pairs, min_link=p.min_link, type_weights=p.type_weights,
+                substantial=substantial, focus=focus, corroboration=p.template_corroboration,
             )
             stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap,
                          n_hub_signals=int((graph.status == 2).sum()))

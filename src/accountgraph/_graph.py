@@ -27,6 +27,19 @@ per-type weights :math:`\\alpha_t`. Pairs with ``W < min_link`` are dropped.
 With the defaults only a shared card links on its own; IPs, fingerprints and
 templates must corroborate each other.
 
+Template corroboration
+----------------------
+A prompt template used by thousands of accounts is a hub like any other: its
+rarity weight is 0 and it is never projected. Yet a template that *dominates*
+the traffic of almost everyone who uses it (a campaign's slot-filled template)
+is telling, while public boilerplate that most of its users send now and then
+is not. Each account's substantial families (at most its top 3, each at least
+15 % of its prompts) are compared on the candidate pairs the projection
+already produced; a pair sharing one gets ``+ corroboration * focus``, where
+``focus`` is the share of the family's users for whom it is substantial. This
+never creates a pair (memory stays bounded) and never links strangers who
+share nothing else.
+
 Memory
 ------
 Projecting a signal of degree ``d`` creates ``d(d-1)/2`` pairs. Signals are
@@ -146,6 +159,9 @@ def build_graph(
     max_pairs: int = 50_000_000,
     min_link: float = 0.5,
     type_weights: Mapping[str, float] | None = None,
+    substantial: np.ndarray | None = None,
+    focus: np.ndarray | None = None,
+    corroboration: float = 0.25,
 ) -> AccountGraph:
     """Weight signals and project them to an account–account graph.
 
@@ -163,6 +179,13 @@ def build_graph(
         Minimum link weight ``W`` for an edge.
     type_weights : mapping, optional
         Per signal type weight ``alpha_t``; see :data:`DEFAULT_TYPE_WEIGHTS`.
+    substantial : ndarray of int64, shape (n_accounts, k), optional
+        Each account's substantial template families (-1 padded).
+    focus : ndarray of float64, optional
+        Per family, the share of its users for whom it is substantial.
+    corroboration : float
+        Link weight added, times ``focus``, to a candidate pair sharing a
+        substantial family.
 
     Returns
     -------
@@ -233,6 +256,8 @@ def build_graph(
                 g = g.maximum(other)
             w = g if w is None else w + g
         w = w.tocoo()
+        if substantial is not None and focus is not None and corroboration > 0 and w.nnz:
+            w.data = w.data + corroboration * shared_family_focus(w.row, w.col, substantial, focus)
         keep = w.data >= min_link
         src, dst, link = w.row[keep].astype(np.int64), w.col[keep].astype(np.int64), w.data[keep]
         o = np.lexsort((dst, src))
@@ -245,3 +270,59 @@ def build_graph(
         n_accounts, n_sig, len(kept), int((status == HUB).sum()), n_pairs, len(src), min_link,
     )
     return AccountGraph(n_accounts, degree, weight, status, src, dst, link, cap, n_pairs)
+
+
+def shared_family_focus(rows: np.ndarray, cols: np.ndarray, substantial: np.ndarray, focus: np.ndarray) -> np.ndarray:
+    """For each pair, the largest ``focus`` of a family substantial to both (0 if none).
+
+    ``substantial`` has a handful of columns, so this is ``k * k`` vectorised
+    comparisons over the pairs, in chunks to bound memory.
+    """
+    out = np.zeros(len(rows), np.float64)
+    k = substantial.shape[1]
+    step = 5_000_000
+    for lo in range(0, len(rows), step):
+        a = substantial[rows[lo:lo + step]]
+        b = substantial[cols[lo:lo + step]]
+        best = np.zeros(len(a))
+        for x in range(k):
+            fa = a[:, x]
+            ok = fa >= 0
+            for y in range(k):
+                hit = ok & (fa == b[:, y])
+                best = np.where(hit, np.maximum(best, focus[np.where(hit, fa, 0)]), best)
+        out[lo:lo + step] = best
+    return out
+
+
+def substantial_families(
+    ev_account: np.ndarray, ev_family: np.ndarray, n_accounts: int, *, top: int = 3, min_share: float = 0.15
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each account's substantial template families and each family's focus.
+
+    Returns
+    -------
+    substantial : ndarray of int64, shape (n_accounts, top)
+        Families making up at least ``min_share`` of the account's prompts
+        (at most ``top``, largest first, ties by family id), -1 padded.
+    focus : ndarray of float64, shape (n_families,)
+        Share of a family's users for whom it is substantial.
+    """
+    sub = np.full((n_accounts, top), -1, np.int64)
+    ok = ev_family >= 0
+    if not ok.any():
+        return sub, np.zeros(0)
+    n_fam = int(ev_family.max()) + 1
+    key = ev_account[ok].astype(np.int64) * n_fam + ev_family[ok]
+    u, c = np.unique(key, return_counts=True)
+    acc, fam = u // n_fam, u % n_fam
+    total = np.bincount(ev_account[ok], minlength=n_accounts)
+    share = c / np.maximum(total[acc], 1)
+    order = np.lexsort((fam, -c, acc))
+    acc, fam, share = acc[order], fam[order], share[order]
+    rank = np.arange(len(acc)) - np.searchsorted(acc, acc, side="left")
+    good = (rank < top) & (share >= min_share)
+    sub[acc[good], rank[good]] = fam[good]
+    users = np.bincount(fam, minlength=n_fam).astype(np.float64)
+    focused = np.bincount(fam[good], minlength=n_fam).astype(np.float64)
+    return sub, focused / np.maximum(users, 1)

@@ -92,3 +92,30 @@ def test_edges_sorted_and_upper():
     g = build_graph(_table(pairs), 10)
     assert np.all(g.src < g.dst)
     assert list(zip(g.src, g.dst)) == sorted(zip(g.src, g.dst))
+
+
+def test_substantial_families_and_focus():
+    from accountgraph._graph import substantial_families
+
+    # account 0: 8 prompts of family 0, 2 of family 1; account 1: 10 of family 0;
+    # account 2: 1 of family 0, 9 of family 2
+    acc = np.array([0] * 10 + [1] * 10 + [2] * 10)
+    fam = np.array([0] * 8 + [1] * 2 + [0] * 10 + [0] + [2] * 9)
+    sub, focus = substantial_families(acc, fam, 3, top=2, min_share=0.15)
+    assert sub.tolist() == [[0, 1], [0, -1], [2, -1]]
+    assert focus.tolist() == pytest.approx([2 / 3, 1.0, 1.0])
+
+
+def test_template_corroboration_only_on_existing_pairs():
+    # 0 and 1 share one proxy exit with two others (not enough alone); 2 shares nothing
+    pairs = [(0, 0), (1, 0), (10, 0), (11, 0)]
+    t = _table(pairs, type_names=("ip",))
+    sub = np.full((4000, 1), -1, np.int64)
+    sub[[0, 1, 2], 0] = 7
+    focus = np.zeros(8)
+    focus[7] = 1.0
+    plain = build_graph(t, 4000)
+    corr = build_graph(t, 4000, substantial=sub, focus=focus, corroboration=0.25)
+    assert (0, 1) not in set(zip(plain.src.tolist(), plain.dst.tolist()))
+    got = set(zip(corr.src.tolist(), corr.dst.tolist()))
+    assert (0, 1) in got and all(2 not in p for p in got)
