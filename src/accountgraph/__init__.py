@@ -22,6 +22,7 @@ from ._exceptions import (
     GraphTooLargeError,
     InvalidParameterError,
     NotFittedError,
+    OutputExistsError,
     SchemaError,
 )
 from ._result import DetectionResult, RingExplanation
@@ -51,6 +52,7 @@ __all__ = [
     "EngineUnavailableError",
     "GraphTooLargeError",
     "NotFittedError",
+    "OutputExistsError",
     "__version__",
 ]
 

@@ -582,9 +582,14 @@ def _evidence_tables(acc_cid, keep_ids, account_ids, ev_account, ts_us, output, 
         "weight": graph.link[e],
     }).sort_values(["cluster_id", "source", "target"]).reset_index(drop=True)
     hour = (ts_us // 3_600_000_000) % 24
-    population = {"hour_of_day": np.bincount(hour, minlength=24).astype(np.int64)}
+    uncl = acc_cid[ev_account] == -1
+    population = {
+        "hour_of_day": np.bincount(hour, minlength=24).astype(np.int64),
+        "hour_of_day_unclustered": np.bincount(hour[uncl], minlength=24).astype(np.int64),
+    }
     if output is not None and (output >= 0).any():
         bins = np.unique(np.concatenate([[0], np.geomspace(1, max(int(output.max()), 2) + 1, 40).astype(np.int64)]))
         population["output_bins"] = bins
         population["output_hist"] = np.histogram(output[output >= 0], bins=bins)[0]
+        population["output_hist_unclustered"] = np.histogram(output[(output >= 0) & uncl], bins=bins)[0]
     return {"events": events, "accounts": accounts, "edges": edges, "population": population}

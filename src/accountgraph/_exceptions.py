@@ -14,6 +14,7 @@ __all__ = [
     "EngineUnavailableError",
     "GraphTooLargeError",
     "NotFittedError",
+    "OutputExistsError",
 ]
 
 
@@ -39,3 +40,7 @@ class GraphTooLargeError(AccountGraphError, MemoryError):
 
 class NotFittedError(AccountGraphError, AttributeError):
     """An estimator was used before ``fit`` was called."""
+
+
+class OutputExistsError(AccountGraphError, FileExistsError):
+    """An output file exists and ``overwrite=False`` was given."""

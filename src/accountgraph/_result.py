@@ -9,8 +9,10 @@ they always agree.
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,12 @@ import pyarrow as pa
 
 from ._exceptions import InvalidParameterError
 from ._schema import Quarantine
-from ._scoring import COMPONENTS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import igraph
+    import networkx
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["DetectionResult", "RingExplanation"]
 
@@ -40,7 +47,36 @@ class RingExplanation:
     accounts : pandas.DataFrame
         The cluster's accounts (from ``result.assignments``).
     templates : pandas.DataFrame
-        Template families used in the cluster with a representative prompt.
+        Template families used in the cluster: ``family``, ``prompts``,
+        ``share`` (repetition rate: share of the ring's prompts in the family),
+        ``accounts`` (accounts using it) and a ``representative`` prompt.
+    bridges : pandas.DataFrame
+        Accounts joining sub-groups of the ring: cut vertices of the cluster's
+        account–account link graph and the top-betweenness accounts
+        (``account_id``, ``degree``, ``strength``, ``betweenness``,
+        ``cut_vertex``, ``splits_into``).
+    links : pandas.DataFrame
+        The cluster's account–account links (``source``, ``target``, ``weight``).
+    hourly : pandas.DataFrame
+        ``hour`` (UTC), ``events``, ``share`` and the ``population_share`` of all traffic.
+    daily : pandas.DataFrame
+        ``day``, ``events``, ``active_accounts``, ``accounts_created``.
+    output : pandas.DataFrame
+        Output-length histogram on the population's bins: ``bin_lo``, ``bin_hi``,
+        ``events``, ``share``, ``population``, ``population_share``.
+    facts : dict
+        Headline numbers (rank, creation burst, active span, median output, ...).
+    evidence_kept : bool
+        Whether per-event evidence was kept for this cluster (the top
+        ``evidence_clusters`` clusters); if not, the per-event tables are empty
+        and ``notes`` says so.
+    notes : list of str
+
+    The ``signals`` table also has ``accounts_outside`` (``accounts_total -
+    accounts_in_cluster``), ``contributions`` has ``max_contribution`` and a
+    sentence of ``evidence``, and ``accounts`` adds per-account volume,
+    creation and activity times and link-graph centrality to the assignments
+    columns.
     """
 
     cluster_id: int
@@ -49,6 +85,17 @@ class RingExplanation:
     signals: pd.DataFrame
     accounts: pd.DataFrame
     templates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bridges: pd.DataFrame = field(default_factory=pd.DataFrame)
+    links: pd.DataFrame = field(default_factory=pd.DataFrame)
+    hourly: pd.DataFrame = field(default_factory=pd.DataFrame)
+    daily: pd.DataFrame = field(default_factory=pd.DataFrame)
+    output: pd.DataFrame = field(default_factory=pd.DataFrame)
+    facts: dict[str, Any] = field(default_factory=dict)
+    evidence_kept: bool = False
+    notes: list[str] = field(default_factory=list)
+    incidence: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    _PARTS = ("accounts", "signals", "contributions", "bridges", "templates", "links", "hourly", "daily", "output")
 
     @property
     def ring_score(self) -> float:
@@ -63,7 +110,58 @@ class RingExplanation:
             "signals": self.signals.to_dict("records"),
             "templates": self.templates.to_dict("records"),
             "accounts": self.accounts["account_id"].tolist(),
+            "bridges": self.bridges.to_dict("records"),
+            "facts": self.facts,
+            "evidence_kept": self.evidence_kept,
+            "notes": list(self.notes),
         }
+
+    def to_pandas(self, part: Literal["accounts", "signals", "contributions", "bridges", "templates", "links",
+                                      "hourly", "daily", "output"] = "accounts") -> pd.DataFrame:
+        """One table of the dossier (a copy); by default the per-account table."""
+        if part not in self._PARTS:
+            raise InvalidParameterError(
+                f"The 'part' parameter of RingExplanation.to_pandas must be one of {list(self._PARTS)}. "
+                f"Got {part!r} instead.")
+        return getattr(self, part).copy()
+
+    def to_arrow(self, part: str = "accounts") -> pa.Table:
+        """One table of the dossier as Arrow (see :meth:`to_pandas`)."""
+        return pa.Table.from_pandas(self.to_pandas(part), preserve_index=False)  # type: ignore[arg-type]
+
+    def _graph_tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        inc = self.incidence
+        edges = inc[["account_id", "signal_type", "value", "weight"]] if len(inc) else pd.DataFrame(
+            columns=["account_id", "signal_type", "value", "weight"])
+        sig = self.signals[["signal_type", "value", "accounts_total"]].drop_duplicates(["signal_type", "value"])
+        acc = self.accounts.loc[self.accounts["account_id"].isin(edges["account_id"]),
+                                ["account_id", "cluster_id", "ring_score", "flagged"]]
+        return sig.reset_index(drop=True), acc.reset_index(drop=True), edges.reset_index(drop=True)
+
+    def to_networkx(self) -> networkx.Graph:
+        """The ring's bipartite account–signal graph (same as ``result.to_networkx(cluster_id)``).
+
+        Nodes ``("account", id)`` (``bipartite=0``) and ``("signal", type, value)``
+        (``bipartite=1``); edges carry the signal's rarity ``weight``.
+        """
+        from ._export import tables_to_networkx
+
+        return tables_to_networkx(*self._graph_tables())
+
+    def to_igraph(self) -> igraph.Graph:
+        """The ring's bipartite account–signal graph in igraph (vertex ``name``, ``type``; edge ``weight``)."""
+        from ._export import tables_to_igraph
+
+        return tables_to_igraph(*self._graph_tables())
+
+    def plot(self, *, fig: Figure | None = None) -> Figure:
+        """Dossier panels: contributions, signals, templates, timelines, output lengths, volume, links.
+
+        Needs matplotlib (``pip install 'accountgraph[plot]'``).
+        """
+        from ._plots import plot_dossier
+
+        return plot_dossier(self, fig=fig)
 
     def __str__(self) -> str:
         s = self.summary
@@ -84,17 +182,20 @@ class RingExplanation:
             lines.append("Template families:")
             for r in self.templates.head(3).itertuples():
                 lines.append(f"  {r.share:.0%} of prompts: {str(r.representative)[:70]!r}")
+        if len(self.bridges):
+            lines.append("Bridge accounts (cut vertex / betweenness):")
+            for r in self.bridges.head(5).itertuples():
+                lines.append(f"  {str(r.account_id):<24} {'cut vertex' if r.cut_vertex else '          '}"
+                             f"  betweenness {r.betweenness:.3f}")
+        lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        head = html.escape(str(self).split("\n")[0])
-        return (
-            f"<div><b>{head}</b>{self.contributions.to_html(index=False)}"
-            f"{self.signals.head(15).to_html(index=False)}"
-            f"{self.templates.head(5).to_html(index=False) if len(self.templates) else ''}</div>"
-        )
+        from ._report import dossier_html
+
+        return f"<div>{dossier_html(self, heading='h3')}</div>"
 
 
 @dataclass
@@ -127,8 +228,8 @@ class DetectionResult:
         family), ``accounts`` (cluster_id, account_id, created_at, n_events,
         first_seen, last_seen), ``edges`` (cluster_id, source, target, weight:
         the account–account links inside each cluster) and ``population``
-        (reference histograms over all events: ``hour_of_day``, ``output_bins``,
-        ``output_hist``).
+        (reference histograms: ``hour_of_day``, ``output_bins``, ``output_hist``
+        over all events, and ``*_unclustered`` over accounts in no cluster).
     """
 
     assignments: pd.DataFrame
@@ -148,16 +249,33 @@ class DetectionResult:
         a = self.assignments
         return a.loc[a["flagged"], "account_id"].reset_index(drop=True)
 
-    def to_pandas(self) -> pd.DataFrame:
-        """The assignments table."""
-        return self.assignments.copy()
+    def to_pandas(self, table: Literal["assignments", "clusters", "cluster_signals"] = "assignments") -> pd.DataFrame:
+        """A copy of one result table (by default the assignments)."""
+        if table not in ("assignments", "clusters", "cluster_signals"):
+            raise InvalidParameterError(
+                "The 'table' parameter of DetectionResult.to_pandas must be one of 'assignments', 'clusters', "
+                f"'cluster_signals'. Got {table!r} instead.")
+        return getattr(self, table).copy()
 
-    def to_arrow(self) -> pa.Table:
-        """The assignments table as Arrow."""
-        return pa.Table.from_pandas(self.assignments, preserve_index=False)
+    def to_arrow(self, table: Literal["assignments", "clusters", "cluster_signals"] = "assignments") -> pa.Table:
+        """One result table as Arrow (by default the assignments)."""
+        return pa.Table.from_pandas(self.to_pandas(table), preserve_index=False)
 
     def explain(self, cluster_id: int) -> RingExplanation:
-        """Evidence for one cluster.
+        """The dossier of one cluster: why it scores what it scores.
+
+        Linking signals with their rarity, bridge accounts, creation and
+        activity timelines, template families, output lengths against the
+        population, volume per account and the score's contributions. Per-event
+        pieces exist for the top ``evidence_clusters`` clusters only.
+
+        Parameters
+        ----------
+        cluster_id : int
+
+        Returns
+        -------
+        RingExplanation
 
         Raises
         ------
@@ -170,17 +288,9 @@ class DetectionResult:
                 f"There is no cluster {cluster_id!r}; cluster ids run from 0 to "
                 f"{len(self.clusters) - 1} (-1 means 'in no cluster' and has no evidence)."
             )
-        summary = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
-        contrib = pd.DataFrame(
-            {"component": list(COMPONENTS), "contribution": [float(summary[f"contrib_{c}"]) for c in COMPONENTS]}
-        )
-        sigs = self.cluster_signals.loc[self.cluster_signals["cluster_id"] == cluster_id].drop(columns="cluster_id")
-        accts = self.assignments.loc[self.assignments["cluster_id"] == cluster_id].reset_index(drop=True)
-        tpl = pd.DataFrame()
-        if len(self._cluster_templates):
-            tpl = self._cluster_templates.loc[self._cluster_templates["cluster_id"] == cluster_id].drop(
-                columns="cluster_id").reset_index(drop=True)
-        return RingExplanation(int(cluster_id), summary, contrib, sigs.reset_index(drop=True), accts, tpl)
+        from ._dossier import dossier_parts
+
+        return RingExplanation(cluster_id=int(cluster_id), **dossier_parts(self, int(cluster_id)))
 
     def top(self, n: int = 10, *, flagged_only: bool = False) -> pd.DataFrame:
         """The ``n`` highest-scoring clusters (summary columns)."""
@@ -188,35 +298,83 @@ class DetectionResult:
         cols = ["cluster_id", "n_accounts", "n_events", "ring_score", "flagged"]
         return c[cols].head(n).reset_index(drop=True)
 
-    def to_networkx(self, cluster_id: int | None = None):
+    def _bipartite_tables(self, cluster_id: int | None):
+        from ._export import bipartite_tables
+
+        return bipartite_tables(self.cluster_signals, self._incidence, self.assignments, cluster_id)
+
+    def to_networkx(self, cluster_id: int | None = None) -> networkx.Graph:
         """Bipartite account–signal graph (of one cluster, or of all clusters).
 
         Nodes are ``("account", id)`` and ``("signal", type, value)`` with a
-        ``bipartite`` attribute (0 accounts, 1 signals); edges carry the signal's
-        rarity ``weight``.
+        ``bipartite`` attribute (0 accounts, 1 signals), ``kind`` and ``label``;
+        accounts carry ``cluster_id``, ``ring_score``, ``flagged``, signals
+        ``signal_type``, ``value``, ``accounts_total``. Edges carry the signal's
+        rarity ``weight``. Same graph as ``explain(cluster_id).to_networkx()``.
         """
-        import networkx as nx
+        from ._export import tables_to_networkx
 
-        g = nx.Graph()
-        cs = self.cluster_signals
-        if cluster_id is not None:
-            cs = cs[cs["cluster_id"] == cluster_id]
-        inc = self._incidence
-        if cluster_id is not None:
-            inc = inc[inc["cluster_id"] == cluster_id]
-        inc = inc.merge(cs[["cluster_id", "signal_id", "signal_type", "value", "weight"]],
-                        on=["cluster_id", "signal_id"])
-        for r in cs.itertuples(index=False):
-            g.add_node(("signal", r.signal_type, r.value), bipartite=1, signal_type=r.signal_type,
-                       value=r.value, accounts_total=int(r.accounts_total))
-        for a, cid in self.assignments.loc[self.assignments["account_id"].isin(inc["account_id"]),
-                                           ["account_id", "cluster_id"]].itertuples(index=False):
-            g.add_node(("account", a), bipartite=0, cluster_id=int(cid))
-        g.add_edges_from(
-            (("account", a), ("signal", t, v), {"weight": float(w)})
-            for a, t, v, w in inc[["account_id", "signal_type", "value", "weight"]].itertuples(index=False)
-        )
-        return g
+        return tables_to_networkx(*self._bipartite_tables(cluster_id))
+
+    def to_igraph(self, cluster_id: int | None = None) -> igraph.Graph:
+        """The graph of :meth:`to_networkx` in igraph.
+
+        Vertex ``name`` is ``"account:<id>"`` / ``"signal:<type>:<value>"``,
+        ``type`` is igraph's bipartite flag (True for signals); edge ``weight``.
+        """
+        from ._export import tables_to_igraph
+
+        return tables_to_igraph(*self._bipartite_tables(cluster_id))
+
+    def to_graphml(self, path: str | os.PathLike[str], cluster_id: int | None = None, *,
+                   overwrite: bool = False) -> Path:
+        """Write the account–signal graph (one cluster, or all) as GraphML, e.g. for Gephi.
+
+        Raises
+        ------
+        FileExistsError
+            (an :class:`~accountgraph.AccountGraphError`) if ``path`` exists and
+            ``overwrite`` is False.
+        """
+        from ._export import write_graphml
+
+        return write_graphml(self, path, cluster_id=cluster_id, overwrite=overwrite)
+
+    def report(self, path: str | os.PathLike[str], top: int = 10, *, overwrite: bool = False,
+               title: str | None = None) -> Path:
+        """Write a self-contained HTML report: summary table, plots and the top rings' dossiers.
+
+        The file needs no network (inline CSS, plots as base64 PNG, no script),
+        escapes all data and is byte-identical for the same result. Needs
+        matplotlib (``pip install 'accountgraph[plot]'``).
+
+        Parameters
+        ----------
+        path : str or path-like
+        top : int, default 10
+            Dossiers of this many highest-scoring clusters.
+        overwrite : bool, default False
+        title : str, optional
+
+        Returns
+        -------
+        pathlib.Path
+
+        Raises
+        ------
+        FileExistsError
+            (an :class:`~accountgraph.AccountGraphError`) if ``path`` exists and
+            ``overwrite`` is False.
+        """
+        from ._report import write_report
+
+        return write_report(self, path, top=top, overwrite=overwrite, title=title)
+
+    def plot(self, top: int = 10, *, ax: Axes | None = None) -> Axes:
+        """Bars of the top clusters' ring_score stacked by contribution (needs matplotlib)."""
+        from ._plots import plot_scores
+
+        return plot_scores(self, top, ax=ax)
 
     def __repr__(self) -> str:
         n_fl = int(self.assignments["flagged"].sum())
@@ -227,7 +385,9 @@ class DetectionResult:
         )
 
     def _repr_html_(self) -> str:
-        return f"<p>{html.escape(repr(self))}</p>" + self.top(10).to_html(index=False)
+        from ._report import results_html
+
+        return f"<div><p>{html.escape(repr(self))}</p>{results_html(self, 10)}</div>"
 
     def summary(self, n: int = 5) -> str:
         """A short text summary of the top rings (what the CLI prints)."""

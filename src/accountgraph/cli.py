@@ -1,4 +1,4 @@
-"""Command line: ``accountgraph detect | synth | demo``.
+"""Command line: ``accountgraph detect | report | synth | demo``.
 
 The CLI is the only place that formats output for people; the library logs.
 """
@@ -61,6 +61,27 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from . import detect
+    from ._exceptions import OutputExistsError
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:  # fail before the detection run, not after it
+        raise OutputExistsError(f"Refusing to overwrite the existing file {str(out)!r}; pass --overwrite or "
+                                "choose another --out.")
+    t0 = time.perf_counter()
+    res = detect(
+        args.events, args.accounts, seed=args.seed, columns=_columns(args.column),
+        account_columns=_columns(args.account_column), progress=not args.no_progress and None,
+        **({"threshold": args.threshold} if args.threshold is not None else {}),
+    )
+    path = res.report(out, top=args.top, overwrite=args.overwrite)
+    print(res.summary(min(args.top, 5)))
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {min(args.top, len(res.clusters))} dossiers) "
+          f"in {time.perf_counter() - t0:.1f}s")
+    return 0
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from .synth import write
 
@@ -119,6 +140,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--top", type=int, default=5, help="rings to summarise")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_cmd_detect)
+
+    r = sub.add_parser("report", help="detect rings and write a self-contained HTML report")
+    r.add_argument("events", help="events table (.parquet or .csv)")
+    r.add_argument("--accounts", help="accounts table (.parquet or .csv)")
+    r.add_argument("--out", required=True, help="HTML file to write, e.g. rings.html")
+    r.add_argument("--top", type=int, default=10, help="dossiers of this many top clusters (default 10)")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--threshold", type=float, default=None, help="flag threshold on ring_score (default 0.6)")
+    r.add_argument("--column", action="append", metavar="CANONICAL=YOURS", help="map an events column")
+    r.add_argument("--account-column", action="append", metavar="CANONICAL=YOURS", help="map an accounts column")
+    r.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("synth", help="write a synthetic ring scenario to Parquet")
     s.add_argument("--scenario", default="small")
