@@ -16,14 +16,7 @@ ds = generate("small", seed=0)
 print(f"{ds.events.num_rows:,} events from {ds.accounts.num_rows:,} accounts")
 
 # %% Detect and rank rings
-# Prompt-template families need the MinHash stage (being wired in); use it when present.
-try:
-    from accountgraph._minhash import template_families  # noqa: F401
-
-    use_templates = True
-except ImportError:
-    use_templates = False
-result = accountgraph.detect(ds.events, ds.accounts, seed=0, use_templates=use_templates)
+result = accountgraph.detect(ds.events, ds.accounts, seed=0)
 print(result.summary(5))
 result.top(5)
 

@@ -105,6 +105,11 @@ class RingDetector:
         the family's focus (see ``_graph``). 0 turns it off.
     num_perm : int, default 64
         MinHash permutations for template families.
+    prompt_sample_cap : int or None, default None
+        Hash at most this many prompts per account per window (bounded cost on
+        very large inputs; repetition evidence is then measured on the sample).
+    prompt_sample_window_s : int, default 3600
+        The sampling window, in seconds.
     columns, account_columns : mapping, optional
         ``{canonical_name: your_column}`` for events / accounts.
     extra_signals, account_extra_signals : sequence of str
@@ -150,6 +155,8 @@ class RingDetector:
         template_threshold: float = 0.5,
         template_corroboration: float = 0.25,
         num_perm: int = 64,
+        prompt_sample_cap: int | None = None,
+        prompt_sample_window_s: int = 3600,
         columns: Mapping[str, str] | None = None,
         account_columns: Mapping[str, str] | None = None,
         extra_signals: Sequence[str] = (),
@@ -174,6 +181,8 @@ class RingDetector:
         self.template_threshold = template_threshold
         self.template_corroboration = template_corroboration
         self.num_perm = num_perm
+        self.prompt_sample_cap = prompt_sample_cap
+        self.prompt_sample_window_s = prompt_sample_window_s
         self.columns = columns
         self.account_columns = account_columns
         self.extra_signals = extra_signals
@@ -222,6 +231,10 @@ class RingDetector:
                "an int in [8, 1024]")
         _check("evidence_clusters", self.evidence_clusters,
                isinstance(self.evidence_clusters, (int, np.integer)) and self.evidence_clusters >= 0, "an int >= 0")
+        _check("prompt_sample_cap", self.prompt_sample_cap, self.prompt_sample_cap is None or (
+            isinstance(self.prompt_sample_cap, (int, np.integer)) and self.prompt_sample_cap >= 1), "None or an int >= 1")
+        _check("prompt_sample_window_s", self.prompt_sample_window_s,
+               isinstance(self.prompt_sample_window_s, (int, np.integer)) and self.prompt_sample_window_s >= 1, "an int >= 1")
         _check("random_state", self.random_state, isinstance(self.random_state, (int, np.integer)), "an int")
         if self.type_weights is not None:
             for k, v in self.type_weights.items():
@@ -352,14 +365,19 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
             ev_family = None
             templates = pd.DataFrame()
             if p.use_templates and ev.prompt is not None and len(ev):
-                from ._minhash import template_families
+                from ._templates import sample_per_account_window, template_families
 
+                sample = None
+                if p.prompt_sample_cap is not None:
+                    sample = sample_per_account_window(ev_account, ev.timestamp, cap=p.prompt_sample_cap,
+                                                       window_s=p.prompt_sample_window_s)
                 fams = template_families(
-                    ev.prompt, threshold=p.template_threshold, num_perm=p.num_perm, seed=p.random_state + 1
+                    ev.prompt, threshold=p.template_threshold, num_perm=p.num_perm, seed=p.random_state + 1,
+                    sample=sample, n_rows=len(ev),
                 )
-                ev_family = np.asarray(fams.family, dtype=np.int64)
-                templates = _families_frame(fams)
-                stats["n_template_families"] = int(len(templates))
+                ev_family = fams.family
+                templates = fams.families
+                stats["templates"] = fams.stats
 
         with _Stage(stats, "signals", bar):
             sig = extract_signals(ev, ev_account, ac, ac_account, template_family=ev_family)
@@ -463,14 +481,6 @@ def _canonical_clusters(membership: np.ndarray, node_key: np.ndarray, min_size: 
     remap[np.flatnonzero(big)[order]] = np.arange(int(big.sum()))
     out[m] = remap[inv]
     return out, int(big.sum())
-
-
-def _families_frame(fams: Any) -> pd.DataFrame:
-    table = getattr(fams, "families", None)
-    if table is None:
-        return pd.DataFrame()
-    df = table.to_pandas() if hasattr(table, "to_pandas") else pd.DataFrame(table)
-    return df.reset_index(drop=True)
 
 
 def _cluster_signals(sig, graph, acc_cid: np.ndarray, account_ids: pa.Array) -> tuple[pd.DataFrame, pd.DataFrame]:

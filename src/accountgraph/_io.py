@@ -92,3 +92,90 @@ def to_arrow(data: TableLike, *, name: str = "table") -> pa.Table:
         f"{name}: expected a pandas, pyarrow or polars table or a Parquet/CSV path; "
         f"got an object of type {type(data).__name__!r}."
     )
+
+
+def is_parquet_path(data: Any) -> bool:
+    """Whether ``data`` names a Parquet file or directory."""
+    if not isinstance(data, (str, os.PathLike)):
+        return False
+    p = Path(data)
+    return p.is_dir() or "".join(p.suffixes).lower().endswith((".parquet", ".pq"))
+
+
+class LazyColumn:
+    """One column of a Parquet file, read in batches only when needed.
+
+    Lets the pipeline keep tens of millions of prompts on disk: the template
+    stage streams them batch by batch, and nothing else needs their text.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    column : str
+    keep : ndarray of bool, optional
+        Rows of the file that survived validation; indices seen by callers
+        are positions among the kept rows.
+    """
+
+    def __init__(self, path: str | os.PathLike, column: str, keep: Any = None) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = Path(path)
+        self.column = column
+        self._n_file = pq.ParquetFile(self.path).metadata.num_rows if not self.path.is_dir() else None
+        self.keep = keep
+
+    def with_keep(self, keep: Any) -> LazyColumn:
+        """The same column restricted to the rows where ``keep`` is true."""
+        return LazyColumn(self.path, self.column, keep)
+
+    def __len__(self) -> int:
+        if self.keep is not None:
+            return int(self.keep.sum())
+        if self._n_file is None:
+            import pyarrow.parquet as pq
+
+            return pq.read_metadata(self.path).num_rows
+        return self._n_file
+
+    def _file_batches(self, batch_rows: int):
+        import pyarrow.dataset as ds
+
+        dataset = ds.dataset(self.path, format="parquet")
+        for batch in dataset.to_batches(columns=[self.column], batch_size=batch_rows):
+            yield batch.column(0)
+
+    def iter_arrays(self, mask: Any, batch_rows: int):
+        """Yield ``(kept-row indices, text array)`` for rows selected by ``mask``.
+
+        ``mask`` is a bool array over the kept rows, or None for all of them.
+        """
+        import numpy as np
+
+        file_lo = kept_lo = 0
+        for arr in self._file_batches(batch_rows):
+            n = len(arr)
+            k = np.ones(n, bool) if self.keep is None else np.asarray(self.keep[file_lo:file_lo + n], bool)
+            kept_idx = kept_lo + np.arange(int(k.sum()))
+            sel = k.copy()
+            if mask is not None:
+                m = np.asarray(mask[kept_idx], bool)
+                sel[np.flatnonzero(k)] = m
+                kept_idx = kept_idx[m]
+            file_lo += n
+            kept_lo += int(k.sum())
+            if len(kept_idx):
+                yield kept_idx, arr.filter(pa.array(sel))
+
+    def take(self, rows: Any, batch_rows: int = 65_536) -> list:
+        """Texts at the given kept-row positions, in the given order (one scan)."""
+        import numpy as np
+
+        rows = np.asarray(rows, np.int64)
+        want = np.zeros(len(self), bool)
+        want[rows] = True
+        found: dict[int, Any] = {}
+        for idx, arr in self.iter_arrays(want, batch_rows):
+            for i, v in zip(idx.tolist(), arr.to_pylist()):
+                found[i] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+        return [found.get(int(r)) for r in rows]

@@ -13,6 +13,7 @@ order.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._exceptions import SchemaError
-from ._io import TableLike, to_arrow
+from ._io import LazyColumn, TableLike, is_parquet_path, to_arrow
 from ._ip import canonical_ips
 
 __all__ = [
@@ -101,7 +102,7 @@ class ValidEvents:
     ip: pa.ChunkedArray | None
     device_id: pa.ChunkedArray | None
     payment_id: pa.ChunkedArray | None
-    prompt: pa.ChunkedArray | None
+    prompt: pa.ChunkedArray | LazyColumn | None
     output_tokens: np.ndarray | None
     extra: dict[str, pa.ChunkedArray]
     n_input_rows: int
@@ -311,6 +312,21 @@ def validate_events(
     ``timestamp_out_of_range``, ``malformed_ip``, ``bad_output_tokens``.
     Time O(n) vectorised; IPv6 addresses are parsed once per distinct value.
     """
+    lazy_prompt = None
+    if is_parquet_path(events) and Path(events).exists():
+        # Leave the prompt text on disk: the template stage streams it.
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(events) if not Path(events).is_dir() else None
+        prompt_col = (columns or {}).get("prompt", "prompt")
+        if schema is not None and prompt_col in schema.names:
+            pt = schema.field(prompt_col).type
+            if not (pa.types.is_string(pt) or pa.types.is_large_string(pt) or pa.types.is_binary(pt)
+                    or pa.types.is_large_binary(pt) or pa.types.is_null(pt) or pa.types.is_dictionary(pt)):
+                raise SchemaError(f"events.prompt must be text; found Arrow type {pt}.")
+            lazy_prompt = LazyColumn(events, prompt_col)
+            events = pq.read_table(events, columns=[c for c in schema.names if c != prompt_col])
+            columns = {k: v for k, v in (columns or {}).items() if k != "prompt"}
     table = _rename(to_arrow(events, name="events"), columns, "events")
     _require(table, _REQUIRED_EVENTS, "events")
     for c in extra_signals:
@@ -387,7 +403,7 @@ def validate_events(
         ip=f(ip),
         device_id=f(device),
         payment_id=f(payment),
-        prompt=f(prompt),
+        prompt=lazy_prompt.with_keep(keep if dropped else None) if lazy_prompt is not None else f(prompt),
         output_tokens=None if out_tok is None else (out_tok[keep] if dropped else out_tok),
         extra={k: f(v) for k, v in extra.items()},
         n_input_rows=n,

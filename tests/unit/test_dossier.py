@@ -19,8 +19,8 @@ RAW_COLUMN = {"payment": "payment_id", "ip": "ip", "device": "device_id"}
 
 
 # --------------------------------------------------------------- fixtures
-def stub_template_families(prompts, *, threshold=0.5, num_perm=64, seed=0):
-    """Stand-in for ``_minhash.template_families``: a family is a prompt's first word.
+def stub_template_families(prompts, *, threshold=0.5, num_perm=64, seed=0, sample=None, n_rows=None):
+    """Stand-in for ``_templates.template_families``: a family is a prompt's first word.
 
     Deterministic and obvious, so tests can recount families from the raw prompts.
     """
@@ -35,15 +35,16 @@ def stub_template_families(prompts, *, threshold=0.5, num_perm=64, seed=0):
             rep[k] = t
     table = pd.DataFrame({"family": np.arange(len(names), dtype=np.int64), "representative": [rep[k] for k in names],
                           "size": np.bincount(family[family >= 0], minlength=len(names))})
-    return types.SimpleNamespace(family=family, families=table)
+    return types.SimpleNamespace(family=family, families=table, stats={})
 
 
 @pytest.fixture
 def stub_minhash(monkeypatch):
-    mod = types.ModuleType("accountgraph._minhash")
-    mod.template_families = stub_template_families
-    monkeypatch.setitem(sys.modules, "accountgraph._minhash", mod)
-    return mod
+    """Swap the template stage for the obvious stand-in (the real one is tested in test_templates)."""
+    import accountgraph._templates as templates_mod
+
+    monkeypatch.setattr(templates_mod, "template_families", stub_template_families)
+    return templates_mod
 
 
 def with_prompts(ev: pd.DataFrame, ring: set[str], ring_prompt: str = "Translate into French: item") -> pd.DataFrame:

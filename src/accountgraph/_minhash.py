@@ -1,0 +1,502 @@
+"""Batch MinHash signatures of prompts: datasketch-exact and a fast one-permutation sketch.
+
+Slot-filled prompt templates are the clearest trace a distillation campaign
+leaves. This module turns a column of prompts into MinHash signatures over
+their word tokens (:func:`accountgraph._tokenize.prompt_tokens`), batch by
+batch, with no per-prompt Python loop:
+
+* ``exact=True`` reproduces ``datasketch.MinHash`` (2.x, default ``affine32``
+  scheme, ``sha1_hash32``) bit for bit: SHA-1 of every distinct token of a batch
+  (vectorised in numpy, ``hashlib`` only for tokens over 247 bytes), the
+  MurmurHash3 32-bit finaliser, then ``a_k * h + b_k mod 2**32`` for all
+  permutations and a segmented min over each prompt's tokens.
+* ``exact=False`` (default) is one-permutation hashing (OPH, Li, Owen & Zhang
+  2012) with optimal densification (Shrivastava 2017): each token is hashed once
+  to 64 bits, the high bits pick one of ``num_perm`` bins and the low 32 bits
+  compete for that bin's minimum; empty bins borrow from the first non-empty
+  bin of a fixed, seeded probe order. Cost is O(tokens) instead of
+  O(tokens * num_perm).
+
+Both signatures estimate Jaccard similarity of token *sets* as the fraction of
+equal positions and feed :func:`accountgraph._lsh.lsh_band_keys`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import struct
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ._exceptions import EngineUnavailableError, InvalidParameterError
+from ._tokenize import TextBatch, TokenBatch, as_text_array, iter_text_batches, tokenize_batch
+
+__all__ = [
+    "prompt_signatures",
+    "to_lean_minhash",
+    "affine32_permutations",
+    "sha1_hash32_array",
+    "EMPTY_EXACT",
+    "EMPTY_FAST",
+    "SignatureStats",
+    "signatures_with_stats",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Value of every position of an exact signature of a token-less prompt (datasketch's max hash).
+EMPTY_EXACT = np.uint32(0xFFFFFFFF)
+#: Value of every position of a fast-mode signature of a token-less prompt.
+EMPTY_FAST = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+_M32 = np.uint32(0xFFFFFFFF)
+_SHA1_K = (np.uint32(0x5A827999), np.uint32(0x6ED9EBA1), np.uint32(0x8F1BBCDC), np.uint32(0xCA62C1D6))
+_SHA1_H = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
+_MAX_VECTOR_BLOCKS = 4  # tokens up to 247 bytes are hashed in numpy; longer ones by hashlib
+_SHA1_CHUNK = 1 << 15
+_PERM_CHUNK = 1 << 14  # token occurrences per (num_perm x chunk) uint32 block: 8 MB at 128 perms
+
+
+@dataclass
+class SignatureStats:
+    """Per-row flags and counts gathered while computing signatures.
+
+    Attributes
+    ----------
+    has_tokens : numpy.ndarray
+        ``bool`` per row: the prompt has at least one token (False for nulls).
+    invalid_utf8 : numpy.ndarray
+        ``bool`` per row: the bytes were not valid UTF-8 (decoded with replacement).
+    n_null : int
+        Null rows.
+    n_tokens : int
+        Token occurrences hashed.
+    """
+
+    has_tokens: np.ndarray
+    invalid_utf8: np.ndarray
+    n_null: int = 0
+    n_tokens: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        """Rows in the input."""
+        return int(self.has_tokens.size)
+
+    @property
+    def n_invalid_utf8(self) -> int:
+        """Rows that were not valid UTF-8."""
+        return int(self.invalid_utf8.sum())
+
+    @property
+    def n_no_tokens(self) -> int:
+        """Non-null rows without any token (empty, whitespace or punctuation only)."""
+        return int(self.n_rows - self.has_tokens.sum() - self.n_null)
+
+
+def _rotl(x: np.ndarray, n: int) -> np.ndarray:
+    return (x << np.uint32(n)) | (x >> np.uint32(32 - n))
+
+
+def _sha1_blocks(words: np.ndarray, n_blocks: int) -> np.ndarray:
+    """First 32-bit word (big-endian) of SHA-1 over ``n_blocks`` padded 64-byte blocks per row."""
+    m = words.shape[0]
+    h = [np.full(m, v, dtype=np.uint32) for v in _SHA1_H]
+    for blk in range(n_blocks):
+        w = [np.ascontiguousarray(words[:, 16 * blk + i]) for i in range(16)]
+        for t in range(16, 80):
+            w.append(_rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1))
+        a, b, c, d, e = h
+        for t in range(80):
+            if t < 20:
+                f = (b & c) | (~b & d)
+            elif t < 40 or t >= 60:
+                f = b ^ c ^ d
+            else:
+                f = (b & c) | (b & d) | (c & d)
+            tmp = _rotl(a, 5) + f + e + _SHA1_K[t // 20] + w[t]
+            a, b, c, d, e = tmp, a, _rotl(b, 30), c, d
+        h = [h[0] + a, h[1] + b, h[2] + c, h[3] + d, h[4] + e]
+    return h[0]
+
+
+def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 offsets of length n+1 starting anywhere, uint8 data) of a string/binary array."""
+    large = arr.type in (pa.large_string(), pa.large_binary())
+    bufs = arr.buffers()
+    off = np.frombuffer(bufs[1], dtype=np.int64 if large else np.int32)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    return off.astype(np.int64), data
+
+
+def sha1_hash32_array(values: pa.Array) -> np.ndarray:
+    """``datasketch.hashfunc.sha1_hash32`` of every element of a string array, vectorised.
+
+    Parameters
+    ----------
+    values : pyarrow.Array
+        Non-null ``string``/``binary`` array; each element's UTF-8 bytes are hashed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint32``: the first 4 bytes of each SHA-1 digest read little-endian.
+
+    Notes
+    -----
+    SHA-1 compression runs on whole columns of uint32 (about 1,500 numpy
+    operations per 64-byte block, amortised over up to 32k tokens at once);
+    tokens longer than 247 bytes, rare in prompts, go through :mod:`hashlib`.
+    """
+    off, data = _string_buffers(values)
+    n = len(values)
+    out = np.empty(n, dtype=np.uint32)
+    if n == 0:
+        return out
+    lens = np.diff(off)
+    nblocks = (lens + 8) // 64 + 1
+    for long_i in np.flatnonzero(nblocks > _MAX_VECTOR_BLOCKS):
+        digest = hashlib.sha1(data[off[long_i] : off[long_i + 1]].tobytes()).digest()
+        out[long_i] = struct.unpack_from("<I", digest)[0]
+    for k in range(1, _MAX_VECTOR_BLOCKS + 1):
+        idx_all = np.flatnonzero(nblocks == k)
+        for c0 in range(0, idx_all.size, _SHA1_CHUNK):
+            idx = idx_all[c0 : c0 + _SHA1_CHUNK]
+            m = idx.size
+            ln = lens[idx]
+            width = 64 * k
+            col = np.arange(width, dtype=np.int64)
+            inside = col[None, :] < ln[:, None]
+            blocks = np.zeros((m, width), dtype=np.uint8)
+            blocks[inside] = data[(off[idx][:, None] + col[None, :])[inside]]
+            blocks[np.arange(m), ln] = 0x80
+            blocks[:, width - 8 :] = (ln * 8).astype(">u8").view(np.uint8).reshape(m, 8)
+            words = blocks.view(">u4").astype(np.uint32)
+            out[idx] = _sha1_blocks(words, k).byteswap()
+    return out
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Permutation parameters ``(a, b)`` of ``datasketch.MinHash(num_perm, seed)`` (affine32).
+
+    Replicates datasketch 2.x: ``RandomState(seed)``, ``a = 2 * randint(0, 2**31) + 1``
+    then ``b = randint(0, 2**32)``, both ``uint32``.
+    """
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _token_hash64(vocab: pa.Array, seed: int) -> np.ndarray:
+    """Seeded 64-bit hash of each distinct token, vectorised over 8-byte words.
+
+    Each little-endian 8-byte word (zero-padded) is mixed with its position by
+    the MurmurHash3 64-bit finaliser; a token's hash is the finalised wrapping
+    sum of its words plus its length. Not cryptographic: it only has to spread
+    tokens uniformly, and collisions can only raise similarities.
+    """
+    off, data = _string_buffers(vocab)
+    u = len(vocab)
+    if u == 0:
+        return np.zeros(0, np.uint64)
+    lens = np.diff(off)
+    nw = np.maximum((lens + 7) // 8, 1)
+    first = np.cumsum(nw) - nw
+    tok = np.repeat(np.arange(u), nw)
+    widx = np.arange(tok.size, dtype=np.int64) - first[tok]
+    start = off[tok] + 8 * widx
+    padded = np.zeros(data.size + 8, np.uint8)
+    padded[: data.size] = data
+    # Unaligned little-endian uint64 view starting at every byte.
+    view = np.ndarray(shape=(data.size + 1,), dtype="<u8", buffer=padded, strides=(1,))
+    words = view[start].astype(np.uint64)
+    remain = (lens[tok] - 8 * widx).clip(0, 8).astype(np.uint64)
+    mask = np.where(remain >= 8, np.uint64(0xFFFFFFFFFFFFFFFF), (np.uint64(1) << (remain * np.uint64(8))) - np.uint64(1))
+    salt = np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+    mixed = _fmix64((words & mask) ^ (widx.astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93) + salt))
+    total = np.add.reduceat(mixed, first)
+    return _fmix64(total ^ (lens.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ salt)
+
+
+def _rows_sorted(tb: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
+    if tb.row.size and np.any(tb.row[1:] < tb.row[:-1]):
+        order = np.argsort(tb.row, kind="stable")
+        return tb.row[order], tb.code[order]
+    return tb.row, tb.code
+
+
+def _exact_batch(tb: TokenBatch, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """datasketch affine32 signatures of one token batch, shape (n_rows, num_perm) uint32."""
+    p = a.size
+    sig = np.full((p, tb.n_rows), EMPTY_EXACT, dtype=np.uint32)
+    if tb.code.size == 0:
+        return sig.T
+    hv = _fmix32(sha1_hash32_array(tb.vocab))
+    # Duplicate tokens within a prompt are kept: removing them needs a sort
+    # that costs more than the permutations it saves (measured).
+    row, code = _rows_sorted(tb)
+    occ = hv[code]
+    a_col, b_col = a[:, None], b[:, None]
+    step = max(1, (_PERM_CHUNK * 128) // p)
+    buf = np.empty((p, min(step, occ.size)), dtype=np.uint32)
+    for s0 in range(0, occ.size, step):
+        r = row[s0 : s0 + step]
+        w = buf[:, : r.size]
+        np.multiply(a_col, occ[None, s0 : s0 + step], out=w)
+        w += b_col
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        mins = np.minimum.reduceat(w, starts, axis=1)
+        rows_u = r[starts]
+        sig[:, rows_u] = np.minimum(sig[:, rows_u], mins)
+    return sig.T
+
+
+def _probe_order(num_perm: int, seed: int) -> np.ndarray:
+    """(num_perm, num_perm) table: column j is the seeded probe order of bins for densifying bin j.
+
+    Stored transposed (row t = t-th probe of every bin) for contiguous access.
+    """
+    rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x0F4])
+    order = np.argsort(rng.random((num_perm, num_perm)), axis=1)
+    return np.ascontiguousarray(order.T).astype(np.int32)
+
+
+def _fast_batch(tb: TokenBatch, num_perm: int, seed: int, probe_t: np.ndarray) -> np.ndarray:
+    """OPH + optimal densification signatures of one token batch, (n_rows, num_perm) uint64.
+
+    Densification: empty bin ``j`` of a prompt takes the value of the first bin
+    in probe order ``probe_t[:, j]`` that holds a token. The first probes run as
+    dense column gathers over the whole batch; once fewer than 4 % of the bins
+    are pending, the rest runs on the pending positions only.
+    """
+    n, p = tb.n_rows, num_perm
+    if tb.code.size == 0:
+        return np.full((n, p), EMPTY_FAST, dtype=np.uint64)
+    h = _token_hash64(tb.vocab, seed)
+    hb = (((h >> np.uint64(32)) * np.uint64(p)) >> np.uint64(32)).astype(np.int64)
+    key = tb.row * p + hb[tb.code]
+    sig = np.full(n * p, 0xFFFFFFFF, dtype=np.uint32)
+    np.minimum.at(sig, key, (h & np.uint64(0xFFFFFFFF)).astype(np.uint32)[tb.code])
+    filled = np.zeros(n * p, dtype=bool)
+    filled[key] = True
+    sig2, fill2 = sig.reshape(n, p), filled.reshape(n, p)
+    has_tok = fill2.any(axis=1)
+    pending = ~fill2 & has_tok[:, None]
+    t = 0
+    while t < p and np.count_nonzero(pending) > 0.04 * pending.size:
+        ok = pending & np.take(fill2, probe_t[t], axis=1)
+        sig2 = np.where(ok, np.take(sig2, probe_t[t], axis=1), sig2)
+        pending ^= ok
+        t += 1
+    sig = sig2.ravel()
+    idx = np.flatnonzero(pending)
+    col = idx % p
+    base = idx - col
+    while idx.size and t < p:
+        src = base + probe_t[t][col]
+        ok = filled[src]
+        sig[idx[ok]] = sig[src[ok]]
+        keep = ~ok
+        idx, col, base = idx[keep], col[keep], base[keep]
+        t += 1
+    out = sig.astype(np.uint64).reshape(n, p)
+    out[~has_tok] = EMPTY_FAST
+    return out
+
+
+def _check_params(num_perm: int, seed: int) -> None:
+    if not isinstance(num_perm, (int, np.integer)) or isinstance(num_perm, bool) or num_perm < 1:
+        raise InvalidParameterError(
+            f"The 'num_perm' parameter of prompt_signatures must be an int >= 1. Got {num_perm!r} instead."
+        )
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise InvalidParameterError(
+            f"The 'seed' parameter of prompt_signatures must be an int in [0, 2**32). Got {seed!r} instead "
+            "(datasketch seeds numpy's RandomState with it)."
+        )
+
+
+def _n_workers(n_jobs: int | None) -> int:
+    cpus = os.cpu_count() or 1
+    if n_jobs is None or n_jobs == 0:
+        return 1
+    return max(1, cpus + 1 + n_jobs) if n_jobs < 0 else int(n_jobs)
+
+
+def _map_batches(fn: Callable[[TextBatch], Any], batches: Iterator[TextBatch], n_jobs: int | None) -> Iterator[Any]:
+    """Apply ``fn`` to batches on a thread pool (pyarrow and numpy release the GIL), in order."""
+    workers = _n_workers(n_jobs)
+    if workers == 1:
+        for batch in batches:
+            yield fn(batch)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = []
+        for batch in batches:
+            pending.append(pool.submit(fn, batch))
+            if len(pending) >= 2 * workers:  # bound memory to a few batches in flight
+                yield pending.pop(0).result()
+        for fut in pending:
+            yield fut.result()
+
+
+def signatures_with_stats(
+    texts: Any,
+    *,
+    num_perm: int = 128,
+    seed: int = 1,
+    exact: bool = False,
+    batch_size: int = 8192,
+    n_jobs: int | None = -1,
+) -> tuple[np.ndarray, SignatureStats]:
+    """:func:`prompt_signatures` plus the row counts (nulls, token-less, invalid UTF-8)."""
+    _check_params(num_perm, seed)
+    arr = as_text_array(texts)
+    n = len(arr)
+    stats = SignatureStats(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), n_null=arr.null_count)
+    out = np.empty((n, num_perm), dtype=np.uint32 if exact else np.uint64)
+    if exact:
+        a, b = affine32_permutations(num_perm, seed)
+    else:
+        probe = _probe_order(num_perm, seed)
+
+    def work(batch: TextBatch) -> tuple[TextBatch, np.ndarray, np.ndarray, int]:
+        tb = tokenize_batch(batch.texts)
+        sig = _exact_batch(tb, a, b) if exact else _fast_batch(tb, num_perm, seed, probe)
+        return batch, sig, tb.row, tb.code.size
+
+    for batch, sig, tok_rows, ntok in _map_batches(work, iter_text_batches(arr, batch_size=batch_size), n_jobs):
+        lo = batch.start
+        out[lo : lo + len(batch.texts)] = sig
+        stats.has_tokens[lo + tok_rows] = True
+        stats.invalid_utf8[lo + batch.invalid] = True
+        stats.n_tokens += ntok
+    return out, stats
+
+
+def prompt_signatures(
+    texts: Any,
+    *,
+    num_perm: int = 128,
+    seed: int = 1,
+    exact: bool = False,
+    batch_size: int = 8192,
+    n_jobs: int | None = -1,
+) -> np.ndarray:
+    """MinHash signatures of a column of prompts, one row per prompt.
+
+    Parameters
+    ----------
+    texts : pyarrow/polars/pandas column, numpy array or sequence of str or bytes
+        The prompts. ``None``/NaN and token-less text get the empty signature;
+        bytes that are not valid UTF-8 are decoded with replacement (counted
+        and logged).
+    num_perm : int, default 128
+        Signature length (permutations in exact mode, bins in fast mode).
+    seed : int, default 1
+        Seed of the permutations (exact) or of the token hash and probe order (fast).
+    exact : bool, default False
+        If True, row ``i`` equals ``datasketch.MinHash(num_perm=num_perm,
+        seed=seed)`` updated with ``[t.encode() for t in prompt_tokens(texts[i])]``,
+        element for element, dtype ``uint32`` like datasketch's ``hashvalues``
+        (empty prompts: all ``2**32 - 1``). If False, one-permutation hashing
+        with densification, dtype ``uint64`` (empty prompts: all ``2**64 - 1``).
+    batch_size : int, default 8192
+        Prompts per batch; working memory is proportional to it (and batches
+        are also cut at 64 MB of text).
+    n_jobs : int or None, default -1
+        Worker threads; -1 uses every core, None or 1 runs inline.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(texts), num_perm)``.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``num_perm`` or ``seed`` is out of range.
+    SchemaError
+        If ``texts`` is not a column of text.
+
+    Notes
+    -----
+    Tokenising is linear in the bytes. Exact mode costs O(distinct tokens per
+    prompt * num_perm) integer operations, the fast mode O(tokens + num_perm)
+    per prompt. Exact signatures from different modes or seeds must not be
+    compared. See ``benchmarks/results/minhash.md`` for measured throughput
+    and Jaccard error.
+
+    Examples
+    --------
+    >>> sig = prompt_signatures(["a b c d", "a b c e", None], num_perm=64, exact=True)
+    >>> sig.shape, sig.dtype
+    ((3, 64), dtype('uint32'))
+    >>> bool((sig[2] == 2**32 - 1).all())
+    True
+    """
+    return signatures_with_stats(texts, num_perm=num_perm, seed=seed, exact=exact, batch_size=batch_size, n_jobs=n_jobs)[0]
+
+
+def to_lean_minhash(signature_row: np.ndarray, *, seed: int = 1) -> Any:
+    """Wrap one exact-mode signature row as a ``datasketch.LeanMinHash``.
+
+    Parameters
+    ----------
+    signature_row : numpy.ndarray
+        One row of ``prompt_signatures(..., exact=True)``.
+    seed : int, default 1
+        The seed the signature was computed with.
+
+    Returns
+    -------
+    datasketch.LeanMinHash
+        With ``scheme="affine32"``; usable in ``datasketch.MinHashLSH`` and
+        comparable with ``datasketch.MinHash(seed=seed)`` sketches.
+
+    Raises
+    ------
+    InvalidParameterError
+        If the row is not one-dimensional ``uint32`` (fast-mode rows are ``uint64``).
+    EngineUnavailableError
+        If datasketch is not installed.
+    """
+    try:
+        from datasketch import LeanMinHash
+    except ImportError as err:  # pragma: no cover - datasketch is a dependency
+        raise EngineUnavailableError("to_lean_minhash needs datasketch: pip install datasketch") from err
+    row = np.asarray(signature_row)
+    if row.ndim != 1 or row.size == 0:
+        raise InvalidParameterError(f"to_lean_minhash expects one non-empty signature row; got shape {row.shape}.")
+    if row.dtype != np.uint32:
+        # Fast-mode rows are uint64 (and values < 2**32 would pass a range check):
+        # the dtype is the only reliable mark of an exact-mode row.
+        raise InvalidParameterError(
+            f"to_lean_minhash expects an exact-mode (datasketch affine32, uint32) signature row; got dtype "
+            f"{row.dtype}. Compute it with prompt_signatures(..., exact=True)."
+        )
+    return LeanMinHash(seed=seed, hashvalues=row.astype(np.uint32), scheme="affine32")

@@ -1,0 +1,372 @@
+"""Prompt-template families: the pipeline stage that turns prompts into a signal.
+
+Prompts are streamed in batches (from memory or lazily from a Parquet file),
+identical prompts inside a batch are hashed once, MinHash signatures come from
+:func:`accountgraph._minhash.signatures_with_stats`, and each signature is cut
+into LSH bands. A **family** is a connected component of prompts that share a
+band: slot-filled variants of one template land together, unrelated prompts
+do not. Family ids are ranked by a hash of their smallest member signature, so
+they do not depend on the input row order.
+
+Tokens
+------
+Families are built on **word 3-shingles**, not single words: two short,
+unrelated prompts ("how do i fix X", "how do i make Y") share most of their
+words but almost none of their word triples, whereas slot-filled variants of a
+long template share most triples. Measured on the ``small`` scenario, unigram
+sets at threshold 0.5 chained 89 % of all prompts into one family; trigrams
+leave the largest family at 6.5 % and mix ring and legitimate prompts in
+families covering 238 of 194,440 rows (``benchmarks/results/minhash.md``).
+Trigram hashes are combined from the token hashes of
+:mod:`accountgraph._minhash` (no strings are built), and sketched with
+one-permutation hashing: each shingle falls in one of ``num_perm`` bins, the
+bin keeps its minimum. Bands whose bins are all empty (very short prompts) are
+not used as keys. Prompts with fewer than three tokens have no family.
+
+Bounded cost
+------------
+Working memory is one batch of text plus ``bands`` 64-bit keys per (sampled)
+prompt. For very large inputs an optional cap keeps at most ``cap`` prompts per
+account per time window (:func:`sample_per_account_window`); repetition
+evidence is then measured on the sample.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from ._exceptions import InvalidParameterError
+from ._io import LazyColumn
+
+__all__ = ["TemplateFamilies", "template_families", "lsh_bands", "band_keys", "sample_per_account_window"]
+
+logger = logging.getLogger(__name__)
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser (vectorised, wrapping uint64 arithmetic)."""
+    x = x.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= _M1
+        x ^= x >> np.uint64(27)
+        x *= _M2
+        x ^= x >> np.uint64(31)
+    return x
+
+
+def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """Bands ``b`` and rows ``r`` (``b * r <= num_perm``) whose S-curve threshold
+    ``(1/b) ** (1/r)`` is closest to ``threshold``.
+
+    Examples
+    --------
+    >>> lsh_bands(0.5, 64)
+    (16, 4)
+    """
+    if not 0 < threshold < 1:
+        raise InvalidParameterError(f"The 'threshold' of lsh_bands must be a float in (0, 1). Got {threshold!r} instead.")
+    best = None
+    for r in range(1, num_perm + 1):
+        b = num_perm // r
+        if b < 1:
+            break
+        err = abs((1 / b) ** (1 / r) - threshold)
+        if best is None or err < best[0] - 1e-12:
+            best = (err, b, r)
+    assert best is not None
+    return best[1], best[2]
+
+
+_EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def shingle_signatures(texts: pa.Array, *, num_perm: int = 64, seed: int = 1, width: int = 3) -> tuple[np.ndarray, int]:
+    """One-permutation MinHash of each prompt's word ``width``-shingles.
+
+    Returns ``(signatures (n, num_perm) uint64 with empty bins = 2**64-1,
+    number of rows that were not valid UTF-8)``. Vectorised: tokens come from
+    the pyarrow kernels of :func:`accountgraph._tokenize.tokenize_batch`, their
+    hashes from :func:`accountgraph._minhash._token_hash64`, shingle hashes are
+    mixed from consecutive token hashes, and the per-bin minimum is one
+    ``np.minimum.at`` over the batch.
+    """
+    from ._minhash import _token_hash64
+    from ._tokenize import iter_text_batches, tokenize_batch
+
+    n = len(texts)
+    sig = np.full((n, num_perm), _EMPTY, np.uint64)
+    n_bad = 0
+    for batch in iter_text_batches(texts, batch_size=max(n, 1)):
+        n_bad += batch.n_invalid_utf8
+        tb = tokenize_batch(batch.texts)
+        if tb.code.size < width:
+            continue
+        order = np.argsort(tb.row, kind="stable")
+        row, h = tb.row[order] + batch.start, _token_hash64(tb.vocab, seed)[tb.code[order]]
+        m = len(row) - width + 1
+        ok = row[width - 1:] == row[:m]
+        with np.errstate(over="ignore"):
+            acc = h[:m].copy()
+            for j in range(1, width):
+                acc = _mix(acc * np.uint64(0x9E3779B97F4A7C15) ^ h[j:m + j])
+        acc, r = acc[ok], row[:m][ok]
+        bins = ((acc >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)
+        flat = sig.reshape(-1)
+        np.minimum.at(flat, r * num_perm + bins.astype(np.int64), acc & np.uint64(0xFFFFFFFF))
+    return _densify(sig), n_bad
+
+
+def _densify(sig: np.ndarray) -> np.ndarray:
+    """Rotation densification (Shrivastava, ICML 2017), vectorised.
+
+    An empty bin takes the value of the next non-empty bin to its right
+    (circularly), mixed with the distance, so two prompts' bins collide with
+    probability close to their Jaccard similarity even when most bins are
+    empty. Without it, a band with one filled bin would match on one shared
+    shingle. Rows with no shingle at all stay empty.
+    """
+    n, p = sig.shape
+    empty = sig == _EMPTY
+    if not empty.any():
+        return sig
+    big = np.int64(4 * p)
+    idx = np.where(empty, big, np.arange(p, dtype=np.int64)[None, :])
+    idx2 = np.concatenate([idx, np.where(empty, big, idx + p)], axis=1)
+    nxt = np.minimum.accumulate(idx2[:, ::-1], axis=1)[:, ::-1][:, :p]
+    has = nxt < big
+    dist = (nxt - np.arange(p)[None, :]).astype(np.uint64)
+    src = np.where(has, nxt % p, 0)
+    vals = np.take_along_axis(sig, src, axis=1)
+    with np.errstate(over="ignore"):
+        filled = _mix(vals ^ (dist * np.uint64(0x9E3779B97F4A7C15))) & np.uint64(0xFFFFFFFF)
+    return np.where(empty & has, filled, sig)
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit key per (prompt, band); the band index is mixed in so keys of
+    different bands never collide by construction. A band whose bins are all
+    empty gets key 0 (callers skip it). Shape ``(n, bands)``.
+
+    Band ``b`` takes the strided bins ``b, b + bands, b + 2 * bands, ...``,
+    not consecutive ones: after rotation densification neighbouring empty bins
+    copy the same source bin, and a band of copies would collide with
+    probability ``J`` instead of ``J ** rows``.
+    """
+    sig = signatures.astype(np.uint64, copy=False)
+    out = np.empty((len(sig), bands), np.uint64)
+    with np.errstate(over="ignore"):
+        for b in range(bands):
+            block = sig[:, b::bands][:, :rows]
+            h = np.full(len(sig), np.uint64(b + 1) * _M2, np.uint64)
+            for j in range(rows):
+                h = _mix(h ^ block[:, j])
+            h[h == 0] = 1
+            out[:, b] = np.where((block == _EMPTY).all(axis=1), np.uint64(0), h)
+    return out
+
+
+def sample_per_account_window(account: np.ndarray, ts_us: np.ndarray, *, cap: int, window_s: int = 3600) -> np.ndarray:
+    """Mask keeping the first ``cap`` events of each account in each time window.
+
+    Vectorised: one lexsort. Events are ranked by time within their (account,
+    window); exact timestamp ties are broken by input position.
+    """
+    if cap < 1:
+        raise InvalidParameterError(f"The 'cap' of sample_per_account_window must be an int >= 1. Got {cap!r} instead.")
+    win = ts_us // (window_s * 1_000_000)
+    order = np.lexsort((ts_us, win, account))
+    a, w = account[order], win[order]
+    new = np.ones(len(order), bool)
+    new[1:] = (a[1:] != a[:-1]) | (w[1:] != w[:-1])
+    start = np.maximum.accumulate(np.where(new, np.arange(len(order)), 0))
+    keep = np.zeros(len(order), bool)
+    keep[order] = (np.arange(len(order)) - start) < cap
+    return keep
+
+
+@dataclass
+class TemplateFamilies:
+    """Template family of each prompt and a table of the families.
+
+    Attributes
+    ----------
+    family : ndarray of int64, shape (n,)
+        Family id per input row; -1 for null/token-less prompts and rows not sampled.
+    families : pandas.DataFrame
+        ``family``, ``prompts`` (rows), ``distinct`` (distinct prompt texts),
+        ``representative`` (the most frequent text; ties by text).
+    stats : dict
+        Rows, sampled rows, nulls, token-less and invalid-UTF-8 counts, bands.
+    """
+
+    family: np.ndarray
+    families: pd.DataFrame
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _batches(prompts: Any, mask: np.ndarray | None, batch_rows: int) -> Iterator[tuple[np.ndarray, pa.Array]]:
+    """(row indices, text array) batches of the kept rows."""
+    if isinstance(prompts, LazyColumn):
+        yield from prompts.iter_arrays(mask, batch_rows)
+        return
+    arr = prompts.combine_chunks() if isinstance(prompts, pa.ChunkedArray) else prompts
+    idx = np.arange(len(arr)) if mask is None else np.flatnonzero(mask)
+    for lo in range(0, len(idx), batch_rows):
+        rows = idx[lo:lo + batch_rows]
+        yield rows, (arr.slice(int(rows[0]), len(rows)) if mask is None else arr.take(pa.array(rows)))
+
+
+def template_families(
+    prompts: Any,
+    *,
+    threshold: float = 0.5,
+    num_perm: int = 64,
+    seed: int = 1,
+    sample: np.ndarray | None = None,
+    batch_rows: int = 65_536,
+    n_rows: int | None = None,
+) -> TemplateFamilies:
+    """Group prompts into template families (MinHash LSH + connected components).
+
+    Parameters
+    ----------
+    prompts : pyarrow Array/ChunkedArray of text, or a LazyColumn
+    threshold : float
+        Jaccard similarity at which two prompts are likely to share a band.
+    num_perm : int
+        Signature length.
+    seed : int
+    sample : ndarray of bool, optional
+        Only these rows are hashed (see :func:`sample_per_account_window`).
+    batch_rows : int
+        Rows per batch; bounds working memory.
+    n_rows : int, optional
+        Number of rows (required for a LazyColumn without a length).
+
+    Returns
+    -------
+    TemplateFamilies
+
+    Notes
+    -----
+    Cost: signatures dominate (see ``benchmarks/results/minhash.md``); banding
+    is ``bands * rows`` vectorised passes; families are one sparse
+    connected-components pass over distinct signatures and their band keys.
+    """
+    n = int(n_rows if n_rows is not None else len(prompts))
+    bands, rows = lsh_bands(threshold, num_perm)
+    row_ids: list[np.ndarray] = []
+    row_sig: list[np.ndarray] = []  # per row: id of its distinct signature (batch-local -> global below)
+    keys: list[np.ndarray] = []
+    sighash: list[np.ndarray] = []
+    first_rows: list[np.ndarray] = []  # a row holding each batch-distinct prompt
+    stats = {"rows": n, "sampled": 0, "null": 0, "no_tokens": 0, "invalid_utf8": 0, "bands": bands, "rows_per_band": rows}
+    offset = 0
+    for rows_idx, arr in _batches(prompts, sample, batch_rows):
+        enc = arr.dictionary_encode()
+        uniq = enc.dictionary
+        sig, n_bad = shingle_signatures(uniq, num_perm=num_perm, seed=seed)
+        stats["sampled"] += len(rows_idx)
+        stats["invalid_utf8"] += n_bad
+        empty = (sig == _EMPTY).all(axis=1)
+        codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        stats["null"] += int((codes < 0).sum())
+        stats["no_tokens"] += int(((codes >= 0) & empty[np.maximum(codes, 0)]).sum())
+        ok_u = ~empty
+        local = np.full(len(uniq), -1, np.int64)
+        local[ok_u] = offset + np.arange(int(ok_u.sum()))
+        offset += int(ok_u.sum())
+        keys.append(band_keys(sig[ok_u], bands, rows))
+        h = sig[ok_u].astype(np.uint64)
+        acc = np.zeros(len(h), np.uint64)
+        for j in range(h.shape[1]):
+            acc = _mix(acc ^ h[:, j])
+        sighash.append(acc)
+        pos = np.full(len(uniq), -1, np.int64)
+        valid = codes >= 0
+        pos[codes[valid][::-1]] = np.flatnonzero(valid)[::-1]  # first position of each distinct prompt
+        first_rows.append(rows_idx[pos[ok_u]])
+        row_ids.append(rows_idx)
+        row_sig.append(np.where(codes >= 0, local[np.maximum(codes, 0)], -1))
+
+    family = np.full(n, -1, np.int64)
+    if offset == 0:
+        return TemplateFamilies(family, pd.DataFrame(columns=["family", "prompts", "distinct", "representative"]), stats)
+    keys_all = np.concatenate(keys)
+    hashes = np.concatenate(sighash)
+    # Distinct signatures across batches: identical prompts in different batches
+    # have identical signatures.
+    d_codes, d_uniq = pd.factorize(hashes, sort=True)
+    n_d = len(d_uniq)
+    flat_keys = keys_all.ravel()
+    used = flat_keys != 0
+    k_codes, k_uniq = pd.factorize(flat_keys[used], sort=False)
+    g = sp.coo_matrix(
+        (np.ones(k_codes.size, np.int8), (np.repeat(d_codes, bands)[used], k_codes)), shape=(n_d, len(k_uniq))
+    ).tocsr()
+    g.data[:] = 1
+    adj = sp.bmat([[None, g], [g.T, None]], format="csr")
+    _, comp = connected_components(adj, directed=False)
+    comp = comp[:n_d]
+    # Order-free family ids: rank components by their smallest signature hash
+    # (d_uniq is sorted, so the first member seen in index order is the smallest).
+    first = np.full(comp.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, comp, np.arange(n_d))
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    fam_of_distinct_sig = rank[comp]
+
+    sig_fam = fam_of_distinct_sig[d_codes]  # per batch-distinct prompt
+    rid = np.concatenate(row_ids)
+    rs = np.concatenate(row_sig)
+    family[rid[rs >= 0]] = sig_fam[rs[rs >= 0]]
+
+    # Family table: rows, distinct signatures, representative = the most
+    # frequent distinct prompt (ties: smaller signature hash). Only the
+    # representatives' texts are fetched, so memory never holds the corpus.
+    n_fam = len(first)
+    rows_per_d = np.bincount(d_codes, weights=np.bincount(rs[rs >= 0], minlength=offset), minlength=n_d)
+    first_row_d = np.full(n_d, np.iinfo(np.int64).max)
+    np.minimum.at(first_row_d, d_codes, np.concatenate(first_rows))
+    order = np.lexsort((np.arange(n_d), -rows_per_d, fam_of_distinct_sig))
+    lead = np.ones(n_d, bool)
+    lead[1:] = fam_of_distinct_sig[order][1:] != fam_of_distinct_sig[order][:-1]
+    rep_rows = first_row_d[order[lead]]  # one per family, in family order
+    rep_text = _fetch_rows(prompts, rep_rows, batch_rows)
+    table = pd.DataFrame({
+        "family": np.arange(n_fam, dtype=np.int64),
+        "prompts": np.bincount(family[family >= 0], minlength=n_fam).astype(np.int64),
+        "distinct": np.bincount(fam_of_distinct_sig, minlength=n_fam).astype(np.int64),
+        "representative": rep_text,
+    })
+    biggest = int(table["distinct"].max())
+    stats["families"] = len(table)
+    if biggest > max(1000, 0.2 * n_d):
+        logger.warning("template family %d holds %d distinct prompts (%.0f%% of all): "
+                       "generic band collisions may be chaining templates; raise the threshold",
+                       int(table["distinct"].to_numpy().argmax()), biggest, 100 * biggest / n_d)
+    logger.info("templates: %d rows, %d hashed, %d families (bands=%d x rows=%d)",
+                n, stats["sampled"], len(table), bands, rows)
+    return TemplateFamilies(family, table, stats)
+
+
+def _fetch_rows(prompts: Any, rows: np.ndarray, batch_rows: int) -> list[str | None]:
+    """Texts of the given rows (in the given order)."""
+    if isinstance(prompts, LazyColumn):
+        return prompts.take(rows, batch_rows)
+    arr = prompts.combine_chunks() if isinstance(prompts, pa.ChunkedArray) else prompts
+    return arr.take(pa.array(rows)).cast(pa.large_string()).to_pylist()

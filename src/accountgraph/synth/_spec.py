@@ -1,0 +1,266 @@
+"""Scenario and ring-tactic definitions (validated, frozen dataclasses).
+
+A :class:`Scenario` fixes the populations (legitimate individuals, enterprises,
+automation, rings) and the time window; a :class:`RingTactic` holds the knobs of
+one ring. ``scale`` multiplies every count (accounts and target exchanges) while
+per-account behaviour stays fixed, so event volume scales linearly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .._exceptions import InvalidParameterError
+
+__all__ = ["RingTactic", "Scenario"]
+
+Family = Literal["coding", "agentic", "reasoning"]
+
+_CHOICES = {
+    "payment": ("cells", "virtual-bin"), "proxy": ("residential", "datacenter"),
+    "devices": ("shared", "spoofed"), "timing": ("scripted", "mimic"),
+    "email": ("webmail", "custom"),
+}
+
+
+def _fail(owner: str, name: str, domain: str, value: object) -> None:
+    raise InvalidParameterError(
+        f"The {name!r} parameter of {owner} must be {domain}. Got {value!r} instead."
+    )
+
+
+def _check(owner: str, obj: object, ints: tuple[str, ...], shares: tuple[str, ...],
+           nonneg: tuple[str, ...]) -> None:
+    for name in ints:
+        v = getattr(obj, name)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            _fail(owner, name, "an int in [1, inf)", v)
+    for name in shares:
+        v = getattr(obj, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+            _fail(owner, name, "a float in [0, 1]", v)
+    for name in nonneg:
+        v = getattr(obj, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < float("inf"):
+            _fail(owner, name, "a float in [0, inf)", v)
+
+
+@dataclass(frozen=True)
+class RingTactic:
+    """Knobs of one coordinated ring (all heads share one ``ring_id``).
+
+    Parameters
+    ----------
+    ring_id : str
+        Label written to ``labels.ring_id``.
+    n_accounts : int
+        Accounts over the ring's life, replacements for banned accounts included.
+    n_events : int
+        Target number of exchanges (expected value; realised within a few per mille).
+    start_day, end_day : float
+        Campaign window in days from the scenario start (``end_day=None``: scenario end).
+    heads : int
+        Hydra heads: disjoint proxies, devices, cards and e-mail domains, shared templates.
+    head_stagger_days : float
+        Head ``k`` starts ``k * head_stagger_days`` after the campaign start.
+    creation_waves : int
+        Account-creation bursts per head; accounts of one wave are created within
+        ``wave_spread_hours`` of each other. The first wave comes 1-4 days before the
+        campaign, the others between 2 days before it and ``wave_ramp`` of the way in.
+    payment : {"cells", "virtual-bin"}
+        ``cells``: ``cell_size`` accounts share one card. ``virtual-bin``: every account
+        has its own virtual card, all from one issuer BIN (shared prefix, distinct ids).
+    payment_rotation_days : float
+        If > 0, each account's charged instrument rotates among 3 cards this often.
+    proxy : {"residential", "datacenter"}
+        Residential exits are drawn from the same ISP ranges as legitimate homes, and a
+        ``legit_ip_overlap`` share of them *are* legitimate users' static home IPs.
+        Datacenter exits come from a few cloud /24s.
+    proxy_pool : int
+        Distinct exit IPs per head.
+    sticky_hours : float
+        0 rotates the exit per request; otherwise an account keeps one exit this long.
+    vpn_share : float
+        Share of requests sent through commercial VPN exits also used by legitimate users.
+    devices : {"shared", "spoofed"}
+        ``shared``: one automation stack (``n_devices`` fingerprints per head).
+        ``spoofed``: per-account fingerprints drawn from the popular legitimate ones.
+    families : tuple of {"coding", "agentic", "reasoning"}
+        Template families the ring sends (slot-filled distillation prompts).
+    camouflage : float
+        Share of requests that are ordinary free-text prompts.
+    timing : {"scripted", "mimic"}
+        ``scripted``: load-balanced 24/7 cadence with bursts (``burst_share`` of hours are
+        bursts). ``mimic``: diurnal curve of a legitimate user in ``mimic_tz``.
+    output_median, output_sigma : float
+        Log-normal output length (tokens): long and tight by default.
+    churn : float
+        Share of initial accounts banned mid-campaign and each replaced by a new account.
+    pivot_delay_hours : float or None
+        Hours after the new model's release at which the ring switches to it.
+    email : {"webmail", "custom"}
+        Free webmail like everyone else, or a few throwaway custom domains per head.
+    """
+
+    ring_id: str
+    n_accounts: int
+    n_events: int
+    start_day: float = 0.0
+    end_day: float | None = None
+    heads: int = 1
+    head_stagger_days: float = 0.0
+    creation_waves: int = 3
+    wave_spread_hours: float = 4.0
+    wave_ramp: float = 0.6
+    payment: Literal["cells", "virtual-bin"] = "cells"
+    cell_size: int = 30
+    payment_rotation_days: float = 0.0
+    proxy: Literal["residential", "datacenter"] = "residential"
+    proxy_pool: int = 2000
+    legit_ip_overlap: float = 0.3
+    sticky_hours: float = 0.0
+    vpn_share: float = 0.05
+    devices: Literal["shared", "spoofed"] = "shared"
+    n_devices: int = 3
+    families: tuple[Family, ...] = ("coding", "agentic", "reasoning")
+    camouflage: float = 0.0
+    timing: Literal["scripted", "mimic"] = "scripted"
+    burst_share: float = 0.08
+    mimic_tz: int = -5
+    output_median: float = 2400.0
+    output_sigma: float = 0.15
+    churn: float = 0.0
+    pivot_delay_hours: float | None = 12.0
+    email: Literal["webmail", "custom"] = "webmail"
+
+    def __post_init__(self) -> None:
+        _check("RingTactic", self,
+               ints=("n_accounts", "n_events", "heads", "creation_waves", "cell_size",
+                     "proxy_pool", "n_devices"),
+               shares=("legit_ip_overlap", "vpn_share", "camouflage", "burst_share", "churn",
+                       "wave_ramp"),
+               nonneg=("start_day", "head_stagger_days", "wave_spread_hours",
+                       "payment_rotation_days", "sticky_hours", "output_sigma"))
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                _fail("RingTactic", name, f"one of {list(allowed)}", getattr(self, name))
+        if self.heads > self.n_accounts:
+            _fail("RingTactic", "heads", f"at most n_accounts={self.n_accounts}", self.heads)
+        if not self.families or any(f not in ("coding", "agentic", "reasoning")
+                                    for f in self.families):
+            _fail("RingTactic", "families", "a non-empty tuple of 'coding', 'agentic', "
+                  "'reasoning'", self.families)
+        if not self.output_median > 0:
+            _fail("RingTactic", "output_median", "a float in (0, inf)", self.output_median)
+        if self.end_day is not None and not self.end_day > self.start_day:
+            _fail("RingTactic", "end_day", f"greater than start_day={self.start_day}",
+                  self.end_day)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named synthetic world: time window, populations and rings.
+
+    Parameters
+    ----------
+    name, description : str
+        Registry key and a one-paragraph rationale.
+    start : str
+        ISO date of the window start (00:00 UTC).
+    days : float
+        Window length.
+    n_legit : int
+        Legitimate individual accounts.
+    legit_rate : float
+        Mean requests/day of a legitimate individual (median is ~4x lower: heavy tail).
+    family_share : float
+        Share of households with 2-5 accounts (shared home IP; card shared in 60%).
+    boilerplate_share : float
+        Share of legitimate users who send public agent/RAG boilerplate templates.
+    mobile_share, vpn_share : float
+        Share of legitimate users who sometimes connect via carrier-grade NAT / campus or
+        commercial VPN exits (both pools are shared by thousands at scale 1).
+    free_tier_share : float
+        Share of legitimate users without a card (``payment_id`` null).
+    enterprise_sizes : tuple of int
+        Account count of each enterprise.
+    enterprise_rate : float
+        Mean requests/working-day-averaged day per enterprise user.
+    n_automation : int
+        Automation accounts (teams of 1-3).
+    automation_rate : float
+        Mean requests/day per automation account (24/7).
+    rings : tuple of RingTactic
+    model_release_day : float or None
+        Day (from start) a new model is released; ``None``: no release in the window.
+    """
+
+    name: str
+    description: str
+    start: str
+    days: float
+    n_legit: int
+    legit_rate: float = 3.0
+    family_share: float = 0.12
+    boilerplate_share: float = 0.2
+    mobile_share: float = 0.45
+    vpn_share: float = 0.1
+    free_tier_share: float = 0.3
+    enterprise_sizes: tuple[int, ...] = ()
+    enterprise_rate: float = 8.0
+    n_automation: int = 0
+    automation_rate: float = 600.0
+    rings: tuple[RingTactic, ...] = ()
+    model_release_day: float | None = None
+
+    def __post_init__(self) -> None:
+        _check("Scenario", self, ints=("n_legit",),
+               shares=("family_share", "boilerplate_share", "mobile_share", "vpn_share",
+                       "free_tier_share"),
+               nonneg=("legit_rate", "enterprise_rate", "automation_rate"))
+        if not isinstance(self.days, (int, float)) or not 1 <= self.days <= 366:
+            _fail("Scenario", "days", "a float in [1, 366]", self.days)
+        if any(isinstance(x, bool) or not isinstance(x, int) or x < 1
+               for x in self.enterprise_sizes):
+            _fail("Scenario", "enterprise_sizes", "a tuple of ints >= 1", self.enterprise_sizes)
+        if isinstance(self.n_automation, bool) or self.n_automation < 0:
+            _fail("Scenario", "n_automation", "an int in [0, inf)", self.n_automation)
+        for r in self.rings:
+            if r.start_day >= self.days - 1:
+                _fail("Scenario", "rings", f"rings starting before day {self.days - 1}",
+                      r.start_day)
+        ids = [r.ring_id for r in self.rings]
+        if len(set(ids)) != len(ids):
+            _fail("Scenario", "rings", "rings with distinct ring_id values", ids)
+
+    def scaled(self, scale: float) -> Scenario:
+        """Return a copy with every count multiplied by ``scale`` (small counts floored)."""
+        if scale == 1.0:
+            return self
+
+        def s(n: int, lo: int) -> int:
+            return max(lo, int(round(n * scale)))
+
+        rings = tuple(
+            dataclasses.replace(r, n_accounts=s(r.n_accounts, 2 * r.heads),
+                                n_events=s(r.n_events, 20 * r.heads),
+                                proxy_pool=s(r.proxy_pool, 8))
+            for r in self.rings
+        )
+        return dataclasses.replace(
+            self, n_legit=s(self.n_legit, 10),
+            enterprise_sizes=tuple(s(x, 3) for x in self.enterprise_sizes),
+            n_automation=s(self.n_automation, 1) if self.n_automation else 0,
+            rings=rings,
+        )
+
+    def expected_events(self) -> float:
+        """Rough expected event count (used to size time slices and for warnings)."""
+        legit = self.n_legit * self.legit_rate * self.days
+        ent = sum(self.enterprise_sizes) * self.enterprise_rate * self.days
+        auto = self.n_automation * self.automation_rate * self.days
+        return legit + ent + auto + sum(r.n_events for r in self.rings)

@@ -1,0 +1,133 @@
+"""Template families: shingle sketches, banding, families, sampling, lazy Parquet input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from accountgraph import InvalidParameterError
+from accountgraph._io import LazyColumn
+from accountgraph._templates import (
+    _EMPTY, band_keys, lsh_bands, sample_per_account_window, shingle_signatures, template_families,
+)
+
+WORDS = [f"w{i}" for i in range(5000)]
+
+
+def _corpus(seed=0, n_templates=5, per=60, n_noise=400):
+    """Slot-filled templates (long, shared skeleton) plus short random prompts."""
+    rng = np.random.default_rng(seed)
+    texts, label = [], []
+    for t in range(n_templates):
+        skeleton = rng.choice(WORDS, 60)
+        for _ in range(per):
+            words = skeleton.copy()
+            slots = rng.choice(60, 3, replace=False)
+            words[slots] = rng.choice(WORDS, 3)
+            texts.append(" ".join(words))
+            label.append(t)
+    common = ["how", "do", "i", "the", "to", "of", "what", "is"]
+    for _ in range(n_noise):
+        k = int(rng.integers(4, 12))
+        texts.append(" ".join(rng.choice(common + WORDS[:300], k)))
+        label.append(-1)
+    return texts, np.array(label)
+
+
+def test_lsh_bands():
+    assert lsh_bands(0.5, 64) == (16, 4)
+    b, r = lsh_bands(0.8, 128)
+    assert b * r <= 128 and abs((1 / b) ** (1 / r) - 0.8) < 0.05
+    with pytest.raises(InvalidParameterError):
+        lsh_bands(1.5, 64)
+
+
+def test_shingle_signature_similarity_tracks_jaccard():
+    a = " ".join(WORDS[:200])
+    b = " ".join(WORDS[:180] + WORDS[1000:1020])  # ~ 177/223 shared trigrams
+    c = " ".join(WORDS[2000:2200])
+    sig, bad = shingle_signatures(pa.array([a, b, c, "one two", None]), num_perm=128)
+    assert bad == 0
+    agree_ab = (sig[0] == sig[1]).mean()
+    assert 0.6 < agree_ab < 0.95
+    assert (sig[0] == sig[2]).mean() < 0.05
+    assert (sig[3] == _EMPTY).all() and (sig[4] == _EMPTY).all()  # < 3 tokens, null
+
+
+def test_band_keys_skip_empty_and_differ_by_band():
+    sig = np.full((2, 8), _EMPTY, np.uint64)
+    sig[0] = np.arange(8)
+    keys = band_keys(sig, 4, 2)
+    assert (keys[1] == 0).all() and (keys[0] != 0).all()
+    same = np.tile(np.arange(2, dtype=np.uint64), (1, 4))  # identical values in every band
+    k = band_keys(same.reshape(1, 8), 4, 2)
+    assert len(set(k[0].tolist())) == 4
+
+
+def test_families_recover_templates_and_leave_noise_alone():
+    texts, label = _corpus()
+    f = template_families(pa.array(texts), threshold=0.5, num_perm=64)
+    fam = f.family
+    for t in range(5):
+        ids = fam[label == t]
+        assert (ids >= 0).all() and len(set(ids.tolist())) == 1
+    tmpl_fams = {int(fam[label == t][0]) for t in range(5)}
+    assert len(tmpl_fams) == 5
+    noise = fam[label == -1]
+    assert not np.isin(noise, list(tmpl_fams)).any()
+    table = f.families.set_index("family")
+    for t in range(5):
+        row = table.loc[int(fam[label == t][0])]
+        assert row["prompts"] == 60 and row["distinct"] >= 55
+        assert row["representative"] in texts
+
+
+def test_family_ids_do_not_depend_on_row_order():
+    texts, _ = _corpus(seed=1)
+    perm = np.random.default_rng(3).permutation(len(texts))
+    f1 = template_families(pa.array(texts))
+    f2 = template_families(pa.array([texts[i] for i in perm]), batch_rows=97)
+    assert np.array_equal(f1.family[perm], f2.family)
+    pd.testing.assert_frame_equal(f1.families, f2.families)
+
+
+def test_sampling_mask():
+    acc = np.array([0, 0, 0, 0, 1, 1])
+    ts = np.array([0, 10, 20, 3600, 5, 7]) * 1_000_000
+    keep = sample_per_account_window(acc, ts, cap=2, window_s=3600)
+    assert keep.tolist() == [True, True, False, True, True, True]
+    texts, _ = _corpus()
+    mask = np.zeros(len(texts), bool)
+    mask[::2] = True
+    f = template_families(pa.array(texts), sample=mask)
+    assert (f.family[~mask] == -1).all() and f.stats["sampled"] == mask.sum()
+
+
+def test_lazy_parquet_column_matches_memory(tmp_path):
+    texts, _ = _corpus(seed=2)
+    pd.DataFrame({"prompt": texts}).to_parquet(tmp_path / "p.parquet", row_group_size=100)
+    keep = np.ones(len(texts), bool)
+    keep[5] = False
+    lazy = LazyColumn(tmp_path / "p.parquet", "prompt").with_keep(keep)
+    mem = pa.array([t for i, t in enumerate(texts) if keep[i]])
+    f_lazy = template_families(lazy, batch_rows=128)
+    f_mem = template_families(mem)
+    assert np.array_equal(f_lazy.family, f_mem.family)
+    pd.testing.assert_frame_equal(f_lazy.families, f_mem.families)
+    assert lazy.take(np.array([3, 0])) == [mem[3].as_py(), mem[0].as_py()]
+
+
+def test_detect_on_parquet_streams_prompts(tmp_path):
+    import accountgraph
+    from accountgraph.synth import generate
+
+    ds = generate("tiny", seed=0)
+    import pyarrow.parquet as pq
+
+    pq.write_table(ds.events, tmp_path / "events.parquet", row_group_size=5000)
+    r_mem = accountgraph.detect(ds.events, ds.accounts, seed=0)
+    r_disk = accountgraph.detect(tmp_path / "events.parquet", ds.accounts, seed=0)
+    pd.testing.assert_frame_equal(r_mem.assignments, r_disk.assignments)
+    pd.testing.assert_frame_equal(r_mem.templates, r_disk.templates)
