@@ -29,10 +29,9 @@ from ._result import DetectionResult, RingExplanation
 from ._schema import Quarantine
 from ._scoring import ScoringParams
 
-try:
-    from ._minhash import prompt_signatures, prompt_tokens
-except ImportError:  # pragma: no cover - while the module is being written
-    pass
+from ._lsh import TemplateFamilies, lsh_band_keys, lsh_params, sample_per_account_window, template_families
+from ._minhash import prompt_signatures, to_lean_minhash
+from ._tokenize import prompt_tokens
 
 __version__ = "0.1.0"
 
@@ -46,6 +45,12 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "prompt_signatures",
     "prompt_tokens",
+    "to_lean_minhash",
+    "lsh_params",
+    "lsh_band_keys",
+    "template_families",
+    "TemplateFamilies",
+    "sample_per_account_window",
     "AccountGraphError",
     "SchemaError",
     "InvalidParameterError",

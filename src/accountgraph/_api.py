@@ -365,12 +365,13 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
             ev_family = None
             templates = pd.DataFrame()
             if p.use_templates and ev.prompt is not None and len(ev):
-                from ._templates import sample_per_account_window, template_families
+                from ._lsh import sample_per_account_window
+                from ._templates import template_families
 
                 sample = None
                 if p.prompt_sample_cap is not None:
                     sample = sample_per_account_window(ev_account, ev.timestamp, cap=p.prompt_sample_cap,
-                                                       window_s=p.prompt_sample_window_s)
+                                                       window=p.prompt_sample_window_s * 1_000_000)
                 fams = template_families(
                     ev.prompt, threshold=p.template_threshold, num_perm=p.num_perm, seed=p.random_state + 1,
                     sample=sample, n_rows=len(ev),

@@ -1,5 +1,10 @@
 """Prompt-template families: the pipeline stage that turns prompts into a signal.
 
+(:func:`accountgraph.template_families` in ``_lsh`` is the public, datasketch-
+compatible tool on word tokens with pairwise verification; this stage works on
+word 3-shingles, which separate campaign templates from short everyday prompts
+better — see "Tokens" below — and streams prompts from disk.)
+
 Prompts are streamed in batches (from memory or lazily from a Parquet file),
 identical prompts inside a batch are hashed once, MinHash signatures come from
 :func:`accountgraph._minhash.signatures_with_stats`, and each signature is cut
@@ -27,7 +32,7 @@ Bounded cost
 ------------
 Working memory is one batch of text plus ``bands`` 64-bit keys per (sampled)
 prompt. For very large inputs an optional cap keeps at most ``cap`` prompts per
-account per time window (:func:`sample_per_account_window`); repetition
+account per time window (:func:`accountgraph._lsh.sample_per_account_window`); repetition
 evidence is then measured on the sample.
 """
 
@@ -45,10 +50,10 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from ._exceptions import InvalidParameterError
 from ._io import LazyColumn
+from ._lsh import lsh_params
 
-__all__ = ["TemplateFamilies", "template_families", "lsh_bands", "band_keys", "sample_per_account_window"]
+__all__ = ["TemplateFamilies", "template_families", "shingle_signatures", "band_keys"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,29 +71,6 @@ def _mix(x: np.ndarray) -> np.ndarray:
         x *= _M2
         x ^= x >> np.uint64(31)
     return x
-
-
-def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    """Bands ``b`` and rows ``r`` (``b * r <= num_perm``) whose S-curve threshold
-    ``(1/b) ** (1/r)`` is closest to ``threshold``.
-
-    Examples
-    --------
-    >>> lsh_bands(0.5, 64)
-    (16, 4)
-    """
-    if not 0 < threshold < 1:
-        raise InvalidParameterError(f"The 'threshold' of lsh_bands must be a float in (0, 1). Got {threshold!r} instead.")
-    best = None
-    for r in range(1, num_perm + 1):
-        b = num_perm // r
-        if b < 1:
-            break
-        err = abs((1 / b) ** (1 / r) - threshold)
-        if best is None or err < best[0] - 1e-12:
-            best = (err, b, r)
-    assert best is not None
-    return best[1], best[2]
 
 
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -179,25 +161,6 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return out
 
 
-def sample_per_account_window(account: np.ndarray, ts_us: np.ndarray, *, cap: int, window_s: int = 3600) -> np.ndarray:
-    """Mask keeping the first ``cap`` events of each account in each time window.
-
-    Vectorised: one lexsort. Events are ranked by time within their (account,
-    window); exact timestamp ties are broken by input position.
-    """
-    if cap < 1:
-        raise InvalidParameterError(f"The 'cap' of sample_per_account_window must be an int >= 1. Got {cap!r} instead.")
-    win = ts_us // (window_s * 1_000_000)
-    order = np.lexsort((ts_us, win, account))
-    a, w = account[order], win[order]
-    new = np.ones(len(order), bool)
-    new[1:] = (a[1:] != a[:-1]) | (w[1:] != w[:-1])
-    start = np.maximum.accumulate(np.where(new, np.arange(len(order)), 0))
-    keep = np.zeros(len(order), bool)
-    keep[order] = (np.arange(len(order)) - start) < cap
-    return keep
-
-
 @dataclass
 class TemplateFamilies:
     """Template family of each prompt and a table of the families.
@@ -251,7 +214,7 @@ def template_families(
         Signature length.
     seed : int
     sample : ndarray of bool, optional
-        Only these rows are hashed (see :func:`sample_per_account_window`).
+        Only these rows are hashed (see :func:`accountgraph._lsh.sample_per_account_window`).
     batch_rows : int
         Rows per batch; bounds working memory.
     n_rows : int, optional
@@ -268,40 +231,52 @@ def template_families(
     connected-components pass over distinct signatures and their band keys.
     """
     n = int(n_rows if n_rows is not None else len(prompts))
-    bands, rows = lsh_bands(threshold, num_perm)
+    bands, rows = lsh_params(threshold, num_perm)
     row_ids: list[np.ndarray] = []
     row_sig: list[np.ndarray] = []  # per row: id of its distinct signature (batch-local -> global below)
     keys: list[np.ndarray] = []
     sighash: list[np.ndarray] = []
     first_rows: list[np.ndarray] = []  # a row holding each batch-distinct prompt
     stats = {"rows": n, "sampled": 0, "null": 0, "no_tokens": 0, "invalid_utf8": 0, "bands": bands, "rows_per_band": rows}
-    offset = 0
-    for rows_idx, arr in _batches(prompts, sample, batch_rows):
+    def work(item: tuple[np.ndarray, pa.Array]) -> tuple:
+        """Everything about one batch that does not depend on other batches."""
+        rows_idx, arr = item
         enc = arr.dictionary_encode()
         uniq = enc.dictionary
         sig, n_bad = shingle_signatures(uniq, num_perm=num_perm, seed=seed)
-        stats["sampled"] += len(rows_idx)
-        stats["invalid_utf8"] += n_bad
         empty = (sig == _EMPTY).all(axis=1)
         codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        stats["null"] += int((codes < 0).sum())
-        stats["no_tokens"] += int(((codes >= 0) & empty[np.maximum(codes, 0)]).sum())
         ok_u = ~empty
         local = np.full(len(uniq), -1, np.int64)
-        local[ok_u] = offset + np.arange(int(ok_u.sum()))
-        offset += int(ok_u.sum())
-        keys.append(band_keys(sig[ok_u], bands, rows))
-        h = sig[ok_u].astype(np.uint64)
+        local[ok_u] = np.arange(int(ok_u.sum()))
+        h = sig[ok_u]
         acc = np.zeros(len(h), np.uint64)
         for j in range(h.shape[1]):
             acc = _mix(acc ^ h[:, j])
-        sighash.append(acc)
         pos = np.full(len(uniq), -1, np.int64)
         valid = codes >= 0
         pos[codes[valid][::-1]] = np.flatnonzero(valid)[::-1]  # first position of each distinct prompt
-        first_rows.append(rows_idx[pos[ok_u]])
-        row_ids.append(rows_idx)
-        row_sig.append(np.where(codes >= 0, local[np.maximum(codes, 0)], -1))
+        counts = (len(rows_idx), n_bad, int((~valid).sum()), int((valid & empty[np.maximum(codes, 0)]).sum()))
+        return (rows_idx, np.where(valid, local[np.maximum(codes, 0)], -1), band_keys(h, bands, rows), acc,
+                rows_idx[pos[ok_u]], int(ok_u.sum()), counts)
+
+    # Batches are independent and their kernels (pyarrow, numpy) release the
+    # GIL: two threads keep both cores busy; map() keeps the batch order.
+    from concurrent.futures import ThreadPoolExecutor
+
+    offset = 0
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for rows_idx, rsig, k, acc, frows, n_ok, counts in pool.map(work, _batches(prompts, sample, batch_rows)):
+            stats["sampled"] += counts[0]
+            stats["invalid_utf8"] += counts[1]
+            stats["null"] += counts[2]
+            stats["no_tokens"] += counts[3]
+            row_ids.append(rows_idx)
+            row_sig.append(np.where(rsig >= 0, rsig + offset, -1))
+            keys.append(k)
+            sighash.append(acc)
+            first_rows.append(frows)
+            offset += n_ok
 
     family = np.full(n, -1, np.int64)
     if offset == 0:

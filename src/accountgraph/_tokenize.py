@@ -16,9 +16,9 @@ punctuation (ASCII punctuation, the General Punctuation and CJK punctuation
 blocks, fullwidth punctuation, U+FFFD) trimmed; tokens that are empty after
 trimming are dropped. Punctuation *inside* a token is kept (``don't``,
 ``e.g``, URLs). Splitting on whitespace instead of a Unicode ``\\w+`` regex is a
-measured choice: pyarrow's regex splitter runs at ~50k prompts/s on one core
-for ~1 kB prompts, the whitespace splitter at ~300k/s (ASCII) to ~150k/s
-(Unicode), see ``benchmarks/results/minhash.md``.
+measured choice: on ~1 kB prompts on one core, pyarrow's regex splitter ran
+at ~50k prompts/s, the whitespace splitter at ~300k/s (ASCII kernel) and
+~120-175k/s (Unicode kernel) during development on a shared machine.
 """
 
 from __future__ import annotations

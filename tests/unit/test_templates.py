@@ -7,11 +7,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from accountgraph import InvalidParameterError
 from accountgraph._io import LazyColumn
-from accountgraph._templates import (
-    _EMPTY, band_keys, lsh_bands, sample_per_account_window, shingle_signatures, template_families,
-)
+from accountgraph._lsh import sample_per_account_window
+from accountgraph._templates import _EMPTY, band_keys, shingle_signatures, template_families
 
 WORDS = [f"w{i}" for i in range(5000)]
 
@@ -34,14 +32,6 @@ def _corpus(seed=0, n_templates=5, per=60, n_noise=400):
         texts.append(" ".join(rng.choice(common + WORDS[:300], k)))
         label.append(-1)
     return texts, np.array(label)
-
-
-def test_lsh_bands():
-    assert lsh_bands(0.5, 64) == (16, 4)
-    b, r = lsh_bands(0.8, 128)
-    assert b * r <= 128 and abs((1 / b) ** (1 / r) - 0.8) < 0.05
-    with pytest.raises(InvalidParameterError):
-        lsh_bands(1.5, 64)
 
 
 def test_shingle_signature_similarity_tracks_jaccard():
@@ -96,7 +86,7 @@ def test_family_ids_do_not_depend_on_row_order():
 def test_sampling_mask():
     acc = np.array([0, 0, 0, 0, 1, 1])
     ts = np.array([0, 10, 20, 3600, 5, 7]) * 1_000_000
-    keep = sample_per_account_window(acc, ts, cap=2, window_s=3600)
+    keep = sample_per_account_window(acc, ts, cap=2, window=3600 * 1_000_000)
     assert keep.tolist() == [True, True, False, True, True, True]
     texts, _ = _corpus()
     mask = np.zeros(len(texts), bool)

@@ -1,0 +1,171 @@
+"""Invariants of prompt signatures, LSH keys and template families on seeded data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accountgraph._lsh import lsh_band_keys, sample_per_account_window, template_families
+from accountgraph._minhash import prompt_signatures
+from accountgraph._tokenize import prompt_tokens, tokenize_batch
+
+
+def _corpus(seed: int, n_templates: int = 6, per_template: int = 40, n_random: int = 120) -> tuple[list[str], np.ndarray]:
+    """Slot-filled templates (~60 words, 5 one-to-three-word slots) plus unrelated prompts."""
+    rng = np.random.default_rng(seed)
+    vocab = np.array(["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), rng.integers(3, 9))) for _ in range(3000)])
+    zipf = 1.0 / np.arange(1, vocab.size + 1)
+    zipf /= zipf.sum()
+    texts: list[str] = []
+    labels: list[int] = []
+    for t in range(n_templates):
+        words = list(rng.choice(vocab, 60, p=zipf))
+        slots = rng.choice(60, 5, replace=False)
+        for _ in range(per_template):
+            filled = list(words)
+            for s in slots:
+                filled[s] = " ".join(rng.choice(vocab, rng.integers(1, 4)))
+            texts.append(" ".join(filled).capitalize() + ".")
+            labels.append(t)
+    for _ in range(n_random):
+        texts.append(" ".join(rng.choice(vocab, rng.integers(40, 80), p=zipf)) + "?")
+        labels.append(-1)
+    order = rng.permutation(len(texts))
+    return [texts[i] for i in order], np.asarray(labels)[order]
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_families_invariant_to_row_order(exact: bool) -> None:
+    texts, _ = _corpus(1)
+    texts = texts + texts[:30] + [None, "", "!!"]  # duplicates and empties too
+    base = template_families(texts, threshold=0.5, exact=exact)
+    rng = np.random.default_rng(2)
+    for _ in range(2):
+        perm = rng.permutation(len(texts))
+        other = template_families([texts[i] for i in perm], threshold=0.5, exact=exact)
+        np.testing.assert_array_equal(other.family, base.family[perm])
+        assert other.table.equals(base.table)
+
+
+def test_families_deterministic_and_typed() -> None:
+    texts, _ = _corpus(3)
+    a = template_families(texts)
+    b = template_families(pa.array(texts))
+    np.testing.assert_array_equal(a.family, b.family)
+    assert a.table.equals(b.table)
+    assert a.family.dtype == np.int64
+    # ids are 0..k-1, ordered by decreasing size
+    assert a.table.column("family").to_pylist() == list(range(a.n_families))
+    sizes = a.table.column("n_rows").to_numpy()
+    assert np.all(np.diff(sizes) <= 0)
+    assert int(sizes.sum()) == len(texts)
+
+
+@pytest.mark.parametrize(("seed", "exact"), [(5, False), (6, False), (7, True)])
+def test_slot_filled_prompts_share_a_family_and_unrelated_do_not(seed: int, exact: bool) -> None:
+    texts, labels = _corpus(seed)
+    fam = template_families(texts, threshold=0.5, exact=exact, seed=seed).family
+    same_label = labels[:, None] == labels[None, :]
+    same_fam = fam[:, None] == fam[None, :]
+    tpl = (labels[:, None] >= 0) & same_label & ~np.eye(len(labels), dtype=bool)
+    recall = same_fam[tpl].mean()
+    different = ~same_label | (labels[:, None] < 0)
+    np.fill_diagonal(different, False)
+    false_merge = same_fam[different].mean()
+    assert recall > 0.99
+    assert false_merge < 0.001
+    # every template maps to one family of its own
+    for t in range(labels.max() + 1):
+        assert np.unique(fam[labels == t]).size == 1
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_signature_agreement_tracks_jaccard(exact: bool) -> None:
+    rng = np.random.default_rng(11)
+    pool = [f"w{i}" for i in range(400)]
+    a_list, b_list, true_j = [], [], []
+    for _ in range(150):
+        shared = rng.integers(10, 90)
+        base = rng.choice(pool, 100, replace=False)
+        a = base[:100]
+        b = np.r_[base[:shared], [f"x{rng.integers(1e9)}" for _ in range(100 - shared)]]
+        a_list.append(" ".join(a))
+        b_list.append(" ".join(b))
+        true_j.append(shared / (200 - shared))
+    sa = prompt_signatures(a_list, num_perm=256, exact=exact)
+    sb = prompt_signatures(b_list, num_perm=256, exact=exact)
+    est = (sa == sb).mean(axis=1)
+    err = est - np.asarray(true_j)
+    assert abs(err.mean()) < 0.02  # unbiased on average
+    assert np.sqrt((err**2).mean()) < 0.06  # ~ sqrt(J(1-J)/256) <= 0.031, with margin
+
+
+@settings(max_examples=25, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.text(max_size=80)), max_size=20), exact=st.booleans())
+def test_batching_does_not_change_signatures(texts: list[str | None], exact: bool) -> None:
+    whole = prompt_signatures(texts, num_perm=16, exact=exact, n_jobs=1)
+    split = prompt_signatures(texts, num_perm=16, exact=exact, batch_size=3, n_jobs=2)
+    assert whole.shape == (len(texts), 16)
+    np.testing.assert_array_equal(whole, split)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_ascii_fast_path_equals_unicode_path(text: str) -> None:
+    # A leading non-ASCII token forces the Unicode kernels for the same text.
+    assert prompt_tokens("\u00e9 " + text) == ["\u00e9"] + prompt_tokens(text)
+
+
+def test_tokenize_batch_rows_cover_only_token_bearing_rows() -> None:
+    tb = tokenize_batch(pa.array(["a b", None, "", "!!", "c"]))
+    assert sorted(set(tb.row.tolist())) == [0, 4]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sig=st.lists(st.lists(st.integers(0, 3), min_size=12, max_size=12), min_size=1, max_size=30),
+    bands=st.integers(1, 6),
+)
+def test_band_keys_equal_iff_band_values_equal(sig: list[list[int]], bands: int) -> None:
+    arr = np.asarray(sig, dtype=np.uint64)
+    rows = 12 // bands
+    keys = lsh_band_keys(arr, bands, rows)
+    assert keys.shape == (len(sig), bands) and keys.dtype == np.uint64
+    # keys of different bands never collide
+    per_band = [set(keys[:, b].tolist()) for b in range(bands)]
+    for i in range(bands):
+        for j in range(i + 1, bands):
+            assert not per_band[i] & per_band[j]
+    vals = arr[:, : bands * rows].reshape(len(sig), bands, rows)
+    for b in range(bands):
+        same_val = (vals[:, None, b, :] == vals[None, :, b, :]).all(axis=2)
+        same_key = keys[:, None, b] == keys[None, :, b]
+        np.testing.assert_array_equal(same_val, same_key)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    acc=st.lists(st.integers(0, 4), min_size=0, max_size=60),
+    cap=st.integers(1, 5),
+    seed=st.integers(0, 10**6),
+)
+def test_sample_per_account_window_caps_each_group(acc: list[int], cap: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = len(acc)
+    ts = rng.permutation(10_000)[:n].astype(np.int64)  # distinct timestamps
+    accounts = np.asarray(acc, dtype=np.int64)
+    keep = sample_per_account_window(accounts, ts, cap=cap, window=1000)
+    win = ts // 1000
+    for a in set(acc):
+        for w in set(win[accounts == a].tolist()):
+            grp = (accounts == a) & (win == w)
+            assert keep[grp].sum() == min(cap, grp.sum())
+            # the earliest rows of the group are the ones kept
+            kept_ts, dropped_ts = ts[grp & keep], ts[grp & ~keep]
+            if dropped_ts.size:
+                assert kept_ts.max() < dropped_ts.min()
+    perm = rng.permutation(n)
+    np.testing.assert_array_equal(sample_per_account_window(accounts[perm], ts[perm], cap=cap, window=1000), keep[perm])
