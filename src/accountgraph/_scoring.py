@@ -19,8 +19,11 @@ component       feature(s)                                                    we
 ``cadence``     load-balanced accounts: low spread of per-account daily         0.20
                 volume (CV 1.0 -> 0.3) and accounts active on most days of
                 their lifetime (0.4 -> 0.9)
-``templates``   prompt-template repetition: share of prompts in the cluster's   0.20
-                top-3 template families (0.3 -> 0.8)
+``templates``   shared templates: share of the cluster's prompts in template    0.20
+                families used by at least max(3, 30 %) of its accounts
+                (0.2 -> 0.6). Camouflage prompts are diverse and fall outside;
+                the campaign's templates, used by every member, do not
+                (``template_top3_share`` is reported as well)
 ``output``      long, tight outputs: median output length vs the population     0.15
                 (x1 -> x3) and low relative spread (IQR/median 1.0 -> 0.3)
 ``creation``    creation burst: share of accounts created within the densest    0.20
@@ -33,11 +36,14 @@ component       feature(s)                                                    we
                 the cluster's events in those windows
 =============== ============================================================= ======
 
-The weighted sum is multiplied by a **size gate**, ``ramp(log n, log 2, log 6)``:
-0 for a pair, 0.39 for three accounts, 1 from six on. Rings spread their load
-over many accounts; a pair, a family or a tiny automation team, however
-scripted, is not a ring. The ``contrib_*`` columns already include the gate, so
-they still sum to ``ring_score``.
+The weighted sum is multiplied by two gates. The **size gate**,
+``ramp(log n, log 2, log 6)``, is 0 for a pair, 0.39 for three accounts and 1
+from six on; the **spread gate**, ``ramp(events per account-day, 200, 80)``, is
+1 up to 80 requests per account-day and 0 from 200 on. Rings spread their load
+over many accounts so that each looks harmless (~26 a day in the 2026
+campaigns); a pair, a family, or a few automation accounts each sending
+hundreds of requests a day, however scripted, is not a ring. The ``contrib_*``
+columns already include the gates, so they still sum to ``ring_score``.
 
 When an input lacks what a component needs (no prompts, no output lengths, no
 account creation times), its weight is spread over the available components and
@@ -75,6 +81,7 @@ class ScoringParams:
     )
     burst_window_s: int = 72 * 3600
     size_gate: tuple[int, int] = (2, 6)
+    spread_gate: tuple[float, float] = (200.0, 80.0)
 
 
 def ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -202,9 +209,20 @@ def score_clusters(
         top3 = np.bincount(ucl[rank < 3], weights=c[rank < 3], minlength=k)
         n_prompted = np.bincount(cl[ok], minlength=k).astype(np.float64)
         rep = np.where(n_prompted > 0, top3 / np.maximum(n_prompted, 1), 0.0)
+        # Families shared across the cluster: distinct accounts per (cluster, family).
+        n_fam = int(fam.max()) + 1
+        cf = cl[ok].astype(np.int64) * n_fam + fam[ok]
+        trip = np.unique(cf * (int(acc.max()) + 1) + acc[ok])
+        cf_u, users = np.unique(trip // (int(acc.max()) + 1), return_counts=True)
+        cf_cl = cf_u // n_fam
+        shared_f = users >= np.maximum(3, 0.3 * n_acc[cf_cl])
+        prompts_cf = np.bincount(np.searchsorted(cf_u, cf), minlength=len(cf_u))
+        shared = np.bincount(cf_cl[shared_f], weights=prompts_cf[shared_f], minlength=k)
+        shared_share = np.where(n_prompted > 0, shared / np.maximum(n_prompted, 1), 0.0)
         f["template_top3_share"] = rep
+        f["template_shared_share"] = shared_share
         f["n_template_families"] = np.bincount(ucl, minlength=k)
-        s["templates"] = ramp(rep, 0.3, 0.8)
+        s["templates"] = ramp(shared_share, 0.2, 0.6)
     else:
         f["template_top3_share"] = np.full(k, np.nan)
         missing.append("templates")
@@ -213,8 +231,11 @@ def score_clusters(
     if ev_output is not None and (ev_output >= 0).any():
         out = ev_output[m].astype(np.float64)
         ok = out >= 0
-        pop = ev_output[ev_output >= 0].astype(np.float64)
-        pop_median = float(np.median(pop))
+        # Reference: accounts in no cluster (a big ring must not define "normal").
+        ref = (ev_output >= 0) & (ev_cl < 0)
+        if ref.sum() < 100:
+            ref = ev_output >= 0
+        pop_median = float(np.median(ev_output[ref]))
         med = _group_quantile(out[ok], cl[ok], k, 0.5)
         q1 = _group_quantile(out[ok], cl[ok], k, 0.25)
         q3 = _group_quantile(out[ok], cl[ok], k, 0.75)
@@ -253,8 +274,13 @@ def score_clusters(
         missing.append("pivot")
 
     lo, hi = params.size_gate
-    gate = ramp(np.log(np.maximum(n_acc, 1)), np.log(lo), np.log(hi))
-    f["size_gate"] = gate
+    size_gate = ramp(np.log(np.maximum(n_acc, 1)), np.log(lo), np.log(hi))
+    # Rings spread load so each account looks harmless; a few accounts each
+    # sending hundreds of requests a day are automation, not a ring.
+    hi_rate, lo_rate = params.spread_gate
+    spread_gate = ramp(mean_rate, hi_rate, lo_rate)
+    gate = size_gate * spread_gate
+    f["size_gate"], f["spread_gate"] = size_gate, spread_gate
 
     w = {c: float(params.weights.get(c, 0.0)) for c in COMPONENTS if c in s}
     total = sum(w.values())

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._ip import ip_networks
-from ._schema import ValidAccounts, ValidEvents, factorize_sorted
+from ._schema import ValidAccounts, ValidEvents, _combine, factorize_sorted
 
 __all__ = ["SignalTable", "extract_signals", "unique_counts"]
 
@@ -132,7 +132,7 @@ def extract_signals(
     if ev.ip is not None:
         add("ip", ev_account, ev.ip, True)
         if use_ip_network:
-            add("ip_net", ev_account, pa.chunked_array([ip_networks(ev.ip.combine_chunks())]), True)
+            add("ip_net", ev_account, pa.chunked_array([ip_networks(_combine(ev.ip))]), True)
     add("device", ev_account, ev.device_id, True)
     add("payment", ev_account, ev.payment_id, True)
     if template_family is not None:
@@ -161,8 +161,7 @@ def extract_signals(
         else:
             # Factorise the union of all columns of this type together so a card
             # seen in events and in accounts is one signal.
-            cols = [p[1].combine_chunks() if isinstance(p[1], pa.ChunkedArray) else p[1] for p in parts]
-            cols = [c.cast(pa.large_string()) for c in cols]
+            cols = [_combine(p[1]).cast(pa.large_string()) for p in parts]
             codes_all, uniq = factorize_sorted(pa.chunked_array(cols))
             acc_all = np.concatenate([p[0] for p in parts])
             counts_w = np.concatenate([np.ones(len(p[0]), np.int64) if p[2] else np.zeros(len(p[0]), np.int64) for p in parts])

@@ -186,11 +186,17 @@ def _batches(prompts: Any, mask: np.ndarray | None, batch_rows: int) -> Iterator
     if isinstance(prompts, LazyColumn):
         yield from prompts.iter_arrays(mask, batch_rows)
         return
-    arr = prompts.combine_chunks() if isinstance(prompts, pa.ChunkedArray) else prompts
-    idx = np.arange(len(arr)) if mask is None else np.flatnonzero(mask)
-    for lo in range(0, len(idx), batch_rows):
-        rows = idx[lo:lo + batch_rows]
-        yield rows, (arr.slice(int(rows[0]), len(rows)) if mask is None else arr.take(pa.array(rows)))
+    # Never combine a whole column: past 2 GiB of text 32-bit offsets overflow.
+    chunks = prompts.chunks if isinstance(prompts, pa.ChunkedArray) else [prompts]
+    base = 0
+    for chunk in chunks:
+        n = len(chunk)
+        idx = np.arange(n) if mask is None else np.flatnonzero(mask[base:base + n])
+        for lo in range(0, len(idx), batch_rows):
+            rows = idx[lo:lo + batch_rows]
+            arr = chunk.slice(int(rows[0]), len(rows)) if mask is None else chunk.take(pa.array(rows))
+            yield rows + base, arr
+        base += n
 
 
 def template_families(
@@ -343,5 +349,6 @@ def _fetch_rows(prompts: Any, rows: np.ndarray, batch_rows: int) -> list[str | N
     """Texts of the given rows (in the given order)."""
     if isinstance(prompts, LazyColumn):
         return prompts.take(rows, batch_rows)
-    arr = prompts.combine_chunks() if isinstance(prompts, pa.ChunkedArray) else prompts
-    return arr.take(pa.array(rows)).cast(pa.large_string()).to_pylist()
+    if isinstance(prompts, pa.ChunkedArray):
+        prompts = prompts.cast(pa.large_string()) if pa.types.is_string(prompts.type) else prompts
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in prompts.take(pa.array(rows)).to_pylist()]
