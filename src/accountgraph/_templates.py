@@ -266,13 +266,11 @@ def template_families(
         return (rows_idx, np.where(valid, local[np.maximum(codes, 0)], -1), band_keys(h, bands, rows), acc,
                 rows_idx[pos[ok_u]], int(ok_u.sum()), counts)
 
-    # Batches are independent and their kernels (pyarrow, numpy) release the
-    # GIL: two threads keep both cores busy; map() keeps the batch order.
-    from concurrent.futures import ThreadPoolExecutor
-
+    # Batches run one after another: the tokeniser showed a rare race under two
+    # threads (see _minhash._map_batches), and output must be deterministic.
     offset = 0
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for rows_idx, rsig, k, acc, frows, n_ok, counts in pool.map(work, _batches(prompts, sample, batch_rows)):
+    if True:
+        for rows_idx, rsig, k, acc, frows, n_ok, counts in map(work, _batches(prompts, sample, batch_rows)):
             stats["sampled"] += counts[0]
             stats["invalid_utf8"] += counts[1]
             stats["null"] += counts[2]
