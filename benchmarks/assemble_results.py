@@ -1,0 +1,33 @@
+"""Assemble benchmarks/RESULTS.md from the per-topic result files.
+
+Each file in ``benchmarks/results/`` is written by the benchmark that measured
+it and states its own command, machine and date; this script only puts them in
+one document, after the summary in ``benchmarks/results/summary.md``.
+
+Usage: ``python benchmarks/assemble_results.py``
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = ["summary.md", "quality.md", "quality_seed1.md", "replay.md", "replay_feb.md", "scaling.md", "micro.md", "minhash.md", "synth.md"]
+
+
+def main() -> None:
+    parts = []
+    for name in ORDER:
+        p = HERE / "results" / name
+        if p.exists():
+            text = p.read_text().strip()
+            if name != "summary.md":
+                # demote the file's headings one level under its own section
+                text = "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
+                text = f"## From `benchmarks/results/{name}`\n\n{text}"
+            parts.append(text)
+    (HERE / "RESULTS.md").write_text("\n\n".join(parts) + "\n")
+
+
+if __name__ == "__main__":
+    main()
