@@ -65,7 +65,8 @@ def _component_evidence(comp: str, s: dict[str, Any], missing: set[str]) -> str:
         return (f"per-account daily volume CV {g('daily_volume_cv', float('nan')):.2f}; accounts active on "
                 f"{_fmt_pct(g('active_day_share'))} of their lifetime days")
     if comp == "templates":
-        return f"{_fmt_pct(g('template_top3_share'))} of prompts fall in the ring's top-3 template families"
+        return (f"{_fmt_pct(g('template_shared_share'))} of prompts fall in template families shared across the ring's "
+                f"accounts ({_fmt_pct(g('template_top3_share'))} in its top-3 families)")
     if comp == "output":
         return (f"median output {g('output_median', float('nan')):.0f} tokens "
                 f"({g('output_vs_population', float('nan')):.1f}x the population median), "
@@ -351,6 +352,8 @@ def dossier_parts(result: DetectionResult, cluster_id: int, *, n_bridges: int = 
         })
     if "template_top3_share" in summary:
         facts["template_top3_share"] = summary["template_top3_share"]
+    if "template_shared_share" in summary:
+        facts["template_shared_share"] = summary["template_shared_share"]
     return {
         "summary": summary, "contributions": contributions, "signals": sigs, "accounts": accounts,
         "templates": templates, "bridges": bridges, "links": links, "hourly": hourly, "daily": daily,

@@ -146,8 +146,9 @@ def _facts(ex: RingExplanation) -> str:
         items.append(("Volume", f"median {_fmt(f['events_per_account_median'], 'int')} events per account"))
         items.append(("Link graph", f"{_fmt(f['n_links'])} account–account links, {_fmt(f['n_cut_vertices'])} "
                                     "cut vertices"))
-    if "template_top3_share" in f and not pd.isna(f["template_top3_share"]):
-        items.append(("Templates", f"{_fmt(f['template_top3_share'], 'pct')} of prompts in the top-3 families"))
+    if "template_shared_share" in f and not pd.isna(f["template_shared_share"]):
+        items.append(("Templates", f"{_fmt(f['template_shared_share'], 'pct')} of prompts in families shared across "
+                      f"the ring's accounts ({_fmt(f.get('template_top3_share'), 'pct')} in the top-3 families)"))
     return '<dl class="facts">' + "".join(f"<dt>{_esc(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
