@@ -23,7 +23,7 @@ def main() -> None:
             text = p.read_text().strip()
             if name != "summary.md":
                 # demote the file's headings one level under its own section
-                text = "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
+                text = "\n".join("##" + line if line.startswith("#") else line for line in text.splitlines())
                 text = f"## From `benchmarks/results/{name}`\n\n{text}"
             parts.append(text)
     (HERE / "RESULTS.md").write_text("\n\n".join(parts) + "\n")
