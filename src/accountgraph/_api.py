@@ -26,7 +26,7 @@ from ._graph import STATUS_NAMES, build_graph, substantial_families
 from ._io import TableLike
 from ._result import DetectionResult
 from ._schema import Quarantine, _combine, factorize_sorted, validate_accounts, validate_events
-from ._scoring import COMPONENTS, ScoringParams, score_clusters
+from ._scoring import ScoringParams, score_clusters
 from ._signals import extract_signals
 
 __all__ = ["RingDetector", "detect", "DEFAULT_THRESHOLD"]
@@ -552,8 +552,6 @@ def _cluster_templates(acc_cid, ev_account, ev_family, templates: pd.DataFrame) 
         g["representative"] = None
     return g.reset_index(drop=True)
 
-
-_ = COMPONENTS  # re-exported for explanations
 
 
 def _evidence_tables(acc_cid, keep_ids, account_ids, ev_account, ts_us, output, family, created, graph) -> dict:

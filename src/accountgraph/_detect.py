@@ -36,21 +36,17 @@ __all__ = ["isolated_igraph_rng", "find_communities", "detach_weak_members"]
 
 logger = logging.getLogger(__name__)
 
-_default_rng: object = random
-
-
 @contextlib.contextmanager
 def isolated_igraph_rng(seed: int) -> Iterator[None]:
     """Run igraph with a private random generator seeded with ``seed``."""
     import igraph
 
-    global _default_rng
-    previous = _default_rng
     igraph.set_random_number_generator(random.Random(seed))
     try:
         yield
     finally:
-        igraph.set_random_number_generator(previous)
+        # igraph exposes no getter; its default generator is the random module.
+        igraph.set_random_number_generator(random)
 
 
 def find_communities(

@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import struct
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -340,13 +338,6 @@ def _check_params(num_perm: int, seed: int) -> None:
         )
 
 
-def _n_workers(n_jobs: int | None) -> int:
-    cpus = os.cpu_count() or 1
-    if n_jobs is None or n_jobs == 0:
-        return 1
-    return max(1, cpus + 1 + n_jobs) if n_jobs < 0 else int(n_jobs)
-
-
 def _map_batches(fn: Callable[[TextBatch], Any], batches: Iterator[TextBatch], n_jobs: int | None) -> Iterator[Any]:
     """Apply ``fn`` to batches, in order.
 
@@ -356,19 +347,9 @@ def _map_batches(fn: Callable[[TextBatch], Any], batches: Iterator[TextBatch], n
     two threads also measured no faster on this 2-core machine. Until the race
     is found, determinism wins.
     """
-    workers = 1
-    if workers == 1:
-        for batch in batches:
-            yield fn(batch)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending = []
-        for batch in batches:
-            pending.append(pool.submit(fn, batch))
-            if len(pending) >= 2 * workers:  # bound memory to a few batches in flight
-                yield pending.pop(0).result()
-        for fut in pending:
-            yield fut.result()
+    del n_jobs  # accepted for API compatibility; see above
+    for batch in batches:
+        yield fn(batch)
 
 
 def signatures_with_stats(

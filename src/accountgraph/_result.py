@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -400,14 +399,3 @@ class DetectionResult:
         if self.quarantine.total:
             lines.append(f"  quarantined rows: {self.quarantine!r}")
         return "\n".join(lines)
-
-
-def _empty_like_assignments() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "account_id": pd.Series([], dtype=object),
-            "cluster_id": pd.Series([], dtype=np.int64),
-            "ring_score": pd.Series([], dtype=np.float64),
-            "flagged": pd.Series([], dtype=bool),
-        }
-    )

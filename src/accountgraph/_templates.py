@@ -46,7 +46,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
@@ -269,18 +268,17 @@ def template_families(
     # Batches run one after another: the tokeniser showed a rare race under two
     # threads (see _minhash._map_batches), and output must be deterministic.
     offset = 0
-    if True:
-        for rows_idx, rsig, k, acc, frows, n_ok, counts in map(work, _batches(prompts, sample, batch_rows)):
-            stats["sampled"] += counts[0]
-            stats["invalid_utf8"] += counts[1]
-            stats["null"] += counts[2]
-            stats["no_tokens"] += counts[3]
-            row_ids.append(rows_idx)
-            row_sig.append(np.where(rsig >= 0, rsig + offset, -1))
-            keys.append(k)
-            sighash.append(acc)
-            first_rows.append(frows)
-            offset += n_ok
+    for rows_idx, rsig, k, acc, frows, n_ok, counts in map(work, _batches(prompts, sample, batch_rows)):
+        stats["sampled"] += counts[0]
+        stats["invalid_utf8"] += counts[1]
+        stats["null"] += counts[2]
+        stats["no_tokens"] += counts[3]
+        row_ids.append(rows_idx)
+        row_sig.append(np.where(rsig >= 0, rsig + offset, -1))
+        keys.append(k)
+        sighash.append(acc)
+        first_rows.append(frows)
+        offset += n_ok
 
     family = np.full(n, -1, np.int64)
     if offset == 0:
