@@ -307,7 +307,19 @@ def _split_trim(texts: pa.Array, ascii_only: bool) -> pa.ListArray:
                 fixed[sep] = 0x20
                 texts = pa.Array.from_buffers(texts.type, len(texts), [texts.buffers()[0], texts.buffers()[1], pa.py_buffer(fixed)], texts.null_count, texts.offset)
         return pc.ascii_split_whitespace(pc.ascii_lower(texts))
-    return pc.utf8_split_whitespace(pc.utf8_lower(texts))
+    # pyarrow's utf8_split_whitespace (checked on 26.0.1) reads the byte after the
+    # end of the data buffer: when the last string ends in whitespace and that
+    # stray byte is >= 0x80, the trailing whitespace is not split off. Buffers
+    # fresh from utf8_lower hold garbage there, which made signatures
+    # nondeterministic. An ASCII sentinel row makes the last real string's
+    # successor a known byte; it is sliced off again.
+    return _utf8_split_whitespace(pc.utf8_lower(texts))
+
+
+def _utf8_split_whitespace(texts: pa.Array) -> pa.ListArray:
+    """``pc.utf8_split_whitespace`` guarded against its read past the buffer end."""
+    guarded = pa.concat_arrays([texts, pa.array(["x"], type=texts.type)])
+    return pc.utf8_split_whitespace(guarded).slice(0, len(texts))
 
 
 def tokenize_batch(texts: pa.Array) -> TokenBatch:

@@ -191,3 +191,18 @@ def test_sample_per_account_window() -> None:
         sample_per_account_window(["a"], ts[:1], cap=0)
     with pytest.raises(InvalidParameterError, match="integer"):
         sample_per_account_window([1], np.array([5]), cap=1, window="1h")
+
+
+@pytest.mark.parametrize("text", ["ab ", "\u00e9 ", "a\u3000", " ", "a\t"])
+def test_split_ignores_bytes_past_the_buffer_end(text: str) -> None:
+    # pyarrow's utf8_split_whitespace reads one byte past the data buffer; a
+    # byte >= 0x80 there used to keep the trailing whitespace in the token
+    # (the cause of rare nondeterministic signatures). Plant such a byte.
+    from accountgraph._tokenize import _utf8_split_whitespace
+
+    data = text.encode()
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int32).tobytes())
+    buf = pa.py_buffer(data + b"\xc3" * 64)[: len(data)]
+    arr = pa.Array.from_buffers(pa.string(), 1, [None, offsets, buf])
+    tokens = [t for t in _utf8_split_whitespace(arr).to_pylist()[0] if t]
+    assert tokens == text.split()
