@@ -51,6 +51,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ._io import LazyColumn
 from ._lsh import lsh_params
+from ._minhash import _map_batches
 
 __all__ = ["TemplateFamilies", "template_families", "shingle_signatures", "band_keys"]
 
@@ -265,10 +266,10 @@ def template_families(
         return (rows_idx, np.where(valid, local[np.maximum(codes, 0)], -1), band_keys(h, bands, rows), acc,
                 rows_idx[pos[ok_u]], int(ok_u.sum()), counts)
 
-    # Batches run one after another: the tokeniser showed a rare race under two
-    # threads (see _minhash._map_batches), and output must be deterministic.
+    # Batches run on a thread pool; results come back in batch order, so the
+    # output does not depend on the number of workers.
     offset = 0
-    for rows_idx, rsig, k, acc, frows, n_ok, counts in map(work, _batches(prompts, sample, batch_rows)):
+    for rows_idx, rsig, k, acc, frows, n_ok, counts in _map_batches(work, _batches(prompts, sample, batch_rows), -1):
         stats["sampled"] += counts[0]
         stats["invalid_utf8"] += counts[1]
         stats["null"] += counts[2]
