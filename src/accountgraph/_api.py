@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ._detect import detach_weak_members, find_communities
+from ._detect import attach_by_shared_signals, detach_weak_members, find_communities
 from ._exceptions import InvalidParameterError, NotFittedError
 from ._graph import STATUS_NAMES, build_graph, substantial_families
 from ._io import TableLike
@@ -96,6 +96,14 @@ class RingDetector:
         In clusters of 6 or more accounts, members whose summed link weight to
         the other members is below this share of the cluster's median are
         detached (a household sharing one proxy exit with one ring account).
+    attach_min_signals : int, default 5
+        An account left outside every cluster of 6+ accounts joins the one
+        with which it shares at least this many distinct rare signals (each
+        with two or more members) ...
+    attach_min_share : float, default 0.5
+        ... provided they are at least this share of its rare signals (a ring
+        account tied only by a hundred proxy exits, none telling alone). 0
+        signals disables attachment.
     evidence_clusters : int, default 50
         Keep per-event evidence (timelines, output lengths, links) for this
         many top-ranked clusters, for dossiers, reports and plots.
@@ -158,6 +166,8 @@ class RingDetector:
         merge_density: float = 0.05,
         min_cluster_size: int = 2,
         min_member_strength: float = 0.15,
+        attach_min_signals: int = 5,
+        attach_min_share: float = 0.5,
         evidence_clusters: int = 50,
         use_templates: bool = True,
         template_threshold: float = 0.5,
@@ -184,6 +194,8 @@ class RingDetector:
         self.merge_density = merge_density
         self.min_cluster_size = min_cluster_size
         self.min_member_strength = min_member_strength
+        self.attach_min_signals = attach_min_signals
+        self.attach_min_share = attach_min_share
         self.evidence_clusters = evidence_clusters
         self.use_templates = use_templates
         self.template_threshold = template_threshold
@@ -231,6 +243,10 @@ class RingDetector:
                isinstance(self.min_cluster_size, (int, np.integer)) and self.min_cluster_size >= 2, "an int >= 2")
         _check("min_member_strength", self.min_member_strength,
                isinstance(self.min_member_strength, num) and 0 <= self.min_member_strength < 1, "a float in [0, 1)")
+        _check("attach_min_signals", self.attach_min_signals,
+               isinstance(self.attach_min_signals, (int, np.integer)) and self.attach_min_signals >= 0, "an int >= 0")
+        _check("attach_min_share", self.attach_min_share,
+               isinstance(self.attach_min_share, num) and 0 <= self.attach_min_share <= 1, "a float in [0, 1]")
         _check("template_threshold", self.template_threshold,
                isinstance(self.template_threshold, num) and 0 < self.template_threshold < 1, "a float in (0, 1)")
         _check("template_corroboration", self.template_corroboration,
@@ -394,6 +410,11 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
             stats["n_incidences"] = len(sig.account)
 
         with _Stage(stats, "graph", bar):
+            first_ts = np.full(n_acc, np.iinfo(np.int64).max)
+            np.minimum.at(first_ts, ev_account, ev.timestamp)
+            n_ev_acc = np.bincount(ev_account, minlength=n_acc)
+            # Name-independent account order: first activity, then volume.
+            node_key = np.lexsort((-n_ev_acc, first_ts)).argsort()
             substantial = focus = None
             if ev_family is not None:
                 substantial, focus = substantial_families(ev_account, ev_family, n_acc)
@@ -401,22 +422,22 @@ def _run(p: RingDetector, events: TableLike, accounts: TableLike | None) -> Dete
                 sig, n_acc, max_signal_degree=p.max_signal_degree, hub_share=p.hub_share,
                 max_pairs=p.max_pairs, min_link=p.min_link, type_weights=p.type_weights,
                 substantial=substantial, focus=focus, corroboration=p.template_corroboration,
+                node_key=node_key, seed=p.random_state,
             )
             stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap,
                          n_hub_signals=int((graph.status == 2).sum()))
 
         with _Stage(stats, "communities", bar):
-            first_ts = np.full(n_acc, np.iinfo(np.int64).max)
-            np.minimum.at(first_ts, ev_account, ev.timestamp)
-            n_ev_acc = np.bincount(ev_account, minlength=n_acc)
-            # Name-independent vertex order: first activity, then volume.
-            node_key = np.lexsort((-n_ev_acc, first_ts)).argsort()
             membership = find_communities(
                 graph, method=p.method, resolution=p.resolution, merge_density=p.merge_density,
                 seed=p.random_state, node_key=node_key,
             )
             membership, stats["n_detached"] = detach_weak_members(
                 membership, graph, min_rel_strength=p.min_member_strength
+            )
+            membership, stats["n_attached"] = attach_by_shared_signals(
+                membership, sig.account, sig.signal, graph, min_signals=p.attach_min_signals,
+                min_share=p.attach_min_share,
             )
             acc_cluster, n_cl = _canonical_clusters(membership, node_key, p.min_cluster_size)
             stats["n_clusters"] = n_cl

@@ -43,10 +43,22 @@ share nothing else.
 Memory
 ------
 Projecting a signal of degree ``d`` creates ``d(d-1)/2`` pairs. Signals are
-projected from the rarest up while the running pair count stays within
-``max_pairs``; when the budget binds, the effective hub cap is lowered and a
-warning is logged. Peak memory is therefore O(max_pairs + incidences) whatever
-the degree distribution.
+projected in full from the rarest up while the running pair count stays within
+``max_pairs``. The signals that do not fit (typically a residential-proxy pool
+whose hundreds of exits are each used by a few hundred ring accounts, the
+structure that hides a large ring) are not dropped: each is projected onto a
+sparse random circulant graph instead of a clique. Its members, in a seeded,
+name-independent order, are linked to their next ``k`` members (``d * k``
+pairs, ``k`` set by the remaining budget, at most ``sample_neighbours``).
+A clique is approximated by such an expander (spectral sparsification): two
+accounts that share many of these signals are sampled together in several of
+them. Each sampled link carries the signal's evidence scaled by
+``(d - 1) / 2k`` (so a pair's expected evidence equals that of the full
+projection) but clipped at ``sample_clip`` of a full link, so that one chance
+co-occurrence (a household behind one of the ring's proxy exits) never weighs
+like repeated sharing. Peak memory is O(2 * max_pairs + incidences) whatever
+the degree distribution; signals that do not fit even at ``k = 1`` are left
+out (status ``over_budget``) with a warning.
 """
 
 from __future__ import annotations
@@ -85,8 +97,8 @@ DEFAULT_TYPE_WEIGHTS: dict[str, float] = {
 EVIDENCE_GROUPS: dict[str, str] = {"ip": "network", "ip_net": "network"}
 
 # Signal status codes (AccountGraph.status)
-UNSHARED, LINKED, HUB, OVER_BUDGET = 0, 1, 2, 3
-STATUS_NAMES = {UNSHARED: "unshared", LINKED: "linked", HUB: "hub", OVER_BUDGET: "over_budget"}
+UNSHARED, LINKED, HUB, OVER_BUDGET, SAMPLED = 0, 1, 2, 3, 4
+STATUS_NAMES = {UNSHARED: "unshared", LINKED: "linked", HUB: "hub", OVER_BUDGET: "over_budget", SAMPLED: "sampled"}
 
 
 def rarity_weight(degree: np.ndarray, cap: float) -> np.ndarray:
@@ -122,7 +134,7 @@ class AccountGraph:
     link : ndarray of float64
         Link weight ``W`` of each edge (``>= min_link``).
     cap : float
-        Effective hub cap after the small-input and budget adjustments.
+        Effective hub cap after the small-input adjustment.
     n_pairs : int
         Candidate pairs projected (before ``min_link``).
     """
@@ -162,6 +174,10 @@ def build_graph(
     substantial: np.ndarray | None = None,
     focus: np.ndarray | None = None,
     corroboration: float = 0.25,
+    node_key: np.ndarray | None = None,
+    sample_neighbours: int = 8,
+    sample_clip: float = 0.5,
+    seed: int = 0,
 ) -> AccountGraph:
     """Weight signals and project them to an account–account graph.
 
@@ -186,6 +202,17 @@ def build_graph(
     corroboration : float
         Link weight added, times ``focus``, to a candidate pair sharing a
         substantial family.
+    node_key : ndarray of int64, optional
+        Name-independent rank of each account (first activity, volume); orders
+        the members of sampled signals, so that renaming accounts does not
+        change which pairs are sampled. Defaults to the account index.
+    sample_neighbours : int
+        Most neighbours ``k`` per member on each side in the circulant that
+        replaces an over-budget signal's clique; 0 leaves such signals out.
+    sample_clip : float
+        Most evidence, in [0, 1), one sampled co-occurrence can carry.
+    seed : int
+        Seed of the member order of sampled signals.
 
     Returns
     -------
@@ -216,26 +243,47 @@ def build_graph(
         ok_levels = last[cum[last] <= max_pairs]
         n_fit = int(ok_levels[-1]) + 1 if ok_levels.size else 0
         fits = np.arange(len(order)) < n_fit
-        cap = float(deg_sorted[n_fit - 1]) if n_fit else 2.0
-        logger.warning(
-            "pair budget max_pairs=%d binds: projecting only signals shared by <= %d accounts "
-            "(%d signals left out as over budget); raise max_pairs for more recall",
-            max_pairs, int(cap), int((~fits).sum()),
-        )
     kept = cand[order[fits]]
-    status[cand[order[~fits]]] = OVER_BUDGET
     status[kept] = LINKED
+    over = cand[order[~fits]]
+    k_sig = np.zeros(n_sig, np.int64)
+    if over.size:
+        total = int(degree[over].sum())
+        k = min(int(sample_neighbours), max_pairs // max(total, 1))
+        if k >= 1:
+            sampled = over
+        elif sample_neighbours >= 1:
+            k = 1
+            sampled = over[np.cumsum(degree[over]) <= max_pairs]
+        else:
+            sampled = over[:0]
+        k_sig[sampled] = np.minimum(k, (degree[sampled] - 1) // 2)
+        sampled = sampled[k_sig[sampled] >= 1]
+        status[over] = OVER_BUDGET
+        status[sampled] = SAMPLED
+        logger.warning(
+            "pair budget max_pairs=%d binds: %d signals shared by %d-%d accounts are projected onto "
+            "sparse random graphs (k=%d) instead of cliques, %d left out; raise max_pairs for the "
+            "exact projection", max_pairs, sampled.size, int(degree[over].min()), int(degree[over].max()),
+            k, over.size - sampled.size,
+        )
     weight = np.zeros(n_sig, np.float64)
-    weight[kept] = rarity_weight(degree[kept], cap)
+    used = (status == LINKED) | (status == SAMPLED)
+    weight[used] = rarity_weight(degree[used], cap)
+    lam_clip = -np.log1p(-min(max(float(sample_clip), 0.0), 0.999))
+    if node_key is None:
+        node_key = np.arange(n_accounts, dtype=np.int64)
 
     # Per-type noisy-or evidence, then weighted sum over types.
-    inc_kept = status[sig.signal] == LINKED
+    inc_status = status[sig.signal]
     per_group: dict[str, list[sp.coo_matrix]] = {}
     n_pairs = 0
     for t, tname in enumerate(sig.type_names):
         alpha = _type_weight(tname, weights)
-        m = inc_kept & (sig.signal_type[sig.signal] == t)
-        if alpha <= 0 or not m.any():
+        of_type = sig.signal_type[sig.signal] == t
+        m = (inc_status == LINKED) & of_type
+        ms = (inc_status == SAMPLED) & of_type
+        if alpha <= 0 or not (m.any() or ms.any()):
             continue
         s_ids, s_local = np.unique(sig.signal[m], return_inverse=True)
         lam = -np.log1p(-np.minimum(weight[s_ids], 0.999))
@@ -244,10 +292,17 @@ def build_graph(
             shape=(n_accounts, len(s_ids)),
         )
         p = sp.triu(b @ b.T, k=1).tocsr()
+        del b
+        if ms.any():
+            u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed)
+            d = degree[sid].astype(np.float64)
+            lam_s = -np.log1p(-np.minimum(weight[sid], 0.999)) * (d - 1) / (2 * k_sig[sid])
+            p = p + sp.coo_matrix(
+                (np.minimum(lam_s, lam_clip), (np.minimum(u, v), np.maximum(u, v))), shape=p.shape
+            ).tocsr()
         n_pairs += p.nnz
         p.data = alpha * -np.expm1(-p.data)
         per_group.setdefault(EVIDENCE_GROUPS.get(tname, tname), []).append(p)
-        del b
     if per_group:
         w = None
         for mats in per_group.values():
@@ -266,10 +321,59 @@ def build_graph(
         src = dst = np.zeros(0, np.int64)
         link = np.zeros(0, np.float64)
     logger.info(
-        "graph: %d accounts, %d signals (%d linked, %d hubs), %d candidate pairs, %d edges >= %.2f",
-        n_accounts, n_sig, len(kept), int((status == HUB).sum()), n_pairs, len(src), min_link,
+        "graph: %d accounts, %d signals (%d linked, %d sampled, %d hubs), %d candidate pairs, %d edges >= %.2f",
+        n_accounts, n_sig, len(kept), int((status == SAMPLED).sum()), int((status == HUB).sum()), n_pairs,
+        len(src), min_link,
     )
     return AccountGraph(n_accounts, degree, weight, status, src, dst, link, cap, n_pairs)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser (uniform 64-bit scrambling of int64 keys)."""
+    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def circulant_pairs(
+    account: np.ndarray, signal: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse stand-in for the cliques of some signals: pairs ``(u, v, signal)``.
+
+    The members of each signal are put in a seeded pseudo-random order that
+    depends on ``node_key`` (not on account names or row order), and each is
+    linked to the next ``k_sig[signal]`` members cyclically: ``d * k`` distinct
+    pairs for a signal of degree ``d`` when ``k <= (d - 1) // 2``.
+
+    Examples
+    --------
+    >>> u, v, s = circulant_pairs(np.arange(5), np.zeros(5, np.int64), np.array([1]), np.arange(5), 0)
+    >>> len(u), sorted(np.bincount(np.r_[u, v]).tolist())
+    (5, [2, 2, 2, 2, 2])
+    """
+    with np.errstate(over="ignore"):
+        salt = _mix64(signal.astype(np.int64) * 0x632BE59BD9B4E019 + (seed & 0xFFFFFFFF))
+        key = _mix64((node_key[account].astype(np.uint64) ^ salt).astype(np.int64))
+    o = np.lexsort((key, signal))
+    acc, sid = account[o], signal[o]
+    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+    size = np.diff(np.r_[starts, len(sid)])
+    grp = np.repeat(np.arange(len(starts)), size)
+    pos = np.arange(len(sid)) - starts[grp]
+    k_inc = k_sig[sid]
+    us, vs, ss = [], [], []
+    for j in range(1, int(k_inc.max(initial=0)) + 1):
+        m = np.flatnonzero(k_inc >= j)
+        g = grp[m]
+        partner = starts[g] + (pos[m] + j) % size[g]
+        us.append(acc[m])
+        vs.append(acc[partner])
+        ss.append(sid[m])
+    if not us:
+        e = np.zeros(0, np.int64)
+        return e, e, e
+    return np.concatenate(us), np.concatenate(vs), np.concatenate(ss)
 
 
 def shared_family_focus(rows: np.ndarray, cols: np.ndarray, substantial: np.ndarray, focus: np.ndarray) -> np.ndarray:

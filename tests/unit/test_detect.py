@@ -82,3 +82,39 @@ def test_detach_weak_members():
     # small communities are left alone
     out, n = detach_weak_members(memb, g, min_rel_strength=0.15, min_size=8)
     assert n == 0 and out.tolist() == memb.tolist()
+
+
+def test_attach_by_shared_signals():
+    from accountgraph._detect import attach_by_shared_signals
+    from accountgraph._graph import AccountGraph
+
+    # community 0 = accounts 0..9. Account 10 shares 8 of its 10 signals with them,
+    # each signal used by 3 members; account 11 (a household behind one exit) shares 1;
+    # account 12 shares 8 signals in which the community is a small minority
+    # (each also used by 20 strangers 20..39).
+    inc = []
+    for s in range(10):
+        inc += [(m, s) for m in (s % 10, (s + 1) % 10, (s + 2) % 10)]
+        if s < 8:
+            inc.append((10, s))
+    inc += [(10, 100), (10, 101)]
+    inc.append((11, 0))
+    for s in range(20, 28):
+        inc += [(0, s), (1, s), (12, s)] + [(x, s) for x in range(20, 40)]
+    acc = np.array([a for a, _ in inc], np.int64)
+    sig = np.array([s for _, s in inc], np.int64)
+    degree = np.bincount(sig, minlength=102)
+    weight = np.where(degree >= 2, 0.5, 0.0)
+    weight[[100, 101]] = 0.5  # projectable signals of account 10 that it shares with no member
+    g = AccountGraph(40, degree, weight, np.zeros(102, np.int8), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                     np.zeros(0), 500.0, 0)
+    memb = np.full(40, -1, np.int64)
+    memb[:10] = 0
+    out, n = attach_by_shared_signals(memb, acc, sig, g, min_signals=5, min_share=0.5)
+    assert n == 1 and out[10] == 0 and out[11] == -1 and out[12] == -1
+    assert (out[:10] == 0).all()
+    # a high share bar keeps account 10 out (8 of 10 signals < 0.9)
+    out, n = attach_by_shared_signals(memb, acc, sig, g, min_signals=5, min_share=0.9)
+    assert n == 0
+    out, n = attach_by_shared_signals(memb, acc, sig, g, min_signals=0)
+    assert n == 0 and out.tolist() == memb.tolist()

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from accountgraph._graph import HUB, LINKED, OVER_BUDGET, build_graph, rarity_weight
+from accountgraph._graph import HUB, LINKED, OVER_BUDGET, SAMPLED, build_graph, circulant_pairs, rarity_weight
 from accountgraph._ip import ip_networks
 from accountgraph._signals import SignalTable
 
@@ -83,8 +83,54 @@ def test_pair_budget_bounds_projection():
     # signal degrees 3 (3 pairs), 10 (45 pairs), 20 (190 pairs)
     pairs = [(a, 0) for a in range(3)] + [(a, 1) for a in range(10, 20)] + [(a, 2) for a in range(30, 50)]
     g = build_graph(_table(pairs), 1000, max_pairs=50)
-    assert g.status.tolist() == [LINKED, LINKED, OVER_BUDGET]
-    assert g.n_pairs <= 50 and g.cap == 10
+    # the degree-20 signal does not fit as a clique: it is sampled, k = 50 // 20 = 2 neighbours a side
+    assert g.status.tolist() == [LINKED, LINKED, SAMPLED]
+    assert g.n_pairs == 3 + 45 + 20 * 2 and g.cap == 500
+    # the rarity weight is that of the hub cap, not lowered by the budget
+    assert g.weight[2] == pytest.approx(rarity_weight(np.array([20]), 500)[0])
+    off = build_graph(_table(pairs), 1000, max_pairs=50, sample_neighbours=0)
+    assert off.status.tolist() == [LINKED, LINKED, OVER_BUDGET] and off.n_pairs == 48
+    # when one neighbour a side does not fit for all, the commonest signals are left out
+    tight = build_graph(_table(pairs), 1000, max_pairs=19)
+    assert tight.status.tolist() == [LINKED, SAMPLED, OVER_BUDGET]
+
+
+def test_sampled_projection_keeps_a_ring_tied_by_many_exits():
+    # 40 ring accounts behind 60 proxy exits, each exit used by 25 of them; plus one
+    # shared template family each (type 1) so links have two kinds of evidence.
+    rng = np.random.default_rng(0)
+    pairs, types = [], []
+    for s in range(60):
+        for a in rng.choice(40, 25, replace=False):
+            pairs.append((int(a), s))
+    pairs += [(a, 60) for a in range(40)]
+    t = _table(pairs, types=[0] * 60 + [1], type_names=("ip", "device"))
+    full = build_graph(t, 1000)
+    sampled = build_graph(t, 1000, max_pairs=10_000)
+    assert (sampled.status[:60] == SAMPLED).all() and (full.status[:60] == LINKED).all()
+    assert sampled.n_pairs < full.n_pairs
+    # every sampled edge is an edge of the full projection
+    full_e = set(zip(full.src.tolist(), full.dst.tolist()))
+    assert set(zip(sampled.src.tolist(), sampled.dst.tolist())) <= full_e
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    adj = coo_matrix((sampled.link, (sampled.src, sampled.dst)), shape=(1000, 1000))
+    _, lab = connected_components(adj, directed=False)
+    assert len(set(lab[:40].tolist())) == 1
+
+
+def test_circulant_pairs_layout():
+    acc = np.arange(7, dtype=np.int64)
+    u, v, s = circulant_pairs(acc, np.zeros(7, np.int64), np.array([2]), acc, seed=3)
+    assert len(u) == 14 and (u != v).all()
+    assert len({(min(a, b), max(a, b)) for a, b in zip(u.tolist(), v.tolist())}) == 14  # no duplicates
+    assert np.bincount(np.r_[u, v], minlength=7).tolist() == [4] * 7  # 2k neighbours each
+    # independent of the incidence order
+    perm = np.random.default_rng(1).permutation(7)
+    u2, v2, _ = circulant_pairs(acc[perm], np.zeros(7, np.int64), np.array([2]), acc, seed=3)
+    norm = lambda a, b: sorted((min(x, y), max(x, y)) for x, y in zip(a.tolist(), b.tolist()))  # noqa: E731
+    assert norm(u, v) == norm(u2, v2)
 
 
 def test_edges_sorted_and_upper():
