@@ -219,6 +219,7 @@ def attach_by_shared_signals(
     min_share: float = 0.5,
     min_size: int = 6,
     min_concentration: float = 1 / 3,
+    min_rel_strength: float = 0.5,
 ) -> tuple[np.ndarray, int]:
     """Attach accounts left outside the communities to the one they share many signals with.
 
@@ -230,10 +231,15 @@ def attach_by_shared_signals(
     its projectable signals (linked or sampled, rarity weight > 0) are
     *concentrated* in ``C`` (two or more of their accounts, and at least
     ``min_concentration`` of them, are members of ``C``), and these make up at
-    least ``min_share`` of its projectable signals. A household behind one of
-    the ring's proxy exits shares one such signal and stays out; a mobile user
+    least ``min_share`` of its projectable signals, and at least
+    ``min_rel_strength`` times as many as the community's median member has
+    concentrated in it (the mirror of :func:`detach_weak_members`: it must be
+    tied about as well as the members are). A household behind one of the
+    ring's proxy exits shares one such signal and stays out; a mobile user
     whose carrier IPs the ring's proxies also use shares signals in which the
-    ring is a minority. One vectorised pass.
+    ring is a minority; a user whose few dynamic home addresses the ring's
+    proxies reuse shares a handful where members share dozens. One vectorised
+    pass.
 
     Parameters
     ----------
@@ -247,6 +253,7 @@ def attach_by_shared_signals(
     min_share : float
     min_size : int
     min_concentration : float
+    min_rel_strength : float
 
     Returns
     -------
@@ -263,9 +270,19 @@ def attach_by_shared_signals(
     usable = graph.weight[signal] > 0
     a, s = account[usable].astype(np.int64), signal[usable].astype(np.int64)
     mb = in_big[a]
-    key, cnt = np.unique(s[mb] * k + membership[a[mb]], return_counts=True)
-    sig_all = key // k
-    key = key[(cnt >= 2) & (cnt >= min_concentration * graph.degree[sig_all])]
+    key, inv, cnt = np.unique(s[mb] * k + membership[a[mb]], return_inverse=True, return_counts=True)
+    conc = (cnt >= 2) & (cnt >= min_concentration * graph.degree[key // k])
+    # How tied a typical member is: its signals concentrated in its own community.
+    members = a[mb]
+    n_own = np.bincount(members[conc[inv]], minlength=graph.n_accounts)
+    mem = np.flatnonzero(in_big)
+    order = np.lexsort((n_own[mem], membership[mem]))
+    com_sorted = membership[mem][order]
+    starts = np.flatnonzero(np.r_[True, com_sorted[1:] != com_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    median_own = np.zeros(k)
+    median_own[com_sorted[starts]] = n_own[mem][order][starts + (sizes - 1) // 2]
+    key = key[conc]
     sig_c, com_c = key // k, key % k  # sorted by signal
     la, ls = a[~mb], s[~mb]
     if not la.size or not key.size:
@@ -283,7 +300,11 @@ def attach_by_shared_signals(
     acc, com, n_shared = acc[order], com[order], n_shared[order]
     best = np.r_[True, acc[1:] != acc[:-1]]
     acc, com, n_shared = acc[best], com[best], n_shared[best]
-    ok = (n_shared >= min_signals) & (n_shared >= min_share * n_usable[acc])
+    ok = (
+        (n_shared >= min_signals)
+        & (n_shared >= min_share * n_usable[acc])
+        & (n_shared >= min_rel_strength * median_own[com])
+    )
     out[acc[ok]] = com[ok]
     n_att = int(ok.sum())
     if n_att:

@@ -27,8 +27,14 @@ datasets = st.builds(
 )
 
 
-def _run(ev, acc, seed=0):
-    return accountgraph.detect(ev, acc, seed=seed, use_templates=False)
+def _run(ev, acc, seed=0, max_pairs=50_000_000):
+    return accountgraph.detect(ev, acc, seed=seed, use_templates=False, max_pairs=max_pairs)
+
+
+# A pair budget this small makes most shared signals "sampled" (sparse
+# circulants instead of cliques), whose member order must not depend on names
+# or row order either.
+budgets = st.sampled_from([50_000_000, 40])
 
 
 def _canon(res):
@@ -52,27 +58,27 @@ def test_assignments_cover_each_valid_account_once(data):
 
 
 @SETTINGS
-@given(data=datasets, perm_seed=st.integers(0, 2**32 - 1))
-def test_row_order_does_not_matter(data, perm_seed):
+@given(data=datasets, perm_seed=st.integers(0, 2**32 - 1), budget=budgets)
+def test_row_order_does_not_matter(data, perm_seed, budget):
     ev, acc, _ = data
     rng = np.random.default_rng(perm_seed)
-    r1 = _run(ev, acc)
-    r2 = _run(ev.iloc[rng.permutation(len(ev))], acc.iloc[rng.permutation(len(acc))])
+    r1 = _run(ev, acc, max_pairs=budget)
+    r2 = _run(ev.iloc[rng.permutation(len(ev))], acc.iloc[rng.permutation(len(acc))], max_pairs=budget)
     pd.testing.assert_frame_equal(r1.assignments, r2.assignments)
     pd.testing.assert_frame_equal(r1.clusters, r2.clusters)
 
 
 @SETTINGS
-@given(data=datasets, salt=st.text(alphabet="xyzXYZ019_-", min_size=1, max_size=6))
-def test_renaming_accounts_only_renames_output(data, salt):
+@given(data=datasets, salt=st.text(alphabet="xyzXYZ019_-", min_size=1, max_size=6), budget=budgets)
+def test_renaming_accounts_only_renames_output(data, salt, budget):
     ev, acc, _ = data
     ids = sorted(set(ev["account_id"]) | set(acc["account_id"]))
     # a bijection that scrambles the sort order of names
     new = {a: f"{salt}{(i * 7919) % len(ids):06d}" for i, a in enumerate(ids)}
     ev2 = ev.assign(account_id=ev["account_id"].map(new))
     acc2 = acc.assign(account_id=acc["account_id"].map(new))
-    p1, s1 = _canon(_run(ev, acc))
-    p2, s2 = _canon(_run(ev2, acc2))
+    p1, s1 = _canon(_run(ev, acc, max_pairs=budget))
+    p2, s2 = _canon(_run(ev2, acc2, max_pairs=budget))
     assert p2 == frozenset(frozenset(new[a] for a in part) for part in p1)
     assert s2 == {new[a]: v for a, v in s1.items()}
 

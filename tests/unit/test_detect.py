@@ -118,3 +118,7 @@ def test_attach_by_shared_signals():
     assert n == 0
     out, n = attach_by_shared_signals(memb, acc, sig, g, min_signals=0)
     assert n == 0 and out.tolist() == memb.tolist()
+    # members have 3-5 signals concentrated in their community (median 3); a bar of
+    # 3x the median member (9 > 8 shared) keeps account 10 out
+    out, n = attach_by_shared_signals(memb, acc, sig, g, min_signals=5, min_rel_strength=3.0)
+    assert n == 0
