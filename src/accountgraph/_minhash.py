@@ -11,11 +11,12 @@ batch, with no per-prompt Python loop:
   MurmurHash3 32-bit finaliser, then ``a_k * h + b_k mod 2**32`` for all
   permutations and a segmented min over each prompt's tokens.
 * ``exact=False`` (default) is one-permutation hashing (OPH, Li, Owen & Zhang
-  2012) with optimal densification (Shrivastava 2017): each token is hashed once
-  to 64 bits, the high bits pick one of ``num_perm`` bins and the low 32 bits
-  compete for that bin's minimum; empty bins borrow from the first non-empty
-  bin of a fixed, seeded probe order. Cost is O(tokens) instead of
-  O(tokens * num_perm).
+  2012) with optimal densification (Shrivastava 2017): each token occurrence
+  is hashed to 64 bits straight from the bytes of ASCII prompts
+  (:func:`_span_hash64`, equal to :func:`_token_hash64` of the token), the
+  high bits pick one of ``num_perm`` bins and the low 32 bits compete for
+  that bin's minimum; empty bins borrow from the first non-empty bin of a
+  fixed, seeded probe order. Cost is O(tokens) instead of O(tokens * num_perm).
 
 Both signatures estimate Jaccard similarity of token *sets* as the fraction of
 equal positions and feed :func:`accountgraph._lsh.lsh_band_keys`.
@@ -37,7 +38,15 @@ import numpy as np
 import pyarrow as pa
 
 from ._exceptions import EngineUnavailableError, InvalidParameterError
-from ._tokenize import TextBatch, TokenBatch, as_text_array, iter_text_batches, tokenize_batch
+from ._tokenize import (
+    TextBatch,
+    TokenBatch,
+    _tokenize_arrow,
+    as_text_array,
+    iter_text_batches,
+    token_spans,
+    tokenize_batch,
+)
 
 __all__ = [
     "prompt_signatures",
@@ -243,6 +252,84 @@ def _token_hash64(vocab: pa.Array, seed: int) -> np.ndarray:
     return _fmix64(total ^ (lens.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ salt)
 
 
+def _fmix64_(h: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """In-place :func:`_fmix64` of ``h`` (``tmp``: scratch of the same shape)."""
+    np.right_shift(h, np.uint64(33), out=tmp)
+    h ^= tmp
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    np.right_shift(h, np.uint64(33), out=tmp)
+    h ^= tmp
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    np.right_shift(h, np.uint64(33), out=tmp)
+    h ^= tmp
+    return h
+
+
+def _masked_words(view: np.ndarray, pos: np.ndarray, remain: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """Little-endian words at ``pos`` keeping their first ``remain`` (1..8, uint64) bytes."""
+    w = view[pos]
+    np.subtract(np.uint64(8), remain, out=tmp)
+    tmp <<= np.uint64(3)
+    np.right_shift(np.uint64(0xFFFFFFFFFFFFFFFF), tmp, out=tmp)
+    w &= tmp
+    return w
+
+
+def _span_hash64(data: np.ndarray, start: np.ndarray, stop: np.ndarray, seed: int) -> np.ndarray:
+    """:func:`_token_hash64` of every byte range ``data[start:stop]`` (non-empty), value for value.
+
+    ``data`` must be followed by at least 8 readable bytes after the last range
+    (:class:`accountgraph._tokenize.TokenSpans` pads it with zeros). Word ``i``
+    of a token is mixed into the sum for the tokens that have one, so tokens of
+    up to 8 bytes, most of them, cost a gather, a mask and two finalisers.
+    """
+    m = start.size
+    if m == 0:
+        return np.zeros(0, np.uint64)
+    view = np.ndarray(shape=(data.size - 7,), dtype="<u8", buffer=data, strides=(1,))
+    lens = (stop - start).astype(np.uint64)
+    salt = np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+    tmp = np.minimum(lens, np.uint64(8))
+    total = _masked_words(view, start, tmp, tmp)
+    total ^= salt
+    _fmix64_(total, tmp)
+    # Further words: word i (i >= 1) of the tokens longer than 8 * i bytes.
+    sel = np.flatnonzero(lens > np.uint64(8))
+    i = 1
+    while sel.size:
+        rem = lens[sel] - np.uint64(8 * i)
+        np.minimum(rem, np.uint64(8), out=rem)
+        t2 = np.empty_like(rem)
+        w = _masked_words(view, start[sel].astype(np.int64) + 8 * i, rem, t2)
+        w ^= np.uint64((i * 0xD6E8FEB86659FD93 + int(salt)) & 0xFFFFFFFFFFFFFFFF)
+        total[sel] += _fmix64_(w, t2)
+        i += 1
+        sel = sel[lens[sel] > np.uint64(8 * i)]
+    np.multiply(lens, np.uint64(0x9E3779B97F4A7C15), out=tmp)
+    total ^= tmp
+    total ^= salt
+    return _fmix64_(total, tmp)
+
+
+def _hashed_tokens(texts: pa.Array, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(row, 64-bit token hash) of every token occurrence of a batch, and the row count.
+
+    ASCII rows are tokenised and hashed straight from the bytes
+    (:func:`accountgraph._tokenize.token_spans`, :func:`_span_hash64`); the other
+    rows go through the pyarrow Unicode kernels and :func:`_token_hash64`. The
+    hashes equal ``_token_hash64(tokenize_batch(texts).vocab, seed)[code]``;
+    occurrences are not in row order.
+    """
+    sp = token_spans(texts)
+    row = sp.row
+    h = _span_hash64(sp.data, sp.start, sp.stop, seed)
+    if sp.rest.size:
+        tb = _tokenize_arrow(texts.take(pa.array(sp.rest)))
+        row = np.concatenate([row.astype(np.int64), sp.rest[tb.row]])
+        h = np.concatenate([h, _token_hash64(tb.vocab, seed)[tb.code]])
+    return row, h, sp.n_rows
+
+
 def _rows_sorted(tb: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
     if tb.row.size and np.any(tb.row[1:] < tb.row[:-1]):
         order = np.argsort(tb.row, kind="stable")
@@ -286,22 +373,22 @@ def _probe_order(num_perm: int, seed: int) -> np.ndarray:
     return np.ascontiguousarray(order.T).astype(np.int32)
 
 
-def _fast_batch(tb: TokenBatch, num_perm: int, seed: int, probe_t: np.ndarray) -> np.ndarray:
-    """OPH + optimal densification signatures of one token batch, (n_rows, num_perm) uint64.
+def _fast_batch(row: np.ndarray, h: np.ndarray, n: int, num_perm: int, probe_t: np.ndarray) -> np.ndarray:
+    """OPH + optimal densification signatures of one batch, (n, num_perm) uint64.
 
-    Densification: empty bin ``j`` of a prompt takes the value of the first bin
-    in probe order ``probe_t[:, j]`` that holds a token. The first probes run as
-    dense column gathers over the whole batch; once fewer than 4 % of the bins
-    are pending, the rest runs on the pending positions only.
+    ``row`` and ``h`` are the row and 64-bit hash of every token occurrence
+    (any order). Densification: empty bin ``j`` of a prompt takes the value of
+    the first bin in probe order ``probe_t[:, j]`` that holds a token. The
+    first probes run as dense column gathers over the whole batch; once fewer
+    than 4 % of the bins are pending, the rest runs on the pending positions only.
     """
-    n, p = tb.n_rows, num_perm
-    if tb.code.size == 0:
+    p = num_perm
+    if h.size == 0:
         return np.full((n, p), EMPTY_FAST, dtype=np.uint64)
-    h = _token_hash64(tb.vocab, seed)
     hb = (((h >> np.uint64(32)) * np.uint64(p)) >> np.uint64(32)).astype(np.int64)
-    key = tb.row * p + hb[tb.code]
+    key = row.astype(np.int64) * p + hb
     sig = np.full(n * p, 0xFFFFFFFF, dtype=np.uint32)
-    np.minimum.at(sig, key, (h & np.uint64(0xFFFFFFFF)).astype(np.uint32)[tb.code])
+    np.minimum.at(sig, key, (h & np.uint64(0xFFFFFFFF)).astype(np.uint32))
     filled = np.zeros(n * p, dtype=bool)
     filled[key] = True
     sig2, fill2 = sig.reshape(n, p), filled.reshape(n, p)
@@ -396,9 +483,11 @@ def signatures_with_stats(
         probe = _probe_order(num_perm, seed)
 
     def work(batch: TextBatch) -> tuple[TextBatch, np.ndarray, np.ndarray, int]:
-        tb = tokenize_batch(batch.texts)
-        sig = _exact_batch(tb, a, b) if exact else _fast_batch(tb, num_perm, seed, probe)
-        return batch, sig, tb.row, tb.code.size
+        if exact:
+            tb = tokenize_batch(batch.texts)
+            return batch, _exact_batch(tb, a, b), tb.row, tb.code.size
+        row, h, n_rows = _hashed_tokens(batch.texts, seed)
+        return batch, _fast_batch(row, h, n_rows, num_perm, probe), row, h.size
 
     for batch, sig, tok_rows, ntok in _map_batches(work, iter_text_batches(arr, batch_size=batch_size), n_jobs):
         lo = batch.start

@@ -8,9 +8,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accountgraph._lsh import lsh_band_keys, sample_per_account_window, template_families
-from accountgraph._minhash import prompt_signatures
-from accountgraph._tokenize import prompt_tokens, tokenize_batch
+from accountgraph._lsh import (
+    lsh_band_keys,
+    sample_per_account_window,
+    template_families,
+)
+from accountgraph._minhash import (
+    _hashed_tokens,
+    _span_hash64,
+    _token_hash64,
+    prompt_signatures,
+)
+from accountgraph._tokenize import (
+    _tokenize_arrow,
+    iter_text_batches,
+    prompt_tokens,
+    token_spans,
+    tokenize_batch,
+)
 
 
 def _corpus(seed: int, n_templates: int = 6, per_template: int = 40, n_random: int = 120) -> tuple[list[str], np.ndarray]:
@@ -169,3 +184,92 @@ def test_sample_per_account_window_caps_each_group(acc: list[int], cap: int, see
                 assert kept_ts.max() < dropped_ts.min()
     perm = rng.permutation(n)
     np.testing.assert_array_equal(sample_per_account_window(accounts[perm], ts[perm], cap=cap, window=1000), keep[perm])
+
+
+# --------------------------------------------------------------------------- numpy span tokeniser
+
+
+_ASCII_TRICKY = st.text(
+    alphabet=st.one_of(
+        st.characters(max_codepoint=127),
+        st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00!.,;:'\"-()[]{}<>?/\\_~`@#$%^&*+=|")),
+    ),
+    max_size=120,
+)
+
+
+def _rows_of_tokens(texts: list[str | bytes | None]) -> tuple[list[list[bytes]], list[list[bytes]]]:
+    """Tokens per row from the numpy span path (+ Unicode kernels for ``rest``) and from the pyarrow path."""
+    (batch,) = list(iter_text_batches(texts, batch_size=max(len(texts), 1)))
+    n = len(texts)
+    ref: list[list[bytes]] = [[] for _ in range(n)]
+    tb = _tokenize_arrow(batch.texts)
+    order = np.argsort(tb.row, kind="stable")
+    for r, tok in zip(tb.row[order], tb.vocab.take(pa.array(tb.code[order])).to_pylist()):
+        ref[r].append(tok.encode())
+    got: list[list[bytes]] = [[] for _ in range(n)]
+    sp = token_spans(batch.texts)
+    assert np.all(np.diff(sp.row) >= 0)
+    for r, a, b in zip(sp.row, sp.start, sp.stop):
+        got[r].append(sp.data[a:b].tobytes())
+    if sp.rest.size:
+        assert not any(got[r] for r in sp.rest.tolist())  # rows left to the Unicode kernels have no spans
+        tr = _tokenize_arrow(batch.texts.take(pa.array(sp.rest)))
+        o = np.argsort(tr.row, kind="stable")
+        for r, tok in zip(sp.rest[tr.row[o]], tr.vocab.take(pa.array(tr.code[o])).to_pylist()):
+            got[r].append(tok.encode())
+    return got, ref
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), _ASCII_TRICKY), min_size=1, max_size=12))
+def test_span_tokeniser_equals_arrow_on_ascii(texts: list[str | None]) -> None:
+    got, ref = _rows_of_tokens(texts)
+    assert got == ref
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.text(max_size=60), _ASCII_TRICKY), min_size=1, max_size=12))
+def test_span_tokeniser_equals_arrow_on_unicode(texts: list[str | None]) -> None:
+    got, ref = _rows_of_tokens(texts)
+    assert got == ref
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.lists(st.one_of(st.none(), st.text(max_size=60), _ASCII_TRICKY), min_size=1, max_size=12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_hashed_tokens_equal_vocab_hashes(texts: list[str | None], seed: int) -> None:
+    (batch,) = list(iter_text_batches(texts, batch_size=max(len(texts), 1)))
+    row, h, n = _hashed_tokens(batch.texts, seed)
+    tb = _tokenize_arrow(batch.texts)
+    ref = sorted(zip(tb.row.tolist(), _token_hash64(tb.vocab, seed)[tb.code].tolist()))
+    assert n == len(texts)
+    assert sorted(zip(row.tolist(), h.tolist())) == ref
+
+
+@pytest.mark.parametrize("run", [1, 7, 8, 9, 40, 5000])
+def test_span_tokeniser_long_punctuation_runs(run: int) -> None:
+    texts = [
+        "-" * run,
+        "-" * run + "ab" + "." * run,
+        "x" + "!" * run + " " + "'" * run + "y",
+        "(" * run + "a" + ")" * (run + 3) + " b" + "?" * run,
+        "." * run + " " + "." * run,
+        None,
+        "\u00e9 " + "-" * run + "z",
+    ]
+    got, ref = _rows_of_tokens(texts)
+    assert got == ref
+
+
+def test_span_hash_equals_token_hash_on_long_tokens() -> None:
+    rng = np.random.default_rng(3)
+    words = ["".join(chr(c) for c in rng.integers(33, 127, k)) for k in [1, 7, 8, 9, 15, 16, 17, 24, 25, 63, 64, 65, 300]]
+    vocab = pa.array(words + ["a\x00", "a\x00\x00b"])
+    off = np.frombuffer(vocab.buffers()[1], np.int32)[: len(vocab) + 1].astype(np.int64)
+    data = np.zeros(int(off[-1]) + 8, np.uint8)
+    data[: off[-1]] = np.frombuffer(vocab.buffers()[2], np.uint8)[: off[-1]]
+    for seed in (0, 1, 2**32 - 1):
+        np.testing.assert_array_equal(_span_hash64(data, off[:-1], off[1:], seed), _token_hash64(vocab, seed))
