@@ -96,7 +96,7 @@ class RingDetector:
         In clusters of 6 or more accounts, members whose summed link weight to
         the other members is below this share of the cluster's median are
         detached (a household sharing one proxy exit with one ring account).
-    attach_min_signals : int, default 5
+    attach_min_signals : int, default 20
         An account left outside every cluster of 6+ accounts joins the one
         with which it shares at least this many distinct rare signals (each
         with two or more members) ...
@@ -166,7 +166,7 @@ class RingDetector:
         merge_density: float = 0.05,
         min_cluster_size: int = 2,
         min_member_strength: float = 0.15,
-        attach_min_signals: int = 5,
+        attach_min_signals: int = 20,
         attach_min_share: float = 0.5,
         evidence_clusters: int = 50,
         use_templates: bool = True,

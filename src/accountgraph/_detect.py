@@ -215,11 +215,13 @@ def attach_by_shared_signals(
     signal: np.ndarray,
     graph: AccountGraph,
     *,
-    min_signals: int = 5,
+    min_signals: int = 20,
     min_share: float = 0.5,
     min_size: int = 6,
-    min_concentration: float = 1 / 3,
+    min_concentration: float = 0.5,
+    min_presence: float = 0.2,
     min_rel_strength: float = 0.5,
+    rounds: int = 3,
 ) -> tuple[np.ndarray, int]:
     """Attach accounts left outside the communities to the one they share many signals with.
 
@@ -227,19 +229,25 @@ def attach_by_shared_signals(
     its proxy exits (each shared with a handful of ring accounts, none with
     enough of them to pass ``min_link`` alone) is left out although it shares
     a hundred exits with the ring. Here an account in no community of at least
-    ``min_size`` accounts joins community ``C`` when at least ``min_signals`` of
-    its projectable signals (linked or sampled, rarity weight > 0) are
-    *concentrated* in ``C`` (two or more of their accounts, and at least
-    ``min_concentration`` of them, are members of ``C``), and these make up at
-    least ``min_share`` of its projectable signals, and at least
-    ``min_rel_strength`` times as many as the community's median member has
-    concentrated in it (the mirror of :func:`detach_weak_members`: it must be
-    tied about as well as the members are). A household behind one of the
-    ring's proxy exits shares one such signal and stays out; a mobile user
-    whose carrier IPs the ring's proxies also use shares signals in which the
-    ring is a minority; a user whose few dynamic home addresses the ring's
-    proxies reuse shares a handful where members share dozens. One vectorised
-    pass.
+    ``min_size`` accounts joins community ``C`` when at least ``min_signals``
+    of its projectable signals (linked or sampled, rarity weight > 0) are
+    *concentrated* in ``C``, and these make up at least ``min_share`` of its
+    projectable signals and at least ``min_rel_strength`` times as many as the
+    community's median member has concentrated in it (the mirror of
+    :func:`detach_weak_members`: it must be tied about as well as the members
+    are). A signal is concentrated in ``C`` when two or more of its accounts
+    are members, they are at least ``min_concentration`` of its accounts that
+    are in any community and at least ``min_presence`` of all its accounts.
+    Accounts attached in one round count as members in the next (at most
+    ``rounds``), so a ring first found in fragments gathers its loners.
+
+    Why these bars: an account rotating through a proxy pool touches dozens of
+    the ring's exits; a person's home, mobile and office addresses are a
+    handful (on the synthetic scenarios legitimate users reused by a ring's
+    residential proxies share at most 18 such signals, ring loners 29 or more).
+    A household behind one of the ring's exits shares one such signal and
+    stays out; a mobile user whose carrier IPs the ring's proxies also use
+    shares signals in which the ring is a minority. Each round is vectorised.
 
     Parameters
     ----------
@@ -248,12 +256,9 @@ def attach_by_shared_signals(
     account, signal : ndarray of int64
         The distinct (account, signal) incidences.
     graph : AccountGraph
-        Supplies the rarity weights (0 for hubs and unshared signals).
-    min_signals : int
-    min_share : float
-    min_size : int
-    min_concentration : float
-    min_rel_strength : float
+        Supplies the rarity weights (0 for hubs and unshared signals) and degrees.
+    min_signals, min_share, min_size, min_concentration, min_presence, min_rel_strength, rounds
+        See above; ``min_signals=0`` disables attachment.
 
     Returns
     -------
@@ -264,17 +269,38 @@ def attach_by_shared_signals(
     out = membership.copy()
     if min_signals < 1 or not (membership >= 0).any():
         return out, 0
+    usable = graph.weight[signal] > 0
+    a, s = account[usable].astype(np.int64), signal[usable].astype(np.int64)
+    total = 0
+    for _ in range(max(int(rounds), 1)):
+        out, n_att = _attach_round(
+            out, a, s, graph, min_signals=min_signals, min_share=min_share, min_size=min_size,
+            min_concentration=min_concentration, min_presence=min_presence, min_rel_strength=min_rel_strength,
+        )
+        total += n_att
+        if not n_att:
+            break
+    if total:
+        logger.info("attached %d account(s) to the community they share >= %d signals with", total, min_signals)
+    return out, total
+
+
+def _attach_round(
+    membership: np.ndarray, a: np.ndarray, s: np.ndarray, graph: AccountGraph, *, min_signals: int,
+    min_share: float, min_size: int, min_concentration: float, min_presence: float, min_rel_strength: float,
+) -> tuple[np.ndarray, int]:
+    """One round of :func:`attach_by_shared_signals` on the usable incidences ``(a, s)``."""
+    out = membership.copy()
     k = int(membership.max()) + 1
     size = np.bincount(np.maximum(membership, 0), weights=(membership >= 0), minlength=k)
     in_big = (membership >= 0) & (size[np.maximum(membership, 0)] >= min_size)
-    usable = graph.weight[signal] > 0
-    a, s = account[usable].astype(np.int64), signal[usable].astype(np.int64)
     mb = in_big[a]
+    n_clustered = np.bincount(s[mb], minlength=len(graph.degree))
     key, inv, cnt = np.unique(s[mb] * k + membership[a[mb]], return_inverse=True, return_counts=True)
-    conc = (cnt >= 2) & (cnt >= min_concentration * graph.degree[key // k])
+    sig_k = key // k
+    conc = (cnt >= 2) & (cnt >= min_concentration * n_clustered[sig_k]) & (cnt >= min_presence * graph.degree[sig_k])
     # How tied a typical member is: its signals concentrated in its own community.
-    members = a[mb]
-    n_own = np.bincount(members[conc[inv]], minlength=graph.n_accounts)
+    n_own = np.bincount(a[mb][conc[inv]], minlength=graph.n_accounts)
     mem = np.flatnonzero(in_big)
     order = np.lexsort((n_own[mem], membership[mem]))
     com_sorted = membership[mem][order]
@@ -291,9 +317,9 @@ def attach_by_shared_signals(
     lo = np.searchsorted(sig_c, ls, side="left")
     hits = np.searchsorted(sig_c, ls, side="right") - lo
     rep = np.repeat(np.arange(la.size), hits)
-    idx = lo[rep] + np.arange(rep.size) - np.repeat(np.cumsum(hits) - hits, hits)
     if not rep.size:
         return out, 0
+    idx = lo[rep] + np.arange(rep.size) - np.repeat(np.cumsum(hits) - hits, hits)
     pair, n_shared = np.unique(la[rep] * k + com_c[idx], return_counts=True)
     acc, com = pair // k, pair % k
     order = np.lexsort((com, -n_shared, acc))
@@ -306,7 +332,4 @@ def attach_by_shared_signals(
         & (n_shared >= min_rel_strength * median_own[com])
     )
     out[acc[ok]] = com[ok]
-    n_att = int(ok.sum())
-    if n_att:
-        logger.info("attached %d account(s) to the community they share >= %d signals with", n_att, min_signals)
-    return out, n_att
+    return out, int(ok.sum())
