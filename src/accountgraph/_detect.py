@@ -294,6 +294,8 @@ def _attach_round(
     k = int(membership.max()) + 1
     size = np.bincount(np.maximum(membership, 0), weights=(membership >= 0), minlength=k)
     in_big = (membership >= 0) & (size[np.maximum(membership, 0)] >= min_size)
+    if not in_big.any():
+        return out, 0
     mb = in_big[a]
     n_clustered = np.bincount(s[mb], minlength=len(graph.degree))
     key, inv, cnt = np.unique(s[mb] * k + membership[a[mb]], return_inverse=True, return_counts=True)

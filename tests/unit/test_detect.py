@@ -122,3 +122,14 @@ def test_attach_by_shared_signals():
     # 3x the median member (9 > 8 shared) keeps account 10 out
     out, n = attach_by_shared_signals(memb, acc, sig, g, min_signals=5, min_rel_strength=3.0)
     assert n == 0
+
+
+def test_attach_without_large_communities_is_a_no_op():
+    from accountgraph._detect import attach_by_shared_signals
+    from accountgraph._graph import AccountGraph
+
+    g = AccountGraph(4, np.array([2]), np.array([0.5]), np.zeros(1, np.int8), np.zeros(0, np.int64),
+                     np.zeros(0, np.int64), np.zeros(0), 500.0, 0)
+    memb = np.array([0, 0, -1, -1])
+    out, n = attach_by_shared_signals(memb, np.array([0, 1]), np.array([0, 0]), g, min_signals=1)
+    assert n == 0 and out.tolist() == memb.tolist()
