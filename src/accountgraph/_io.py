@@ -135,15 +135,27 @@ class LazyColumn:
         if self._n_file is None:
             import pyarrow.parquet as pq
 
-            return pq.read_metadata(self.path).num_rows
+            self._n_file = sum(pq.read_metadata(f).num_rows for f in self._files())
         return self._n_file
 
-    def _file_batches(self, batch_rows: int):
+    def _files(self) -> list[Path]:
+        """The Parquet files, in the order ``pyarrow.dataset`` reads a directory (sorted paths)."""
+        if not self.path.is_dir():
+            return [self.path]
         import pyarrow.dataset as ds
 
-        dataset = ds.dataset(self.path, format="parquet")
-        for batch in dataset.to_batches(columns=[self.column], batch_size=batch_rows):
-            yield batch.column(0)
+        return [Path(f) for f in ds.dataset(self.path, format="parquet").files]
+
+    def _file_batches(self, batch_rows: int):
+        import pyarrow.parquet as pq
+
+        # ParquetFile.iter_batches with pre_buffer=False: Dataset.to_batches (and
+        # pre-buffering) keep the column chunks already read alive, so memory grew
+        # with the file (apache/arrow#39808; +94 MiB per million prompts measured).
+        for f in self._files():
+            pf = pq.ParquetFile(f, pre_buffer=False)
+            for batch in pf.iter_batches(columns=[self.column], batch_size=batch_rows):
+                yield batch.column(0)
 
     def iter_arrays(self, mask: Any, batch_rows: int):
         """Yield ``(kept-row indices, text array)`` for rows selected by ``mask``.
