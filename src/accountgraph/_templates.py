@@ -285,21 +285,38 @@ def template_families(
     if offset == 0:
         return TemplateFamilies(family, pd.DataFrame(columns=["family", "prompts", "distinct", "representative"]), stats)
     keys_all = np.concatenate(keys)
+    keys.clear()
     hashes = np.concatenate(sighash)
     # Distinct signatures across batches: identical prompts in different batches
     # have identical signatures.
     d_codes, d_uniq = pd.factorize(hashes, sort=True)
     n_d = len(d_uniq)
-    flat_keys = keys_all.ravel()
-    used = flat_keys != 0
-    k_codes, k_uniq = pd.factorize(flat_keys[used], sort=False)
-    g = sp.coo_matrix(
-        (np.ones(k_codes.size, np.int8), (np.repeat(d_codes, bands)[used], k_codes)), shape=(n_d, len(k_uniq))
-    ).tocsr()
-    g.data[:] = 1
-    adj = sp.bmat([[None, g], [g.T, None]], format="csr")
+    del hashes
+    # Families = connected components of "shares a band key". Band by band,
+    # every signature is linked to the first one holding the same key (a star
+    # per key: same components as the signature-key bipartite graph, with one
+    # int32 edge per collision instead of a node and two entries per key), so
+    # memory stays a few bytes per sampled prompt and band.
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    for b in range(bands):
+        kb = keys_all[:, b]
+        used = kb != 0
+        codes, _ = pd.factorize(kb[used], sort=False)
+        node = d_codes[used]
+        leader = np.empty(int(codes.max()) + 1 if codes.size else 0, np.int64)
+        leader[codes[::-1]] = node[::-1]  # the first signature seen with each key
+        lead = leader[codes]
+        linked = lead != node
+        src.append(node[linked].astype(np.int32))
+        dst.append(lead[linked].astype(np.int32))
+    del keys_all
+    e_src, e_dst = np.concatenate(src), np.concatenate(dst)
+    del src, dst
+    adj = sp.coo_matrix((np.ones(e_src.size, np.int8), (e_src, e_dst)), shape=(n_d, n_d)).tocsr()
+    del e_src, e_dst
     _, comp = connected_components(adj, directed=False)
-    comp = comp[:n_d]
+    del adj
     # Order-free family ids: rank components by their smallest signature hash
     # (d_uniq is sorted, so the first member seen in index order is the smallest).
     first = np.full(comp.max() + 1, np.iinfo(np.int64).max)
