@@ -167,6 +167,15 @@ def _merge_dense(
     return lab[sub], n_merged
 
 
+def _group_lower_median(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group label (ascending): the label, the group's size and its lower median of ``values``."""
+    order = np.lexsort((values, groups))
+    g = groups[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, np.int64)
+    size = np.diff(np.r_[starts, g.size])
+    return g[starts], size, values[order][starts + (size - 1) // 2]
+
+
 def detach_weak_members(
     membership: np.ndarray, graph: AccountGraph, *, min_rel_strength: float = 0.15, min_size: int = 6
 ) -> tuple[np.ndarray, int]:
@@ -196,11 +205,8 @@ def detach_weak_members(
         graph.dst[inside], weights=graph.link[inside], minlength=n
     )
     member = np.flatnonzero(membership >= 0)
-    labels, inv = np.unique(membership[member], return_inverse=True)
-    size = np.bincount(inv)
-    order = np.lexsort((strength[member], inv))
-    starts = np.concatenate([[0], np.cumsum(size)[:-1]])
-    median = strength[member][order][starts + (size - 1) // 2]
+    labels, size, median = _group_lower_median(strength[member], membership[member])
+    inv = np.searchsorted(labels, membership[member])
     weak = (size[inv] >= min_size) & (strength[member] < min_rel_strength * median[inv])
     out[member[weak]] = -1
     n_weak = int(weak.sum())
@@ -304,12 +310,9 @@ def _attach_round(
     # How tied a typical member is: its signals concentrated in its own community.
     n_own = np.bincount(a[mb][conc[inv]], minlength=graph.n_accounts)
     mem = np.flatnonzero(in_big)
-    order = np.lexsort((n_own[mem], membership[mem]))
-    com_sorted = membership[mem][order]
-    starts = np.flatnonzero(np.r_[True, com_sorted[1:] != com_sorted[:-1]])
-    sizes = np.diff(np.r_[starts, len(order)])
+    labels, _, med = _group_lower_median(n_own[mem], membership[mem])
     median_own = np.zeros(k)
-    median_own[com_sorted[starts]] = n_own[mem][order][starts + (sizes - 1) // 2]
+    median_own[labels] = med
     key = key[conc]
     sig_c, com_c = key // k, key % k  # sorted by signal
     la, ls = a[~mb], s[~mb]
