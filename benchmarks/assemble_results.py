@@ -12,7 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["summary.md", "quality.md", "quality_seed1.md", "replay.md", "replay_feb.md", "scaling.md", "micro.md", "minhash.md", "synth.md"]
+ORDER = [
+    "summary.md", "quality.md", "quality_seed1.md", "quality_seed2.md", "replay.md", "replay_feb.md", "scaling.md",
+    "stage_memory.md", "micro.md", "minhash.md", "seed2026_prompts.md", "sample_cap.md", "synth.md",
+]
 
 
 def main() -> None:
