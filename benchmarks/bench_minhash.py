@@ -27,7 +27,6 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +35,7 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from accountgraph._lsh import lsh_band_keys, lsh_params, template_families  # noqa: E402
+from accountgraph._lsh import template_families  # noqa: E402
 from accountgraph._minhash import prompt_signatures  # noqa: E402
 from accountgraph._tokenize import iter_text_batches, prompt_tokens, tokenize_batch  # noqa: E402
 

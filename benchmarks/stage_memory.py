@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 import pyarrow.parquet as pq  # noqa: E402
 
 import accountgraph  # noqa: E402
-from accountgraph import _api  # noqa: E402
+from accountgraph import _pipeline  # noqa: E402
 
 
 def _status() -> dict[str, int]:
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
 
     rows: list[tuple[str, int, int, int, float]] = []
-    enter, leave = _api._Stage.__enter__, _api._Stage.__exit__
+    enter, leave = _pipeline._Stage.__enter__, _pipeline._Stage.__exit__
 
     def stage_enter(self):  # type: ignore[no-untyped-def]
         with open("/proc/self/clear_refs", "w") as f:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         rows.append((self.name, self._rss0, s["VmHWM"], s["VmRSS"], self.stats["seconds"][self.name]))
         return out
 
-    _api._Stage.__enter__, _api._Stage.__exit__ = stage_enter, stage_exit
+    _pipeline._Stage.__enter__, _pipeline._Stage.__exit__ = stage_enter, stage_exit
     n_events = pq.read_metadata(a.data / "events.parquet").num_rows
     t0 = time.perf_counter()
     res = accountgraph.detect(a.data / "events.parquet", a.data / "accounts.parquet", seed=0)

@@ -6,7 +6,6 @@ import random
 
 import igraph
 import numpy as np
-import pytest
 
 from accountgraph._detect import _merge_dense, find_communities, isolated_igraph_rng
 from accountgraph._graph import AccountGraph

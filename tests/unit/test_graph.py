@@ -99,7 +99,7 @@ def test_sampled_projection_keeps_a_ring_tied_by_many_exits():
     # 40 ring accounts behind 60 proxy exits, each exit used by 25 of them; plus one
     # shared template family each (type 1) so links have two kinds of evidence.
     rng = np.random.default_rng(0)
-    pairs, types = [], []
+    pairs = []
     for s in range(60):
         for a in rng.choice(40, 25, replace=False):
             pairs.append((int(a), s))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pytest
 
 from accountgraph._io import LazyColumn
 from accountgraph._lsh import sample_per_account_window
