@@ -47,7 +47,9 @@ class RingDetector:
     hub_share : float, default 0.5
         On small inputs the hub cap drops to ``max(10, hub_share * n_accounts)``.
     max_pairs : int, default 50_000_000
-        Budget of projected account pairs; bounds memory.
+        Budget of account pairs projected from full cliques (rarest signals
+        first); signals past it are projected onto sparse random graphs within
+        a second budget of the same size (status ``sampled``). Bounds memory.
     min_link : float, default 0.5
         Minimum link weight between two accounts (see ``_graph``).
     type_weights : mapping, optional
