@@ -14,7 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "summary.md", "quality.md", "quality_seed1.md", "quality_seed2.md", "replay.md", "replay_feb.md", "scaling.md",
-    "stage_memory.md", "micro.md", "minhash.md", "seed2026_prompts.md", "sample_cap.md", "synth.md",
+    "stage_memory.md", "seed2026_full.md", "micro.md", "minhash.md", "seed2026_prompts.md", "sample_cap.md", "synth.md",
 ]
 
 

@@ -62,6 +62,16 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     res = accountgraph.detect(a.data / "events.parquet", a.data / "accounts.parquet", seed=0)
     wall = time.perf_counter() - t0
+    quality = []
+    if (a.data / "labels.parquet").exists():
+        from accountgraph.metrics import evaluate
+
+        m = evaluate(res.assignments, a.data / "labels.parquet")
+        quality = [
+            f"- Against `labels.parquet`: precision {m.precision:.4f}, recall {m.recall:.4f}, F1 {m.f1:.4f}; "
+            f"false-positive rate legit {m.fpr_legit:.5f}, enterprise {m.fpr_enterprise:.5f}, "
+            f"automation {m.fpr_automation:.5f}; ring recall {m.ring_recall:.3f} ({m.n_rings_recalled} of {m.n_rings}).",
+        ]
     lines = [
         "# Memory by pipeline stage",
         "",
@@ -70,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         f" 1-minute load average at the end {os.getloadavg()[0]:.2f}",
         f"- Input: {n_events:,} events, {res.stats['n_accounts']:,} accounts, given as Parquet paths (prompts "
         f"streamed); detect took {wall:.1f} s; {res.stats['n_flagged_accounts']:,} accounts flagged.",
+        *quality,
         "- `peak` is the process's resident-set high-water mark during the stage (reset at its start);",
         "  it includes the interpreter, the libraries and everything earlier stages still hold.",
         "",
