@@ -154,6 +154,11 @@ class AccountGraph:
         return len(self.src)
 
 
+def _evidence(w: np.ndarray) -> np.ndarray:
+    """Noisy-or evidence ``-log(1 - w)`` of rarity weights (capped at w = 0.999): sums combine as noisy-or."""
+    return -np.log1p(-np.minimum(w, 0.999))
+
+
 def _type_weight(name: str, weights: Mapping[str, float]) -> float:
     if name in weights:
         return float(weights[name])
@@ -270,7 +275,7 @@ def build_graph(
     weight = np.zeros(n_sig, np.float64)
     used = (status == LINKED) | (status == SAMPLED)
     weight[used] = rarity_weight(degree[used], cap)
-    lam_clip = -np.log1p(-min(max(float(sample_clip), 0.0), 0.999))
+    lam_clip = float(_evidence(np.clip(float(sample_clip), 0.0, 1.0)))
     if node_key is None:
         node_key = np.arange(n_accounts, dtype=np.int64)
 
@@ -286,7 +291,7 @@ def build_graph(
         if alpha <= 0 or not (m.any() or ms.any()):
             continue
         s_ids, s_local = np.unique(sig.signal[m], return_inverse=True)
-        lam = -np.log1p(-np.minimum(weight[s_ids], 0.999))
+        lam = _evidence(weight[s_ids])
         b = sp.csr_matrix(
             (np.sqrt(lam)[s_local], (sig.account[m], s_local)),
             shape=(n_accounts, len(s_ids)),
@@ -296,7 +301,7 @@ def build_graph(
         if ms.any():
             u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed)
             d = degree[sid].astype(np.float64)
-            lam_s = -np.log1p(-np.minimum(weight[sid], 0.999)) * (d - 1) / (2 * k_sig[sid])
+            lam_s = _evidence(weight[sid]) * (d - 1) / (2 * k_sig[sid])
             p = p + sp.coo_matrix(
                 (np.minimum(lam_s, lam_clip), (np.minimum(u, v), np.maximum(u, v))), shape=p.shape
             ).tocsr()

@@ -41,7 +41,6 @@ from ._exceptions import EngineUnavailableError, InvalidParameterError
 from ._tokenize import (
     TextBatch,
     TokenBatch,
-    _tokenize_arrow,
     as_text_array,
     iter_text_batches,
     token_spans,
@@ -324,7 +323,7 @@ def _hashed_tokens(texts: pa.Array, seed: int) -> tuple[np.ndarray, np.ndarray, 
     row = sp.row
     h = _span_hash64(sp.data, sp.start, sp.stop, seed)
     if sp.rest.size:
-        tb = _tokenize_arrow(texts.take(pa.array(sp.rest)))
+        tb = tokenize_batch(texts.take(pa.array(sp.rest)))
         row = np.concatenate([row.astype(np.int64), sp.rest[tb.row]])
         h = np.concatenate([h, _token_hash64(tb.vocab, seed)[tb.code]])
     return row, h, sp.n_rows

@@ -470,8 +470,28 @@ def token_spans(texts: pa.Array) -> TokenSpans:
     return TokenSpans(n, row, start, stop, data, rest)
 
 
-def _tokenize_arrow(texts: pa.Array) -> TokenBatch:
-    """The pyarrow-kernel tokeniser (both ASCII and Unicode kernels); reference for :func:`token_spans`."""
+def tokenize_batch(texts: pa.Array) -> TokenBatch:
+    """Tokenise a batch of prompts (see the module doc).
+
+    Parameters
+    ----------
+    texts : pyarrow.Array
+        Valid UTF-8 ``string``/``large_string`` array; nulls have no tokens.
+
+    Returns
+    -------
+    TokenBatch
+        Token occurrences (row, code) and the batch vocabulary.
+
+    Notes
+    -----
+    Cost is linear in the bytes of the batch: lower-case, whitespace split,
+    trim, and one hash-table pass (``dictionary_encode``) so later stages hash
+    only the distinct tokens. ASCII rows take ASCII kernels (about twice as
+    fast); the two paths give identical tokens on ASCII text. This is the
+    reference tokeniser: :func:`token_spans` (default signatures) and
+    :func:`prompt_tokens` must agree with it.
+    """
     n = len(texts)
     if n == 0 or texts.null_count == n:
         return TokenBatch(n, np.zeros(0, np.int64), np.zeros(0, np.int32), pa.array([], pa.string()))
@@ -506,29 +526,6 @@ def _tokenize_arrow(texts: pa.Array) -> TokenBatch:
         keep = code != empty[0]
         row, code = row[keep], code[keep]
     return TokenBatch(n, row, code, enc.dictionary)
-
-
-def tokenize_batch(texts: pa.Array) -> TokenBatch:
-    """Tokenise a batch of prompts (see the module doc).
-
-    Parameters
-    ----------
-    texts : pyarrow.Array
-        Valid UTF-8 ``string``/``large_string`` array; nulls have no tokens.
-
-    Returns
-    -------
-    TokenBatch
-        Token occurrences (row, code) and the batch vocabulary.
-
-    Notes
-    -----
-    Cost is linear in the bytes of the batch: lower-case, whitespace split,
-    trim, and one hash-table pass (``dictionary_encode``) so later stages hash
-    only the distinct tokens. ASCII rows take ASCII kernels (about twice as
-    fast); the two paths give identical tokens on ASCII text.
-    """
-    return _tokenize_arrow(texts)
 
 
 def prompt_tokens(text: str | bytes | None) -> list[str]:

@@ -20,7 +20,6 @@ from accountgraph._minhash import (
     prompt_signatures,
 )
 from accountgraph._tokenize import (
-    _tokenize_arrow,
     iter_text_batches,
     prompt_tokens,
     token_spans,
@@ -203,7 +202,7 @@ def _rows_of_tokens(texts: list[str | bytes | None]) -> tuple[list[list[bytes]],
     (batch,) = list(iter_text_batches(texts, batch_size=max(len(texts), 1)))
     n = len(texts)
     ref: list[list[bytes]] = [[] for _ in range(n)]
-    tb = _tokenize_arrow(batch.texts)
+    tb = tokenize_batch(batch.texts)
     order = np.argsort(tb.row, kind="stable")
     for r, tok in zip(tb.row[order], tb.vocab.take(pa.array(tb.code[order])).to_pylist()):
         ref[r].append(tok.encode())
@@ -214,7 +213,7 @@ def _rows_of_tokens(texts: list[str | bytes | None]) -> tuple[list[list[bytes]],
         got[r].append(sp.data[a:b].tobytes())
     if sp.rest.size:
         assert not any(got[r] for r in sp.rest.tolist())  # rows left to the Unicode kernels have no spans
-        tr = _tokenize_arrow(batch.texts.take(pa.array(sp.rest)))
+        tr = tokenize_batch(batch.texts.take(pa.array(sp.rest)))
         o = np.argsort(tr.row, kind="stable")
         for r, tok in zip(sp.rest[tr.row[o]], tr.vocab.take(pa.array(tr.code[o])).to_pylist()):
             got[r].append(tok.encode())
@@ -243,7 +242,7 @@ def test_span_tokeniser_equals_arrow_on_unicode(texts: list[str | None]) -> None
 def test_hashed_tokens_equal_vocab_hashes(texts: list[str | None], seed: int) -> None:
     (batch,) = list(iter_text_batches(texts, batch_size=max(len(texts), 1)))
     row, h, n = _hashed_tokens(batch.texts, seed)
-    tb = _tokenize_arrow(batch.texts)
+    tb = tokenize_batch(batch.texts)
     ref = sorted(zip(tb.row.tolist(), _token_hash64(tb.vocab, seed)[tb.code].tolist()))
     assert n == len(texts)
     assert sorted(zip(row.tolist(), h.tolist())) == ref
