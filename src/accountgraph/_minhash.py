@@ -9,11 +9,12 @@ batch, with no per-prompt Python loop:
   scheme, ``sha1_hash32``) bit for bit: SHA-1 of every distinct token of a batch
   (vectorised in numpy, ``hashlib`` only for tokens over 247 bytes), the
   MurmurHash3 32-bit finaliser, then ``a_k * h + b_k mod 2**32`` for all
-  permutations and a segmented min over each prompt's tokens.
+  permutations, min-reduced per prompt in a compiled kernel
+  (:func:`accountgraph._kernels.affine_min`).
 * ``exact=False`` (default) is one-permutation hashing (OPH, Li, Owen & Zhang
   2012) with optimal densification (Shrivastava 2017): each token occurrence
-  is hashed to 64 bits straight from the bytes of ASCII prompts
-  (:func:`_span_hash64`, equal to :func:`_token_hash64` of the token), the
+  is hashed to 64 bits (:func:`_token_hash64`; for ASCII prompts in one
+  compiled pass over the bytes, :func:`accountgraph._kernels.oph_ascii`), the
   high bits pick one of ``num_perm`` bins and the low 32 bits compete for
   that bin's minimum; empty bins borrow from the first non-empty bin of a
   fixed, seeded probe order. Cost is O(tokens) instead of O(tokens * num_perm).
@@ -38,12 +39,12 @@ import numpy as np
 import pyarrow as pa
 
 from ._exceptions import EngineUnavailableError, InvalidParameterError
+from ._kernels import affine_min, densify, oph_add, oph_ascii
 from ._tokenize import (
     TextBatch,
     TokenBatch,
     as_text_array,
     iter_text_batches,
-    token_spans,
     tokenize_batch,
 )
 
@@ -70,7 +71,6 @@ _SHA1_K = (np.uint32(0x5A827999), np.uint32(0x6ED9EBA1), np.uint32(0x8F1BBCDC), 
 _SHA1_H = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
 _MAX_VECTOR_BLOCKS = 4  # tokens up to 247 bytes are hashed in numpy; longer ones by hashlib
 _SHA1_CHUNK = 1 << 15
-_PERM_CHUNK = 1 << 14  # token occurrences per (num_perm x chunk) uint32 block: 8 MB at 128 perms
 
 
 @dataclass
@@ -245,121 +245,49 @@ def _token_hash64(vocab: pa.Array, seed: int) -> np.ndarray:
     words = view[start].astype(np.uint64)
     remain = (lens[tok] - 8 * widx).clip(0, 8).astype(np.uint64)
     mask = np.where(remain >= 8, np.uint64(0xFFFFFFFFFFFFFFFF), (np.uint64(1) << (remain * np.uint64(8))) - np.uint64(1))
-    salt = np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+    salt = _salt(seed)
     mixed = _fmix64((words & mask) ^ (widx.astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93) + salt))
     total = np.add.reduceat(mixed, first)
     return _fmix64(total ^ (lens.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ salt)
 
 
-def _fmix64_(h: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    """In-place :func:`_fmix64` of ``h`` (``tmp``: scratch of the same shape)."""
-    np.right_shift(h, np.uint64(33), out=tmp)
-    h ^= tmp
-    h *= np.uint64(0xFF51AFD7ED558CCD)
-    np.right_shift(h, np.uint64(33), out=tmp)
-    h ^= tmp
-    h *= np.uint64(0xC4CEB9FE1A85EC53)
-    np.right_shift(h, np.uint64(33), out=tmp)
-    h ^= tmp
-    return h
+def _salt(seed: int) -> np.uint64:
+    return np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
 
 
-def _masked_words(view: np.ndarray, pos: np.ndarray, remain: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    """Little-endian words at ``pos`` keeping their first ``remain`` (1..8, uint64) bytes."""
-    w = view[pos]
-    np.subtract(np.uint64(8), remain, out=tmp)
-    tmp <<= np.uint64(3)
-    np.right_shift(np.uint64(0xFFFFFFFFFFFFFFFF), tmp, out=tmp)
-    w &= tmp
-    return w
+def _fast_signatures(texts: pa.Array, seed: int, probe_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """OPH + optimal densification signatures of one batch: (uint64 (n, p), has-token rows, tokens).
 
-
-def _span_hash64(data: np.ndarray, start: np.ndarray, stop: np.ndarray, seed: int) -> np.ndarray:
-    """:func:`_token_hash64` of every byte range ``data[start:stop]`` (non-empty), value for value.
-
-    ``data`` must be followed by at least 8 readable bytes after the last range
-    (:class:`accountgraph._tokenize.TokenSpans` pads it with zeros). Word ``i``
-    of a token is mixed into the sum for the tokens that have one, so tokens of
-    up to 8 bytes, most of them, cost a gather, a mask and two finalisers.
+    Pure-ASCII rows are tokenised, hashed and binned in one compiled pass over
+    their bytes (:func:`accountgraph._kernels.oph_ascii`); the other rows go
+    through the pyarrow Unicode kernels and :func:`_token_hash64`, whose
+    hashes the compiled pass reproduces bit for bit. Empty bins are then
+    filled from the first non-empty bin of a fixed, seeded probe order.
     """
-    m = start.size
-    if m == 0:
-        return np.zeros(0, np.uint64)
-    view = np.ndarray(shape=(data.size - 7,), dtype="<u8", buffer=data, strides=(1,))
-    lens = (stop - start).astype(np.uint64)
-    salt = np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
-    tmp = np.minimum(lens, np.uint64(8))
-    total = _masked_words(view, start, tmp, tmp)
-    total ^= salt
-    _fmix64_(total, tmp)
-    # Further words: word i (i >= 1) of the tokens longer than 8 * i bytes.
-    sel = np.flatnonzero(lens > np.uint64(8))
-    i = 1
-    while sel.size:
-        rem = lens[sel] - np.uint64(8 * i)
-        np.minimum(rem, np.uint64(8), out=rem)
-        t2 = np.empty_like(rem)
-        w = _masked_words(view, start[sel].astype(np.int64) + 8 * i, rem, t2)
-        w ^= np.uint64((i * 0xD6E8FEB86659FD93 + int(salt)) & 0xFFFFFFFFFFFFFFFF)
-        total[sel] += _fmix64_(w, t2)
-        i += 1
-        sel = sel[lens[sel] > np.uint64(8 * i)]
-    np.multiply(lens, np.uint64(0x9E3779B97F4A7C15), out=tmp)
-    total ^= tmp
-    total ^= salt
-    return _fmix64_(total, tmp)
-
-
-def _hashed_tokens(texts: pa.Array, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """(row, 64-bit token hash) of every token occurrence of a batch, and the row count.
-
-    ASCII rows are tokenised and hashed straight from the bytes
-    (:func:`accountgraph._tokenize.token_spans`, :func:`_span_hash64`); the other
-    rows go through the pyarrow Unicode kernels and :func:`_token_hash64`. The
-    hashes equal ``_token_hash64(tokenize_batch(texts).vocab, seed)[code]``;
-    occurrences are not in row order.
-    """
-    sp = token_spans(texts)
-    row = sp.row
-    h = _span_hash64(sp.data, sp.start, sp.stop, seed)
-    if sp.rest.size:
-        tb = tokenize_batch(texts.take(pa.array(sp.rest)))
-        row = np.concatenate([row.astype(np.int64), sp.rest[tb.row]])
-        h = np.concatenate([h, _token_hash64(tb.vocab, seed)[tb.code]])
-    return row, h, sp.n_rows
-
-
-def _rows_sorted(tb: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
-    if tb.row.size and np.any(tb.row[1:] < tb.row[:-1]):
-        order = np.argsort(tb.row, kind="stable")
-        return tb.row[order], tb.code[order]
-    return tb.row, tb.code
+    n, p = len(texts), probe_t.shape[0]
+    off, data = _string_buffers(texts)
+    valid = np.ones(n, dtype=bool) if texts.null_count == 0 else texts.is_valid().to_numpy(zero_copy_only=False)
+    sig = np.full((n, p), 0xFFFFFFFF, dtype=np.uint32)
+    filled = np.zeros((n, p), dtype=bool)
+    status = np.zeros(n, dtype=np.uint8)
+    ntok = int(oph_ascii(data, off, valid, _salt(seed), sig, filled, status))
+    rest = np.flatnonzero(status == 2)
+    if rest.size:
+        tb = tokenize_batch(texts.take(pa.array(rest)))
+        oph_add(rest[tb.row], _token_hash64(tb.vocab, seed)[tb.code], sig, filled)
+        ntok += int(tb.code.size)
+    out = np.empty((n, p), dtype=np.uint64)
+    has = densify(sig, filled, probe_t, out)
+    return out, has, ntok
 
 
 def _exact_batch(tb: TokenBatch, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """datasketch affine32 signatures of one token batch, shape (n_rows, num_perm) uint32."""
-    p = a.size
-    sig = np.full((p, tb.n_rows), EMPTY_EXACT, dtype=np.uint32)
-    if tb.code.size == 0:
-        return sig.T
-    hv = _fmix32(sha1_hash32_array(tb.vocab))
-    # Duplicate tokens within a prompt are kept: removing them needs a sort
-    # that costs more than the permutations it saves (measured).
-    row, code = _rows_sorted(tb)
-    occ = hv[code]
-    a_col, b_col = a[:, None], b[:, None]
-    step = max(1, (_PERM_CHUNK * 128) // p)
-    buf = np.empty((p, min(step, occ.size)), dtype=np.uint32)
-    for s0 in range(0, occ.size, step):
-        r = row[s0 : s0 + step]
-        w = buf[:, : r.size]
-        np.multiply(a_col, occ[None, s0 : s0 + step], out=w)
-        w += b_col
-        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
-        mins = np.minimum.reduceat(w, starts, axis=1)
-        rows_u = r[starts]
-        sig[:, rows_u] = np.minimum(sig[:, rows_u], mins)
-    return sig.T
+    sig = np.full((tb.n_rows, a.size), EMPTY_EXACT, dtype=np.uint32)
+    if tb.code.size:
+        # Duplicate tokens within a prompt are kept: the compiled min is cheaper than removing them.
+        affine_min(tb.row, tb.code, _fmix32(sha1_hash32_array(tb.vocab)), a, b, sig)
+    return sig
 
 
 def _probe_order(num_perm: int, seed: int) -> np.ndarray:
@@ -370,49 +298,6 @@ def _probe_order(num_perm: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng([seed & 0xFFFFFFFF, 0x0F4])
     order = np.argsort(rng.random((num_perm, num_perm)), axis=1)
     return np.ascontiguousarray(order.T).astype(np.int32)
-
-
-def _fast_batch(row: np.ndarray, h: np.ndarray, n: int, num_perm: int, probe_t: np.ndarray) -> np.ndarray:
-    """OPH + optimal densification signatures of one batch, (n, num_perm) uint64.
-
-    ``row`` and ``h`` are the row and 64-bit hash of every token occurrence
-    (any order). Densification: empty bin ``j`` of a prompt takes the value of
-    the first bin in probe order ``probe_t[:, j]`` that holds a token. The
-    first probes run as dense column gathers over the whole batch; once fewer
-    than 4 % of the bins are pending, the rest runs on the pending positions only.
-    """
-    p = num_perm
-    if h.size == 0:
-        return np.full((n, p), EMPTY_FAST, dtype=np.uint64)
-    hb = (((h >> np.uint64(32)) * np.uint64(p)) >> np.uint64(32)).astype(np.int64)
-    key = row.astype(np.int64) * p + hb
-    sig = np.full(n * p, 0xFFFFFFFF, dtype=np.uint32)
-    np.minimum.at(sig, key, (h & np.uint64(0xFFFFFFFF)).astype(np.uint32))
-    filled = np.zeros(n * p, dtype=bool)
-    filled[key] = True
-    sig2, fill2 = sig.reshape(n, p), filled.reshape(n, p)
-    has_tok = fill2.any(axis=1)
-    pending = ~fill2 & has_tok[:, None]
-    t = 0
-    while t < p and np.count_nonzero(pending) > 0.04 * pending.size:
-        ok = pending & np.take(fill2, probe_t[t], axis=1)
-        sig2 = np.where(ok, np.take(sig2, probe_t[t], axis=1), sig2)
-        pending ^= ok
-        t += 1
-    sig = sig2.ravel()
-    idx = np.flatnonzero(pending)
-    col = idx % p
-    base = idx - col
-    while idx.size and t < p:
-        src = base + probe_t[t][col]
-        ok = filled[src]
-        sig[idx[ok]] = sig[src[ok]]
-        keep = ~ok
-        idx, col, base = idx[keep], col[keep], base[keep]
-        t += 1
-    out = sig.astype(np.uint64).reshape(n, p)
-    out[~has_tok] = EMPTY_FAST
-    return out
 
 
 def _check_params(num_perm: int, seed: int) -> None:
@@ -485,8 +370,8 @@ def signatures_with_stats(
         if exact:
             tb = tokenize_batch(batch.texts)
             return batch, _exact_batch(tb, a, b), tb.row, tb.code.size
-        row, h, n_rows = _hashed_tokens(batch.texts, seed)
-        return batch, _fast_batch(row, h, n_rows, num_perm, probe), row, h.size
+        sig, has, ntok = _fast_signatures(batch.texts, seed, probe)
+        return batch, sig, np.flatnonzero(has), ntok
 
     for batch, sig, tok_rows, ntok in _map_batches(work, iter_text_batches(arr, batch_size=batch_size), n_jobs):
         lo = batch.start

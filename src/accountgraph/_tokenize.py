@@ -6,10 +6,9 @@ invalid UTF-8 decoded with replacement and counted) and :func:`tokenize_batch`
 (pyarrow string kernels; no per-prompt Python loop). :func:`prompt_tokens` runs
 the very same kernel on a one-element array, so the single-prompt view used by
 oracle tests and by users can never disagree with the batch path. The default
-(fast) signature path uses :func:`token_spans` instead: the same tokens of the
-pure-ASCII rows found in numpy directly on the bytes, as byte ranges that are
-hashed without building a string per token (property-tested against the
-pyarrow path); the other rows still go through the pyarrow Unicode kernels.
+(fast) signature path tokenises pure-ASCII rows in a compiled pass over their
+bytes instead (:func:`accountgraph._kernels.oph_ascii`, property-tested against
+this module); the other rows still go through the pyarrow Unicode kernels.
 
 Token definition
 ----------------
@@ -45,8 +44,6 @@ __all__ = [
     "as_text_array",
     "iter_text_batches",
     "tokenize_batch",
-    "token_spans",
-    "TokenSpans",
     "prompt_tokens",
 ]
 
@@ -328,148 +325,6 @@ def _utf8_split_whitespace(texts: pa.Array) -> pa.ListArray:
     return pc.utf8_split_whitespace(guarded).slice(0, len(texts))
 
 
-@dataclass(frozen=True)
-class TokenSpans:
-    """Tokens of the ASCII rows of a batch as byte ranges of the lower-cased text.
-
-    Attributes
-    ----------
-    n_rows : int
-        Number of prompts in the batch.
-    row : numpy.ndarray
-        Row (within the batch) of every token occurrence, ascending; occurrences
-        of a row are in text order.
-    start, stop : numpy.ndarray
-        Byte range ``data[start:stop]`` of every token (``int32``, or ``int64``
-        for batches of 2 GB and more); never empty.
-    data : numpy.ndarray
-        ``uint8`` lower-cased bytes of the batch followed by 8 zero bytes, so
-        an 8-byte word can be read at every token start.
-    rest : numpy.ndarray
-        ``int64`` rows that are not pure ASCII: they have no spans and must be
-        tokenised by the Unicode kernels.
-    """
-
-    n_rows: int
-    row: np.ndarray
-    start: np.ndarray
-    stop: np.ndarray
-    data: np.ndarray
-    rest: np.ndarray
-
-
-_TRIM_STEPS = 8
-_PUNCT_LUT = np.zeros(256, dtype=bool)
-_PUNCT_LUT[np.frombuffer(_ASCII_PUNCT.encode("ascii"), dtype=np.uint8)] = True
-
-
-def token_spans(texts: pa.Array) -> TokenSpans:
-    """Tokenise the ASCII rows of a batch in numpy, as byte ranges (see the module doc).
-
-    Parameters
-    ----------
-    texts : pyarrow.Array
-        Valid UTF-8 ``string``/``large_string`` array.
-
-    Returns
-    -------
-    TokenSpans
-        Spans of the tokens of every non-null pure-ASCII row, plus the rows
-        left to the Unicode kernels.
-
-    Notes
-    -----
-    Equivalent to the pyarrow ASCII path of :func:`tokenize_batch` (lower-case,
-    split on ``\\t\\n\\v\\f\\r``, ``U+001C..U+001F`` and space, trim ASCII
-    punctuation, drop empty tokens), without building a string per token: one
-    pass over the bytes finds the whitespace, row offsets are merged in as
-    zero-width separators, and trimming only touches tokens that start or end
-    with punctuation. Every read stays inside the batch's bytes.
-    """
-    n = len(texts)
-    low = pc.ascii_lower(texts)  # leaves bytes >= 0x80 alone; those rows go to ``rest``
-    off = _offsets(low)
-    lo, hi = int(off[0]), int(off[-1])
-    buf = low.buffers()[2]
-    raw = np.frombuffer(buf, dtype=np.uint8)[lo:hi] if buf is not None and hi > lo else np.zeros(0, np.uint8)
-    ity = np.int32 if raw.size < (1 << 31) - 16 else np.int64
-    off = (off - lo).astype(ity)
-    data = np.empty(raw.size + 8, dtype=np.uint8)
-    data[: raw.size] = raw
-    data[raw.size :] = 0
-    # Rows without spans: nulls (their slots may still hold bytes) and rows with
-    # bytes >= 0x80, which are returned in ``rest`` for the Unicode kernels.
-    excluded = texts.is_null().to_numpy(zero_copy_only=False) if texts.null_count else None
-    rest = np.zeros(0, np.int64)
-    if raw.size and raw.max() >= 0x80:
-        rest = np.unique(np.searchsorted(off, np.flatnonzero(raw >= 0x80), side="right") - 1).astype(np.int64)
-        if excluded is None:
-            excluded = np.zeros(n, dtype=bool)
-        else:
-            rest = rest[~excluded[rest]]
-        excluded[rest] = True
-    # ASCII whitespace: 0x09..0x0D and 0x1C..0x20.
-    ws = raw <= 0x20
-    ctrl = raw < 0x1C
-    if ctrl.any():
-        ws &= ~ctrl | ((raw - np.uint8(9)) < np.uint8(5))
-    drop = None
-    if excluded is not None:
-        ex = np.flatnonzero(excluded)
-        lens = (off[ex + 1] - off[ex]).astype(np.int64)
-        if int(lens.sum()) <= raw.size // 8:
-            # Few excluded bytes: blank them, so they yield no token.
-            first = np.cumsum(lens) - lens
-            ws[np.repeat(off[ex].astype(np.int64) - first, lens) + np.arange(int(lens.sum()))] = True
-        else:
-            drop = excluded
-    wpos = np.flatnonzero(ws).astype(ity, copy=False)
-    # Separators: each whitespace byte [p, p+1) and each row offset [o, o), sorted by
-    # start (an offset before a whitespace byte at the same position). A token is the
-    # gap between consecutive separators; row r owns the gaps from its offset on.
-    ins = np.searchsorted(wpos, off, side="left")
-    start = np.insert(wpos + ity(1), ins, off)[:-1]
-    stop = np.insert(wpos, ins, off)[1:]
-    row = np.repeat(np.arange(n, dtype=ity), np.diff(ins) + 1)
-    keep = stop > start
-    if drop is not None:
-        keep &= ~drop[row]
-    if not keep.all():
-        start, stop, row = start[keep], stop[keep], row[keep]
-    # Trim ASCII punctuation from both ends: a few vectorised steps over the
-    # shrinking set of tokens that still start (end) with punctuation, then, for
-    # long punctuation runs, a search over the positions of non-punctuation bytes.
-    idx = np.flatnonzero(np.take(_PUNCT_LUT, data[start]))
-    for _ in range(_TRIM_STEPS):
-        if not idx.size:
-            break
-        start[idx] += 1
-        idx = idx[start[idx] < stop[idx]]
-        idx = idx[_PUNCT_LUT[data[start[idx]]]]
-    right = np.flatnonzero(np.take(_PUNCT_LUT, data[stop - 1]) & (stop > start))
-    for _ in range(_TRIM_STEPS):
-        if not right.size:
-            break
-        stop[right] -= 1
-        right = right[stop[right] > start[right]]
-        right = right[_PUNCT_LUT[data[stop[right] - 1]]]
-    if idx.size or right.size:
-        solid = np.flatnonzero(~_PUNCT_LUT[raw]).astype(ity, copy=False)
-        if idx.size:
-            j = np.searchsorted(solid, start[idx], side="left")
-            first = np.append(solid, stop.dtype.type(raw.size))[j]
-            start[idx] = np.minimum(first, stop[idx])
-        right = right[stop[right] > start[right]]
-        if right.size:
-            # Some byte of [start, stop) is not punctuation, so j >= 0 and solid[j] >= start.
-            j = np.searchsorted(solid, stop[right], side="left") - 1
-            stop[right] = solid[j] + 1
-    keep = stop > start
-    if not keep.all():
-        start, stop, row = start[keep], stop[keep], row[keep]
-    return TokenSpans(n, row, start, stop, data, rest)
-
-
 def tokenize_batch(texts: pa.Array) -> TokenBatch:
     """Tokenise a batch of prompts (see the module doc).
 
@@ -489,8 +344,9 @@ def tokenize_batch(texts: pa.Array) -> TokenBatch:
     trim, and one hash-table pass (``dictionary_encode``) so later stages hash
     only the distinct tokens. ASCII rows take ASCII kernels (about twice as
     fast); the two paths give identical tokens on ASCII text. This is the
-    reference tokeniser: :func:`token_spans` (default signatures) and
-    :func:`prompt_tokens` must agree with it.
+    reference tokeniser: the compiled ASCII tokeniser of the default signatures
+    (:func:`accountgraph._kernels.oph_ascii`) and :func:`prompt_tokens` must
+    agree with it.
     """
     n = len(texts)
     if n == 0 or texts.null_count == n:

@@ -14,15 +14,14 @@ from accountgraph._lsh import (
     template_families,
 )
 from accountgraph._minhash import (
-    _hashed_tokens,
-    _span_hash64,
+    EMPTY_FAST,
+    _probe_order,
     _token_hash64,
     prompt_signatures,
 )
 from accountgraph._tokenize import (
     iter_text_batches,
     prompt_tokens,
-    token_spans,
     tokenize_batch,
 )
 
@@ -197,59 +196,53 @@ _ASCII_TRICKY = st.text(
 )
 
 
-def _rows_of_tokens(texts: list[str | bytes | None]) -> tuple[list[list[bytes]], list[list[bytes]]]:
-    """Tokens per row from the numpy span path (+ Unicode kernels for ``rest``) and from the pyarrow path."""
+def _reference_fast(texts: list[str | bytes | None], seed: int, num_perm: int) -> np.ndarray:
+    """Default-mode signatures the slow, obvious way: pyarrow tokens, one row at a time, dicts for bins."""
     (batch,) = list(iter_text_batches(texts, batch_size=max(len(texts), 1)))
-    n = len(texts)
-    ref: list[list[bytes]] = [[] for _ in range(n)]
     tb = tokenize_batch(batch.texts)
-    order = np.argsort(tb.row, kind="stable")
-    for r, tok in zip(tb.row[order], tb.vocab.take(pa.array(tb.code[order])).to_pylist()):
-        ref[r].append(tok.encode())
-    got: list[list[bytes]] = [[] for _ in range(n)]
-    sp = token_spans(batch.texts)
-    assert np.all(np.diff(sp.row) >= 0)
-    for r, a, b in zip(sp.row, sp.start, sp.stop):
-        got[r].append(sp.data[a:b].tobytes())
-    if sp.rest.size:
-        assert not any(got[r] for r in sp.rest.tolist())  # rows left to the Unicode kernels have no spans
-        tr = tokenize_batch(batch.texts.take(pa.array(sp.rest)))
-        o = np.argsort(tr.row, kind="stable")
-        for r, tok in zip(sp.rest[tr.row[o]], tr.vocab.take(pa.array(tr.code[o])).to_pylist()):
-            got[r].append(tok.encode())
-    return got, ref
+    h = _token_hash64(tb.vocab, seed)[tb.code]
+    probe_t = _probe_order(num_perm, seed)
+    out = np.full((len(texts), num_perm), EMPTY_FAST, dtype=np.uint64)
+    for r in range(len(texts)):
+        bins: dict[int, int] = {}
+        for x in h[tb.row == r].tolist():
+            b = ((x >> 32) * num_perm) >> 32
+            bins[b] = min(bins.get(b, 2**32), x & 0xFFFFFFFF)
+        if not bins:
+            continue
+        for j in range(num_perm):
+            src = j if j in bins else next(int(probe_t[t, j]) for t in range(num_perm) if int(probe_t[t, j]) in bins)
+            out[r, j] = bins[src]
+    return out
+
+
+def _assert_fast_equals_reference(texts: list[str | bytes | None], seed: int, num_perm: int) -> None:
+    got = prompt_signatures(texts, num_perm=num_perm, seed=seed, n_jobs=1)
+    np.testing.assert_array_equal(got, _reference_fast(texts, seed, num_perm))
 
 
 @settings(max_examples=200, deadline=None)
-@given(texts=st.lists(st.one_of(st.none(), _ASCII_TRICKY), min_size=1, max_size=12))
-def test_span_tokeniser_equals_arrow_on_ascii(texts: list[str | None]) -> None:
-    got, ref = _rows_of_tokens(texts)
-    assert got == ref
+@given(
+    texts=st.lists(st.one_of(st.none(), _ASCII_TRICKY), min_size=1, max_size=12),
+    seed=st.integers(0, 2**32 - 1),
+    num_perm=st.sampled_from([1, 3, 16, 128]),
+)
+def test_compiled_ascii_path_equals_reference_on_ascii(texts: list[str | None], seed: int, num_perm: int) -> None:
+    _assert_fast_equals_reference(texts, seed, num_perm)
 
 
 @settings(max_examples=200, deadline=None)
-@given(texts=st.lists(st.one_of(st.none(), st.text(max_size=60), _ASCII_TRICKY), min_size=1, max_size=12))
-def test_span_tokeniser_equals_arrow_on_unicode(texts: list[str | None]) -> None:
-    got, ref = _rows_of_tokens(texts)
-    assert got == ref
-
-
-@settings(max_examples=60, deadline=None)
 @given(
     texts=st.lists(st.one_of(st.none(), st.text(max_size=60), _ASCII_TRICKY), min_size=1, max_size=12),
     seed=st.integers(0, 2**32 - 1),
+    num_perm=st.sampled_from([1, 7, 64]),
 )
-def test_hashed_tokens_equal_vocab_hashes(texts: list[str | None], seed: int) -> None:
-    (batch,) = list(iter_text_batches(texts, batch_size=max(len(texts), 1)))
-    row, h, n = _hashed_tokens(batch.texts, seed)
-    tb = tokenize_batch(batch.texts)
-    ref = sorted(zip(tb.row.tolist(), _token_hash64(tb.vocab, seed)[tb.code].tolist()))
-    assert n == len(texts)
-    assert sorted(zip(row.tolist(), h.tolist())) == ref
+def test_compiled_path_equals_reference_on_unicode(texts: list[str | None], seed: int, num_perm: int) -> None:
+    _assert_fast_equals_reference(texts, seed, num_perm)
 
 
 @pytest.mark.parametrize("run", [1, 7, 8, 9, 40, 5000])
-def test_span_tokeniser_long_punctuation_runs(run: int) -> None:
+def test_compiled_path_long_punctuation_runs(run: int) -> None:
     texts = [
         "-" * run,
         "-" * run + "ab" + "." * run,
@@ -259,16 +252,14 @@ def test_span_tokeniser_long_punctuation_runs(run: int) -> None:
         None,
         "\u00e9 " + "-" * run + "z",
     ]
-    got, ref = _rows_of_tokens(texts)
-    assert got == ref
+    _assert_fast_equals_reference(texts, 5, 32)
 
 
-def test_span_hash_equals_token_hash_on_long_tokens() -> None:
+def test_compiled_hash_equals_token_hash_on_long_tokens() -> None:
     rng = np.random.default_rng(3)
     words = ["".join(chr(c) for c in rng.integers(33, 127, k)) for k in [1, 7, 8, 9, 15, 16, 17, 24, 25, 63, 64, 65, 300]]
-    vocab = pa.array(words + ["a\x00", "a\x00\x00b"])
-    off = np.frombuffer(vocab.buffers()[1], np.int32)[: len(vocab) + 1].astype(np.int64)
-    data = np.zeros(int(off[-1]) + 8, np.uint8)
-    data[: off[-1]] = np.frombuffer(vocab.buffers()[2], np.uint8)[: off[-1]]
+    # One token per row, so every bin of a row holds the hash of that token.
+    texts = words + ["a\x00", "a\x00\x00b", "MiXeD" * 13]
     for seed in (0, 1, 2**32 - 1):
-        np.testing.assert_array_equal(_span_hash64(data, off[:-1], off[1:], seed), _token_hash64(vocab, seed))
+        _assert_fast_equals_reference(texts, seed, 1)
+        _assert_fast_equals_reference(texts, seed, 128)

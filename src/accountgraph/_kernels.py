@@ -1,0 +1,207 @@
+"""Compiled (numba) kernels of the prompt-signature stage.
+
+Each kernel fuses work that numpy can only do as a chain of whole-batch
+temporaries (tokenise, hash, bin, take minima), so a batch is read once and
+nothing the size of its token occurrences is ever allocated. They release
+the GIL, so the worker threads of :func:`accountgraph._minhash._map_batches`
+run them on every core. Values are bit-identical to the numpy/pyarrow
+reference path, which the tests keep as the oracle:
+
+* :func:`oph_ascii` tokenises pure-ASCII rows exactly like
+  :func:`accountgraph._tokenize.tokenize_batch` (lower-case; split on
+  ``\\t\\n\\v\\f\\r``, ``U+001C..U+001F`` and space; trim ASCII punctuation;
+  drop empty tokens) and hashes each token exactly like
+  :func:`accountgraph._minhash._token_hash64`;
+* :func:`densify` is OPH with optimal densification over a seeded probe table;
+* :func:`affine_min` is datasketch's ``min_k (a_k * h + b_k) mod 2**32``.
+
+Compiled machine code is cached next to this file (``cache=True``); the
+first call in a fresh environment compiles for a few seconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._tokenize import _ASCII_PUNCT
+
+__all__ = ["oph_ascii", "oph_add", "densify", "affine_min", "NONE_ROW"]
+
+_C1 = np.uint64(0xFF51AFD7ED558CCD)
+_C2 = np.uint64(0xC4CEB9FE1A85EC53)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_WSTEP = np.uint64(0xD6E8FEB86659FD93)
+_S33 = np.uint64(33)
+_S32 = np.uint64(32)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_EMPTY64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+# Byte classes of lower-cased ASCII: 0 token byte, 1 whitespace, 2 punctuation
+# (trimmed at token ends), 3 non-ASCII (the row goes to the Unicode kernels).
+_WS, _PUNCT, _NONASCII = 1, 2, 3
+_CLASS = np.zeros(256, dtype=np.uint8)
+_CLASS[0x09:0x0E] = _WS
+_CLASS[0x1C:0x21] = _WS
+_CLASS[np.frombuffer(_ASCII_PUNCT.encode("ascii"), dtype=np.uint8)] = _PUNCT
+_CLASS[0x80:] = _NONASCII
+
+#: Marker in the ``status`` output of :func:`oph_ascii` for rows it did not sign.
+NONE_ROW = np.uint8(0)
+
+
+@njit(inline="always")
+def _fmix64(h):  # type: ignore[no-untyped-def]
+    h ^= h >> _S33
+    h *= _C1
+    h ^= h >> _S33
+    h *= _C2
+    h ^= h >> _S33
+    return h
+
+
+@njit(inline="always")
+def _token_hash(data, s, e, salt):  # type: ignore[no-untyped-def]
+    """``_token_hash64`` of the lower-cased bytes ``data[s:e]`` (ASCII, non-empty)."""
+    total = np.uint64(0)
+    i = 0
+    pos = s
+    while pos < e:
+        stop = min(pos + 8, e)
+        w = np.uint64(0)
+        shift = np.uint64(0)
+        for k in range(pos, stop):
+            c = data[k]
+            if 65 <= c <= 90:
+                c += 32
+            w |= np.uint64(c) << shift
+            shift += np.uint64(8)
+        if i == 0:
+            total = _fmix64(w ^ salt)
+        else:
+            total += _fmix64(w ^ (np.uint64(i) * _WSTEP + salt))
+        i += 1
+        pos = stop
+    return _fmix64(total ^ (np.uint64(e - s) * _GOLD) ^ salt)
+
+
+@njit(nogil=True, cache=True)
+def oph_ascii(data, off, valid, salt, sig, filled, status):  # type: ignore[no-untyped-def]
+    """Tokenise, hash and bin the pure-ASCII rows of a batch (one-permutation hashing).
+
+    Parameters
+    ----------
+    data : uint8 array
+        The batch's string data buffer.
+    off : int array, length n + 1
+        Row offsets into ``data``.
+    valid : bool array, length n
+        False for null rows (skipped).
+    salt : uint64
+        Seed-derived salt of the token hash.
+    sig : uint32 array (n, p)
+        Bin minima, initialised to ``2**32 - 1``; updated in place.
+    filled : bool array (n, p)
+        Bins that received a token; updated in place.
+    status : uint8 array, length n
+        Set to 1 for rows signed here, 2 for rows with a byte >= 0x80
+        (left to the Unicode path); null rows keep :data:`NONE_ROW`.
+
+    Returns
+    -------
+    int
+        Token occurrences hashed.
+    """
+    n, p = sig.shape
+    pp = np.uint64(p)
+    ntok = 0
+    for r in range(n):
+        if not valid[r]:
+            continue
+        lo, hi = off[r], off[r + 1]
+        ascii_row = True
+        for i in range(lo, hi):
+            if data[i] >= 128:
+                ascii_row = False
+                break
+        if not ascii_row:
+            status[r] = 2
+            continue
+        status[r] = 1
+        i = lo
+        while i < hi:
+            while i < hi and _CLASS[data[i]] == _WS:
+                i += 1
+            s = i
+            while i < hi and _CLASS[data[i]] != _WS:
+                i += 1
+            e = i
+            while s < e and _CLASS[data[s]] == _PUNCT:
+                s += 1
+            while e > s and _CLASS[data[e - 1]] == _PUNCT:
+                e -= 1
+            if s == e:
+                continue
+            h = _token_hash(data, s, e, salt)
+            b = ((h >> _S32) * pp) >> _S32
+            v = np.uint32(h & _LOW32)
+            if v < sig[r, b]:
+                sig[r, b] = v
+            filled[r, b] = True
+            ntok += 1
+    return ntok
+
+
+@njit(nogil=True, cache=True)
+def oph_add(row, h, sig, filled):  # type: ignore[no-untyped-def]
+    """Bin already-hashed token occurrences (``row[i]``, ``h[i]``) into ``sig``/``filled``."""
+    pp = np.uint64(sig.shape[1])
+    for i in range(row.size):
+        r = row[i]
+        b = ((h[i] >> _S32) * pp) >> _S32
+        v = np.uint32(h[i] & _LOW32)
+        if v < sig[r, b]:
+            sig[r, b] = v
+        filled[r, b] = True
+
+
+@njit(nogil=True, cache=True)
+def densify(sig, filled, probe_t, out):  # type: ignore[no-untyped-def]
+    """Optimal densification: empty bin ``j`` takes the first filled bin of ``probe_t[:, j]``.
+
+    Rows without any filled bin get ``2**64 - 1`` everywhere. Returns a bool
+    array marking rows that had a token.
+    """
+    n, p = sig.shape
+    has = np.zeros(n, dtype=np.bool_)
+    for r in range(n):
+        for j in range(p):
+            if filled[r, j]:
+                has[r] = True
+                break
+        if not has[r]:
+            out[r, :] = _EMPTY64
+            continue
+        for j in range(p):
+            if filled[r, j]:
+                out[r, j] = sig[r, j]
+                continue
+            for t in range(p):
+                src = probe_t[t, j]
+                if filled[r, src]:
+                    out[r, j] = sig[r, src]
+                    break
+    return has
+
+
+@njit(nogil=True, cache=True)
+def affine_min(row, code, hv, a, b, sig):  # type: ignore[no-untyped-def]
+    """``sig[row[i], k] = min(sig[row[i], k], (a[k] * hv[code[i]] + b[k]) mod 2**32)`` over all ``i``."""
+    p = a.size
+    for i in range(row.size):
+        r = row[i]
+        v = hv[code[i]]
+        for k in range(p):
+            x = np.uint32(a[k] * v + b[k])
+            if x < sig[r, k]:
+                sig[r, k] = x
