@@ -147,6 +147,48 @@ def _floor(texts: pa.Array) -> None:
         tokenize_batch(batch.texts)
 
 
+def _read_only(texts: pa.Array) -> None:
+    for _ in iter_text_batches(texts):
+        pass
+
+
+_CHILD = """
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[1])
+import pyarrow as pa
+from accountgraph._minhash import prompt_signatures
+texts = pa.ipc.open_file(sys.argv[2]).read_all().column(0).combine_chunks()
+prompt_signatures(texts.slice(0, 100)); prompt_signatures(texts.slice(0, 100), exact=True)
+out = []
+for exact in (False, True):
+    for jobs in (1, 2):
+        walls = []
+        for _ in range(int(sys.argv[3])):
+            t0 = time.perf_counter(); prompt_signatures(texts, exact=exact, n_jobs=jobs); walls.append(time.perf_counter() - t0)
+        out.append({"exact": exact, "jobs": jobs, "wall_s": statistics.median(walls)})
+print(json.dumps(out))
+"""
+
+
+def baseline_throughput(texts: pa.Array, src: str, label: str, repeats: int) -> list[dict]:
+    """Default/exact throughput of another checkout's ``src`` on the same prompts, in a child process."""
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".arrow") as fh:
+        with pa.ipc.new_file(fh.name, pa.schema([("text", texts.type)])) as w:
+            w.write_table(pa.table({"text": texts}))
+        res = subprocess.run([sys.executable, "-c", _CHILD, src, fh.name, str(repeats)], capture_output=True, text=True, check=True)
+    rows = []
+    for r in json.loads(res.stdout.strip().splitlines()[-1]):
+        name = f"{label} {'exact' if r['exact'] else 'default (fast)'}, {r['jobs']} thread{'s' if r['jobs'] > 1 else ''}"
+        rows.append({"method": name, "prompts": len(texts), "wall_s": r["wall_s"], "cpu_s": float("nan"),
+                     "per_s": len(texts) / r["wall_s"], "per_cpu_s": float("nan"), "note": "", "load": os.getloadavg()[0]})
+        print(f"  {name:42s} {rows[-1]['per_s']:10.0f} prompts/s", flush=True)
+    return rows
+
+
 def throughput(texts: pa.Array, n_ds_bulk: int, n_ds_update: int, repeats: int) -> list[dict]:
     from datasketch import MinHash
 
@@ -159,7 +201,8 @@ def throughput(texts: pa.Array, n_ds_bulk: int, n_ds_update: int, repeats: int) 
                      "per_cpu_s": count / cpu, "note": note, "load": os.getloadavg()[0]})
         print(f"  {name:42s} {count / wall:10.0f} prompts/s  ({count / cpu:10.0f} per CPU-s)", flush=True)
 
-    add("floor: to arrow + tokenise (1 thread)", n, lambda: _floor(texts))
+    add("floor: read into UTF-8 batches only (1 thread)", n, lambda: _read_only(texts))
+    add("floor: read + pyarrow tokenise (exact mode's tokeniser), 1 thread", n, lambda: _floor(texts))
     add("accountgraph default (fast), 1 thread", n, lambda: prompt_signatures(texts, n_jobs=1))
     add("accountgraph default (fast), 2 threads", n, lambda: prompt_signatures(texts, n_jobs=2))
     add("accountgraph exact, 1 thread", n, lambda: prompt_signatures(texts, exact=True, n_jobs=1))
@@ -296,6 +339,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stream", type=int, nargs="*", default=[500_000, 3_000_000], help="streamed run sizes")
     ap.add_argument("--stream-chunk", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--baseline-src", default=None,
+                    help="the src/ of another checkout (e.g. a git worktree of an older revision), measured on the same prompts")
+    ap.add_argument("--baseline-label", default="baseline")
     ap.add_argument("--out", default=None, help="write Markdown results here")
     ap.add_argument("--_stream-child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -318,6 +364,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"corpus: {len(texts)} prompts, {tok_per_prompt:.0f} tokens and {bytes_per_prompt:.0f} bytes per prompt", flush=True)
     print("throughput", flush=True)
     thr = throughput(texts, args.n_ds_bulk, args.n_ds_update, args.repeats)
+    if args.baseline_src:
+        thr += baseline_throughput(texts, args.baseline_src, args.baseline_label, args.repeats)
     bulk = next(r for r in thr if r["method"].startswith("datasketch MinHash.bulk"))
     for r in thr:
         r["x_bulk"] = r["per_s"] / bulk["per_s"]
@@ -335,16 +383,17 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {size}: peak RSS {streams[-1]['peak_rss_mb']:.0f} MB", flush=True)
     load1 = os.getloadavg()
     if args.out:
+        import datasketch
+        import numba
         import numpy
         import pyarrow
-        import datasketch
 
         md = [
             "# Prompt signatures (MinHash / LSH) benchmark\n",
             f"Command: `{cmd}`  \n",
             f"Date: {_dt.datetime.now().isoformat(timespec='seconds')}  \n",
             f"Machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM, "
-            f"Python {platform.python_version()}, numpy {numpy.__version__}, pyarrow {pyarrow.__version__}, datasketch {datasketch.__version__}  \n",
+            f"Python {platform.python_version()}, numpy {numpy.__version__}, pyarrow {pyarrow.__version__}, datasketch {datasketch.__version__}, numba {numba.__version__}  \n",
             f"Load average (1 min) at start / end: {load0[0]:.2f} / {load1[0]:.2f} -- the machine is shared; "
             "wall-clock figures are affected by other jobs, CPU-second figures much less.\n",
             f"\nCorpus: {args.n:,} synthetic prompts (seed {args.seed}), {tok_per_prompt:.0f} tokens and {bytes_per_prompt:.0f} bytes "
