@@ -12,6 +12,8 @@ reference path, which the tests keep as the oracle:
   ``\\t\\n\\v\\f\\r``, ``U+001C..U+001F`` and space; trim ASCII punctuation;
   drop empty tokens) and hashes each token exactly like
   :func:`accountgraph._minhash._token_hash64`;
+* :func:`shingles_ascii` does the same for word 3-shingles (the template
+  stage of detect, :func:`accountgraph._templates.shingle_signatures`);
 * :func:`densify` is OPH with optimal densification over a seeded probe table;
 * :func:`affine_min` is datasketch's ``min_k (a_k * h + b_k) mod 2**32``.
 
@@ -26,7 +28,7 @@ from numba import njit
 
 from ._tokenize import _ASCII_PUNCT
 
-__all__ = ["oph_ascii", "oph_add", "densify", "affine_min", "NONE_ROW"]
+__all__ = ["oph_ascii", "oph_add", "densify", "affine_min", "shingles_ascii", "rotation_densify", "NONE_ROW"]
 
 _C1 = np.uint64(0xFF51AFD7ED558CCD)
 _C2 = np.uint64(0xC4CEB9FE1A85EC53)
@@ -36,6 +38,10 @@ _S33 = np.uint64(33)
 _S32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _EMPTY64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_ZERO64, _ONE64 = np.uint64(0), np.uint64(1)
+_SM_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_SM_M2 = np.uint64(0x94D049BB133111EB)
+_SM_S1, _SM_S2, _SM_S3 = np.uint64(30), np.uint64(27), np.uint64(31)
 
 # Byte classes of lower-cased ASCII: 0 token byte, 1 whitespace, 2 punctuation
 # (trimmed at token ends), 3 non-ASCII (the row goes to the Unicode kernels).
@@ -85,6 +91,33 @@ def _token_hash(data, s, e, salt):  # type: ignore[no-untyped-def]
     return _fmix64(total ^ (np.uint64(e - s) * _GOLD) ^ salt)
 
 
+@njit(inline="always")
+def _ascii_row(data, lo, hi):  # type: ignore[no-untyped-def]
+    for i in range(lo, hi):
+        if data[i] >= 128:
+            return False
+    return True
+
+
+@njit(inline="always")
+def _next_token(data, i, hi):  # type: ignore[no-untyped-def]
+    """``(start, stop, resume)`` of the next non-empty token at or after byte ``i``; ``start == stop`` at the end."""
+    while i < hi:
+        while i < hi and _CLASS[data[i]] == _WS:
+            i += 1
+        s = i
+        while i < hi and _CLASS[data[i]] != _WS:
+            i += 1
+        e = i
+        while s < e and _CLASS[data[s]] == _PUNCT:
+            s += 1
+        while e > s and _CLASS[data[e - 1]] == _PUNCT:
+            e -= 1
+        if s < e:
+            return s, e, i
+    return hi, hi, hi
+
+
 @njit(nogil=True, cache=True)
 def oph_ascii(data, off, valid, salt, sig, filled, status):  # type: ignore[no-untyped-def]
     """Tokenise, hash and bin the pure-ASCII rows of a batch (one-permutation hashing).
@@ -119,29 +152,12 @@ def oph_ascii(data, off, valid, salt, sig, filled, status):  # type: ignore[no-u
         if not valid[r]:
             continue
         lo, hi = off[r], off[r + 1]
-        ascii_row = True
-        for i in range(lo, hi):
-            if data[i] >= 128:
-                ascii_row = False
-                break
-        if not ascii_row:
+        if not _ascii_row(data, lo, hi):
             status[r] = 2
             continue
         status[r] = 1
-        i = lo
-        while i < hi:
-            while i < hi and _CLASS[data[i]] == _WS:
-                i += 1
-            s = i
-            while i < hi and _CLASS[data[i]] != _WS:
-                i += 1
-            e = i
-            while s < e and _CLASS[data[s]] == _PUNCT:
-                s += 1
-            while e > s and _CLASS[data[e - 1]] == _PUNCT:
-                e -= 1
-            if s == e:
-                continue
+        s, e, i = _next_token(data, lo, hi)
+        while s < e:
             h = _token_hash(data, s, e, salt)
             b = ((h >> _S32) * pp) >> _S32
             v = np.uint32(h & _LOW32)
@@ -149,7 +165,54 @@ def oph_ascii(data, off, valid, salt, sig, filled, status):  # type: ignore[no-u
                 sig[r, b] = v
             filled[r, b] = True
             ntok += 1
+            s, e, i = _next_token(data, i, hi)
     return ntok
+
+
+@njit(inline="always")
+def _splitmix(x):  # type: ignore[no-untyped-def]
+    x ^= x >> _SM_S1
+    x *= _SM_M1
+    x ^= x >> _SM_S2
+    x *= _SM_M2
+    x ^= x >> _SM_S3
+    return x
+
+
+@njit(nogil=True, cache=True)
+def shingles_ascii(data, off, valid, salt, width, sig, status):  # type: ignore[no-untyped-def]
+    """One-permutation MinHash of the word ``width``-shingles of the pure-ASCII rows.
+
+    A shingle's hash is ``h_0`` folded with ``x = splitmix64(x * GOLDEN ^ h_j)``
+    over its token hashes (as :func:`accountgraph._templates.shingle_signatures`);
+    bin minima of its low 32 bits go to ``sig`` (uint64 (n, p), initialised to
+    ``2**64 - 1``). ``status`` as in :func:`oph_ascii`.
+    """
+    n, p = sig.shape
+    pp = np.uint64(p)
+    ring = np.zeros(width, dtype=np.uint64)
+    for r in range(n):
+        if not valid[r]:
+            continue
+        lo, hi = off[r], off[r + 1]
+        if not _ascii_row(data, lo, hi):
+            status[r] = 2
+            continue
+        status[r] = 1
+        k = 0
+        s, e, i = _next_token(data, lo, hi)
+        while s < e:
+            ring[k % width] = _token_hash(data, s, e, salt)
+            k += 1
+            if k >= width:
+                acc = ring[(k - width) % width]
+                for j in range(1, width):
+                    acc = _splitmix(acc * _GOLD ^ ring[(k - width + j) % width])
+                b = ((acc >> _S32) * pp) >> _S32
+                v = acc & _LOW32
+                if v < sig[r, b]:
+                    sig[r, b] = v
+            s, e, i = _next_token(data, i, hi)
 
 
 @njit(nogil=True, cache=True)
@@ -205,3 +268,54 @@ def affine_min(row, code, hv, a, b, sig):  # type: ignore[no-untyped-def]
             x = np.uint32(a[k] * v + b[k])
             if x < sig[r, k]:
                 sig[r, k] = x
+
+
+@njit(nogil=True, cache=True)
+def rotation_densify(sig):  # type: ignore[no-untyped-def]
+    """Rotation densification (Shrivastava, ICML 2017) of uint64 bin minima, in place.
+
+    An empty bin (``2**64 - 1``) at ``j`` takes ``splitmix64(v ^ d * GOLDEN) mod 2**32``
+    where ``v`` is the next non-empty bin to its right (circularly) and ``d``
+    its distance, so two prompts' bins collide with probability close to their
+    Jaccard similarity even when most bins are empty (without it a band with
+    one filled bin would match on one shared shingle). Rows without any
+    non-empty bin stay empty. One right-to-left
+    pass over the doubled row; only empty bins are written and only non-empty
+    ones read, so working in place is safe.
+    """
+    n, p = sig.shape
+    for r in range(n):
+        nxt = -1
+        for t in range(2 * p - 1, -1, -1):
+            j = t % p
+            if sig[r, j] != _EMPTY64:
+                nxt = t
+            elif t < p and nxt >= 0:
+                d = np.uint64(nxt - t)
+                sig[r, j] = _splitmix(sig[r, nxt % p] ^ (d * _GOLD)) & _LOW32
+
+
+@njit(nogil=True, cache=True)
+def band_hashes(sig, bands, rows, keys, row_hash):  # type: ignore[no-untyped-def]
+    """LSH band keys and a whole-row hash of uint64 signatures.
+
+    ``keys[i, b]`` folds ``x = splitmix64(x ^ v)`` from ``x = (b + 1) * M2`` over
+    the strided bins ``b, b + bands, ...`` (``rows`` of them); 0 when they are
+    all empty (``2**64 - 1``), and 1 where the fold itself gives 0.
+    ``row_hash[i]`` folds the same from 0 over every bin of row ``i``.
+    """
+    n, p = sig.shape
+    for i in range(n):
+        for b in range(bands):
+            h = np.uint64(b + 1) * _SM_M2
+            all_empty = True
+            for j in range(rows):
+                v = sig[i, b + j * bands]
+                all_empty &= v == _EMPTY64
+                h = _splitmix(h ^ v)
+            # uint64 on every branch: numba unifies int64 with uint64 as float64.
+            keys[i, b] = _ZERO64 if all_empty else (_ONE64 if h == _ZERO64 else h)
+        acc = np.uint64(0)
+        for j in range(p):
+            acc = _splitmix(acc ^ sig[i, j])
+        row_hash[i] = acc

@@ -23,7 +23,8 @@ sets at threshold 0.5 chained 89 % of all prompts into one family; trigrams
 leave the largest family at 6.5 % and mix ring and legitimate prompts in
 families covering 238 of 194,440 rows (``benchmarks/results/minhash.md``).
 Trigram hashes are combined from the token hashes of
-:mod:`accountgraph._minhash` (no strings are built), and sketched with
+:mod:`accountgraph._minhash` (no strings are built; ASCII prompts in one
+compiled pass over their bytes), and sketched with
 one-permutation hashing: each shingle falls in one of ``num_perm`` bins, the
 bin keeps its minimum. Bands whose bins are all empty (very short prompts) are
 not used as keys. Prompts with fewer than three tokens have no family.
@@ -50,6 +51,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ._io import LazyColumn
+from ._kernels import band_hashes, rotation_densify, shingles_ascii
 from ._lsh import lsh_params
 from ._minhash import _map_batches
 
@@ -80,85 +82,83 @@ def shingle_signatures(texts: pa.Array, *, num_perm: int = 64, seed: int = 1, wi
     """One-permutation MinHash of each prompt's word ``width``-shingles.
 
     Returns ``(signatures (n, num_perm) uint64 with empty bins = 2**64-1,
-    number of rows that were not valid UTF-8)``. Vectorised: tokens come from
-    the pyarrow kernels of :func:`accountgraph._tokenize.tokenize_batch`, their
-    hashes from :func:`accountgraph._minhash._token_hash64`, shingle hashes are
-    mixed from consecutive token hashes, and the per-bin minimum is one
-    ``np.minimum.at`` over the batch.
+    number of rows that were not valid UTF-8)``. Pure-ASCII rows are
+    tokenised, hashed, shingled and binned in one compiled pass over their
+    bytes (:func:`accountgraph._kernels.shingles_ascii`); the other rows take
+    the pyarrow Unicode kernels (:func:`_unicode_shingles`), which give the
+    same values.
     """
-    from ._minhash import _token_hash64
-    from ._tokenize import iter_text_batches, tokenize_batch
+    from ._minhash import _salt, _string_buffers
+    from ._tokenize import iter_text_batches
 
     n = len(texts)
     sig = np.full((n, num_perm), _EMPTY, np.uint64)
     n_bad = 0
     for batch in iter_text_batches(texts, batch_size=max(n, 1)):
         n_bad += batch.n_invalid_utf8
-        tb = tokenize_batch(batch.texts)
-        if tb.code.size < width:
-            continue
-        order = np.argsort(tb.row, kind="stable")
-        row, h = tb.row[order] + batch.start, _token_hash64(tb.vocab, seed)[tb.code[order]]
-        m = len(row) - width + 1
-        ok = row[width - 1:] == row[:m]
-        with np.errstate(over="ignore"):
-            acc = h[:m].copy()
-            for j in range(1, width):
-                acc = _mix(acc * np.uint64(0x9E3779B97F4A7C15) ^ h[j:m + j])
-        acc, r = acc[ok], row[:m][ok]
-        bins = ((acc >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)
-        flat = sig.reshape(-1)
-        np.minimum.at(flat, r * num_perm + bins.astype(np.int64), acc & np.uint64(0xFFFFFFFF))
-    return _densify(sig), n_bad
+        arr = batch.texts
+        m = len(arr)
+        off, data = _string_buffers(arr)
+        valid = np.ones(m, dtype=bool) if arr.null_count == 0 else arr.is_valid().to_numpy(zero_copy_only=False)
+        status = np.zeros(m, dtype=np.uint8)
+        part = sig[batch.start:batch.start + m]
+        shingles_ascii(data, off, valid, _salt(seed), width, part, status)
+        rest = np.flatnonzero(status == 2)
+        if rest.size:
+            _unicode_shingles(arr.take(pa.array(rest)), rest, part, seed, width)
+    rotation_densify(sig)
+    return sig, n_bad
 
 
-def _densify(sig: np.ndarray) -> np.ndarray:
-    """Rotation densification (Shrivastava, ICML 2017), vectorised.
+def _unicode_shingles(texts: pa.Array, rows: np.ndarray, sig: np.ndarray, seed: int, width: int) -> None:
+    """Bin the ``width``-shingles of ``texts`` (any text) into ``sig[rows]``, vectorised over the batch.
 
-    An empty bin takes the value of the next non-empty bin to its right
-    (circularly), mixed with the distance, so two prompts' bins collide with
-    probability close to their Jaccard similarity even when most bins are
-    empty. Without it, a band with one filled bin would match on one shared
-    shingle. Rows with no shingle at all stay empty.
+    Tokens from :func:`accountgraph._tokenize.tokenize_batch`, hashes from
+    :func:`accountgraph._minhash._token_hash64`; a shingle's hash folds
+    ``x = splitmix64(x * GOLDEN ^ h_j)`` over consecutive token hashes of a
+    row, and the per-bin minimum of its low 32 bits is one ``np.minimum.at``.
     """
-    n, p = sig.shape
-    empty = sig == _EMPTY
-    if not empty.any():
-        return sig
-    big = np.int64(4 * p)
-    idx = np.where(empty, big, np.arange(p, dtype=np.int64)[None, :])
-    idx2 = np.concatenate([idx, np.where(empty, big, idx + p)], axis=1)
-    nxt = np.minimum.accumulate(idx2[:, ::-1], axis=1)[:, ::-1][:, :p]
-    has = nxt < big
-    dist = (nxt - np.arange(p)[None, :]).astype(np.uint64)
-    src = np.where(has, nxt % p, 0)
-    vals = np.take_along_axis(sig, src, axis=1)
+    from ._minhash import _token_hash64
+    from ._tokenize import tokenize_batch
+
+    num_perm = sig.shape[1]
+    tb = tokenize_batch(texts)
+    if tb.code.size < width:
+        return
+    order = np.argsort(tb.row, kind="stable")
+    row, h = rows[tb.row[order]], _token_hash64(tb.vocab, seed)[tb.code[order]]
+    m = len(row) - width + 1
+    ok = row[width - 1:] == row[:m]
     with np.errstate(over="ignore"):
-        filled = _mix(vals ^ (dist * np.uint64(0x9E3779B97F4A7C15))) & np.uint64(0xFFFFFFFF)
-    return np.where(empty & has, filled, sig)
+        acc = h[:m].copy()
+        for j in range(1, width):
+            acc = _mix(acc * np.uint64(0x9E3779B97F4A7C15) ^ h[j:m + j])
+    acc, r = acc[ok], row[:m][ok]
+    bins = ((acc >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)
+    flat = sig.reshape(-1)
+    np.minimum.at(flat, r * num_perm + bins.astype(np.int64), acc & np.uint64(0xFFFFFFFF))
 
 
-def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """One 64-bit key per (prompt, band); the band index is mixed in so keys of
-    different bands never collide by construction. A band whose bins are all
-    empty gets key 0 (callers skip it). Shape ``(n, bands)``.
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """One 64-bit key per (prompt, band), and one hash per prompt of its whole signature.
+
+    Returns ``(keys (n, bands), row_hash (n,))``, both uint64. The band index
+    is mixed into each key, so keys of different bands never collide by
+    construction; a band whose bins are all empty gets key 0 (callers skip it).
 
     Band ``b`` takes the strided bins ``b, b + bands, b + 2 * bands, ...``,
     not consecutive ones: after rotation densification neighbouring empty bins
     copy the same source bin, and a band of copies would collide with
-    probability ``J`` instead of ``J ** rows``.
+    probability ``J`` instead of ``J ** rows``. Compiled
+    (:func:`accountgraph._kernels.band_hashes`).
     """
-    sig = signatures.astype(np.uint64, copy=False)
-    out = np.empty((len(sig), bands), np.uint64)
-    with np.errstate(over="ignore"):
-        for b in range(bands):
-            block = sig[:, b::bands][:, :rows]
-            h = np.full(len(sig), np.uint64(b + 1) * _M2, np.uint64)
-            for j in range(rows):
-                h = _mix(h ^ block[:, j])
-            h[h == 0] = 1
-            out[:, b] = np.where((block == _EMPTY).all(axis=1), np.uint64(0), h)
-    return out
+    sig = np.ascontiguousarray(signatures, dtype=np.uint64)
+    if bands * rows > sig.shape[1]:
+        raise ValueError(f"bands * rows = {bands * rows} exceeds the signature length {sig.shape[1]}")
+    keys = np.empty((len(sig), bands), np.uint64)
+    row_hash = np.empty(len(sig), np.uint64)
+    band_hashes(sig, bands, rows, keys, row_hash)
+    return keys, row_hash
 
 
 @dataclass
@@ -255,15 +255,12 @@ def template_families(
         ok_u = ~empty
         local = np.full(len(uniq), -1, np.int64)
         local[ok_u] = np.arange(int(ok_u.sum()))
-        h = sig[ok_u]
-        acc = np.zeros(len(h), np.uint64)
-        for j in range(h.shape[1]):
-            acc = _mix(acc ^ h[:, j])
+        keys, acc = band_keys(sig[ok_u], bands, rows)
         pos = np.full(len(uniq), -1, np.int64)
         valid = codes >= 0
         pos[codes[valid][::-1]] = np.flatnonzero(valid)[::-1]  # first position of each distinct prompt
         counts = (len(rows_idx), n_bad, int((~valid).sum()), int((valid & empty[np.maximum(codes, 0)]).sum()))
-        return (rows_idx, np.where(valid, local[np.maximum(codes, 0)], -1), band_keys(h, bands, rows), acc,
+        return (rows_idx, np.where(valid, local[np.maximum(codes, 0)], -1), keys, acc,
                 rows_idx[pos[ok_u]], int(ok_u.sum()), counts)
 
     # Batches run on a thread pool; results come back in batch order, so the

@@ -13,6 +13,7 @@ from accountgraph._lsh import (
     sample_per_account_window,
     template_families,
 )
+from accountgraph._templates import band_keys, shingle_signatures
 from accountgraph._minhash import (
     EMPTY_FAST,
     _probe_order,
@@ -263,3 +264,84 @@ def test_compiled_hash_equals_token_hash_on_long_tokens() -> None:
     for seed in (0, 1, 2**32 - 1):
         _assert_fast_equals_reference(texts, seed, 1)
         _assert_fast_equals_reference(texts, seed, 128)
+
+
+def _reference_shingles(texts: list[str | bytes | None], seed: int, num_perm: int, width: int = 3) -> np.ndarray:
+    """Detect's shingle sketch the slow, obvious way: pyarrow tokens, per row, rotation densification by search."""
+    mask64 = (1 << 64) - 1
+
+    def splitmix(x: int) -> int:
+        x ^= x >> 30
+        x = (x * 0xBF58476D1CE4E5B9) & mask64
+        x ^= x >> 27
+        x = (x * 0x94D049BB133111EB) & mask64
+        return x ^ (x >> 31)
+
+    (batch,) = list(iter_text_batches(texts, batch_size=max(len(texts), 1)))
+    tb = tokenize_batch(batch.texts)
+    h = _token_hash64(tb.vocab, seed)[tb.code]
+    out = np.full((len(texts), num_perm), EMPTY_FAST, dtype=np.uint64)
+    for r in range(len(texts)):
+        toks = h[np.flatnonzero(tb.row == r)].tolist()  # tokenize_batch keeps text order within a row
+        bins: dict[int, int] = {}
+        for i in range(len(toks) - width + 1):
+            acc = toks[i]
+            for j in range(1, width):
+                acc = splitmix(((acc * 0x9E3779B97F4A7C15) & mask64) ^ toks[i + j])
+            b = ((acc >> 32) * num_perm) >> 32
+            bins[b] = min(bins.get(b, 2**32), acc & 0xFFFFFFFF)
+        if not bins:
+            continue
+        for j in range(num_perm):
+            d = next(d for d in range(num_perm) if (j + d) % num_perm in bins)
+            out[r, j] = bins[j] if d == 0 else splitmix(bins[(j + d) % num_perm] ^ ((d * 0x9E3779B97F4A7C15) & mask64)) & 0xFFFFFFFF
+    return out
+
+
+# Space-joined words (some repeated, some punctuation or non-ASCII), so most rows have shingles.
+_WORDY = st.lists(
+    st.one_of(st.sampled_from(["the", "A", "code", "x!", "(y)", "--", "caf\u00e9", "\u65e5\u672c", "e.g.", "QED"]), st.text(max_size=6)),
+    max_size=14,
+).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=st.lists(st.one_of(st.none(), _WORDY, st.text(max_size=80), _ASCII_TRICKY), min_size=1, max_size=10),
+    seed=st.integers(0, 2**32 - 1),
+    num_perm=st.sampled_from([1, 5, 64]),
+)
+def test_shingle_signatures_equal_reference(texts: list[str | None], seed: int, num_perm: int) -> None:
+    sig, _ = shingle_signatures(pa.array(texts, pa.string()), num_perm=num_perm, seed=seed)
+    np.testing.assert_array_equal(sig, _reference_shingles(texts, seed, num_perm))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    sig=st.lists(st.lists(st.sampled_from([0, 1, 7, 2**32 - 1, 2**64 - 1]), min_size=12, max_size=12), min_size=1, max_size=6),
+    shape=st.sampled_from([(1, 1), (3, 4), (4, 3), (6, 2), (12, 1), (2, 5)]),
+)
+def test_template_band_keys_equal_reference(sig: list[list[int]], shape: tuple[int, int]) -> None:
+    mask64 = (1 << 64) - 1
+
+    def splitmix(x: int) -> int:
+        x ^= x >> 30
+        x = (x * 0xBF58476D1CE4E5B9) & mask64
+        x ^= x >> 27
+        x = (x * 0x94D049BB133111EB) & mask64
+        return x ^ (x >> 31)
+
+    bands, rows = shape
+    keys, row_hash = band_keys(np.array(sig, dtype=np.uint64), bands, rows)
+    for i, s in enumerate(sig):
+        acc = 0
+        for v in s:
+            acc = splitmix(acc ^ v)
+        assert int(row_hash[i]) == acc
+        for b in range(bands):
+            vals = [s[b + j * bands] for j in range(rows)]
+            h = ((b + 1) * 0x94D049BB133111EB) & mask64
+            for v in vals:
+                h = splitmix(h ^ v)
+            expect = 0 if all(v == mask64 for v in vals) else (h or 1)
+            assert int(keys[i, b]) == expect

@@ -48,10 +48,10 @@ def test_shingle_signature_similarity_tracks_jaccard():
 def test_band_keys_skip_empty_and_differ_by_band():
     sig = np.full((2, 8), _EMPTY, np.uint64)
     sig[0] = np.arange(8)
-    keys = band_keys(sig, 4, 2)
+    keys, _ = band_keys(sig, 4, 2)
     assert (keys[1] == 0).all() and (keys[0] != 0).all()
     same = np.tile(np.arange(2, dtype=np.uint64), (1, 4))  # identical values in every band
-    k = band_keys(same.reshape(1, 8), 4, 2)
+    k, _ = band_keys(same.reshape(1, 8), 4, 2)
     assert len(set(k[0].tolist())) == 4
 
 
