@@ -24,6 +24,7 @@ import gc
 import os
 import platform
 import resource
+import shlex
 import statistics
 import sys
 import time
@@ -353,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
     import json
     import subprocess
 
-    cmd = "python " + " ".join([os.path.relpath(__file__)] + (argv if argv is not None else sys.argv[1:]))
+    cmd = "python " + shlex.join([os.path.relpath(__file__)] + (argv if argv is not None else sys.argv[1:]))
     load0 = os.getloadavg()
     model = make_corpus_model(args.seed)
     texts, labels = generate(model, args.n, args.seed + 1)
