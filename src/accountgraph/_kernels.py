@@ -57,13 +57,50 @@ NONE_ROW = np.uint8(0)
 
 
 @njit(inline="always")
+def _finalise(h, s1, m1, s2, m2, s3):  # type: ignore[no-untyped-def]
+    """xorshift-multiply finaliser: ``h ^= h >> s1; h *= m1; h ^= h >> s2; h *= m2; h ^ h >> s3``."""
+    h ^= h >> s1
+    h *= m1
+    h ^= h >> s2
+    h *= m2
+    return h ^ (h >> s3)
+
+
+@njit(inline="always")
 def _fmix64(h):  # type: ignore[no-untyped-def]
-    h ^= h >> _S33
-    h *= _C1
-    h ^= h >> _S33
-    h *= _C2
-    h ^= h >> _S33
-    return h
+    """MurmurHash3's 64-bit finaliser."""
+    return _finalise(h, _S33, _C1, _S33, _C2, _S33)
+
+
+@njit(inline="always")
+def _splitmix(x):  # type: ignore[no-untyped-def]
+    """splitmix64's finaliser."""
+    return _finalise(x, _SM_S1, _SM_M1, _SM_S2, _SM_M2, _SM_S3)
+
+
+@njit(inline="always")
+def _ascii_row(data, lo, hi):  # type: ignore[no-untyped-def]
+    for i in range(lo, hi):
+        if data[i] >= 128:
+            return False
+    return True
+
+
+@njit(inline="always")
+def _claim_row(data, off, valid, status, r):  # type: ignore[no-untyped-def]
+    """``(lo, hi, ok)``: row ``r``'s bytes, and whether this pass signs it.
+
+    Null rows are skipped; rows with a byte >= 0x80 get status 2 (left to
+    the Unicode kernels); the rest get status 1.
+    """
+    lo, hi = off[r], off[r + 1]
+    if not valid[r]:
+        return lo, hi, False
+    if not _ascii_row(data, lo, hi):
+        status[r] = 2
+        return lo, hi, False
+    status[r] = 1
+    return lo, hi, True
 
 
 @njit(inline="always")
@@ -89,14 +126,6 @@ def _token_hash(data, s, e, salt):  # type: ignore[no-untyped-def]
         i += 1
         pos = stop
     return _fmix64(total ^ (np.uint64(e - s) * _GOLD) ^ salt)
-
-
-@njit(inline="always")
-def _ascii_row(data, lo, hi):  # type: ignore[no-untyped-def]
-    for i in range(lo, hi):
-        if data[i] >= 128:
-            return False
-    return True
 
 
 @njit(inline="always")
@@ -149,13 +178,9 @@ def oph_ascii(data, off, valid, salt, sig, filled, status):  # type: ignore[no-u
     pp = np.uint64(p)
     ntok = 0
     for r in range(n):
-        if not valid[r]:
+        lo, hi, ok = _claim_row(data, off, valid, status, r)
+        if not ok:
             continue
-        lo, hi = off[r], off[r + 1]
-        if not _ascii_row(data, lo, hi):
-            status[r] = 2
-            continue
-        status[r] = 1
         s, e, i = _next_token(data, lo, hi)
         while s < e:
             h = _token_hash(data, s, e, salt)
@@ -167,16 +192,6 @@ def oph_ascii(data, off, valid, salt, sig, filled, status):  # type: ignore[no-u
             ntok += 1
             s, e, i = _next_token(data, i, hi)
     return ntok
-
-
-@njit(inline="always")
-def _splitmix(x):  # type: ignore[no-untyped-def]
-    x ^= x >> _SM_S1
-    x *= _SM_M1
-    x ^= x >> _SM_S2
-    x *= _SM_M2
-    x ^= x >> _SM_S3
-    return x
 
 
 @njit(nogil=True, cache=True)
@@ -192,13 +207,9 @@ def shingles_ascii(data, off, valid, salt, width, sig, status):  # type: ignore[
     pp = np.uint64(p)
     ring = np.zeros(width, dtype=np.uint64)
     for r in range(n):
-        if not valid[r]:
+        lo, hi, ok = _claim_row(data, off, valid, status, r)
+        if not ok:
             continue
-        lo, hi = off[r], off[r + 1]
-        if not _ascii_row(data, lo, hi):
-            status[r] = 2
-            continue
-        status[r] = 1
         k = 0
         s, e, i = _next_token(data, lo, hi)
         while s < e:

@@ -266,16 +266,20 @@ def test_compiled_hash_equals_token_hash_on_long_tokens() -> None:
         _assert_fast_equals_reference(texts, seed, 128)
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _splitmix(x: int) -> int:
+    """splitmix64's finaliser on Python ints (reference for the compiled one)."""
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _MASK64
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
 def _reference_shingles(texts: list[str | bytes | None], seed: int, num_perm: int, width: int = 3) -> np.ndarray:
     """Detect's shingle sketch the slow, obvious way: pyarrow tokens, per row, rotation densification by search."""
-    mask64 = (1 << 64) - 1
-
-    def splitmix(x: int) -> int:
-        x ^= x >> 30
-        x = (x * 0xBF58476D1CE4E5B9) & mask64
-        x ^= x >> 27
-        x = (x * 0x94D049BB133111EB) & mask64
-        return x ^ (x >> 31)
 
     (batch,) = list(iter_text_batches(texts, batch_size=max(len(texts), 1)))
     tb = tokenize_batch(batch.texts)
@@ -287,14 +291,14 @@ def _reference_shingles(texts: list[str | bytes | None], seed: int, num_perm: in
         for i in range(len(toks) - width + 1):
             acc = toks[i]
             for j in range(1, width):
-                acc = splitmix(((acc * 0x9E3779B97F4A7C15) & mask64) ^ toks[i + j])
+                acc = _splitmix(((acc * 0x9E3779B97F4A7C15) & _MASK64) ^ toks[i + j])
             b = ((acc >> 32) * num_perm) >> 32
             bins[b] = min(bins.get(b, 2**32), acc & 0xFFFFFFFF)
         if not bins:
             continue
         for j in range(num_perm):
             d = next(d for d in range(num_perm) if (j + d) % num_perm in bins)
-            out[r, j] = bins[j] if d == 0 else splitmix(bins[(j + d) % num_perm] ^ ((d * 0x9E3779B97F4A7C15) & mask64)) & 0xFFFFFFFF
+            out[r, j] = bins[j] if d == 0 else _splitmix(bins[(j + d) % num_perm] ^ ((d * 0x9E3779B97F4A7C15) & _MASK64)) & 0xFFFFFFFF
     return out
 
 
@@ -322,26 +326,18 @@ def test_shingle_signatures_equal_reference(texts: list[str | None], seed: int, 
     shape=st.sampled_from([(1, 1), (3, 4), (4, 3), (6, 2), (12, 1), (2, 5)]),
 )
 def test_template_band_keys_equal_reference(sig: list[list[int]], shape: tuple[int, int]) -> None:
-    mask64 = (1 << 64) - 1
-
-    def splitmix(x: int) -> int:
-        x ^= x >> 30
-        x = (x * 0xBF58476D1CE4E5B9) & mask64
-        x ^= x >> 27
-        x = (x * 0x94D049BB133111EB) & mask64
-        return x ^ (x >> 31)
 
     bands, rows = shape
     keys, row_hash = band_keys(np.array(sig, dtype=np.uint64), bands, rows)
     for i, s in enumerate(sig):
         acc = 0
         for v in s:
-            acc = splitmix(acc ^ v)
+            acc = _splitmix(acc ^ v)
         assert int(row_hash[i]) == acc
         for b in range(bands):
             vals = [s[b + j * bands] for j in range(rows)]
-            h = ((b + 1) * 0x94D049BB133111EB) & mask64
+            h = ((b + 1) * 0x94D049BB133111EB) & _MASK64
             for v in vals:
-                h = splitmix(h ^ v)
-            expect = 0 if all(v == mask64 for v in vals) else (h or 1)
+                h = _splitmix(h ^ v)
+            expect = 0 if all(v == _MASK64 for v in vals) else (h or 1)
             assert int(keys[i, b]) == expect
