@@ -43,6 +43,7 @@ from ._kernels import affine_min, densify, oph_add, oph_ascii
 from ._tokenize import (
     TextBatch,
     TokenBatch,
+    _offsets,
     as_text_array,
     iter_text_batches,
     tokenize_batch,
@@ -138,11 +139,15 @@ def _sha1_blocks(words: np.ndarray, n_blocks: int) -> np.ndarray:
 
 def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(int64 offsets of length n+1 starting anywhere, uint8 data) of a string/binary array."""
-    large = arr.type in (pa.large_string(), pa.large_binary())
-    bufs = arr.buffers()
-    off = np.frombuffer(bufs[1], dtype=np.int64 if large else np.int32)[arr.offset : arr.offset + len(arr) + 1]
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
-    return off.astype(np.int64), data
+    data = arr.buffers()[2]
+    return _offsets(arr), np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+def _row_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_string_buffers` plus a ``bool`` validity mask: what the compiled row kernels read."""
+    off, data = _string_buffers(arr)
+    valid = np.ones(len(arr), dtype=bool) if arr.null_count == 0 else arr.is_valid().to_numpy(zero_copy_only=False)
+    return off, data, valid
 
 
 def sha1_hash32_array(values: pa.Array) -> np.ndarray:
@@ -265,8 +270,7 @@ def _fast_signatures(texts: pa.Array, seed: int, probe_t: np.ndarray) -> tuple[n
     filled from the first non-empty bin of a fixed, seeded probe order.
     """
     n, p = len(texts), probe_t.shape[0]
-    off, data = _string_buffers(texts)
-    valid = np.ones(n, dtype=bool) if texts.null_count == 0 else texts.is_valid().to_numpy(zero_copy_only=False)
+    off, data, valid = _row_bytes(texts)
     sig = np.full((n, p), 0xFFFFFFFF, dtype=np.uint32)
     filled = np.zeros((n, p), dtype=bool)
     status = np.zeros(n, dtype=np.uint8)

@@ -53,7 +53,8 @@ from scipy.sparse.csgraph import connected_components
 from ._io import LazyColumn
 from ._kernels import band_hashes, rotation_densify, shingles_ascii
 from ._lsh import lsh_params
-from ._minhash import _map_batches
+from ._minhash import _map_batches, _row_bytes, _salt, _token_hash64
+from ._tokenize import iter_text_batches, tokenize_batch
 
 __all__ = ["TemplateFamilies", "template_families", "shingle_signatures", "band_keys"]
 
@@ -88,9 +89,6 @@ def shingle_signatures(texts: pa.Array, *, num_perm: int = 64, seed: int = 1, wi
     the pyarrow Unicode kernels (:func:`_unicode_shingles`), which give the
     same values.
     """
-    from ._minhash import _salt, _string_buffers
-    from ._tokenize import iter_text_batches
-
     n = len(texts)
     sig = np.full((n, num_perm), _EMPTY, np.uint64)
     n_bad = 0
@@ -98,8 +96,7 @@ def shingle_signatures(texts: pa.Array, *, num_perm: int = 64, seed: int = 1, wi
         n_bad += batch.n_invalid_utf8
         arr = batch.texts
         m = len(arr)
-        off, data = _string_buffers(arr)
-        valid = np.ones(m, dtype=bool) if arr.null_count == 0 else arr.is_valid().to_numpy(zero_copy_only=False)
+        off, data, valid = _row_bytes(arr)
         status = np.zeros(m, dtype=np.uint8)
         part = sig[batch.start:batch.start + m]
         shingles_ascii(data, off, valid, _salt(seed), width, part, status)
@@ -118,9 +115,6 @@ def _unicode_shingles(texts: pa.Array, rows: np.ndarray, sig: np.ndarray, seed: 
     ``x = splitmix64(x * GOLDEN ^ h_j)`` over consecutive token hashes of a
     row, and the per-bin minimum of its low 32 bits is one ``np.minimum.at``.
     """
-    from ._minhash import _token_hash64
-    from ._tokenize import tokenize_batch
-
     num_perm = sig.shape[1]
     tb = tokenize_batch(texts)
     if tb.code.size < width:
