@@ -36,9 +36,9 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from accountgraph._lsh import template_families  # noqa: E402
-from accountgraph._minhash import prompt_signatures  # noqa: E402
-from accountgraph._tokenize import iter_text_batches, prompt_tokens, tokenize_batch  # noqa: E402
+from accountgraph.templates import template_families  # noqa: E402
+from accountgraph.minhash._signatures import prompt_signatures  # noqa: E402
+from accountgraph.minhash._tokenize import iter_text_batches, prompt_tokens, tokenize_batch  # noqa: E402
 
 _LETTERS = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 _EXTRA = ["caf\u00e9", "na\u00efve", "\u201cquoted\u201d", "\u65e5\u672c\u8a9e", "stra\u00dfe", "\u00fcber", "r\u00e9sum\u00e9"]
@@ -157,7 +157,7 @@ _CHILD = """
 import json, statistics, sys, time
 sys.path.insert(0, sys.argv[1])
 import pyarrow as pa
-from accountgraph._minhash import prompt_signatures
+from accountgraph.minhash._signatures import prompt_signatures
 texts = pa.ipc.open_file(sys.argv[2]).read_all().column(0).combine_chunks()
 prompt_signatures(texts.slice(0, 100)); prompt_signatures(texts.slice(0, 100), exact=True)
 out = []
@@ -280,22 +280,24 @@ def recovery(texts: pa.Array, labels: np.ndarray, thresholds: list[float]) -> li
     n = len(texts)
     truth = np.where(labels >= 0, labels, len(labels) + np.arange(n))  # diverse prompts: own class
     out = []
-    for exact, verify in ((False, True), (True, True), (False, False)):
+    for width in (3, 1):  # word 3-shingles (what detect runs) and word tokens
         for thr in thresholds:
             w0 = time.perf_counter()
-            fam = template_families(texts, threshold=thr, exact=exact, verify=verify, n_jobs=2)
+            fam = template_families(texts, similarity=thr, shingle_width=width)
             wall = time.perf_counter() - w0
             f = fam.family
             both = f.astype(np.int64) * (2 * n + 1) + truth
             tp = _pair_counts(both)
             pp = _pair_counts(f)
             ap = _pair_counts(truth)
-            row = {"mode": "exact" if exact else "default", "verify": verify, "threshold": thr, "bands": fam.bands, "rows": fam.rows,
+            bands, rows = fam.stats["bands"], fam.stats["rows_per_band"]
+            largest = float(fam.families["distinct"].max() / max(int(fam.families["distinct"].sum()), 1)) if fam.n_families else 0.0
+            row = {"mode": f"{width}-shingles", "verify": False, "threshold": thr, "bands": bands, "rows": rows,
                    "precision": tp / pp if pp else 1.0, "recall": tp / ap if ap else 1.0,
                    "families": fam.n_families, "templates_split": int(sum(np.unique(f[labels == t]).size > 1 for t in np.unique(labels[labels >= 0]))),
-                   "largest_family_fraction": fam.largest_family_fraction, "wall_s": wall}
+                   "largest_family_fraction": largest, "wall_s": wall}
             out.append(row)
-            print(f"  {row['mode']:7s} verify={verify} t={thr} b={fam.bands} r={fam.rows} P={row['precision']:.4f} R={row['recall']:.4f} "
+            print(f"  {row['mode']:7s} t={thr} b={bands} r={rows} P={row['precision']:.4f} R={row['recall']:.4f} "
                   f"families={row['families']} ({wall:.1f}s)", flush=True)
     return out
 

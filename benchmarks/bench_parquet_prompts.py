@@ -2,10 +2,10 @@
 
 Issue 4 asks for the ``seed-2026`` prompts at full scale (~33.5M) with peak
 memory reported. This reads the ``prompt`` column batch by batch with the
-pipeline's own reader (:class:`accountgraph._io.LazyColumn`, no other column is loaded),
-signs each batch with :func:`accountgraph.prompt_signatures` in the default
+pipeline's own reader (:class:`accountgraph.ingest._io.LazyColumn`, no other column is loaded),
+signs each batch with :func:`accountgraph.minhash.prompt_signatures` in the default
 mode on every core, cuts the signatures into LSH band keys
-(:func:`accountgraph.lsh_band_keys`, the template signals), and keeps only a
+(:func:`accountgraph.minhash.band_keys`, the template signals), and keeps only a
 checksum, so memory is bounded by the batch::
 
     .venv/bin/accountgraph synth --scenario seed-2026 --out /tmp/seed2026     # ~4 min
@@ -30,8 +30,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from accountgraph import lsh_band_keys, lsh_params, prompt_signatures  # noqa: E402
-from accountgraph._io import LazyColumn  # noqa: E402
+from accountgraph.minhash import band_keys, lsh_params, prompt_signatures  # noqa: E402
+from accountgraph.ingest._io import LazyColumn  # noqa: E402
 
 
 def _rss_mib() -> float:
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         n_null += col.null_count
         n_text_bytes += col.nbytes
         sig = prompt_signatures(col, num_perm=a.num_perm, n_jobs=-1)
-        keys = lsh_band_keys(sig, bands, rows)
+        keys, _ = band_keys(sig, bands, rows)
         checksum ^= np.bitwise_xor.reduce(keys[:, 0]) if len(keys) else np.uint64(0)
         done += len(col)
         if done // a.batch_rows % 50 == 0:

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         for cap in a.caps:
             c = None if cap.lower() == "none" else int(cap)
             t0 = time.perf_counter()
-            res = accountgraph.detect(ev, acc, seed=0, prompt_sample_cap=c)
+            res = accountgraph.detect(ev, acc, seed=0, templates={"sample_cap": c})
             wall = time.perf_counter() - t0
             m = evaluate(res.assignments, labels)
             st = res.stats.get("templates", {})

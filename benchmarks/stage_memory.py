@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 import pyarrow.parquet as pq  # noqa: E402
 
 import accountgraph  # noqa: E402
-from accountgraph import _pipeline  # noqa: E402
+from accountgraph.engines.local import _pipeline  # noqa: E402
 
 
 def _status() -> dict[str, int]:

@@ -11,11 +11,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from accountgraph._graph import build_graph
-from accountgraph._schema import factorize_sorted
-from accountgraph._scoring import score_clusters
-from accountgraph._signals import SignalTable, unique_counts
-from accountgraph._templates import shingle_signatures
+from accountgraph.graph._projection import build_graph
+from accountgraph.ingest._schema import factorize_sorted
+from accountgraph.scoring._score import score_clusters
+from accountgraph.signals._extract import SignalTable, unique_counts
+from accountgraph.templates._families import shingle_signatures
 
 N_EVENTS = 1_000_000
 RNG = np.random.default_rng(0)

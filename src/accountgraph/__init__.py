@@ -9,13 +9,22 @@ Leiden on igraph's C core, and rank them by how much they look like a ring.
 >>> result = accountgraph.detect(events, accounts, seed=0)   # doctest: +SKIP
 >>> result.clusters.head()                                   # doctest: +SKIP
 >>> result.explain(0)                                        # doctest: +SKIP
+
+The top level holds the detector, its result types, its parameters and its
+errors. The stages are sub-packages (``ingest``, ``templates``, ``signals``,
+``graph``, ``communities``, ``scoring``, ``views``, ``engines``); the MinHash
+toolkit is :mod:`accountgraph.minhash`, template families
+:mod:`accountgraph.templates`, synthetic worlds :mod:`accountgraph.synth` and
+evaluation :mod:`accountgraph.metrics`. Names load on first use, so
+``import accountgraph`` is cheap.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
-from ._api import DEFAULT_THRESHOLD, RingDetector, detect
 from ._exceptions import (
     AccountGraphError,
     EngineUnavailableError,
@@ -25,15 +34,26 @@ from ._exceptions import (
     OutputExistsError,
     SchemaError,
 )
-from ._result import DetectionResult, RingExplanation
-from ._schema import Quarantine
-from ._scoring import ScoringParams
+from ._version import __version__
 
-from ._lsh import TemplateFamilies, lsh_band_keys, lsh_params, sample_per_account_window, template_families
-from ._minhash import prompt_signatures, to_lean_minhash
-from ._tokenize import prompt_tokens
+if TYPE_CHECKING:  # pragma: no cover
+    from ._detector import DEFAULT_THRESHOLD, RingDetector, detect
+    from .communities import CommunityParams
+    from .graph import GraphParams
+    from .ingest import IngestParams, Quarantine
+    from .scoring import ScoringParams
+    from .templates import TemplateParams
+    from .views import DetectionResult, RingExplanation
 
-__version__ = "0.1.0"
+#: Public name -> module it lives in (imported on first access, PEP 562).
+_LAZY = {
+    "detect": "._detector", "RingDetector": "._detector", "DEFAULT_THRESHOLD": "._detector",
+    "DetectionResult": ".views", "RingExplanation": ".views", "Quarantine": ".ingest",
+    "IngestParams": ".ingest", "TemplateParams": ".templates", "GraphParams": ".graph",
+    "CommunityParams": ".communities", "ScoringParams": ".scoring",
+}
+_SUBMODULES = ("communities", "engines", "graph", "ingest", "metrics", "minhash", "scoring", "signals", "synth",
+               "templates", "views")
 
 __all__ = [
     "detect",
@@ -41,16 +61,12 @@ __all__ = [
     "DetectionResult",
     "RingExplanation",
     "Quarantine",
+    "IngestParams",
+    "TemplateParams",
+    "GraphParams",
+    "CommunityParams",
     "ScoringParams",
     "DEFAULT_THRESHOLD",
-    "prompt_signatures",
-    "prompt_tokens",
-    "to_lean_minhash",
-    "lsh_params",
-    "lsh_band_keys",
-    "template_families",
-    "TemplateFamilies",
-    "sample_per_account_window",
     "AccountGraphError",
     "SchemaError",
     "InvalidParameterError",
@@ -60,5 +76,20 @@ __all__ = [
     "OutputExistsError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'accountgraph' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

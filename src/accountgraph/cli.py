@@ -29,6 +29,10 @@ def _columns(pairs: Sequence[str] | None) -> dict[str, str] | None:
     return out
 
 
+def _ingest(args: argparse.Namespace) -> dict[str, object]:
+    return {"columns": _columns(args.column), "account_columns": _columns(args.account_column)}
+
+
 def _write_outputs(result, out: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -49,12 +53,10 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         opts["threshold"] = args.threshold
     if args.method:
-        opts["method"] = args.method
+        opts["communities"] = {"method": args.method}
     t0 = time.perf_counter()
-    res = detect(
-        args.events, args.accounts, seed=args.seed, columns=_columns(args.column),
-        account_columns=_columns(args.account_column), progress=not args.no_progress and None, **opts,
-    )
+    res = detect(args.events, args.accounts, seed=args.seed, ingest=_ingest(args),
+                 progress=not args.no_progress and None, **opts)
     _write_outputs(res, Path(args.out))
     print(res.summary(args.top))
     print(f"wrote {args.out}/assignments.parquet and clusters.parquet in {time.perf_counter() - t0:.1f}s")
@@ -71,8 +73,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                                 "choose another --out.")
     t0 = time.perf_counter()
     res = detect(
-        args.events, args.accounts, seed=args.seed, columns=_columns(args.column),
-        account_columns=_columns(args.account_column), progress=not args.no_progress and None,
+        args.events, args.accounts, seed=args.seed, ingest=_ingest(args), progress=not args.no_progress and None,
         **({"threshold": args.threshold} if args.threshold is not None else {}),
     )
     path = res.report(out, top=args.top, overwrite=args.overwrite)

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ._exceptions import InvalidParameterError, SchemaError
-from ._io import TableLike, to_arrow
+from .ingest import TableLike, to_arrow
 
 __all__ = [
     "KINDS",

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
     reason="chromium is not installed (apt-get install -y chromium); the browser test needs a real browser",
 )
 
-# Colour of the 'timing' component in every plot (see accountgraph._plots.COMPONENT_COLORS).
+# Colour of the 'timing' component in every plot (see accountgraph.views._plots.COMPONENT_COLORS).
 TIMING_RGB = np.array([0x4C, 0x72, 0xB0]) / 255
 
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accountgraph._detect import find_communities
-from accountgraph._graph import DEFAULT_TYPE_WEIGHTS, EVIDENCE_GROUPS, HUB, build_graph, rarity_weight
-from accountgraph._signals import SignalTable
+from accountgraph.communities._communities import find_communities
+from accountgraph.graph._projection import DEFAULT_TYPE_WEIGHTS, EVIDENCE_GROUPS, HUB, build_graph, rarity_weight
+from accountgraph.signals._extract import SignalTable
 
 TYPES = ["device", "ip", "ip_net", "payment", "template"]
 
@@ -83,7 +83,7 @@ def test_projection_matches_bruteforce(data, cap, min_link):
 @given(st.integers(2, 40), st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)), max_size=80))
 def test_components_match_networkx(n, edges):
     edges = sorted({(min(a, b), max(a, b)) for a, b in edges if a != b and a < n and b < n})
-    from accountgraph._graph import AccountGraph
+    from accountgraph.graph._projection import AccountGraph
 
     e = np.array(edges, np.int64).reshape(-1, 2)
     g = AccountGraph(n, np.zeros(0), np.zeros(0), np.zeros(0), e[:, 0], e[:, 1], np.ones(len(e)), 10.0, len(e))

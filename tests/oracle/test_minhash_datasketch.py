@@ -11,9 +11,9 @@ datasketch = pytest.importorskip("datasketch")
 from datasketch import LeanMinHash, MinHash  # noqa: E402
 from datasketch.lsh import _optimal_param  # noqa: E402
 
-from accountgraph._lsh import lsh_params  # noqa: E402
-from accountgraph._minhash import affine32_permutations, prompt_signatures, sha1_hash32_array, to_lean_minhash  # noqa: E402
-from accountgraph._tokenize import prompt_tokens  # noqa: E402
+from accountgraph.minhash import lsh_params  # noqa: E402
+from accountgraph.minhash._signatures import affine32_permutations, prompt_signatures, sha1_hash32_array, to_lean_minhash  # noqa: E402
+from accountgraph.minhash._tokenize import prompt_tokens  # noqa: E402
 
 ODD_TEXTS = [
     "Write a POEM about the sea, please!",

@@ -28,7 +28,7 @@ datasets = st.builds(
 
 
 def _run(ev, acc, seed=0, max_pairs=50_000_000):
-    return accountgraph.detect(ev, acc, seed=seed, use_templates=False, max_pairs=max_pairs)
+    return accountgraph.detect(ev, acc, seed=seed, templates={"enabled": False}, graph={"max_pairs": max_pairs})
 
 
 # A pair budget this small makes most shared signals "sampled" (sparse

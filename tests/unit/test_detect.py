@@ -7,8 +7,8 @@ import random
 import igraph
 import numpy as np
 
-from accountgraph._detect import _merge_dense, find_communities, isolated_igraph_rng
-from accountgraph._graph import AccountGraph
+from accountgraph.communities._communities import _merge_dense, find_communities, isolated_igraph_rng
+from accountgraph.graph._projection import AccountGraph
 
 
 def _graph(edges, n, w=None):
@@ -68,7 +68,7 @@ def test_rng_is_isolated_and_restored():
 
 
 def test_detach_weak_members():
-    from accountgraph._detect import detach_weak_members
+    from accountgraph.communities._communities import detach_weak_members
 
     # a 6-clique (strength 5 each) plus account 6 hanging on by one 0.5 link
     k = 6
@@ -76,16 +76,16 @@ def test_detach_weak_members():
     w = [0.5 if e == (0, 6) else 1.0 for e in edges]
     g = _graph(edges, 8, w)
     memb = np.array([0, 0, 0, 0, 0, 0, 0, -1])
-    out, n = detach_weak_members(memb, g, min_rel_strength=0.15)
+    out, n = detach_weak_members(memb, g, min_strength=0.15)
     assert n == 1 and out.tolist() == [0, 0, 0, 0, 0, 0, -1, -1]
     # small communities are left alone
-    out, n = detach_weak_members(memb, g, min_rel_strength=0.15, min_size=8)
+    out, n = detach_weak_members(memb, g, min_strength=0.15, min_size=8)
     assert n == 0 and out.tolist() == memb.tolist()
 
 
 def test_attach_by_shared_signals():
-    from accountgraph._detect import attach_by_shared_signals
-    from accountgraph._graph import AccountGraph
+    from accountgraph.communities._communities import attach_by_shared_signals
+    from accountgraph.graph._projection import AccountGraph
 
     # community 0 = accounts 0..9. Account 10 shares 8 of its 10 signals with them,
     # each signal used by 3 members; account 11 (a household behind one exit) shares 1;
@@ -119,13 +119,13 @@ def test_attach_by_shared_signals():
     assert n == 0 and out.tolist() == memb.tolist()
     # members have 3-5 signals concentrated in their community (median 3); a bar of
     # 3x the median member (9 > 8 shared) keeps account 10 out
-    out, n = attach_by_shared_signals(memb, acc, sig, g, min_signals=5, min_rel_strength=3.0)
+    out, n = attach_by_shared_signals(memb, acc, sig, g, min_signals=5, min_strength=3.0)
     assert n == 0
 
 
 def test_attach_without_large_communities_is_a_no_op():
-    from accountgraph._detect import attach_by_shared_signals
-    from accountgraph._graph import AccountGraph
+    from accountgraph.communities._communities import attach_by_shared_signals
+    from accountgraph.graph._projection import AccountGraph
 
     g = AccountGraph(4, np.array([2]), np.array([0.5]), np.zeros(1, np.int8), np.zeros(0, np.int64),
                      np.zeros(0, np.int64), np.zeros(0), 500.0, 0)

@@ -11,15 +11,15 @@ import pyarrow as pa
 import pytest
 
 import accountgraph
-from accountgraph._dossier import link_centrality
+from accountgraph.views._dossier import link_centrality
 from tests.conftest import planted
 
 RAW_COLUMN = {"payment": "payment_id", "ip": "ip", "device": "device_id"}
 
 
 # --------------------------------------------------------------- fixtures
-def stub_template_families(prompts, *, threshold=0.5, num_perm=64, seed=0, sample=None, n_rows=None):
-    """Stand-in for ``_templates.template_families``: a family is a prompt's first word.
+def stub_template_families(prompts, **_options):
+    """Stand-in for ``accountgraph.templates.template_families``: a family is a prompt's first word.
 
     Deterministic and obvious, so tests can recount families from the raw prompts.
     """
@@ -40,10 +40,10 @@ def stub_template_families(prompts, *, threshold=0.5, num_perm=64, seed=0, sampl
 @pytest.fixture
 def stub_minhash(monkeypatch):
     """Swap the template stage for the obvious stand-in (the real one is tested in test_templates)."""
-    import accountgraph._templates as templates_mod
+    import accountgraph.engines.local._pipeline as pipeline_mod
 
-    monkeypatch.setattr(templates_mod, "template_families", stub_template_families)
-    return templates_mod
+    monkeypatch.setattr(pipeline_mod, "template_families", stub_template_families)
+    return pipeline_mod
 
 
 def with_prompts(ev: pd.DataFrame, ring: set[str], ring_prompt: str = "Translate into French: item") -> pd.DataFrame:
@@ -69,7 +69,7 @@ def small_result():
     from accountgraph.synth import generate
 
     ds = generate("small", seed=0)
-    return accountgraph.detect(ds.events, ds.accounts, seed=0, use_templates=False)
+    return accountgraph.detect(ds.events, ds.accounts, seed=0, templates={"enabled": False})
 
 
 # --------------------------------------------------------------- signals

@@ -9,7 +9,7 @@ import pytest
 
 import accountgraph
 from accountgraph import AccountGraphError, InvalidParameterError
-from accountgraph._export import OutputExistsError, node_name
+from accountgraph.views._export import OutputExistsError, node_name
 from tests.conftest import planted
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from accountgraph._graph import HUB, LINKED, OVER_BUDGET, SAMPLED, build_graph, circulant_pairs, rarity_weight
-from accountgraph._ip import ip_networks
-from accountgraph._signals import SignalTable
+from accountgraph.graph._projection import HUB, LINKED, OVER_BUDGET, SAMPLED, build_graph, circulant_pairs, rarity_weight
+from accountgraph.ingest._ip import ip_networks
+from accountgraph.signals._extract import SignalTable
 
 
 def _table(pairs, types=None, type_names=("payment",)):
@@ -141,7 +141,7 @@ def test_edges_sorted_and_upper():
 
 
 def test_substantial_families_and_focus():
-    from accountgraph._graph import substantial_families
+    from accountgraph.graph._projection import substantial_families
 
     # account 0: 8 prompts of family 0, 2 of family 1; account 1: 10 of family 0;
     # account 2: 1 of family 0, 9 of family 2

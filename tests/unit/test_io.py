@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from accountgraph._io import LazyColumn
+from accountgraph.ingest._io import LazyColumn
 
 
 @pytest.fixture

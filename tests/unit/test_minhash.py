@@ -1,4 +1,4 @@
-"""Edge cases of prompt tokens, signatures, band keys and template families."""
+"""Edge cases of prompt tokens, signatures, LSH layout and band keys (accountgraph.minhash)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 
 from accountgraph._exceptions import InvalidParameterError, SchemaError
-from accountgraph._lsh import lsh_band_keys, lsh_params, sample_per_account_window, template_families
-from accountgraph._minhash import EMPTY_EXACT, EMPTY_FAST, prompt_signatures, signatures_with_stats, to_lean_minhash
-from accountgraph._tokenize import prompt_tokens
+from accountgraph.minhash import band_keys, lsh_params
+from accountgraph.minhash._signatures import EMPTY_EXACT, EMPTY_FAST, prompt_signatures, signatures_with_stats, to_lean_minhash
+from accountgraph.minhash._tokenize import prompt_tokens
 
 TEXTS = ["Write a poem about the sea.", "write a POEM about the moon!", None, "", "tax law in ohio"]
 
@@ -33,8 +33,6 @@ def test_zero_rows(exact: bool) -> None:
     for empty in ([], pa.array([], pa.string()), pd.Series([], dtype=object), np.array([], dtype=str)):
         sig = prompt_signatures(empty, num_perm=32, exact=exact)
         assert sig.shape == (0, 32)
-    fam = template_families([], exact=exact)
-    assert fam.family.shape == (0,) and fam.n_families == 0 and fam.n_rows == 0
 
 
 @pytest.mark.parametrize("exact", [False, True])
@@ -46,29 +44,6 @@ def test_single_row_and_empty_signature(exact: bool) -> None:
     assert not (sig == empty_value).any()
     sig = prompt_signatures([None, "", "   ", "?!"], num_perm=8, exact=exact)
     assert (sig == empty_value).all()
-
-
-def test_families_mark_null_and_tokenless_rows() -> None:
-    fam = template_families(TEXTS + ["!!!"], threshold=0.5)
-    assert fam.family.tolist() == [0, 0, -1, -1, 1, -1]
-    assert (fam.n_null, fam.n_no_tokens) == (1, 2)
-    row = fam.to_pandas().iloc[0]
-    assert row["n_rows"] == 2 and row["n_distinct"] == 2
-    # representative: most frequent; ties to the smallest text
-    assert row["representative"] == "Write a poem about the sea."
-
-
-def test_family_representative_is_most_frequent() -> None:
-    texts = ["write a poem about the sea now"] + ["write a poem about the moon now"] * 3
-    fam = template_families(texts, threshold=0.5)
-    assert fam.table.column("representative")[0].as_py() == "write a poem about the moon now"
-    assert fam.table.column("n_rows")[0].as_py() == 4 and fam.n_distinct == 2
-
-
-def test_all_null_input() -> None:
-    fam = template_families([None, None])
-    assert fam.family.tolist() == [-1, -1] and fam.n_families == 0 and fam.n_null == 2
-    assert template_families(pa.nulls(3)).family.tolist() == [-1, -1, -1]
 
 
 @pytest.mark.parametrize("exact", [False, True])
@@ -109,9 +84,6 @@ def test_non_utf8_bytes_are_replaced_and_counted(caplog: pytest.LogCaptureFixtur
     np.testing.assert_array_equal(sig[0], sig[1])
     arrow_binary = pa.array([r if not isinstance(r, str) else r.encode() for r in raw], pa.binary())
     np.testing.assert_array_equal(prompt_signatures(arrow_binary, num_perm=16, exact=True), sig)
-    fam = template_families(raw + [b"\xff"] * 3)
-    assert fam.n_invalid_utf8 == 5
-    assert fam.family[0] == fam.family[1]
 
 
 def test_lone_surrogates_are_counted() -> None:
@@ -151,46 +123,12 @@ def test_parameter_and_schema_errors() -> None:
         prompt_signatures([1, 2, 3])
     with pytest.raises(SchemaError, match="expected str, bytes or None"):
         prompt_signatures(["a", b"b", 3])
-    with pytest.raises(InvalidParameterError, match="threshold"):
+    with pytest.raises(InvalidParameterError, match="'similarity' parameter of lsh_params"):
         lsh_params(1.5, 128)
-    with pytest.raises(InvalidParameterError, match="bands"):
-        lsh_band_keys(np.zeros((2, 8), np.uint64), 3, 3)
-    with pytest.raises(InvalidParameterError, match="both"):
-        template_families(["a"], bands=4)
+    with pytest.raises(InvalidParameterError, match="bands \\* rows = 9 exceeds"):
+        band_keys(np.zeros((2, 8), np.uint64), 3, 3)
     with pytest.raises(InvalidParameterError, match="exact-mode"):
         to_lean_minhash(prompt_signatures(["a b"], num_perm=8)[0])
-
-
-def test_lsh_band_keys_layout() -> None:
-    sig = np.array([[1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 0, 0]], dtype=np.uint32)
-    keys = lsh_band_keys(sig, 3, 2)
-    assert keys.dtype == np.uint64 and keys.shape == (2, 3)
-    assert keys[0, 0] == keys[1, 0] and keys[0, 1] == keys[1, 1] and keys[0, 2] != keys[1, 2]
-    assert (keys & np.uint64(3)).tolist() == [[0, 1, 2], [0, 1, 2]]
-
-
-def test_chaining_guard_fires(caplog: pytest.LogCaptureFixture) -> None:
-    # 1,200 distinct prompts that differ in one word out of forty: one family
-    # holding everything, which the guard must report.
-    base = " ".join(f"common{i}" for i in range(40))
-    texts = [f"{base} unique{i}" for i in range(1200)]
-    with caplog.at_level(logging.WARNING):
-        fam = template_families(texts, threshold=0.5, max_family_fraction=0.5)
-    assert fam.chaining_suspected and fam.largest_family_fraction == 1.0
-    assert "chaining" in caplog.text
-    quiet = template_families(texts[:50], threshold=0.5)
-    assert not quiet.chaining_suspected
-
-
-def test_sample_per_account_window() -> None:
-    ts = pd.to_datetime(["2024-01-01 00:10", "2024-01-01 00:20", "2024-01-01 00:30", "2024-01-01 01:05", "2024-01-01 00:15"])
-    keep = sample_per_account_window(["a", "a", "a", "a", "b"], ts, cap=2, window="1h")
-    assert keep.tolist() == [True, True, False, True, True]
-    assert sample_per_account_window([], np.array([], dtype="datetime64[s]"), cap=1).shape == (0,)
-    with pytest.raises(InvalidParameterError, match="cap"):
-        sample_per_account_window(["a"], ts[:1], cap=0)
-    with pytest.raises(InvalidParameterError, match="integer"):
-        sample_per_account_window([1], np.array([5]), cap=1, window="1h")
 
 
 @pytest.mark.parametrize("text", ["ab ", "\u00e9 ", "a\u3000", " ", "a\t"])
@@ -198,7 +136,7 @@ def test_split_ignores_bytes_past_the_buffer_end(text: str) -> None:
     # pyarrow's utf8_split_whitespace reads one byte past the data buffer; a
     # byte >= 0x80 there used to keep the trailing whitespace in the token
     # (the cause of rare nondeterministic signatures). Plant such a byte.
-    from accountgraph._tokenize import _utf8_split_whitespace
+    from accountgraph.minhash._tokenize import _utf8_split_whitespace
 
     data = text.encode()
     offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int32).tobytes())

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 
 import accountgraph  # noqa: E402
 from accountgraph import AccountGraphError, EngineUnavailableError, InvalidParameterError  # noqa: E402
-from accountgraph._export import OutputExistsError  # noqa: E402
+from accountgraph.views._export import OutputExistsError  # noqa: E402
 from accountgraph.cli import main  # noqa: E402
 from tests.conftest import planted  # noqa: E402
 from tests.unit.test_dossier import stub_minhash, with_prompts  # noqa: E402,F401
@@ -165,7 +165,7 @@ def test_explanation_plot_panels(res):
 
 
 def test_missing_matplotlib_gives_install_hint(res, monkeypatch):
-    from accountgraph._plots import require_matplotlib
+    from accountgraph.views._plots import require_matplotlib
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(EngineUnavailableError, match=r"pip install 'accountgraph\[plot\]'"):

@@ -8,7 +8,7 @@ import pytest
 
 import accountgraph
 from accountgraph import Quarantine, SchemaError
-from accountgraph._schema import factorize_sorted, validate_accounts, validate_events
+from accountgraph.ingest._schema import factorize_sorted, validate_accounts, validate_events
 
 
 def _ev(**cols):

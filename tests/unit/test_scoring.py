@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accountgraph._scoring import COMPONENTS, ScoringParams, ramp, score_clusters
+from accountgraph.scoring._score import COMPONENTS, ScoringParams, ramp, score_clusters
 
 H = 3600 * 1_000_000
 DAY = 24 * H

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
-from accountgraph._io import LazyColumn
-from accountgraph._lsh import sample_per_account_window
-from accountgraph._templates import _EMPTY, band_keys, shingle_signatures, template_families
+from accountgraph.ingest._io import LazyColumn
+from accountgraph.minhash import EMPTY_BIN as _EMPTY
+from accountgraph.minhash import band_keys, shingle_signatures
+from accountgraph.templates import sample_per_account_window, template_families
 
 WORDS = [f"w{i}" for i in range(5000)]
 
@@ -57,7 +59,7 @@ def test_band_keys_skip_empty_and_differ_by_band():
 
 def test_families_recover_templates_and_leave_noise_alone():
     texts, label = _corpus()
-    f = template_families(pa.array(texts), threshold=0.5, num_perm=64)
+    f = template_families(pa.array(texts), similarity=0.5, num_perm=64)
     fam = f.family
     for t in range(5):
         ids = fam[label == t]
@@ -120,3 +122,85 @@ def test_detect_on_parquet_streams_prompts(tmp_path):
     r_disk = accountgraph.detect(tmp_path / "events.parquet", ds.accounts, seed=0)
     pd.testing.assert_frame_equal(r_mem.assignments, r_disk.assignments)
     pd.testing.assert_frame_equal(r_mem.templates, r_disk.templates)
+
+
+# ------------------------------------------------ the public builder on edge cases
+_BODY = "you are a careful senior engineer please write a complete and tested solution with comments for the task"
+_SEA = _BODY + " sea"
+_MOON = _BODY + " moon"
+
+
+def test_public_builder_accepts_any_text_column():
+    texts = [_SEA, _MOON, None, "", "tax law in ohio for farms"]
+    ref = template_families(texts).family
+    for v in (pa.array(texts), pa.array(texts, pa.large_string()), pd.Series(texts), tuple(texts),
+              pa.chunked_array([pa.array(texts[:2]), pa.array(texts[2:])]),
+              [t.encode() if t is not None else None for t in texts]):
+        np.testing.assert_array_equal(template_families(v).family, ref, err_msg=type(v).__name__)
+
+
+def test_null_tokenless_and_short_rows_have_no_family():
+    fams = template_families([_SEA, _MOON, None, "", "!!!", "two words"])
+    assert fams.family[2:].tolist() == [-1, -1, -1, -1]
+    assert fams.family[0] == fams.family[1] >= 0
+    assert fams.stats["null"] == 1 and fams.stats["no_tokens"] == 3
+    assert fams.n_families == len(fams.to_pandas()) == fams.to_arrow().num_rows
+
+
+def test_representative_is_the_most_frequent_text():
+    fams = template_families([_SEA] + [_MOON] * 3)
+    row = fams.families.iloc[int(fams.family[0])]
+    assert row["representative"] == _MOON and row["prompts"] == 4 and row["distinct"] == 2
+
+
+def test_all_null_and_empty_input():
+    assert template_families([None, None]).family.tolist() == [-1, -1]
+    assert template_families(pa.nulls(3)).n_families == 0
+    assert template_families([]).family.shape == (0,)
+
+
+def test_invalid_utf8_rows_are_counted_and_still_grouped():
+    raw = [_SEA.encode() + b" \xff", _SEA.encode(), b"\xc3", None]
+    fams = template_families(raw)
+    assert fams.stats["invalid_utf8"] == 2
+    assert fams.family[0] == fams.family[1] >= 0
+
+
+def test_word_tokens_are_a_shingle_width():
+    # Two short prompts sharing most words but no word triple: one family on
+    # word tokens, two on 3-shingles.
+    texts = ["how do i fix my bike chain", "how do i fix my car chain"]
+    assert len(set(template_families(texts, shingle_width=1).family)) == 1
+    tri = template_families(texts, shingle_width=3).family
+    assert tri[0] != tri[1]
+
+
+def test_chaining_warning(caplog):
+    base = " ".join(f"common{i}" for i in range(40))
+    texts = [f"{base} unique{i} more{i}" for i in range(3000)]
+    with caplog.at_level("WARNING"):
+        fams = template_families(texts, similarity=0.5)
+    assert fams.n_families == 1 and "chaining" in caplog.text
+
+
+def test_sample_per_account_window_windows_and_errors():
+    from accountgraph import InvalidParameterError
+
+    ts = pd.to_datetime(["2024-01-01 00:10", "2024-01-01 00:20", "2024-01-01 00:30", "2024-01-01 01:05",
+                         "2024-01-01 00:15"])
+    keep = sample_per_account_window(["a", "a", "a", "a", "b"], ts, cap=2, window="1h")
+    assert keep.tolist() == [True, True, False, True, True]
+    assert sample_per_account_window([], np.array([], dtype="datetime64[s]"), cap=1).shape == (0,)
+    with pytest.raises(InvalidParameterError, match="cap"):
+        sample_per_account_window(["a"], ts[:1], cap=0)
+    with pytest.raises(InvalidParameterError, match="integer"):
+        sample_per_account_window([1], np.array([5]), cap=1, window="1h")
+
+
+def test_band_keys_layout():
+    sig = np.array([[1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 0, 0]], dtype=np.uint64)
+    keys, row_hash = band_keys(sig, 3, 2)
+    assert keys.dtype == np.uint64 and keys.shape == (2, 3) and row_hash.shape == (2,)
+    # strided bands: band b takes bins b, b + 3
+    assert keys[0, 0] != keys[1, 0] or keys[0, 1] != keys[1, 1]
+    assert len(set(keys[0].tolist())) == 3

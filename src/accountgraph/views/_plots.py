@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._exceptions import EngineUnavailableError
+from .._exceptions import EngineUnavailableError
+from ._dossier import component_names
+from ._types import ExplanationLike, ResultLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ._result import DetectionResult, RingExplanation
 
 __all__ = ["require_matplotlib", "plot_scores", "plot_dossier", "COMPONENT_COLORS"]
 
@@ -71,12 +72,12 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return plt.subplots(figsize=figsize)[1]
 
 
-def plot_scores(result: DetectionResult, top: int = 10, *, ax: Axes | None = None) -> Axes:
+def plot_scores(result: ResultLike, top: int = 10, *, ax: Axes | None = None) -> Axes:
     """Horizontal bars of the top clusters' ``ring_score``, stacked by contribution.
 
     Parameters
     ----------
-    result : DetectionResult
+    result : ResultLike
     top : int, default 10
     ax : matplotlib Axes, optional
 
@@ -84,7 +85,6 @@ def plot_scores(result: DetectionResult, top: int = 10, *, ax: Axes | None = Non
     -------
     matplotlib.axes.Axes
     """
-    from ._dossier import component_names
 
     c = result.clusters.head(top)
     ax = _axes(ax, (8, 0.45 * max(len(c), 2) + 1.5))
@@ -115,7 +115,7 @@ def _message(ax: Axes, text: str) -> None:
     ax.set_yticks([])
 
 
-def _contributions(ax: Axes, ex: RingExplanation) -> None:
+def _contributions(ax: Axes, ex: ExplanationLike) -> None:
     c = ex.contributions
     y = np.arange(len(c))[::-1]
     cols = [_color(comp, i) for i, comp in enumerate(c["component"])]
@@ -126,7 +126,7 @@ def _contributions(ax: Axes, ex: RingExplanation) -> None:
     ax.set_title(f"Score {ex.ring_score:.3f} = sum of contributions\n(dashed: most each could add)", fontsize=10)
 
 
-def _signals(ax: Axes, ex: RingExplanation, n: int = 10) -> None:
+def _signals(ax: Axes, ex: ExplanationLike, n: int = 10) -> None:
     s = ex.signals.head(n)
     if s.empty:
         return _message(ax, "No signal is shared by two accounts of this cluster")
@@ -142,7 +142,7 @@ def _signals(ax: Axes, ex: RingExplanation, n: int = 10) -> None:
     ax.legend(fontsize=7, loc="lower right")
 
 
-def _hourly(ax: Axes, ex: RingExplanation) -> None:
+def _hourly(ax: Axes, ex: ExplanationLike) -> None:
     h = ex.hourly
     ax.bar(h["hour"], h["share"], color=_RING, alpha=0.8, label="ring")
     ax.step(np.arange(25) - 0.5, np.append(h["population_share"], h["population_share"].iloc[-1]),
@@ -155,7 +155,7 @@ def _hourly(ax: Axes, ex: RingExplanation) -> None:
     ax.legend(fontsize=7)
 
 
-def _daily(ax: Axes, ex: RingExplanation) -> None:
+def _daily(ax: Axes, ex: ExplanationLike) -> None:
     d = ex.daily
     if d.empty or d["events"].sum() == 0:
         return _message(ax, "No events")
@@ -172,7 +172,7 @@ def _daily(ax: Axes, ex: RingExplanation) -> None:
     ax.tick_params(axis="x", labelrotation=30, labelsize=7)
 
 
-def _creation(ax: Axes, ex: RingExplanation) -> None:
+def _creation(ax: Axes, ex: ExplanationLike) -> None:
     t = ex.accounts["created_at"].dropna().sort_values() if "created_at" in ex.accounts else pd.Series([])
     if t.empty:
         return _message(ax, "Account creation times unknown")
@@ -187,7 +187,7 @@ def _creation(ax: Axes, ex: RingExplanation) -> None:
     ax.tick_params(axis="x", labelrotation=30, labelsize=7)
 
 
-def _output(ax: Axes, ex: RingExplanation) -> None:
+def _output(ax: Axes, ex: ExplanationLike) -> None:
     o = ex.output
     if o.empty or o["events"].sum() == 0:
         return _message(ax, "Output lengths unknown")
@@ -202,7 +202,7 @@ def _output(ax: Axes, ex: RingExplanation) -> None:
     ax.legend(fontsize=7)
 
 
-def _volume(ax: Axes, ex: RingExplanation) -> None:
+def _volume(ax: Axes, ex: ExplanationLike) -> None:
     a = ex.accounts
     if "n_events" not in a or a["n_events"].isna().all():
         return _message(ax, "No per-account volume")
@@ -215,7 +215,7 @@ def _volume(ax: Axes, ex: RingExplanation) -> None:
     ax.legend(fontsize=7)
 
 
-def _links(ax: Axes, ex: RingExplanation, max_nodes: int = 400) -> None:
+def _links(ax: Axes, ex: ExplanationLike, max_nodes: int = 400) -> None:
     import networkx as nx
 
     e = ex.links
@@ -252,7 +252,7 @@ def _links(ax: Axes, ex: RingExplanation, max_nodes: int = 400) -> None:
     ax.legend(fontsize=7, loc="lower right")
 
 
-def _templates(ax: Axes, ex: RingExplanation) -> None:
+def _templates(ax: Axes, ex: ExplanationLike) -> None:
     t = ex.templates
     ax.set_title("Template families", fontsize=10)
     if t is None or t.empty:
@@ -266,7 +266,7 @@ def _templates(ax: Axes, ex: RingExplanation) -> None:
     ax.set_xlabel("share of the ring's prompts (repetition rate)")
 
 
-def plot_dossier(ex: RingExplanation, *, fig: Figure | None = None) -> Figure:
+def plot_dossier(ex: ExplanationLike, *, fig: Figure | None = None) -> Figure:
     """Nine panels of a ring's dossier in one figure.
 
     Score contributions, linking signals' rarity, hour-of-day and per-day
@@ -276,7 +276,7 @@ def plot_dossier(ex: RingExplanation, *, fig: Figure | None = None) -> Figure:
 
     Parameters
     ----------
-    ex : RingExplanation
+    ex : ExplanationLike
     fig : matplotlib Figure, optional
         Drawn into (cleared first); a new pyplot figure if omitted.
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ._exceptions import EngineUnavailableError, SchemaError
+from .._exceptions import EngineUnavailableError, SchemaError
 
 __all__ = ["to_arrow", "TableLike"]
 

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._exceptions import InvalidParameterError, OutputExistsError
+from .._exceptions import InvalidParameterError, OutputExistsError
+from ._types import ResultLike
 
 if TYPE_CHECKING:  # pragma: no cover
     import igraph
     import networkx
 
-    from ._result import DetectionResult
 
 __all__ = [
     "OutputExistsError",
@@ -162,7 +162,7 @@ def tables_to_igraph(signals: pd.DataFrame, accounts: pd.DataFrame, edges: pd.Da
     return g
 
 
-def write_graphml(result: DetectionResult, path: str | os.PathLike[str], *, cluster_id: int | None = None,
+def write_graphml(result: ResultLike, path: str | os.PathLike[str], *, cluster_id: int | None = None,
                   overwrite: bool = False) -> Path:
     """Write the account–signal graph (one cluster or all) as GraphML for Gephi.
 

@@ -18,15 +18,14 @@ evidence shown is the evidence scored.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._scoring import ScoringParams
+from ..scoring import ScoringParams
+from ._types import ResultLike
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._result import DetectionResult
 
 __all__ = ["dossier_parts", "link_centrality", "component_names", "DEFAULT_BRIDGES"]
 
@@ -44,7 +43,7 @@ def component_names(clusters: pd.DataFrame) -> list[str]:
     return [c[len("contrib_"):] for c in clusters.columns if c.startswith("contrib_")]
 
 
-def _scoring_params(result: DetectionResult) -> ScoringParams:
+def _scoring_params(result: ResultLike) -> ScoringParams:
     p = result.params.get("scoring") if isinstance(result.params, dict) else None
     return p if isinstance(p, ScoringParams) else ScoringParams()
 
@@ -234,7 +233,7 @@ def _output(ev: pd.DataFrame, population: dict[str, Any]) -> tuple[pd.DataFrame,
     }), med
 
 
-def _templates(result: DetectionResult, cluster_id: int, ev: pd.DataFrame, kept: bool) -> pd.DataFrame:
+def _templates(result: ResultLike, cluster_id: int, ev: pd.DataFrame, kept: bool) -> pd.DataFrame:
     ct = result._cluster_templates
     cols = ["family", "prompts", "share", "accounts", "representative"]
     if ct is None or ct.empty or "cluster_id" not in ct.columns:
@@ -248,12 +247,12 @@ def _templates(result: DetectionResult, cluster_id: int, ev: pd.DataFrame, kept:
     return t
 
 
-def dossier_parts(result: DetectionResult, cluster_id: int, *, n_bridges: int = DEFAULT_BRIDGES) -> dict[str, Any]:
+def dossier_parts(result: ResultLike, cluster_id: int, *, n_bridges: int = DEFAULT_BRIDGES) -> dict[str, Any]:
     """Every piece of one cluster's dossier, as keyword arguments of ``RingExplanation``.
 
     Parameters
     ----------
-    result : DetectionResult
+    result : ResultLike
     cluster_id : int
         An existing cluster id (the caller validates it).
     n_bridges : int, default 5

@@ -70,7 +70,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._signals import SignalTable
+from ..signals import SignalTable
 
 __all__ = ["DEFAULT_TYPE_WEIGHTS", "AccountGraph", "build_graph", "rarity_weight"]
 

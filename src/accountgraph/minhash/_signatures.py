@@ -2,7 +2,7 @@
 
 Slot-filled prompt templates are the clearest trace a distillation campaign
 leaves. This module turns a column of prompts into MinHash signatures over
-their word tokens (:func:`accountgraph._tokenize.prompt_tokens`), batch by
+their word tokens (:func:`accountgraph.minhash._tokenize.prompt_tokens`), batch by
 batch, with no per-prompt Python loop:
 
 * ``exact=True`` reproduces ``datasketch.MinHash`` (2.x, default ``affine32``
@@ -10,35 +10,33 @@ batch, with no per-prompt Python loop:
   (vectorised in numpy, ``hashlib`` only for tokens over 247 bytes), the
   MurmurHash3 32-bit finaliser, then ``a_k * h + b_k mod 2**32`` for all
   permutations, min-reduced per prompt in a compiled kernel
-  (:func:`accountgraph._kernels.affine_min`).
+  (:func:`accountgraph.minhash._kernels.affine_min`).
 * ``exact=False`` (default) is one-permutation hashing (OPH, Li, Owen & Zhang
   2012) with optimal densification (Shrivastava 2017): each token occurrence
-  is hashed to 64 bits (:func:`_token_hash64`; for ASCII prompts in one
-  compiled pass over the bytes, :func:`accountgraph._kernels.oph_ascii`), the
+  is hashed to 64 bits (:func:`token_hash64`; for ASCII prompts in one
+  compiled pass over the bytes, :func:`accountgraph.minhash._kernels.oph_ascii`), the
   high bits pick one of ``num_perm`` bins and the low 32 bits compete for
   that bin's minimum; empty bins borrow from the first non-empty bin of a
   fixed, seeded probe order. Cost is O(tokens) instead of O(tokens * num_perm).
 
 Both signatures estimate Jaccard similarity of token *sets* as the fraction of
-equal positions and feed :func:`accountgraph._lsh.lsh_band_keys`.
+equal positions and feed :func:`accountgraph.minhash.band_keys`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import struct
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from ._exceptions import EngineUnavailableError, InvalidParameterError
+from .._exceptions import EngineUnavailableError, InvalidParameterError
+from .._hashing import fmix64
+from .._parallel import map_batches
 from ._kernels import affine_min, densify, oph_add, oph_ascii
 from ._tokenize import (
     TextBatch,
@@ -58,6 +56,9 @@ __all__ = [
     "EMPTY_FAST",
     "SignatureStats",
     "signatures_with_stats",
+    "row_bytes",
+    "seed_salt",
+    "token_hash64",
 ]
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return _offsets(arr), np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
 
 
-def _row_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def row_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_string_buffers` plus a ``bool`` validity mask: what the compiled row kernels read."""
     off, data = _string_buffers(arr)
     valid = np.ones(len(arr), dtype=bool) if arr.null_count == 0 else arr.is_valid().to_numpy(zero_copy_only=False)
@@ -205,12 +206,6 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> np.uint64(33))
 
 
 def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -225,7 +220,7 @@ def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndar
     return a, b
 
 
-def _token_hash64(vocab: pa.Array, seed: int) -> np.ndarray:
+def token_hash64(vocab: pa.Array, seed: int) -> np.ndarray:
     """Seeded 64-bit hash of each distinct token, vectorised over 8-byte words.
 
     Each little-endian 8-byte word (zero-padded) is mixed with its position by
@@ -250,13 +245,13 @@ def _token_hash64(vocab: pa.Array, seed: int) -> np.ndarray:
     words = view[start].astype(np.uint64)
     remain = (lens[tok] - 8 * widx).clip(0, 8).astype(np.uint64)
     mask = np.where(remain >= 8, np.uint64(0xFFFFFFFFFFFFFFFF), (np.uint64(1) << (remain * np.uint64(8))) - np.uint64(1))
-    salt = _salt(seed)
-    mixed = _fmix64((words & mask) ^ (widx.astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93) + salt))
+    salt = seed_salt(seed)
+    mixed = fmix64((words & mask) ^ (widx.astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93) + salt))
     total = np.add.reduceat(mixed, first)
-    return _fmix64(total ^ (lens.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ salt)
+    return fmix64(total ^ (lens.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ salt)
 
 
-def _salt(seed: int) -> np.uint64:
+def seed_salt(seed: int) -> np.uint64:
     return np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
 
 
@@ -264,21 +259,21 @@ def _fast_signatures(texts: pa.Array, seed: int, probe_t: np.ndarray) -> tuple[n
     """OPH + optimal densification signatures of one batch: (uint64 (n, p), has-token rows, tokens).
 
     Pure-ASCII rows are tokenised, hashed and binned in one compiled pass over
-    their bytes (:func:`accountgraph._kernels.oph_ascii`); the other rows go
-    through the pyarrow Unicode kernels and :func:`_token_hash64`, whose
+    their bytes (:func:`accountgraph.minhash._kernels.oph_ascii`); the other rows go
+    through the pyarrow Unicode kernels and :func:`token_hash64`, whose
     hashes the compiled pass reproduces bit for bit. Empty bins are then
     filled from the first non-empty bin of a fixed, seeded probe order.
     """
     n, p = len(texts), probe_t.shape[0]
-    off, data, valid = _row_bytes(texts)
+    off, data, valid = row_bytes(texts)
     sig = np.full((n, p), 0xFFFFFFFF, dtype=np.uint32)
     filled = np.zeros((n, p), dtype=bool)
     status = np.zeros(n, dtype=np.uint8)
-    ntok = int(oph_ascii(data, off, valid, _salt(seed), sig, filled, status))
+    ntok = int(oph_ascii(data, off, valid, seed_salt(seed), sig, filled, status))
     rest = np.flatnonzero(status == 2)
     if rest.size:
         tb = tokenize_batch(texts.take(pa.array(rest)))
-        oph_add(rest[tb.row], _token_hash64(tb.vocab, seed)[tb.code], sig, filled)
+        oph_add(rest[tb.row], token_hash64(tb.vocab, seed)[tb.code], sig, filled)
         ntok += int(tb.code.size)
     out = np.empty((n, p), dtype=np.uint64)
     has = densify(sig, filled, probe_t, out)
@@ -316,40 +311,6 @@ def _check_params(num_perm: int, seed: int) -> None:
         )
 
 
-def _n_workers(n_jobs: int | None) -> int:
-    if n_jobs is None:
-        return 1
-    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1:
-        raise InvalidParameterError(
-            f"The 'n_jobs' parameter of prompt_signatures must be None, -1 or an int >= 1. Got {n_jobs!r} instead."
-        )
-    return (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
-
-
-def _map_batches(fn: Callable[[TextBatch], Any], batches: Iterator[TextBatch], n_jobs: int | None) -> Iterator[Any]:
-    """Apply ``fn`` to batches, yielding results in input order.
-
-    With more than one worker, batches run on a thread pool (pyarrow's string
-    kernels and numpy's array loops release the GIL). At most two batches per
-    worker are in flight, so memory stays bounded by the batch size. Results
-    do not depend on the number of workers: each batch is computed
-    independently and written to its own rows.
-    """
-    workers = _n_workers(n_jobs)
-    if workers == 1:
-        for batch in batches:
-            yield fn(batch)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="accountgraph-minhash") as pool:
-        pending: deque[Future[Any]] = deque()
-        for batch in batches:
-            pending.append(pool.submit(fn, batch))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
 def signatures_with_stats(
     texts: Any,
     *,
@@ -377,7 +338,7 @@ def signatures_with_stats(
         sig, has, ntok = _fast_signatures(batch.texts, seed, probe)
         return batch, sig, np.flatnonzero(has), ntok
 
-    for batch, sig, tok_rows, ntok in _map_batches(work, iter_text_batches(arr, batch_size=batch_size), n_jobs):
+    for batch, sig, tok_rows, ntok in map_batches(work, iter_text_batches(arr, batch_size=batch_size), n_jobs):
         lo = batch.start
         out[lo : lo + len(batch.texts)] = sig
         stats.has_tokens[lo + tok_rows] = True

@@ -17,8 +17,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 import pyarrow as pa
 
-from ._exceptions import InvalidParameterError
-from ._schema import Quarantine
+from .._exceptions import InvalidParameterError
+from ..ingest import Quarantine
+from ._dossier import dossier_parts
+from ._export import bipartite_tables, tables_to_igraph, tables_to_networkx, write_graphml
+from ._plots import plot_dossier, plot_scores
+from ._report import dossier_html, results_html, write_report
 
 if TYPE_CHECKING:  # pragma: no cover
     import igraph
@@ -143,13 +147,11 @@ class RingExplanation:
         Nodes ``("account", id)`` (``bipartite=0``) and ``("signal", type, value)``
         (``bipartite=1``); edges carry the signal's rarity ``weight``.
         """
-        from ._export import tables_to_networkx
 
         return tables_to_networkx(*self._graph_tables())
 
     def to_igraph(self) -> igraph.Graph:
         """The ring's bipartite account–signal graph in igraph (vertex ``name``, ``type``; edge ``weight``)."""
-        from ._export import tables_to_igraph
 
         return tables_to_igraph(*self._graph_tables())
 
@@ -158,7 +160,6 @@ class RingExplanation:
 
         Needs matplotlib (``pip install 'accountgraph[plot]'``).
         """
-        from ._plots import plot_dossier
 
         return plot_dossier(self, fig=fig)
 
@@ -192,7 +193,6 @@ class RingExplanation:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        from ._report import dossier_html
 
         return f"<div>{dossier_html(self, heading='h3')}</div>"
 
@@ -287,7 +287,6 @@ class DetectionResult:
                 f"There is no cluster {cluster_id!r}; cluster ids run from 0 to "
                 f"{len(self.clusters) - 1} (-1 means 'in no cluster' and has no evidence)."
             )
-        from ._dossier import dossier_parts
 
         return RingExplanation(cluster_id=int(cluster_id), **dossier_parts(self, int(cluster_id)))
 
@@ -298,7 +297,6 @@ class DetectionResult:
         return c[cols].head(n).reset_index(drop=True)
 
     def _bipartite_tables(self, cluster_id: int | None):
-        from ._export import bipartite_tables
 
         return bipartite_tables(self.cluster_signals, self._incidence, self.assignments, cluster_id)
 
@@ -311,7 +309,6 @@ class DetectionResult:
         ``signal_type``, ``value``, ``accounts_total``. Edges carry the signal's
         rarity ``weight``. Same graph as ``explain(cluster_id).to_networkx()``.
         """
-        from ._export import tables_to_networkx
 
         return tables_to_networkx(*self._bipartite_tables(cluster_id))
 
@@ -321,7 +318,6 @@ class DetectionResult:
         Vertex ``name`` is ``"account:<id>"`` / ``"signal:<type>:<value>"``,
         ``type`` is igraph's bipartite flag (True for signals); edge ``weight``.
         """
-        from ._export import tables_to_igraph
 
         return tables_to_igraph(*self._bipartite_tables(cluster_id))
 
@@ -335,7 +331,6 @@ class DetectionResult:
             (an :class:`~accountgraph.AccountGraphError`) if ``path`` exists and
             ``overwrite`` is False.
         """
-        from ._export import write_graphml
 
         return write_graphml(self, path, cluster_id=cluster_id, overwrite=overwrite)
 
@@ -365,13 +360,11 @@ class DetectionResult:
             (an :class:`~accountgraph.AccountGraphError`) if ``path`` exists and
             ``overwrite`` is False.
         """
-        from ._report import write_report
 
         return write_report(self, path, top=top, overwrite=overwrite, title=title)
 
     def plot(self, top: int = 10, *, ax: Axes | None = None) -> Axes:
         """Bars of the top clusters' ring_score stacked by contribution (needs matplotlib)."""
-        from ._plots import plot_scores
 
         return plot_scores(self, top, ax=ax)
 
@@ -384,7 +377,6 @@ class DetectionResult:
         )
 
     def _repr_html_(self) -> str:
-        from ._report import results_html
 
         return f"<div><p>{html.escape(repr(self))}</p>{results_html(self, 10)}</div>"
 

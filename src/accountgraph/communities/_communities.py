@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from ._graph import AccountGraph
+from ..graph import AccountGraph
 
 __all__ = ["isolated_igraph_rng", "find_communities", "detach_weak_members", "attach_by_shared_signals"]
 
@@ -177,13 +177,13 @@ def _group_lower_median(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndar
 
 
 def detach_weak_members(
-    membership: np.ndarray, graph: AccountGraph, *, min_rel_strength: float = 0.15, min_size: int = 6
+    membership: np.ndarray, graph: AccountGraph, *, min_strength: float = 0.15, min_size: int = 6
 ) -> tuple[np.ndarray, int]:
     """Detach accounts that hang on a community by a thread.
 
     An account's strength in its community is the summed weight of its links
     to other members. In communities of at least ``min_size`` accounts, members
-    whose strength is below ``min_rel_strength`` times the community's median
+    whose strength is below ``min_strength`` times the community's median
     strength are set to -1 (in no cluster). This is what separates a household
     that shares one residential-proxy exit and a popular (spoofed) fingerprint
     with one ring account from the ring itself, whose members are tied by
@@ -207,7 +207,7 @@ def detach_weak_members(
     member = np.flatnonzero(membership >= 0)
     labels, size, median = _group_lower_median(strength[member], membership[member])
     inv = np.searchsorted(labels, membership[member])
-    weak = (size[inv] >= min_size) & (strength[member] < min_rel_strength * median[inv])
+    weak = (size[inv] >= min_size) & (strength[member] < min_strength * median[inv])
     out[member[weak]] = -1
     n_weak = int(weak.sum())
     if n_weak:
@@ -226,7 +226,7 @@ def attach_by_shared_signals(
     min_size: int = 6,
     min_concentration: float = 0.5,
     min_presence: float = 0.2,
-    min_rel_strength: float = 0.5,
+    min_strength: float = 0.5,
     rounds: int = 3,
 ) -> tuple[np.ndarray, int]:
     """Attach accounts left outside the communities to the one they share many signals with.
@@ -238,7 +238,7 @@ def attach_by_shared_signals(
     ``min_size`` accounts joins community ``C`` when at least ``min_signals``
     of its projectable signals (linked or sampled, rarity weight > 0) are
     *concentrated* in ``C``, and these make up at least ``min_share`` of its
-    projectable signals and at least ``min_rel_strength`` times as many as the
+    projectable signals and at least ``min_strength`` times as many as the
     community's median member has concentrated in it (the mirror of
     :func:`detach_weak_members`: it must be tied about as well as the members
     are). A signal is concentrated in ``C`` when two or more of its accounts
@@ -263,7 +263,7 @@ def attach_by_shared_signals(
         The distinct (account, signal) incidences.
     graph : AccountGraph
         Supplies the rarity weights (0 for hubs and unshared signals) and degrees.
-    min_signals, min_share, min_size, min_concentration, min_presence, min_rel_strength, rounds
+    min_signals, min_share, min_size, min_concentration, min_presence, min_strength, rounds
         See above; ``min_signals=0`` disables attachment.
 
     Returns
@@ -281,7 +281,7 @@ def attach_by_shared_signals(
     for _ in range(max(int(rounds), 1)):
         out, n_att = _attach_round(
             out, a, s, graph, min_signals=min_signals, min_share=min_share, min_size=min_size,
-            min_concentration=min_concentration, min_presence=min_presence, min_rel_strength=min_rel_strength,
+            min_concentration=min_concentration, min_presence=min_presence, min_strength=min_strength,
         )
         total += n_att
         if not n_att:
@@ -293,7 +293,7 @@ def attach_by_shared_signals(
 
 def _attach_round(
     membership: np.ndarray, a: np.ndarray, s: np.ndarray, graph: AccountGraph, *, min_signals: int,
-    min_share: float, min_size: int, min_concentration: float, min_presence: float, min_rel_strength: float,
+    min_share: float, min_size: int, min_concentration: float, min_presence: float, min_strength: float,
 ) -> tuple[np.ndarray, int]:
     """One round of :func:`attach_by_shared_signals` on the usable incidences ``(a, s)``."""
     out = membership.copy()
@@ -334,7 +334,7 @@ def _attach_round(
     ok = (
         (n_shared >= min_signals)
         & (n_shared >= min_share * n_usable[acc])
-        & (n_shared >= min_rel_strength * median_own[com])
+        & (n_shared >= min_strength * median_own[com])
     )
     out[acc[ok]] = com[ok]
     return out, int(ok.sum())

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._exceptions import SchemaError
+from .._exceptions import SchemaError
 from ._io import LazyColumn, TableLike, is_parquet_path, to_arrow
 from ._ip import canonical_ips
 
@@ -35,6 +35,7 @@ __all__ = [
     "validate_events",
     "validate_accounts",
     "factorize_sorted",
+    "combine_chunks",
 ]
 
 logger = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def _as_string(col: pa.ChunkedArray, column: str, name: str) -> pa.ChunkedArray:
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
 
 
-def _combine(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+def combine_chunks(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     """One contiguous array; text goes to 64-bit offsets first so > 2 GiB cannot overflow."""
     if isinstance(col, pa.ChunkedArray):
         if pa.types.is_string(col.type):
@@ -222,7 +223,7 @@ def _to_us(col: pa.ChunkedArray, column: str, name: str) -> tuple[np.ndarray, np
         return vals, null, bad
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         # Parse each distinct string once, vectorised in pandas' C parser.
-        enc = _combine(col).dictionary_encode()
+        enc = combine_chunks(col).dictionary_encode()
         uniq = enc.dictionary.to_pandas()
         parsed = pd.to_datetime(uniq, errors="coerce", utc=True, format="ISO8601")
         if parsed.isna().any():
@@ -250,7 +251,7 @@ def _to_us(col: pa.ChunkedArray, column: str, name: str) -> tuple[np.ndarray, np
 
 def _ip_check(col: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
     """Canonicalise IP text once per distinct value; return (canonical, is_malformed)."""
-    enc = _combine(col).dictionary_encode()
+    enc = combine_chunks(col).dictionary_encode()
     if len(enc.dictionary) == 0:
         return pa.chunked_array([pa.nulls(len(col), pa.large_string())]), np.zeros(len(col), bool)
     canon, ok = canonical_ips(enc.dictionary)
@@ -277,7 +278,7 @@ def factorize_sorted(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Ar
     appearance; re-ranking the (small) dictionary by sort order makes the codes
     independent of row order. Cost: O(n) hashing plus O(u log u) for u uniques.
     """
-    arr = _combine(arr)
+    arr = combine_chunks(arr)
     enc = arr.dictionary_encode()
     order = np.asarray(pc.array_sort_indices(enc.dictionary).to_numpy(), dtype=np.int64)
     rank = np.empty_like(order)

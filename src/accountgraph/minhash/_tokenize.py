@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._exceptions import InvalidParameterError, SchemaError
+from .._exceptions import InvalidParameterError, SchemaError
 
 __all__ = [
     "TextBatch",
@@ -66,7 +66,7 @@ PUNCTUATION: str = (
     + "\ufffd"
 )
 
-_ASCII_PUNCT = "".join(c for c in PUNCTUATION if ord(c) < 0x80)
+ASCII_PUNCT = "".join(c for c in PUNCTUATION if ord(c) < 0x80)
 _STRING_TYPES = (pa.string(), pa.large_string())
 _NONE = np.zeros(0, dtype=np.int64)
 _BINARY_TYPES = (pa.binary(), pa.large_binary())
@@ -368,7 +368,7 @@ def tokenize_batch(texts: pa.Array) -> TokenBatch:
         flat = pc.list_flatten(lists)
         parent = pc.list_parent_indices(lists).to_numpy()
         # ASCII rows contain no other characters of PUNCTUATION: the ASCII trim is equivalent.
-        trimmed = pc.ascii_trim(flat, _ASCII_PUNCT) if asc else pc.utf8_trim(flat, PUNCTUATION)
+        trimmed = pc.ascii_trim(flat, ASCII_PUNCT) if asc else pc.utf8_trim(flat, PUNCTUATION)
         rows.append(parent if sel is None else sel[parent])
         toks.append(trimmed)
     tokens = toks[0] if len(toks) == 1 else pa.concat_arrays([t.cast(pa.large_string()) for t in toks])

@@ -56,9 +56,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+
+from .._exceptions import InvalidParameterError
+from .._validation import Constraint, Interval, Pair, ParamsBase, WeightMapping
 
 __all__ = ["ScoringParams", "COMPONENTS", "score_clusters"]
 
@@ -70,8 +74,21 @@ _DAY = 86_400
 
 
 @dataclass(frozen=True)
-class ScoringParams:
-    """Weights of the evidence components (must be >= 0; normalised to sum 1)."""
+class ScoringParams(ParamsBase):
+    """Weights of the evidence components and the gates of the ring score.
+
+    Parameters
+    ----------
+    weights : mapping, optional
+        Weight per component (>= 0, among :data:`COMPONENTS`; missing ones are
+        0); normalised to sum 1 over the components an input supports.
+    burst_window_s : int, default 259200
+        Width of the densest account-creation window (72 hours).
+    size_gate : (int, int), default (2, 6)
+        Cluster sizes at which the size gate is 0 and 1 (log-linear between).
+    spread_gate : (float, float), default (200.0, 80.0)
+        Events per account-day at which the spread gate is 0 and 1.
+    """
 
     weights: dict[str, float] = field(
         default_factory=lambda: {
@@ -82,6 +99,25 @@ class ScoringParams:
     burst_window_s: int = 72 * 3600
     size_gate: tuple[int, int] = (2, 6)
     spread_gate: tuple[float, float] = (200.0, 80.0)
+
+    _constraints: ClassVar[dict[str, Constraint]] = {
+        "weights": WeightMapping(COMPONENTS),
+        "burst_window_s": Interval(int, 1, None),
+        "size_gate": Pair(Interval(int, 1, None)),
+        "spread_gate": Pair(Interval(float, 0, None, "neither")),
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not sum(float(v) for v in self.weights.values()) > 0:
+            raise InvalidParameterError(
+                f"The 'weights' parameter of ScoringParams must give some component a weight > 0. "
+                f"Got {self.weights!r} instead."
+            )
+        if self.size_gate[0] >= self.size_gate[1]:
+            raise InvalidParameterError(
+                f"The 'size_gate' parameter of ScoringParams must be increasing (lo < hi). Got {self.size_gate!r} instead."
+            )
 
 
 def ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -26,22 +26,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._tokenize import _ASCII_PUNCT
+from .._hashing import GOLDEN, fmix64, splitmix64
+from ._tokenize import ASCII_PUNCT
 
 __all__ = ["oph_ascii", "oph_add", "densify", "affine_min", "shingles_ascii", "rotation_densify", "NONE_ROW"]
 
-_C1 = np.uint64(0xFF51AFD7ED558CCD)
-_C2 = np.uint64(0xC4CEB9FE1A85EC53)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
 _WSTEP = np.uint64(0xD6E8FEB86659FD93)
-_S33 = np.uint64(33)
 _S32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _EMPTY64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _ZERO64, _ONE64 = np.uint64(0), np.uint64(1)
-_SM_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_SM_M2 = np.uint64(0x94D049BB133111EB)
-_SM_S1, _SM_S2, _SM_S3 = np.uint64(30), np.uint64(27), np.uint64(31)
+_SM_M2 = np.uint64(0x94D049BB133111EB)  # splitmix64's second multiplier, seeds band hashes
 
 # Byte classes of lower-cased ASCII: 0 token byte, 1 whitespace, 2 punctuation
 # (trimmed at token ends), 3 non-ASCII (the row goes to the Unicode kernels).
@@ -49,33 +44,17 @@ _WS, _PUNCT, _NONASCII = 1, 2, 3
 _CLASS = np.zeros(256, dtype=np.uint8)
 _CLASS[0x09:0x0E] = _WS
 _CLASS[0x1C:0x21] = _WS
-_CLASS[np.frombuffer(_ASCII_PUNCT.encode("ascii"), dtype=np.uint8)] = _PUNCT
+_CLASS[np.frombuffer(ASCII_PUNCT.encode("ascii"), dtype=np.uint8)] = _PUNCT
 _CLASS[0x80:] = _NONASCII
 
 #: Marker in the ``status`` output of :func:`oph_ascii` for rows it did not sign.
 NONE_ROW = np.uint8(0)
 
 
-@njit(inline="always")
-def _finalise(h, s1, m1, s2, m2, s3):  # type: ignore[no-untyped-def]
-    """xorshift-multiply finaliser: ``h ^= h >> s1; h *= m1; h ^= h >> s2; h *= m2; h ^ h >> s3``."""
-    h ^= h >> s1
-    h *= m1
-    h ^= h >> s2
-    h *= m2
-    return h ^ (h >> s3)
-
-
-@njit(inline="always")
-def _fmix64(h):  # type: ignore[no-untyped-def]
-    """MurmurHash3's 64-bit finaliser."""
-    return _finalise(h, _S33, _C1, _S33, _C2, _S33)
-
-
-@njit(inline="always")
-def _splitmix(x):  # type: ignore[no-untyped-def]
-    """splitmix64's finaliser."""
-    return _finalise(x, _SM_S1, _SM_M1, _SM_S2, _SM_M2, _SM_S3)
+# The mixers are defined once in :mod:`accountgraph._hashing` and compiled here
+# as scalar functions.
+_fmix64 = njit(inline="always")(fmix64)
+_splitmix = njit(inline="always")(splitmix64)
 
 
 @njit(inline="always")
@@ -125,7 +104,7 @@ def _token_hash(data, s, e, salt):  # type: ignore[no-untyped-def]
             total += _fmix64(w ^ (np.uint64(i) * _WSTEP + salt))
         i += 1
         pos = stop
-    return _fmix64(total ^ (np.uint64(e - s) * _GOLD) ^ salt)
+    return _fmix64(total ^ (np.uint64(e - s) * GOLDEN) ^ salt)
 
 
 @njit(inline="always")
@@ -218,7 +197,7 @@ def shingles_ascii(data, off, valid, salt, width, sig, status):  # type: ignore[
             if k >= width:
                 acc = ring[(k - width) % width]
                 for j in range(1, width):
-                    acc = _splitmix(acc * _GOLD ^ ring[(k - width + j) % width])
+                    acc = _splitmix(acc * GOLDEN ^ ring[(k - width + j) % width])
                 b = ((acc >> _S32) * pp) >> _S32
                 v = acc & _LOW32
                 if v < sig[r, b]:
@@ -303,7 +282,7 @@ def rotation_densify(sig):  # type: ignore[no-untyped-def]
                 nxt = t
             elif t < p and nxt >= 0:
                 d = np.uint64(nxt - t)
-                sig[r, j] = _splitmix(sig[r, nxt % p] ^ (d * _GOLD)) & _LOW32
+                sig[r, j] = _splitmix(sig[r, nxt % p] ^ (d * GOLDEN)) & _LOW32
 
 
 @njit(nogil=True, cache=True)

@@ -23,10 +23,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._exceptions import InvalidParameterError
+from .._version import __version__
+from ._dossier import component_names
+from ._export import write_text
+from ._plots import plot_dossier, plot_scores, require_matplotlib
+from ._types import ExplanationLike, ResultLike
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from ._result import DetectionResult, RingExplanation
 
 __all__ = ["render_report", "write_report", "dossier_html", "results_html"]
 
@@ -123,7 +129,7 @@ def _png(fig: Figure, dpi: int = 72) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _facts(ex: RingExplanation) -> str:
+def _facts(ex: ExplanationLike) -> str:
     f, s = ex.facts, ex.summary
     items = [("Rank", f"#{f['rank']} of the clusters by ring_score"),
              ("Size", f"{_fmt(s['n_accounts'])} accounts, {_fmt(s['n_events'])} events"),
@@ -152,7 +158,7 @@ def _facts(ex: RingExplanation) -> str:
     return '<dl class="facts">' + "".join(f"<dt>{_esc(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
-def dossier_html(ex: RingExplanation, *, image: str | None = None, heading: str = "h2") -> str:
+def dossier_html(ex: ExplanationLike, *, image: str | None = None, heading: str = "h2") -> str:
     """HTML of one dossier (escaped); ``image`` is a data URI of its panels, if any."""
     cid = ex.cluster_id
     h3 = "h3" if heading == "h2" else "h4"
@@ -213,9 +219,8 @@ def dossier_html(ex: RingExplanation, *, image: str | None = None, heading: str 
     return "\n".join(out)
 
 
-def results_html(result: DetectionResult, top: int = 10, *, links: bool = False) -> str:
+def results_html(result: ResultLike, top: int = 10, *, links: bool = False) -> str:
     """Summary table of the top clusters with score bars and lead evidence (escaped)."""
-    from ._dossier import component_names
 
     c = result.clusters.head(top).copy()
     comps = component_names(result.clusters)
@@ -244,10 +249,8 @@ def results_html(result: DetectionResult, top: int = 10, *, links: bool = False)
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def render_report(result: DetectionResult, *, top: int = 10, title: str | None = None, plots: bool = True) -> str:
+def render_report(result: ResultLike, *, top: int = 10, title: str | None = None, plots: bool = True) -> str:
     """The HTML text of the report (see :meth:`DetectionResult.report`)."""
-    from . import __version__
-    from ._plots import plot_dossier, plot_scores, require_matplotlib
 
     title = title or "accountgraph: coordinated account rings"
     st, p = result.stats, result.params
@@ -297,11 +300,9 @@ def render_report(result: DetectionResult, *, top: int = 10, title: str | None =
     return "\n".join(parts)
 
 
-def write_report(result: DetectionResult, path: str | os.PathLike[str], *, top: int = 10,
+def write_report(result: ResultLike, path: str | os.PathLike[str], *, top: int = 10,
                  overwrite: bool = False, title: str | None = None) -> Path:
     """Render the report and write it to ``path`` (see :meth:`DetectionResult.report`)."""
-    from ._exceptions import InvalidParameterError
-    from ._export import write_text
 
     if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
         raise InvalidParameterError(f"The 'top' parameter of report() must be an int >= 1. Got {top!r} instead.")

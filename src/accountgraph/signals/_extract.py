@@ -29,8 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._ip import ip_networks
-from ._schema import ValidAccounts, ValidEvents, _combine, factorize_sorted
+from ..ingest import ip_networks
+from ..ingest import ValidAccounts, ValidEvents, combine_chunks, factorize_sorted
 
 __all__ = ["SignalTable", "extract_signals", "unique_counts"]
 
@@ -132,7 +132,7 @@ def extract_signals(
     if ev.ip is not None:
         add("ip", ev_account, ev.ip, True)
         if use_ip_network:
-            add("ip_net", ev_account, pa.chunked_array([ip_networks(_combine(ev.ip))]), True)
+            add("ip_net", ev_account, pa.chunked_array([ip_networks(combine_chunks(ev.ip))]), True)
     add("device", ev_account, ev.device_id, True)
     add("payment", ev_account, ev.payment_id, True)
     if template_family is not None:
@@ -161,7 +161,7 @@ def extract_signals(
         else:
             # Factorise the union of all columns of this type together so a card
             # seen in events and in accounts is one signal.
-            cols = [_combine(p[1]).cast(pa.large_string()) for p in parts]
+            cols = [combine_chunks(p[1]).cast(pa.large_string()) for p in parts]
             codes_all, uniq = factorize_sorted(pa.chunked_array(cols))
             acc_all = np.concatenate([p[0] for p in parts])
             counts_w = np.concatenate([np.ones(len(p[0]), np.int64) if p[2] else np.zeros(len(p[0]), np.int64) for p in parts])

@@ -1,0 +1,265 @@
+"""The public entry points: :class:`RingDetector` and its function twin :func:`detect`.
+
+Parameters are grouped per stage in small frozen objects (:class:`IngestParams`,
+:class:`TemplateParams`, :class:`GraphParams`, :class:`CommunityParams`,
+:class:`ScoringParams`), each validated by the constraints declared next to its
+fields; the estimator holds one of each plus the few run-wide parameters, and
+hands them to an engine as one :class:`~accountgraph.engines.PipelineConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from ._exceptions import InvalidParameterError, NotFittedError
+from ._validation import Boolean, Constraint, Interval, NoneOr, ParamsBase, check_params
+from .communities import CommunityParams
+from .engines import PipelineConfig, get_engine
+from .graph import GraphParams
+from .ingest import IngestParams, TableLike
+from .scoring import ScoringParams
+from .templates import TemplateParams
+from .views import DetectionResult, RingExplanation
+
+__all__ = ["RingDetector", "detect", "DEFAULT_THRESHOLD"]
+
+
+#: Default ``ring_score`` above which a cluster is flagged. Chosen on the
+#: synthetic scenarios (seed 0): the highest-scoring benign cluster (enterprise,
+#: family, automation) scored 0.34, the lowest ring cluster of the hardest tactic
+#: (mimicked human timing + 50-60 % camouflage prompts) 0.48; checked on a
+#: held-out seed in ``benchmarks/RESULTS.md``.
+DEFAULT_THRESHOLD = 0.45
+
+#: The stage parameter objects, by parameter name.
+_STAGES: dict[str, type[ParamsBase]] = {
+    "ingest": IngestParams, "templates": TemplateParams, "graph": GraphParams,
+    "communities": CommunityParams, "scoring": ScoringParams,
+}
+
+
+class RingDetector:
+    """Find and rank coordinated rings of accounts.
+
+    Parameters
+    ----------
+    threshold : float, default 0.45
+        Clusters with ``ring_score`` above this are flagged.
+    ingest : IngestParams or dict, optional
+        Column mapping and extra signal columns.
+    templates : TemplateParams or dict, optional
+        Prompt-template families (MinHash LSH).
+    graph : GraphParams or dict, optional
+        Rarity weighting and the bounded projection (hub cap, pair budget).
+    communities : CommunityParams or dict, optional
+        Leiden and the account-level refinement (detach, attach).
+    scoring : ScoringParams or dict, optional
+        Evidence weights and gates of the ring score.
+    evidence_clusters : int, default 50
+        Keep per-event evidence (timelines, output lengths, links) for this
+        many top-ranked clusters, for dossiers, reports and plots.
+    random_state : int, default 0
+        Seed of Leiden's (private) random generator, of the sampled projection
+        and of MinHash (``random_state + 1``).
+    progress : bool or None, default None
+        Show a progress bar; ``None`` shows one only on an interactive terminal.
+    engine : {"local"}, default "local"
+        Where the stages run (see :mod:`accountgraph.engines`).
+
+    Attributes
+    ----------
+    result_ : DetectionResult
+    assignments_ : pandas.DataFrame
+    clusters_ : pandas.DataFrame
+
+    Notes
+    -----
+    Stage parameters are reachable by nested names, scikit-learn style:
+    ``RingDetector().set_params(graph__max_pairs=10**8)`` and
+    ``get_params()["communities__resolution"]``. A stage parameter may also be
+    given as a dict of its fields: ``RingDetector(graph={"max_pairs": 10**8})``.
+
+    Examples
+    --------
+    >>> from accountgraph import RingDetector
+    >>> from accountgraph.synth import generate
+    >>> ds = generate("tiny", seed=0)
+    >>> det = RingDetector(random_state=0).fit(ds.events, ds.accounts)
+    >>> det.assignments_.columns.tolist()
+    ['account_id', 'cluster_id', 'ring_score', 'flagged']
+    """
+
+    _constraints: ClassVar[dict[str, Constraint]] = {
+        "threshold": Interval(float, 0, 1),
+        "evidence_clusters": Interval(int, 0, None),
+        "random_state": Interval(int, 0, 2**32 - 2),
+        "progress": NoneOr(Boolean()),
+    }
+
+    def __init__(
+        self,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        ingest: IngestParams | Mapping[str, Any] | None = None,
+        templates: TemplateParams | Mapping[str, Any] | None = None,
+        graph: GraphParams | Mapping[str, Any] | None = None,
+        communities: CommunityParams | Mapping[str, Any] | None = None,
+        scoring: ScoringParams | Mapping[str, Any] | None = None,
+        evidence_clusters: int = 50,
+        random_state: int = 0,
+        progress: bool | None = None,
+        engine: str = "local",
+    ) -> None:
+        self.threshold = threshold
+        self.ingest = ingest
+        self.templates = templates
+        self.graph = graph
+        self.communities = communities
+        self.scoring = scoring
+        self.evidence_clusters = evidence_clusters
+        self.random_state = random_state
+        self.progress = progress
+        self.engine = engine
+
+    # ------------------------------------------------------------------ params
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return list(cls.__init__.__kwdefaults__)  # type: ignore[misc]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters as a dict (scikit-learn convention).
+
+        With ``deep=True`` every stage parameter is also listed under its
+        nested name, ``"<stage>__<name>"`` (e.g. ``"graph__max_pairs"``).
+        """
+        out = {k: getattr(self, k) for k in self._param_names()}
+        if deep:
+            for stage, cls in _STAGES.items():
+                for k, v in cls.coerce(out[stage], owner="RingDetector", name=stage).to_dict().items():
+                    out[f"{stage}__{k}"] = v
+        return out
+
+    def set_params(self, **params: Any) -> RingDetector:
+        """Set parameters, plain or nested (``graph__max_pairs=...``); returns ``self``."""
+        valid = self._param_names()
+        for key, value in params.items():
+            stage, sep, sub = key.partition("__")
+            if sep and stage in _STAGES:
+                current = _STAGES[stage].coerce(getattr(self, stage), owner="RingDetector", name=stage)
+                setattr(self, stage, current.replace(**{sub: value}))
+            elif key in valid:
+                setattr(self, key, value)
+            else:
+                raise InvalidParameterError(
+                    f"RingDetector has no parameter {key!r}. Valid parameters: {valid}, and nested "
+                    f"'<stage>__<name>' for the stages {list(_STAGES)}."
+                )
+        return self
+
+    def _config(self) -> PipelineConfig:
+        """Validate every parameter and bundle them for an engine."""
+        check_params("RingDetector", {k: getattr(self, k) for k in self._constraints}, self._constraints)
+        stages = {k: cls.coerce(getattr(self, k), owner="RingDetector", name=k) for k, cls in _STAGES.items()}
+        return PipelineConfig(threshold=float(self.threshold), evidence_clusters=int(self.evidence_clusters),
+                              seed=int(self.random_state), progress=self.progress, **stages)
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, events: TableLike, accounts: TableLike | None = None) -> RingDetector:
+        """Run the pipeline on ``events`` (and optional ``accounts``).
+
+        Parameters
+        ----------
+        events : pandas/pyarrow/polars table or Parquet/CSV path
+            One row per API exchange: ``account_id`` and ``timestamp`` required;
+            ``ip``, ``device_id``, ``payment_id``, ``prompt``, ``output_tokens``,
+            ``model`` optional and nullable.
+        accounts : table-like, optional
+            One row per account: ``account_id``, ``created_at`` and optional
+            ``payment_id``, ``email_domain``, ``phone_prefix``.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        SchemaError
+            A required column is missing or has an unusable type.
+        InvalidParameterError
+            A parameter is out of its domain.
+        """
+        config = self._config()
+        if not isinstance(self.engine, str):
+            raise InvalidParameterError(f"The 'engine' parameter of RingDetector must be a str. Got {self.engine!r} instead.")
+        self.result_ = get_engine(self.engine).run(config, events, accounts)
+        self.assignments_ = self.result_.assignments
+        self.clusters_ = self.result_.clusters
+        return self
+
+    def fit_predict(self, events: TableLike, accounts: TableLike | None = None) -> pd.DataFrame:
+        """``fit`` and return the assignments table."""
+        return self.fit(events, accounts).assignments_
+
+    def explain(self, cluster_id: int) -> RingExplanation:
+        """Evidence for one cluster (see :meth:`DetectionResult.explain`)."""
+        if not hasattr(self, "result_"):
+            raise NotFittedError("This RingDetector is not fitted yet; call fit(events, accounts) first.")
+        return self.result_.explain(cluster_id)
+
+    def __repr__(self) -> str:
+        defaults = self.__init__.__kwdefaults__  # type: ignore[misc]
+        changed = {k: v for k, v in self.get_params(deep=False).items() if v is not defaults[k] and v != defaults[k]}
+        return f"RingDetector({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+
+def detect(
+    events: TableLike,
+    accounts: TableLike | None = None,
+    *,
+    seed: int = 0,
+    threshold: float = DEFAULT_THRESHOLD,
+    ingest: IngestParams | Mapping[str, Any] | None = None,
+    templates: TemplateParams | Mapping[str, Any] | None = None,
+    graph: GraphParams | Mapping[str, Any] | None = None,
+    communities: CommunityParams | Mapping[str, Any] | None = None,
+    scoring: ScoringParams | Mapping[str, Any] | None = None,
+    evidence_clusters: int = 50,
+    progress: bool | None = None,
+    engine: str = "local",
+) -> DetectionResult:
+    """Find and rank coordinated rings of accounts in API events.
+
+    Function twin of :class:`RingDetector` (``seed`` is its ``random_state``).
+
+    Parameters
+    ----------
+    events : table-like
+        See :meth:`RingDetector.fit`.
+    accounts : table-like, optional
+    seed : int, default 0
+        Random seed (Leiden, sampled projection, MinHash). Same input and seed
+        give identical output.
+    threshold, ingest, templates, graph, communities, scoring, evidence_clusters, progress, engine
+        See :class:`RingDetector`.
+
+    Returns
+    -------
+    DetectionResult
+
+    Examples
+    --------
+    >>> import accountgraph
+    >>> from accountgraph.synth import generate
+    >>> ds = generate("tiny", seed=0)
+    >>> res = accountgraph.detect(ds.events, ds.accounts, seed=0, graph={"max_pairs": 10**7})
+    >>> bool(res.assignments["ring_score"].between(0, 1).all())
+    True
+    """
+    det = RingDetector(
+        threshold=threshold, ingest=ingest, templates=templates, graph=graph, communities=communities,
+        scoring=scoring, evidence_clusters=evidence_clusters, random_state=seed, progress=progress, engine=engine,
+    )
+    return det.fit(events, accounts).result_

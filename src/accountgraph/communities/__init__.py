@@ -1,0 +1,11 @@
+"""Stage 5, communities: connected components, Leiden on igraph's C core, detach and attach.
+
+Interface: :func:`find_communities` partitions an
+:class:`~accountgraph.graph.AccountGraph`; :func:`detach_weak_members` and
+:func:`attach_by_shared_signals` refine the partition at the account level.
+"""
+
+from ._params import CommunityParams
+from ._communities import attach_by_shared_signals, detach_weak_members, find_communities, isolated_igraph_rng
+
+__all__ = ["CommunityParams", "attach_by_shared_signals", "detach_weak_members", "find_communities", "isolated_igraph_rng"]

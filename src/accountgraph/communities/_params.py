@@ -1,0 +1,87 @@
+"""Parameters of the community stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from .._validation import Constraint, Interval, Options, ParamsBase
+
+__all__ = ["CommunityParams"]
+
+
+@dataclass(frozen=True)
+class CommunityParams(ParamsBase):
+    """Community detection and account-level refinement.
+
+    Parameters
+    ----------
+    method : {"leiden", "components"}, default "leiden"
+        ``"components"`` stops at connected components.
+    resolution : float, default 1.0
+        Leiden modularity resolution.
+    split_min_size : int, default 8
+        Components of at most this many accounts are kept whole (Leiden splits larger ones).
+    merge_density : float, default 0.05
+        Leiden communities whose mean cross-link weight per account pair
+        reaches this are rejoined (a ring's cells stay one cluster).
+    n_iterations : int, default -1
+        Leiden iterations (-1: until stable).
+    min_cluster_size : int, default 2
+        Smaller communities are reported as "in no cluster".
+    detach_min_strength : float, default 0.15
+        In communities of ``detach_min_size`` or more accounts, members whose
+        summed link weight to the other members is below this share of the
+        community's median are detached (a household sharing one proxy exit
+        with one ring account).
+    detach_min_size : int, default 6
+    attach_min_signals : int, default 20
+        An account in no community of ``attach_min_size``+ accounts joins the
+        one in which at least this many of its rare signals are concentrated
+        (0 disables attachment) ...
+    attach_min_share : float, default 0.5
+        ... making up at least this share of its rare signals ...
+    attach_min_strength : float, default 0.5
+        ... and at least this share of what the community's median member has.
+    attach_min_concentration : float, default 0.5
+        A signal is concentrated in a community holding this share of its
+        clustered accounts ...
+    attach_min_presence : float, default 0.2
+        ... and this share of all its accounts.
+    attach_min_size : int, default 6
+    attach_rounds : int, default 3
+    """
+
+    method: Literal["leiden", "components"] = "leiden"
+    resolution: float = 1.0
+    split_min_size: int = 8
+    merge_density: float = 0.05
+    n_iterations: int = -1
+    min_cluster_size: int = 2
+    detach_min_strength: float = 0.15
+    detach_min_size: int = 6
+    attach_min_signals: int = 20
+    attach_min_share: float = 0.5
+    attach_min_strength: float = 0.5
+    attach_min_concentration: float = 0.5
+    attach_min_presence: float = 0.2
+    attach_min_size: int = 6
+    attach_rounds: int = 3
+
+    _constraints: ClassVar[dict[str, Constraint]] = {
+        "method": Options(("leiden", "components")),
+        "resolution": Interval(float, 0, None, "neither"),
+        "split_min_size": Interval(int, 1, None),
+        "merge_density": Interval(float, 0, None, "neither"),
+        "n_iterations": Interval(int, -1, None),
+        "min_cluster_size": Interval(int, 2, None),
+        "detach_min_strength": Interval(float, 0, 1, "left"),
+        "detach_min_size": Interval(int, 2, None),
+        "attach_min_signals": Interval(int, 0, None),
+        "attach_min_share": Interval(float, 0, 1),
+        "attach_min_strength": Interval(float, 0, None),
+        "attach_min_concentration": Interval(float, 0, 1),
+        "attach_min_presence": Interval(float, 0, 1),
+        "attach_min_size": Interval(int, 2, None),
+        "attach_rounds": Interval(int, 1, 100),
+    }

@@ -1,0 +1,278 @@
+"""The local engine: every stage in this process, in order, each timed.
+
+::
+
+    ingest      validate & quarantine, account codes      (accountgraph.ingest)
+    templates   prompt-template families                  (accountgraph.templates)
+    signals     account–signal incidence                  (accountgraph.signals)
+    graph       rarity weights, bounded projection        (accountgraph.graph)
+    communities components + Leiden, detach / attach      (accountgraph.communities)
+    score       evidence features and ring_score          (accountgraph.scoring)
+    views       result tables and evidence                (accountgraph.views)
+
+:func:`run_pipeline` keeps each stage's time in ``result.stats["seconds"]``,
+logs it and drives the optional progress bar.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ...communities import attach_by_shared_signals, detach_weak_members, find_communities
+from ...graph import HUB, AccountGraph, build_graph, substantial_families
+from ...ingest import (
+    Quarantine,
+    TableLike,
+    ValidAccounts,
+    ValidEvents,
+    combine_chunks,
+    factorize_sorted,
+    validate_accounts,
+    validate_events,
+)
+from ...scoring import score_clusters
+from ...signals import SignalTable, extract_signals
+from ...templates import sample_per_account_window, template_families
+from ...views import (
+    DetectionResult,
+    assignments_table,
+    cluster_signals,
+    cluster_templates,
+    evidence_tables,
+    rank_clusters,
+)
+from .._base import PipelineConfig
+
+__all__ = ["LocalEngine", "run_pipeline"]
+
+logger = logging.getLogger(__name__)
+
+
+class _Stage:
+    """Log a stage's duration and keep it in ``stats``."""
+
+    def __init__(self, stats: dict[str, Any], name: str, progress: Any) -> None:
+        self.stats, self.name, self.progress = stats, name, progress
+
+    def __enter__(self) -> _Stage:
+        self.t0 = time.perf_counter()
+        if self.progress is not None:
+            self.progress.set_description(self.name)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        dt = time.perf_counter() - self.t0
+        self.stats.setdefault("seconds", {})[self.name] = round(dt, 4)
+        logger.info("stage %s: %.2fs", self.name, dt)
+        if self.progress is not None:
+            self.progress.update(1)
+
+
+def _progress_bar(progress: bool | None, total: int) -> Any:
+    show = progress if progress is not None else sys.stderr.isatty()
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="accountgraph", unit="stage", leave=False)
+
+
+@dataclass
+class _Inputs:
+    """Validated tables and the account code of each row."""
+
+    ev: ValidEvents
+    ac: ValidAccounts | None
+    ev_account: np.ndarray
+    ac_account: np.ndarray | None
+    account_ids: pa.Array
+
+    @property
+    def n_accounts(self) -> int:
+        return len(self.account_ids)
+
+
+def _ingest(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None, q: Quarantine) -> _Inputs:
+    """Validate both tables and give every account a row-order-free code."""
+    p = cfg.ingest
+    ev = validate_events(events, columns=p.columns, extra_signals=p.extra_signals, quarantine=q)
+    ac = None
+    if accounts is not None:
+        ac = validate_accounts(accounts, columns=p.account_columns, extra_signals=p.account_extra_signals,
+                               quarantine=q)
+    ids = [combine_chunks(ev.account_id).cast(pa.large_string())]
+    if ac is not None:
+        ids.append(combine_chunks(ac.account_id).cast(pa.large_string()))
+    codes, account_ids = factorize_sorted(pa.chunked_array(ids))
+    codes = codes.astype(np.int64)
+    return _Inputs(ev, ac, codes[: len(ev)], codes[len(ev):] if ac is not None else None, account_ids)
+
+
+def _templates(cfg: PipelineConfig, inp: _Inputs, stats: dict[str, Any]) -> tuple[np.ndarray | None, pd.DataFrame]:
+    """Template family of each event (``None`` without prompts) and the family table."""
+    p, ev = cfg.templates, inp.ev
+    if not (p.enabled and ev.prompt is not None and len(ev)):
+        return None, pd.DataFrame()
+    sample = None
+    if p.sample_cap is not None:
+        sample = sample_per_account_window(inp.ev_account, ev.timestamp, cap=p.sample_cap,
+                                           window=p.sample_window_s * 1_000_000)
+    fams = template_families(
+        ev.prompt, similarity=p.similarity, num_perm=p.num_perm, shingle_width=p.shingle_width,
+        seed=cfg.seed + 1, sample=sample, batch_rows=p.batch_rows, n_rows=len(ev),
+    )
+    stats["templates"] = fams.stats
+    return fams.family, fams.families
+
+
+def _node_key(inp: _Inputs) -> np.ndarray:
+    """Name-independent account order: first activity, then volume."""
+    first_ts = np.full(inp.n_accounts, np.iinfo(np.int64).max)
+    np.minimum.at(first_ts, inp.ev_account, inp.ev.timestamp)
+    n_ev_acc = np.bincount(inp.ev_account, minlength=inp.n_accounts)
+    return np.lexsort((-n_ev_acc, first_ts)).argsort()
+
+
+def _graph(cfg: PipelineConfig, inp: _Inputs, sig: SignalTable, ev_family: np.ndarray | None,
+           node_key: np.ndarray) -> AccountGraph:
+    """Weight the signals and project them (with template corroboration)."""
+    p = cfg.graph
+    substantial = focus = None
+    if ev_family is not None:
+        substantial, focus = substantial_families(inp.ev_account, ev_family, inp.n_accounts,
+                                                  top=cfg.templates.substantial_top,
+                                                  min_share=cfg.templates.substantial_share)
+    return build_graph(
+        sig, inp.n_accounts, max_signal_degree=p.max_signal_degree, hub_share=p.hub_share,
+        max_pairs=p.max_pairs, min_link=p.min_link, type_weights=p.type_weights,
+        substantial=substantial, focus=focus, corroboration=p.corroboration,
+        node_key=node_key, sample_neighbours=p.sample_neighbours, sample_clip=p.sample_clip, seed=cfg.seed,
+    )
+
+
+def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, node_key: np.ndarray,
+                 stats: dict[str, Any]) -> tuple[np.ndarray, int]:
+    """Canonical cluster index per account (-1: none) and the number of clusters."""
+    p = cfg.communities
+    membership = find_communities(
+        graph, method=p.method, resolution=p.resolution, split_min_size=p.split_min_size,
+        merge_density=p.merge_density, seed=cfg.seed, node_key=node_key, n_iterations=p.n_iterations,
+    )
+    membership, stats["n_detached"] = detach_weak_members(
+        membership, graph, min_strength=p.detach_min_strength, min_size=p.detach_min_size,
+    )
+    membership, stats["n_attached"] = attach_by_shared_signals(
+        membership, sig.account, sig.signal, graph, min_signals=p.attach_min_signals,
+        min_share=p.attach_min_share, min_size=p.attach_min_size, min_concentration=p.attach_min_concentration,
+        min_presence=p.attach_min_presence, min_strength=p.attach_min_strength, rounds=p.attach_rounds,
+    )
+    return _canonical_clusters(membership, node_key, p.min_cluster_size)
+
+
+def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int,
+           ev_family: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Evidence features and ring score per canonical cluster; creation time per account."""
+    ev, ac = inp.ev, inp.ac
+    created = None
+    if ac is not None and ac.created_at is not None:
+        created = np.full(inp.n_accounts, -1, np.int64)
+        created[inp.ac_account] = ac.created_at
+    model = factorize_sorted(ev.model)[0].astype(np.int64) if ev.model is not None and len(ev) else None
+    feats = score_clusters(
+        n_clusters=n_cl, acc_cluster=acc_cluster, ev_account=inp.ev_account, ev_ts_us=ev.timestamp,
+        ev_output=ev.output_tokens, ev_family=ev_family, created_us=created, ev_model=model, params=cfg.scoring,
+    )
+    return feats, created
+
+
+def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None) -> DetectionResult:
+    """Run every stage with the (validated) parameters ``cfg``."""
+    stats: dict[str, Any] = {}
+    q = Quarantine()
+    bar = _progress_bar(cfg.progress, 6)
+    try:
+        with _Stage(stats, "validate", bar):
+            inp = _ingest(cfg, events, accounts, q)
+            stats.update(n_events_in=inp.ev.n_input_rows, n_events=len(inp.ev), n_accounts=inp.n_accounts)
+        with _Stage(stats, "templates", bar):
+            ev_family, templates = _templates(cfg, inp, stats)
+        with _Stage(stats, "signals", bar):
+            sig = extract_signals(inp.ev, inp.ev_account, inp.ac, inp.ac_account, template_family=ev_family)
+            stats.update(n_signals=sig.n_signals, n_incidences=len(sig.account))
+        with _Stage(stats, "graph", bar):
+            node_key = _node_key(inp)
+            graph = _graph(cfg, inp, sig, ev_family, node_key)
+            stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap,
+                         n_hub_signals=int((graph.status == HUB).sum()))
+        with _Stage(stats, "communities", bar):
+            acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
+            stats["n_clusters"] = n_cl
+        with _Stage(stats, "score", bar):
+            feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family)
+            result = _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats)
+    finally:
+        if bar is not None:
+            bar.close()
+    return result
+
+
+def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster: np.ndarray, sig: SignalTable,
+            graph: AccountGraph, ev_family: np.ndarray | None, templates: pd.DataFrame, created: np.ndarray | None,
+            q: Quarantine, stats: dict[str, Any]) -> DetectionResult:
+    """Rank the clusters and build every result table."""
+    clusters, new_id = rank_clusters(feats, cfg.threshold)
+    assignments, acc_cid = assignments_table(inp.account_ids, acc_cluster, new_id, feats["ring_score"].to_numpy(),
+                                             cfg.threshold)
+    shared, incidence = cluster_signals(sig, graph, acc_cid, inp.account_ids)
+    per_cluster_templates = cluster_templates(acc_cid, inp.ev_account, ev_family, templates)
+    keep = clusters["cluster_id"].to_numpy()[: cfg.evidence_clusters].astype(np.int64)
+    ev = inp.ev
+    evidence = evidence_tables(acc_cid, keep, inp.account_ids, inp.ev_account, ev.timestamp, ev.output_tokens,
+                               ev_family, created, graph)
+    stats["quarantined_rows"] = q.total
+    stats["n_flagged_accounts"] = int(assignments["flagged"].sum())
+    stats["n_flagged_clusters"] = int(clusters["flagged"].sum()) if len(clusters) else 0
+    logger.info("detect: %d accounts, %d clusters, %d flagged accounts in %d rings", inp.n_accounts,
+                len(clusters), stats["n_flagged_accounts"], stats["n_flagged_clusters"])
+    return DetectionResult(
+        assignments=assignments, clusters=clusters, cluster_signals=shared, templates=templates, quarantine=q,
+        stats=stats, params=cfg.to_params(), _cluster_templates=per_cluster_templates, evidence=evidence,
+        _incidence=incidence,
+    )
+
+
+def _canonical_clusters(membership: np.ndarray, node_key: np.ndarray, min_size: int) -> tuple[np.ndarray, int]:
+    """Relabel communities 0..k-1 by their first member in ``node_key`` order; small ones -> -1."""
+    n = len(membership)
+    out = np.full(n, -1, np.int64)
+    m = membership >= 0
+    if not m.any():
+        return out, 0
+    labels, inv = np.unique(membership[m], return_inverse=True)
+    sizes = np.bincount(inv)
+    first = np.full(len(labels), np.iinfo(np.int64).max)
+    np.minimum.at(first, inv, node_key[m])
+    big = sizes >= min_size
+    order = np.argsort(first[big], kind="stable")
+    remap = np.full(len(labels), -1, np.int64)
+    remap[np.flatnonzero(big)[order]] = np.arange(int(big.sum()))
+    out[m] = remap[inv]
+    return out, int(big.sum())
+
+
+class LocalEngine:
+    """Runs the pipeline in this process (numpy, igraph's C core, compiled kernels)."""
+
+    name = "local"
+
+    def run(self, config: PipelineConfig, events: TableLike, accounts: TableLike | None) -> DetectionResult:
+        """See :class:`~accountgraph.engines.Engine`."""
+        return run_pipeline(config, events, accounts)

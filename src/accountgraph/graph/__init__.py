@@ -1,0 +1,29 @@
+"""Stage 4, graph: how telling each shared signal is, and the bounded account–account projection.
+
+Interface: :func:`build_graph` weights the signals of a
+:class:`~accountgraph.signals.SignalTable` by rarity and projects them to an
+:class:`AccountGraph` (links, per-signal degree, weight and status);
+:func:`substantial_families` feeds template corroboration.
+"""
+
+from ._params import GraphParams
+from ._projection import (
+    DEFAULT_TYPE_WEIGHTS,
+    HUB,
+    LINKED,
+    OVER_BUDGET,
+    SAMPLED,
+    STATUS_NAMES,
+    UNSHARED,
+    AccountGraph,
+    build_graph,
+    circulant_pairs,
+    rarity_weight,
+    substantial_families,
+)
+
+__all__ = [
+    "GraphParams",
+    "DEFAULT_TYPE_WEIGHTS", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES", "UNSHARED", "AccountGraph",
+    "build_graph", "circulant_pairs", "rarity_weight", "substantial_families",
+]

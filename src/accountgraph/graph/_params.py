@@ -1,0 +1,62 @@
+"""Parameters of the graph stage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .._validation import Constraint, Interval, NoneOr, ParamsBase, WeightMapping
+
+__all__ = ["GraphParams"]
+
+
+@dataclass(frozen=True)
+class GraphParams(ParamsBase):
+    """Rarity weighting and the bounded account–account projection.
+
+    Parameters
+    ----------
+    max_signal_degree : int, default 500
+        Hub cap: signals shared by more accounts are evidence, never links.
+    hub_share : float, default 0.5
+        On small inputs the hub cap drops to ``max(10, hub_share * n_accounts)``.
+    max_pairs : int, default 50_000_000
+        Budget of account pairs projected from full cliques (rarest signals
+        first); signals past it are projected onto sparse random circulants
+        within a second budget of the same size (status ``sampled``). Bounds memory.
+    min_link : float, default 0.5
+        Minimum link weight between two accounts.
+    type_weights : mapping, optional
+        Per signal type link weights, overriding ``DEFAULT_TYPE_WEIGHTS``
+        (``"x:*"`` for extra signals).
+    corroboration : float, default 0.25
+        Link weight added to a pair of accounts that already share some signal
+        and for both of which the same template family is substantial, times
+        the family's focus. 0 turns it off.
+    sample_neighbours : int, default 8
+        Most neighbours per member in the circulant that replaces an
+        over-budget signal's clique; 0 leaves such signals out.
+    sample_clip : float, default 0.5
+        Most evidence, in [0, 1), that one sampled co-occurrence can carry.
+    """
+
+    max_signal_degree: int = 500
+    hub_share: float = 0.5
+    max_pairs: int = 50_000_000
+    min_link: float = 0.5
+    type_weights: Mapping[str, float] | None = None
+    corroboration: float = 0.25
+    sample_neighbours: int = 8
+    sample_clip: float = 0.5
+
+    _constraints: ClassVar[dict[str, Constraint]] = {
+        "max_signal_degree": Interval(int, 2, None),
+        "hub_share": Interval(float, 0, 1, "right"),
+        "max_pairs": Interval(int, 1, None),
+        "min_link": Interval(float, 0, None, "neither"),
+        "type_weights": NoneOr(WeightMapping()),
+        "corroboration": Interval(float, 0, None),
+        "sample_neighbours": Interval(int, 0, 1024),
+        "sample_clip": Interval(float, 0, 1, "left"),
+    }

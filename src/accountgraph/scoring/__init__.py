@@ -1,0 +1,10 @@
+"""Stage 6, scoring: evidence features per cluster and the ring score with its contributions.
+
+Interface: :func:`score_clusters` (per-event arrays and a cluster per account in,
+one row of features and contributions per cluster out) and its parameters
+:class:`ScoringParams`.
+"""
+
+from ._score import COMPONENTS, ScoringParams, score_clusters
+
+__all__ = ["COMPONENTS", "ScoringParams", "score_clusters"]

@@ -1,0 +1,330 @@
+"""Prompt-template families: the stage that turns prompts into a signal (and the public tool).
+
+Prompts are streamed in batches (from memory or lazily from a Parquet file),
+identical prompts inside a batch are hashed once, MinHash signatures come from
+:func:`accountgraph.minhash.shingle_signatures`, and each signature is cut
+into LSH bands. A **family** is a connected component of prompts that share a
+band: slot-filled variants of one template land together, unrelated prompts
+do not. Family ids are ranked by a hash of their smallest member signature, so
+they do not depend on the input row order.
+
+Tokens
+------
+Families are built on **word 3-shingles**, not single words: two short,
+unrelated prompts ("how do i fix X", "how do i make Y") share most of their
+words but almost none of their word triples, whereas slot-filled variants of a
+long template share most triples. Measured on the ``small`` scenario, unigram
+sets at threshold 0.5 chained 89 % of all prompts into one family; trigrams
+leave the largest family at 6.5 % and mix ring and legitimate prompts in
+families covering 238 of 194,440 rows (``benchmarks/results/minhash.md``).
+Trigram hashes are combined from the token hashes of
+:mod:`accountgraph.minhash` (no strings are built; ASCII prompts in one
+compiled pass over their bytes), and sketched with
+one-permutation hashing: each shingle falls in one of ``num_perm`` bins, the
+bin keeps its minimum. Bands whose bins are all empty (very short prompts) are
+not used as keys. Prompts with fewer than three tokens have no family.
+
+Bounded cost
+------------
+Working memory is one batch of text plus ``bands`` 64-bit keys per (sampled)
+prompt. For very large inputs an optional cap keeps at most ``cap`` prompts per
+account per time window (:func:`accountgraph.templates.sample_per_account_window`); repetition
+evidence is then measured on the sample.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from .._parallel import map_batches
+from ..ingest import LazyColumn
+from ..minhash import EMPTY_BIN, as_text_array, band_keys, lsh_params, shingle_signatures
+
+__all__ = ["TemplateFamilies", "template_families"]
+
+logger = logging.getLogger(__name__)
+
+@dataclass
+class TemplateFamilies:
+    """Template family of each prompt and a table of the families.
+
+    Attributes
+    ----------
+    family : ndarray of int64, shape (n,)
+        Family id per input row; -1 for null/token-less prompts and rows not sampled.
+    families : pandas.DataFrame
+        ``family``, ``prompts`` (rows), ``distinct`` (distinct prompt texts),
+        ``representative`` (the most frequent distinct text; ties by the
+        smaller signature hash), ordered by family id.
+    stats : dict
+        Rows, sampled rows, nulls, token-less and invalid-UTF-8 counts, bands.
+    """
+
+    family: np.ndarray
+    families: pd.DataFrame
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_families(self) -> int:
+        """Number of families (singletons included)."""
+        return len(self.families)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The per-family table (a copy)."""
+        return self.families.copy()
+
+    def to_arrow(self) -> pa.Table:
+        """The per-family table as Arrow."""
+        return pa.Table.from_pandas(self.families, preserve_index=False)
+
+
+def _batches(prompts: Any, mask: np.ndarray | None, batch_rows: int) -> Iterator[tuple[np.ndarray, pa.Array]]:
+    """(row indices, text array) batches of the kept rows."""
+    if isinstance(prompts, LazyColumn):
+        yield from prompts.iter_arrays(mask, batch_rows)
+        return
+    # Never combine a whole column: past 2 GiB of text 32-bit offsets overflow.
+    chunks = prompts.chunks if isinstance(prompts, pa.ChunkedArray) else [prompts]
+    base = 0
+    for chunk in chunks:
+        n = len(chunk)
+        idx = np.arange(n) if mask is None else np.flatnonzero(mask[base:base + n])
+        for lo in range(0, len(idx), batch_rows):
+            rows = idx[lo:lo + batch_rows]
+            arr = chunk.slice(int(rows[0]), len(rows)) if mask is None else chunk.take(pa.array(rows))
+            yield rows + base, arr
+        base += n
+
+
+def template_families(
+    prompts: Any,
+    *,
+    similarity: float = 0.5,
+    num_perm: int = 64,
+    shingle_width: int = 3,
+    seed: int = 1,
+    sample: np.ndarray | None = None,
+    batch_rows: int = 65_536,
+    n_rows: int | None = None,
+) -> TemplateFamilies:
+    """Group prompts into template families (MinHash LSH + connected components).
+
+    This is the builder ``detect`` runs; ``result.templates`` is its family table.
+
+    Parameters
+    ----------
+    prompts : column of text
+        pyarrow Array/ChunkedArray, pandas/polars Series, numpy array or a
+        sequence of str/bytes (or a lazy Parquet column inside the pipeline).
+        Not mutated.
+    similarity : float, default 0.5
+        Jaccard similarity of the shingle sets at which two prompts are likely
+        to share a band (sets the LSH layout through
+        :func:`accountgraph.minhash.lsh_params`).
+    num_perm : int, default 64
+        Signature length.
+    shingle_width : int, default 3
+        Words per shingle; 1 compares word-token sets (see "Tokens" above for
+        why detect uses 3).
+    seed : int, default 1
+    sample : ndarray of bool, optional
+        Only these rows are hashed (see :func:`sample_per_account_window`).
+    batch_rows : int, default 65536
+        Rows per batch; bounds working memory.
+    n_rows : int, optional
+        Number of rows (required for a lazy column without a length).
+
+    Returns
+    -------
+    TemplateFamilies
+
+    Notes
+    -----
+    Cost: signatures dominate (see ``benchmarks/results/minhash.md``); banding
+    is one compiled pass per batch; families are one sparse
+    connected-components pass over distinct signatures, with one edge per
+    band-key collision.
+
+    Examples
+    --------
+    >>> fams = template_families(["write a short poem about the sea at night",
+    ...                           "write a short poem about the sea at dawn",
+    ...                           "tax rules for farms in ohio", None])
+    >>> fams.family.tolist()
+    [0, 0, 1, -1]
+    """
+    if not isinstance(prompts, (LazyColumn, pa.Array, pa.ChunkedArray)):
+        prompts = as_text_array(prompts, name="prompts")
+    n = int(n_rows if n_rows is not None else len(prompts))
+    bands, rows = lsh_params(similarity, num_perm)
+    stats = {"rows": n, "sampled": 0, "null": 0, "no_tokens": 0, "invalid_utf8": 0, "bands": bands,
+             "rows_per_band": rows}
+    signed = _sign_batches(prompts, sample, batch_rows, bands, rows, num_perm, shingle_width, seed, stats)
+    family = np.full(n, -1, np.int64)
+    if signed.n_distinct == 0:
+        return TemplateFamilies(family, pd.DataFrame(columns=["family", "prompts", "distinct", "representative"]),
+                                stats)
+    d_codes, fam_of_d = _families_of_signatures(signed, bands)
+    rid = np.concatenate(signed.row_ids)
+    rs = np.concatenate(signed.row_sig)
+    family[rid[rs >= 0]] = fam_of_d[d_codes][rs[rs >= 0]]
+    table = _family_table(prompts, family, signed, d_codes, fam_of_d, rs, batch_rows)
+    stats["families"] = len(table)
+    biggest = int(table["distinct"].max())
+    n_d = len(fam_of_d)
+    if biggest > max(1000, 0.2 * n_d):
+        logger.warning("template family %d holds %d distinct prompts (%.0f%% of all): "
+                       "generic band collisions may be chaining templates; raise the similarity",
+                       int(table["distinct"].to_numpy().argmax()), biggest, 100 * biggest / n_d)
+    logger.info("templates: %d rows, %d hashed, %d families (bands=%d x rows=%d)",
+                n, stats["sampled"], len(table), bands, rows)
+    return TemplateFamilies(family, table, stats)
+
+
+@dataclass
+class _Signed:
+    """Per-batch outputs of the signing pass, concatenated later."""
+
+    row_ids: list[np.ndarray] = field(default_factory=list)
+    row_sig: list[np.ndarray] = field(default_factory=list)  # per row: global id of its batch-distinct prompt
+    keys: list[np.ndarray] = field(default_factory=list)
+    sighash: list[np.ndarray] = field(default_factory=list)
+    first_rows: list[np.ndarray] = field(default_factory=list)  # a row holding each batch-distinct prompt
+    n_distinct: int = 0
+
+
+def _sign_batch(item: tuple[np.ndarray, pa.Array], bands: int, rows: int, num_perm: int, width: int,
+                seed: int) -> tuple:
+    """Everything about one batch that does not depend on other batches."""
+    rows_idx, arr = item
+    enc = arr.dictionary_encode()
+    uniq = enc.dictionary
+    sig, n_bad = shingle_signatures(uniq, num_perm=num_perm, seed=seed, width=width)
+    empty = (sig == EMPTY_BIN).all(axis=1)
+    codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    ok_u = ~empty
+    local = np.full(len(uniq), -1, np.int64)
+    local[ok_u] = np.arange(int(ok_u.sum()))
+    keys, acc = band_keys(sig[ok_u], bands, rows)
+    pos = np.full(len(uniq), -1, np.int64)
+    valid = codes >= 0
+    pos[codes[valid][::-1]] = np.flatnonzero(valid)[::-1]  # first position of each distinct prompt
+    counts = (len(rows_idx), n_bad, int((~valid).sum()), int((valid & empty[np.maximum(codes, 0)]).sum()))
+    return (rows_idx, np.where(valid, local[np.maximum(codes, 0)], -1), keys, acc,
+            rows_idx[pos[ok_u]], int(ok_u.sum()), counts)
+
+
+def _sign_batches(prompts: Any, sample: np.ndarray | None, batch_rows: int, bands: int, rows: int,
+                  num_perm: int, width: int, seed: int, stats: dict[str, Any]) -> _Signed:
+    """Sign every (sampled) prompt batch by batch and collect band keys and signature hashes.
+
+    Batches run on a thread pool; results come back in batch order, so the
+    output does not depend on the number of workers.
+    """
+    out = _Signed()
+
+    def work(item: tuple[np.ndarray, pa.Array]) -> tuple:
+        return _sign_batch(item, bands, rows, num_perm, width, seed)
+
+    for rows_idx, rsig, k, acc, frows, n_ok, counts in map_batches(work, _batches(prompts, sample, batch_rows), -1):
+        stats["sampled"] += counts[0]
+        stats["invalid_utf8"] += counts[1]
+        stats["null"] += counts[2]
+        stats["no_tokens"] += counts[3]
+        out.row_ids.append(rows_idx)
+        out.row_sig.append(np.where(rsig >= 0, rsig + out.n_distinct, -1))
+        out.keys.append(k)
+        out.sighash.append(acc)
+        out.first_rows.append(frows)
+        out.n_distinct += n_ok
+    return out
+
+
+def _families_of_signatures(signed: _Signed, bands: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct signatures and their family: connected components of "shares a band key".
+
+    Returns ``(d_codes, fam_of_d)``: for every batch-distinct prompt the id of its
+    distinct signature across batches, and for every distinct signature its
+    order-free family id.
+    """
+    keys_all = np.concatenate(signed.keys)
+    signed.keys.clear()
+    hashes = np.concatenate(signed.sighash)
+    # Identical prompts in different batches have identical signatures.
+    d_codes, d_uniq = pd.factorize(hashes, sort=True)
+    n_d = len(d_uniq)
+    del hashes
+    # Band by band, every signature is linked to the first one holding the same
+    # key (a star per key: same components as the signature-key bipartite
+    # graph, with one int32 edge per collision instead of a node and two
+    # entries per key), so memory stays a few bytes per sampled prompt and band.
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    for b in range(bands):
+        kb = keys_all[:, b]
+        used = kb != 0
+        codes, _ = pd.factorize(kb[used], sort=False)
+        node = d_codes[used]
+        leader = np.empty(int(codes.max()) + 1 if codes.size else 0, np.int64)
+        leader[codes[::-1]] = node[::-1]  # the first signature seen with each key
+        lead = leader[codes]
+        linked = lead != node
+        src.append(node[linked].astype(np.int32))
+        dst.append(lead[linked].astype(np.int32))
+    del keys_all
+    e_src, e_dst = np.concatenate(src), np.concatenate(dst)
+    del src, dst
+    adj = sp.coo_matrix((np.ones(e_src.size, np.int8), (e_src, e_dst)), shape=(n_d, n_d)).tocsr()
+    del e_src, e_dst
+    _, comp = connected_components(adj, directed=False)
+    del adj
+    # Order-free family ids: rank components by their smallest signature hash
+    # (d_uniq is sorted, so the first member seen in index order is the smallest).
+    first = np.full(comp.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, comp, np.arange(n_d))
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return d_codes, rank[comp]
+
+
+def _family_table(prompts: Any, family: np.ndarray, signed: _Signed, d_codes: np.ndarray, fam_of_d: np.ndarray,
+                  rs: np.ndarray, batch_rows: int) -> pd.DataFrame:
+    """Rows, distinct signatures and representative text per family.
+
+    The representative is the most frequent distinct prompt (ties: smaller
+    signature hash). Only the representatives' texts are fetched, so memory
+    never holds the corpus.
+    """
+    n_d = len(fam_of_d)
+    n_fam = int(fam_of_d.max()) + 1
+    rows_per_d = np.bincount(d_codes, weights=np.bincount(rs[rs >= 0], minlength=signed.n_distinct), minlength=n_d)
+    first_row_d = np.full(n_d, np.iinfo(np.int64).max)
+    np.minimum.at(first_row_d, d_codes, np.concatenate(signed.first_rows))
+    order = np.lexsort((np.arange(n_d), -rows_per_d, fam_of_d))
+    lead = np.ones(n_d, bool)
+    lead[1:] = fam_of_d[order][1:] != fam_of_d[order][:-1]
+    rep_rows = first_row_d[order[lead]]  # one per family, in family order
+    return pd.DataFrame({
+        "family": np.arange(n_fam, dtype=np.int64),
+        "prompts": np.bincount(family[family >= 0], minlength=n_fam).astype(np.int64),
+        "distinct": np.bincount(fam_of_d, minlength=n_fam).astype(np.int64),
+        "representative": _fetch_rows(prompts, rep_rows, batch_rows),
+    })
+
+
+def _fetch_rows(prompts: Any, rows: np.ndarray, batch_rows: int) -> list[str | None]:
+    """Texts of the given rows (in the given order)."""
+    if isinstance(prompts, LazyColumn):
+        return prompts.take(rows, batch_rows)
+    if isinstance(prompts, pa.ChunkedArray):
+        prompts = prompts.cast(pa.large_string()) if pa.types.is_string(prompts.type) else prompts
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in prompts.take(pa.array(rows)).to_pylist()]

@@ -1,0 +1,180 @@
+"""Result tables built from the stages' arrays: ranked clusters, assignments, shared signals, evidence.
+
+Every view (dossiers, report, plots, exports) reads these tables, so they all
+agree. Engines call :func:`rank_clusters` and :func:`assignments_table` on the
+scored clusters, then the evidence builders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..graph import STATUS_NAMES, AccountGraph
+from ..signals import SignalTable
+
+__all__ = ["assignments_table", "cluster_signals", "cluster_templates", "evidence_tables", "rank_clusters"]
+
+
+def rank_clusters(feats: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """Final cluster ids and the ``clusters`` table.
+
+    Clusters are ranked by ring score, then size, then their canonical index;
+    ``flagged`` is ``ring_score > threshold``. Returns ``(clusters, new_id)``
+    where ``new_id[k]`` is the final id of canonical cluster ``k``.
+    """
+    n_cl = len(feats)
+    order = np.lexsort((np.arange(n_cl), -feats["n_accounts"].to_numpy(), -feats["ring_score"].to_numpy()))
+    new_id = np.empty(n_cl, np.int64)
+    new_id[order] = np.arange(n_cl)
+    feats = feats.copy()
+    feats.insert(0, "cluster_id", new_id)
+    feats["flagged"] = feats["ring_score"] > threshold
+    clusters = feats.iloc[order].reset_index(drop=True)
+    lead = ["cluster_id", "n_accounts", "n_events", "ring_score", "flagged"]
+    return clusters[lead + [c for c in clusters.columns if c not in lead]], new_id
+
+
+def assignments_table(account_ids: pa.Array, acc_cluster: np.ndarray, new_id: np.ndarray, scores: np.ndarray,
+                      threshold: float) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per account: ``account_id``, ``cluster_id`` (-1: none), ``ring_score``, ``flagged``.
+
+    ``acc_cluster`` holds canonical cluster indices and ``scores`` the ring
+    score per canonical cluster. Returns the table and the final cluster id per
+    account.
+    """
+    # A sentinel slot at the end serves accounts in no cluster (index -1).
+    acc_cid = np.append(new_id, -1)[acc_cluster]
+    acc_score = np.append(scores, 0.0)[acc_cluster]
+    table = pd.DataFrame({
+        "account_id": pd.Series(np.asarray(account_ids.to_numpy(zero_copy_only=False), dtype=object), dtype=object),
+        "cluster_id": acc_cid.astype(np.int64),
+        "ring_score": acc_score.astype(np.float64),
+        "flagged": acc_score > threshold,
+    })
+    return table, acc_cid
+
+
+def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, account_ids: pa.Array) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Signals shared by >= 2 accounts of a cluster, with their rarity."""
+    cl = acc_cid[sig.account]
+    m = cl >= 0
+    if not m.any():
+        empty = pd.DataFrame(columns=["cluster_id", "signal_id", "signal_type", "value", "accounts_in_cluster",
+                                      "accounts_total", "weight", "status"])
+        return empty, pd.DataFrame(columns=["cluster_id", "signal_id", "account_id"])
+    n_sig = max(sig.n_signals, 1)
+    key = cl[m] * n_sig + sig.signal[m]
+    u, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    keep_pair = cnt >= 2
+    ucl, usig = u // n_sig, u % n_sig
+    ucl, usig, cnt = ucl[keep_pair], usig[keep_pair], cnt[keep_pair]
+    type_names = np.asarray(sig.type_names, dtype=object)
+    values = sig.signal_value.take(pa.array(usig)).to_numpy(zero_copy_only=False)
+    df = pd.DataFrame({
+        "cluster_id": ucl.astype(np.int64),
+        "signal_id": usig.astype(np.int64),
+        "signal_type": type_names[sig.signal_type[usig]],
+        "value": np.asarray(values, dtype=object),
+        "accounts_in_cluster": cnt.astype(np.int64),
+        "accounts_total": graph.degree[usig],
+        "weight": graph.weight[usig],
+        "status": np.vectorize(STATUS_NAMES.get, otypes=[object])(graph.status[usig]) if len(usig) else [],
+    })
+    # Most telling first: in-cluster reach times rarity, then exclusivity.
+    df["_rank"] = df["accounts_in_cluster"] * np.maximum(df["weight"], 0.01)
+    df = df.sort_values(["cluster_id", "_rank", "accounts_in_cluster", "signal_id"],
+                        ascending=[True, False, False, True]).drop(columns="_rank").reset_index(drop=True)
+    inc_m = np.flatnonzero(m)[keep_pair[inv]]
+    ids = np.asarray(account_ids.to_numpy(zero_copy_only=False), dtype=object)
+    incidence = pd.DataFrame({
+        "cluster_id": cl[inc_m].astype(np.int64),
+        "signal_id": sig.signal[inc_m].astype(np.int64),
+        "account_id": ids[sig.account[inc_m]],
+    })
+    return df, incidence
+
+
+def cluster_templates(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np.ndarray | None,
+                      templates: pd.DataFrame) -> pd.DataFrame:
+    """Per cluster, its template families by share of prompts (top 5)."""
+    if ev_family is None or templates.empty:
+        return pd.DataFrame()
+    cl = acc_cid[ev_account]
+    m = (cl >= 0) & (ev_family >= 0)
+    if not m.any():
+        return pd.DataFrame()
+    df = pd.DataFrame({"cluster_id": cl[m], "family": ev_family[m]})
+    g = df.groupby(["cluster_id", "family"], sort=True).size().rename("prompts").reset_index()
+    g["share"] = g["prompts"] / g.groupby("cluster_id")["prompts"].transform("sum")
+    g = g.sort_values(["cluster_id", "prompts", "family"], ascending=[True, False, True])
+    g = g.groupby("cluster_id", sort=True).head(5)
+    rep_col = "representative" if "representative" in templates.columns else None
+    if rep_col and "family" in templates.columns:
+        g = g.merge(templates[["family", rep_col]], on="family", how="left")
+    else:
+        g["representative"] = None
+    return g.reset_index(drop=True)
+
+
+def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.Array, ev_account: np.ndarray,
+                    ts_us: np.ndarray, output: np.ndarray | None, family: np.ndarray | None,
+                    created: np.ndarray | None, graph: AccountGraph) -> dict[str, Any]:
+    """Compact per-event and per-account evidence for the top clusters, plus population references.
+
+    Everything a dossier, report or plot shows is derived from these tables and
+    the cluster tables, so every view agrees. Memory is proportional to the
+    events of the kept clusters.
+    """
+    ids = np.asarray(account_ids.to_numpy(zero_copy_only=False), dtype=object)
+    keep = np.zeros(int(acc_cid.max()) + 2 if len(acc_cid) else 1, bool)
+    keep[keep_ids] = True
+    acc_keep = (acc_cid >= 0) & keep[np.maximum(acc_cid, 0)]
+    m = acc_keep[ev_account]
+    ev_acc = ev_account[m]
+    events = pd.DataFrame({
+        "cluster_id": acc_cid[ev_acc],
+        "account_id": ids[ev_acc],
+        "timestamp": pd.to_datetime(ts_us[m], unit="us", utc=True),
+        "output_tokens": output[m] if output is not None else np.full(int(m.sum()), -1, np.int64),
+        "family": family[m] if family is not None else np.full(int(m.sum()), -1, np.int64),
+    }).sort_values(["cluster_id", "account_id", "timestamp"], kind="stable").reset_index(drop=True)
+    n_acc = len(acc_cid)
+    n_ev = np.bincount(ev_account, minlength=n_acc)
+    first = np.full(n_acc, np.iinfo(np.int64).max)
+    last = np.full(n_acc, np.iinfo(np.int64).min)
+    np.minimum.at(first, ev_account, ts_us)
+    np.maximum.at(last, ev_account, ts_us)
+    ka = np.flatnonzero(acc_keep)
+    has_ev = n_ev[ka] > 0
+    accounts = pd.DataFrame({
+        "cluster_id": acc_cid[ka],
+        "account_id": ids[ka],
+        "created_at": pd.to_datetime(np.where(created[ka] >= 0, created[ka], np.iinfo(np.int64).min), unit="us", utc=True)
+        if created is not None else pd.NaT,
+        "n_events": n_ev[ka],
+        "first_seen": pd.to_datetime(np.where(has_ev, first[ka], np.iinfo(np.int64).min), unit="us", utc=True),
+        "last_seen": pd.to_datetime(np.where(has_ev, last[ka], np.iinfo(np.int64).min), unit="us", utc=True),
+    }).sort_values(["cluster_id", "account_id"]).reset_index(drop=True)
+    e = acc_keep[graph.src] & (acc_cid[graph.src] == acc_cid[graph.dst])
+    edges = pd.DataFrame({
+        "cluster_id": acc_cid[graph.src[e]],
+        "source": ids[graph.src[e]],
+        "target": ids[graph.dst[e]],
+        "weight": graph.link[e],
+    }).sort_values(["cluster_id", "source", "target"]).reset_index(drop=True)
+    hour = (ts_us // 3_600_000_000) % 24
+    uncl = acc_cid[ev_account] == -1
+    population = {
+        "hour_of_day": np.bincount(hour, minlength=24).astype(np.int64),
+        "hour_of_day_unclustered": np.bincount(hour[uncl], minlength=24).astype(np.int64),
+    }
+    if output is not None and (output >= 0).any():
+        bins = np.unique(np.concatenate([[0], np.geomspace(1, max(int(output.max()), 2) + 1, 40).astype(np.int64)]))
+        population["output_bins"] = bins
+        population["output_hist"] = np.histogram(output[output >= 0], bins=bins)[0]
+        population["output_hist_unclustered"] = np.histogram(output[(output >= 0) & uncl], bins=bins)[0]
+    return {"events": events, "accounts": accounts, "edges": edges, "population": population}
