@@ -74,11 +74,15 @@ def run_pipeline(p: RingDetector, events: TableLike, accounts: TableLike | None)
     bar = _progress_bar(p.progress, 6)
     try:
         with _Stage(stats, "validate", bar):
-            ev = validate_events(events, columns=p.columns, extra_signals=p.extra_signals, quarantine=q)
+            # ``encoding`` and ``drop_duplicates`` are read-layer options; RingDetector
+            # may not define them (yet), hence the defaults here.
+            encoding = getattr(p, "encoding", None)
+            ev = validate_events(events, columns=p.columns, extra_signals=p.extra_signals, quarantine=q,
+                                 encoding=encoding, drop_duplicates=getattr(p, "drop_duplicates", True))
             ac = None
             if accounts is not None:
                 ac = validate_accounts(accounts, columns=p.account_columns,
-                                       extra_signals=p.account_extra_signals, quarantine=q)
+                                       extra_signals=p.account_extra_signals, quarantine=q, encoding=encoding)
             ids = [_combine(ev.account_id).cast(pa.large_string())]
             if ac is not None:
                 ids.append(_combine(ac.account_id).cast(pa.large_string()))
@@ -87,7 +91,10 @@ def run_pipeline(p: RingDetector, events: TableLike, accounts: TableLike | None)
             ev_account = codes[: len(ev)]
             ac_account = codes[len(ev):] if ac is not None else None
             n_acc = len(account_ids)
-            stats.update(n_events_in=ev.n_input_rows, n_events=len(ev), n_accounts=n_acc)
+            stats.update(n_events_in=ev.n_input_rows, n_events=len(ev), n_accounts=n_acc,
+                         n_account_rows_in=ac.n_input_rows if ac is not None else 0,
+                         n_account_rows=len(ac.account_id) if ac is not None else 0,
+                         duplicate_events=ev.n_duplicates)
 
         with _Stage(stats, "templates", bar):
             ev_family = None
@@ -186,6 +193,9 @@ def run_pipeline(p: RingDetector, events: TableLike, accounts: TableLike | None)
             bar.close()
 
     stats["quarantined_rows"] = q.total
+    # rows kept + rows quarantined = rows read, per table
+    stats["quarantined_events"] = sum(v for (t, _), v in q.counts.items() if t == "events")
+    stats["quarantined_accounts"] = sum(v for (t, _), v in q.counts.items() if t == "accounts")
     stats["n_flagged_accounts"] = int(assignments["flagged"].sum())
     stats["n_flagged_clusters"] = int(clusters["flagged"].sum()) if len(clusters) else 0
     logger.info("detect: %d accounts, %d clusters, %d flagged accounts in %d rings",

@@ -7,6 +7,9 @@ import pandas as pd
 import pytest
 
 import accountgraph
+import pyarrow as pa
+from accountgraph import InvalidParameterError, SchemaError
+from accountgraph._io import UNDECODABLE_COLUMN, _invalid_utf8, _latin1_to_utf8, to_arrow
 from accountgraph.synth import generate
 
 
@@ -69,3 +72,238 @@ def test_empty_events_with_accounts_flags_nothing(tiny, tmp_path):
     assert not res.assignments["flagged"].any()
     assert (res.clusters["ring_score"] == 0).all()
     _check_dossiers(res, tmp_path)
+
+
+# ---------------------------------------------------------------- reading: CSV, encodings, mixed types
+
+def _csv_bytes(rows, encoding="utf-8"):
+    head = "account_id,timestamp,ip,device_id,payment_id,model\n"
+    return (head + "".join(",".join(r) + "\n" for r in rows)).encode(encoding)
+
+
+LATIN = [
+    ("u1", "2026-05-01T10:00:00Z", "10.0.0.1", "caf\u00e9-sdk", "p1", "m"),
+    ("u2", "2026-05-01T11:00:00Z", "10.0.0.2", "plain", "p2", "m"),
+    ("u3", "2026-05-01T12:00:00Z", "10.0.0.3", "na\u00efve", "p3", "m"),
+]
+
+
+def test_latin1_csv_quarantines_undecodable_rows(tmp_path):
+    p = tmp_path / "events.csv"
+    p.write_bytes(_csv_bytes(LATIN, "latin-1"))
+    res = accountgraph.detect(p)
+    assert res.quarantine.counts == {("events", "invalid_utf8"): 2}
+    assert res.assignments["account_id"].tolist() == ["u2"]
+    rows = res.quarantined_rows()
+    assert rows[["table", "row", "reason"]].values.tolist() == [["events", 0, "invalid_utf8"],
+                                                                 ["events", 2, "invalid_utf8"]]
+    # shown as Latin-1, so the original bytes survive
+    assert rows["device_id"].tolist() == ["caf\u00e9-sdk", "na\u00efve"]
+    assert rows["device_id"].iloc[0].encode("latin-1") == "caf\u00e9-sdk".encode("latin-1")
+
+
+def test_csv_encoding_option_reads_every_row(tmp_path):
+    p = tmp_path / "events.csv"
+    p.write_bytes(_csv_bytes(LATIN, "latin-1"))
+    t = to_arrow(p, name="events", encoding="latin-1")
+    assert t.column("device_id").to_pylist() == ["caf\u00e9-sdk", "plain", "na\u00efve"]
+    res = accountgraph.detect(t)
+    assert res.quarantine.total == 0 and len(res.assignments) == 3
+    # UTF-8 spelled out behaves as the default
+    assert to_arrow(p, encoding="UTF8").column(UNDECODABLE_COLUMN).to_pylist() == [True, False, True]
+
+
+def test_csv_bad_encoding_name_and_undecodable_codec(tmp_path):
+    p = tmp_path / "events.csv"
+    p.write_bytes(_csv_bytes(LATIN, "latin-1") + b"u4,2026-05-01T12:00:00Z,10.0.0.4,\x81,p,m\n")
+    with pytest.raises(InvalidParameterError, match=r"'encoding' parameter.*Got 'klingon'"):
+        to_arrow(p, encoding="klingon")
+    with pytest.raises(SchemaError, match=r"not valid 'cp1252' text.*b'\\x81'.*--encoding"):
+        to_arrow(p, encoding="cp1252")
+
+
+def test_utf8_check_matches_python():
+    rng = np.random.default_rng(1)
+    pieces = [b"a", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xe9", b"\x80", b"\xc3", b"\xe0\x80\x80",
+              b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf", b"\xff", b"\xe2\x82", b"\xf0\x9f"]
+    vals = []
+    for _ in range(5000):
+        k = int(rng.integers(0, 5))
+        v = (b"".join(pieces[j] for j in rng.integers(0, len(pieces), k)) if rng.random() < 0.6
+             else bytes(rng.integers(0, 256, k).astype(np.uint8)))
+        vals.append(None if rng.random() < 0.05 else v)
+
+    def bad(v):
+        try:
+            v.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+        return False
+
+    arr = pa.array(vals, pa.large_binary())
+    for lo, hi in ((0, len(vals)), (13, 4001)):
+        want = [v is not None and bad(v) for v in vals[lo:hi]]
+        assert _invalid_utf8(arr.slice(lo, hi - lo)).tolist() == want
+    bad_vals = arr.filter(pa.array([v is not None and bad(v) for v in vals]))
+    assert _latin1_to_utf8(bad_vals).to_pylist() == [v.decode("latin-1") for v in bad_vals.to_pylist()]
+
+
+@pytest.mark.parametrize("content", [b"", b"\n"])
+def test_empty_csv_is_a_schema_error(tmp_path, content):
+    p = tmp_path / "events.csv"
+    p.write_bytes(content)
+    with pytest.raises(SchemaError, match=r"events: the CSV file .*(empty \(0 bytes\)|no header line)"):
+        accountgraph.detect(p)
+
+
+def test_header_only_csv_runs(tmp_path):
+    p = tmp_path / "events.csv"
+    p.write_text("account_id,timestamp\n")
+    res = accountgraph.detect(p)
+    assert res.stats["n_events_in"] == 0 and len(res.assignments) == 0
+
+
+def test_ragged_csv_is_a_schema_error(tmp_path):
+    p = tmp_path / "events.csv"
+    p.write_text("account_id,timestamp\na,2026-05-01T00:00:00Z,extra\n")
+    with pytest.raises(SchemaError, match="cannot parse the CSV file"):
+        accountgraph.detect(p)
+
+
+def test_mixed_object_timestamp_is_a_schema_error():
+    ev = pd.DataFrame({"account_id": ["a", "b", "c"],
+                       "timestamp": [1_777_000_000, "2026-05-01T00:00:00Z", 1_777_000_100]})
+    with pytest.raises(SchemaError, match=r"events\.timestamp mixes values.*1777000000 \(int\).*"
+                                          r"'2026-05-01T00:00:00Z' \(str\) at row 1.*astype\(str\)"):
+        accountgraph.detect(ev)
+    # the suggested fix works
+    res = accountgraph.detect(ev.assign(timestamp=ev["timestamp"].astype(str)))
+    assert res.quarantine.total == 0 and res.stats["n_events"] == 3
+
+
+# ---------------------------------------------------------------- nothing lost: quarantined rows, duplicates
+
+def _assert_accounted(res, n_events_in, n_account_rows_in=0):
+    s = res.stats
+    assert s["n_events_in"] == n_events_in
+    assert s["n_events"] + s["quarantined_events"] == n_events_in
+    assert s["n_account_rows"] + s["quarantined_accounts"] == s["n_account_rows_in"] == n_account_rows_in
+    rows = res.quarantined_rows()
+    assert len(rows) == s["quarantined_rows"] == res.quarantine.total
+    got = rows.groupby(["table", "reason"]).size().to_dict()
+    assert got == {k: v for k, v in res.quarantine.counts.items()}
+    assert not rows.duplicated(["table", "row"]).any()
+    return rows
+
+
+def _messy(ev: pd.DataFrame, rng) -> pd.DataFrame:
+    """Corrupt a random share of rows in every way validation knows, and duplicate some."""
+    ev = ev.copy()
+    ev["timestamp"] = ev["timestamp"].astype(str).astype(object)
+    ev["output_tokens"] = ev["output_tokens"].astype(object)
+    n = len(ev)
+    pick = lambda share: rng.random(n) < share  # noqa: E731
+    ev.loc[pick(0.02), "account_id"] = " "
+    ev.loc[pick(0.02), "account_id"] = None
+    ev.loc[pick(0.02), "timestamp"] = None
+    ev.loc[pick(0.02), "timestamp"] = "not a time"
+    ev.loc[pick(0.02), "timestamp"] = "2300-01-01T00:00:00Z"
+    ev.loc[pick(0.02), "ip"] = "10.0.0.999"
+    ev.loc[pick(0.02), "output_tokens"] = -5
+    copies = ev.sample(frac=0.05, random_state=int(rng.integers(1 << 31)))
+    return pd.concat([ev, copies], ignore_index=True).sample(frac=1.0, random_state=int(rng.integers(1 << 31)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rows_kept_plus_quarantined_equal_rows_read(planted_data, seed):
+    ev, acc, _ = planted_data
+    rng = np.random.default_rng(seed)
+    sub = ev.sample(n=int(rng.integers(1, 3000)), random_state=seed)
+    messy = _messy(sub, rng)
+    accs = pd.concat([acc, acc.sample(frac=0.1, random_state=seed)], ignore_index=True)
+    accs.loc[accs.sample(frac=0.05, random_state=seed + 1).index, "account_id"] = ""
+    for drop in (True, False):
+        res = _run(messy, accs, drop_duplicates=drop)
+        rows = _assert_accounted(res, len(messy), len(accs))
+        assert (rows["reason"] == "duplicate_event").sum() == (res.stats["duplicate_events"] if drop else 0)
+        # the quarantined rows really are the input rows they claim to be
+        evq = rows[rows["table"] == "events"]
+        assert evq["account_id"].tolist() == [None if pd.isna(v) else str(v)
+                                              for v in messy["account_id"].iloc[evq["row"]]]
+
+
+def _run(events, accounts=None, **validation):
+    """detect() with validation-layer options that RingDetector does not take (yet)."""
+    det = accountgraph.RingDetector()
+    for k, v in validation.items():
+        setattr(det, k, v)
+    from accountgraph._pipeline import run_pipeline
+
+    return run_pipeline(det, events, accounts)
+
+
+@pytest.mark.parametrize("case", ["empty", "one", "two", "all_bad", "all_dup"])
+def test_accounting_on_degenerate_inputs(planted_data, case):
+    ev, acc, _ = planted_data
+    e = {"empty": ev.head(0), "one": ev.head(1), "two": ev.head(2),
+         "all_bad": ev.head(50).assign(account_id=""), "all_dup": pd.concat([ev.head(1)] * 5)}[case]
+    for accounts in (None, acc):
+        res = accountgraph.detect(e, accounts)
+        _assert_accounted(res, len(e), 0 if accounts is None else len(acc))
+
+
+def test_duplicate_events_are_dropped_and_scores_unchanged(planted_data):
+    ev, acc, _ = planted_data
+    once = accountgraph.detect(ev, acc)
+    twice = accountgraph.detect(pd.concat([ev, ev], ignore_index=True), acc)
+    assert twice.quarantine.counts == {("events", "duplicate_event"): len(ev)}
+    assert twice.stats["duplicate_events"] == len(ev) and once.stats["duplicate_events"] == 0
+    pd.testing.assert_frame_equal(once.clusters, twice.clusters)
+    pd.testing.assert_frame_equal(once.assignments, twice.assignments)
+    rows = twice.quarantined_rows()
+    assert rows["row"].tolist() == list(range(len(ev), 2 * len(ev)))  # the later copy is the one left out
+    # kept and counted when asked
+    kept = _run(pd.concat([ev, ev], ignore_index=True), acc, drop_duplicates=False)
+    assert kept.stats["n_events"] == 2 * len(ev) and kept.stats["duplicate_events"] == len(ev)
+    assert kept.quarantine.total == 0
+
+
+def test_rows_differing_in_one_column_are_not_duplicates(planted_data):
+    ev, _, _ = planted_data
+    e = pd.concat([ev.head(3), ev.head(3).assign(output_tokens=7), ev.head(3).assign(ip=None)], ignore_index=True)
+    res = accountgraph.detect(e)
+    assert res.stats["duplicate_events"] == 0 and res.quarantine.total == 0
+    res = accountgraph.detect(pd.concat([e, e.iloc[[4]]]))
+    assert res.quarantine.counts == {("events", "duplicate_event"): 1}
+
+
+def test_parquet_prompts_left_on_disk_are_compared_and_returned(tmp_path, planted_data):
+    ev, _, _ = planted_data
+    e = ev.head(200).copy()
+    e["prompt"] = [f"prompt {i % 50}" for i in range(len(e))]
+    e.loc[e.index[5], "account_id"] = ""
+    near = e.iloc[[10]].assign(prompt="another prompt")  # equal to row 10 but for the prompt
+    exact = e.iloc[[11]]
+    full = pd.concat([e, near, exact], ignore_index=True)
+    full.to_parquet(tmp_path / "events.parquet")
+    res = accountgraph.detect(tmp_path / "events.parquet")
+    assert res.quarantine.counts == {("events", "empty_account_id"): 1, ("events", "duplicate_event"): 1}
+    rows = res.quarantined_rows()
+    assert rows[["row", "reason", "prompt"]].values.tolist() == [[5, "empty_account_id", "prompt 5"],
+                                                                  [201, "duplicate_event", "prompt 11"]]
+    _assert_accounted(res, len(full))
+
+
+def test_quarantined_rows_keep_original_column_names(planted_data):
+    ev, acc, _ = planted_data
+    e = ev.head(5).rename(columns={"account_id": "user"})
+    e.loc[e.index[0], "user"] = None
+    a = acc.head(3).rename(columns={"account_id": "uid"})
+    a.loc[a.index[2], "created_at"] = pd.Timestamp("1900-01-01", tz="UTC")
+    res = accountgraph.detect(e, a, columns={"account_id": "user"}, account_columns={"account_id": "uid"})
+    rows = res.quarantined_rows()
+    assert rows[["table", "row", "reason"]].values.tolist() == [["events", 0, "empty_account_id"],
+                                                                 ["accounts", 2, "unparseable_created_at"]]
+    assert {"user", "uid", "created_at", "timestamp"} <= set(rows.columns)
+    assert rows["uid"].tolist() == [None, a["uid"].iloc[2]]
+    assert rows["created_at"].iloc[1].startswith("1900-01-01")
