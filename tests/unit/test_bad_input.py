@@ -10,6 +10,7 @@ import accountgraph
 import pyarrow as pa
 from accountgraph import InvalidParameterError, SchemaError
 from accountgraph._io import UNDECODABLE_COLUMN, _invalid_utf8, _latin1_to_utf8, to_arrow
+from accountgraph.cli import main
 from accountgraph.synth import generate
 
 
@@ -307,3 +308,136 @@ def test_quarantined_rows_keep_original_column_names(planted_data):
     assert {"user", "uid", "created_at", "timestamp"} <= set(rows.columns)
     assert rows["uid"].tolist() == [None, a["uid"].iloc[2]]
     assert rows["created_at"].iloc[1].startswith("1900-01-01")
+
+
+# ---------------------------------------------------------------- CLI: one-line errors before work, safe outputs
+
+@pytest.fixture
+def no_detect(monkeypatch):
+    """Fail the test if the CLI starts a detection run."""
+    def boom(*a, **k):
+        raise AssertionError("detection ran before the output paths were checked")
+
+    monkeypatch.setattr(accountgraph, "detect", boom)
+
+
+@pytest.fixture
+def small_inputs(tmp_path, planted_data):
+    ev, acc, _ = planted_data
+    ev.to_parquet(tmp_path / "events.parquet")
+    acc.to_parquet(tmp_path / "accounts.parquet")
+    return tmp_path / "events.parquet", tmp_path / "accounts.parquet"
+
+
+def _one_line_error(capsys, *needles):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("accountgraph: error:"), err
+    assert "Traceback" not in err[0]
+    for n in needles:
+        assert n in err[0]
+
+
+def test_cli_detect_out_is_a_file(tmp_path, small_inputs, no_detect, capsys):
+    f = tmp_path / "taken"
+    f.write_text("x")
+    assert main(["detect", str(small_inputs[0]), "--out", str(f), "--no-progress"]) == 2
+    _one_line_error(capsys, "is an existing file", str(f))
+    assert main(["detect", str(small_inputs[0]), "--out", str(f), "--overwrite"]) == 2
+    assert f.read_text() == "x"
+
+
+def test_cli_detect_refuses_earlier_run_then_replaces_it_whole(tmp_path, small_inputs, capsys):
+    ev, acc = small_inputs
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cluster_signals.parquet").write_text("stale")
+    (out / "notes.txt").write_text("stale")
+    args = ["detect", str(ev), "--accounts", str(acc), "--out", str(out), "--no-progress"]
+    assert main(args) == 2
+    _one_line_error(capsys, "--overwrite", str(out))
+    assert (out / "notes.txt").read_text() == "stale"
+    # an empty run: events with no rows, so no cluster_signals.parquet is written
+    pd.read_parquet(ev).head(0).to_parquet(tmp_path / "none.parquet")
+    assert main(["detect", str(tmp_path / "none.parquet"), "--out", str(out), "--overwrite", "--no-progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["assignments.parquet", "clusters.parquet"]
+    assert main(args + ["--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["assignments.parquet", "cluster_signals.parquet",
+                                                     "clusters.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temp left
+    assert main(args) == 2  # a finished run is guarded too
+
+
+def test_cli_detect_empty_dir_is_fine(tmp_path, small_inputs):
+    (tmp_path / "out").mkdir()
+    assert main(["detect", str(small_inputs[0]), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert (tmp_path / "out" / "assignments.parquet").exists()
+
+
+def test_cli_quarantine_out(tmp_path, planted_data, capsys):
+    ev, _, _ = planted_data
+    e = pd.concat([ev.head(300), ev.head(2)], ignore_index=True)
+    e.loc[3, "account_id"] = ""
+    e.to_csv(tmp_path / "events.csv", index=False)
+    q = tmp_path / "bad.parquet"
+    args = ["detect", str(tmp_path / "events.csv"), "--out", str(tmp_path / "out"), "--quarantine-out", str(q),
+            "--no-progress"]
+    assert main(args) == 0
+    rows = pd.read_parquet(q)
+    assert rows[["table", "row", "reason"]].values.tolist() == [
+        ["events", 3, "empty_account_id"], ["events", 300, "duplicate_event"], ["events", 301, "duplicate_event"]]
+    assert "wrote 3 quarantined row(s)" in capsys.readouterr().out
+    assert main(args + ["--overwrite"]) == 0
+    q.unlink()
+    assert main(args) == 2  # --out holds the earlier run
+    assert not q.exists()
+
+
+def test_cli_quarantine_out_existing_file_fails_before_work(tmp_path, small_inputs, no_detect, capsys):
+    q = tmp_path / "q.parquet"
+    q.write_text("x")
+    assert main(["detect", str(small_inputs[0]), "--out", str(tmp_path / "o"), "--quarantine-out", str(q)]) == 2
+    _one_line_error(capsys, "--quarantine-out", "--overwrite")
+
+
+@pytest.mark.parametrize("kind", ["file", "dir"])
+def test_cli_report_out_checked_before_work(tmp_path, small_inputs, no_detect, capsys, kind):
+    out = tmp_path / "rings.html"
+    out.mkdir() if kind == "dir" else out.write_text("old")
+    assert main(["report", str(small_inputs[0]), "--out", str(out)]) == 2
+    _one_line_error(capsys, str(out))
+
+
+def test_cli_bad_input_is_one_line(tmp_path, capsys):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    assert main(["detect", str(tmp_path / "empty.csv"), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    _one_line_error(capsys, "empty (0 bytes)")
+    assert main(["detect", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "nope.csv")
+    assert main(["detect", str(tmp_path / "empty.csv"), "--out", str(tmp_path / "o"), "--encoding", "klingon"]) == 2
+    _one_line_error(capsys, "'encoding'", "klingon")
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_encoding(tmp_path, capsys):
+    p = tmp_path / "events.csv"
+    p.write_bytes(_csv_bytes(LATIN, "latin-1"))
+    q = tmp_path / "q.parquet"
+    assert main(["detect", str(p), "--out", str(tmp_path / "a"), "--quarantine-out", str(q), "--no-progress"]) == 0
+    assert pd.read_parquet(q)["reason"].tolist() == ["invalid_utf8"] * 2
+    assert main(["detect", str(p), "--out", str(tmp_path / "b"), "--quarantine-out", str(tmp_path / "q2.parquet"),
+                 "--encoding", "latin-1", "--no-progress"]) == 0
+    assert len(pd.read_parquet(tmp_path / "q2.parquet")) == 0
+    assert len(pd.read_parquet(tmp_path / "b" / "assignments.parquet")) == 3
+
+
+def test_report_file_is_replaced_atomically(tmp_path, planted_data):
+    ev, acc, _ = planted_data
+    res = accountgraph.detect(ev, acc)
+    p = tmp_path / "rings.html"
+    p.write_text("old")
+    with pytest.raises(accountgraph.OutputExistsError):
+        res.report(p, top=1)
+    assert p.read_text() == "old"
+    res.report(p, top=1, overwrite=True)
+    assert p.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [x.name for x in tmp_path.iterdir()] == ["rings.html"]
