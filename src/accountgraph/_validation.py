@@ -21,7 +21,7 @@ import numpy as np
 from ._exceptions import InvalidParameterError
 
 __all__ = ["Constraint", "Interval", "Options", "Boolean", "NoneOr", "StrMapping", "StrSequence", "WeightMapping",
-           "Pair", "ParamsBase", "check_params", "check_value"]
+           "Pair", "Codec", "ParamsBase", "check_params", "check_value"]
 
 
 class Constraint:
@@ -124,6 +124,24 @@ class StrSequence(Constraint):
 
     def describe(self) -> str:
         return "a list of column names (str), e.g. ['ua']"
+
+
+class Codec(Constraint):
+    """The name of a text encoding Python knows (``codecs.lookup``)."""
+
+    def ok(self, value: Any) -> bool:
+        import codecs
+
+        if not isinstance(value, str):
+            return False
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            return False
+        return True
+
+    def describe(self) -> str:
+        return "the name of a text encoding, e.g. 'utf-8' or 'latin-1'"
 
 
 @dataclass(frozen=True)

@@ -30,25 +30,114 @@ def _columns(pairs: Sequence[str] | None) -> dict[str, str] | None:
 
 
 def _ingest(args: argparse.Namespace) -> dict[str, object]:
-    return {"columns": _columns(args.column), "account_columns": _columns(args.account_column)}
+    return {"columns": _columns(args.column), "account_columns": _columns(args.account_column),
+            "encoding": args.encoding}
 
 
-def _write_outputs(result, out: Path) -> None:
+def _check_out_dir(out: Path, overwrite: bool) -> None:
+    """Fail before any work if ``--out`` cannot take a new run."""
+    from ._exceptions import InvalidParameterError, OutputExistsError
+
+    if out.exists() and not out.is_dir():
+        raise InvalidParameterError(f"--out {str(out)!r} is an existing file, not a directory; give a directory "
+                                    "to write the result tables into (it is created if missing).")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise OutputExistsError(f"Refusing to write into {str(out)!r}: it holds files (an earlier run?). Pass "
+                                "--overwrite to replace the directory as a whole, or choose another --out.")
+
+
+def _check_out_file(out: Path, overwrite: bool, flag: str) -> None:
+    from ._exceptions import InvalidParameterError, OutputExistsError
+
+    if out.is_dir():
+        raise InvalidParameterError(f"{flag} {str(out)!r} is a directory; give a file name.")
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"Refusing to overwrite the existing file {str(out)!r}; pass --overwrite or "
+                                f"choose another {flag}.")
+    if not out.parent.is_dir():
+        raise InvalidParameterError(f"{flag} {str(out)!r}: the directory {str(out.parent)!r} does not exist; "
+                                    "create it first.")
+
+
+def _write_parquet(df, path: Path) -> None:
+    """One Parquet file, written beside ``path`` and moved into place."""
+    import os
+    import tempfile
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    out.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(result.assignments, preserve_index=False), out / "assignments.parquet")
-    clusters = result.clusters.copy()
-    pq.write_table(pa.Table.from_pandas(clusters, preserve_index=False), out / "clusters.parquet")
-    if len(result.cluster_signals):
-        pq.write_table(pa.Table.from_pandas(result.cluster_signals, preserve_index=False),
-                       out / "cluster_signals.parquet")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _write_outputs(result, out: Path) -> None:
+    """Write the result tables into a fresh directory beside ``out``, then swap it into place.
+
+    Files of an earlier run never sit beside new ones, and an interrupted write
+    leaves the earlier run whole.
+    """
+    import shutil
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        tmp.chmod(0o777 & ~_umask())
+        pq.write_table(pa.Table.from_pandas(result.assignments, preserve_index=False), tmp / "assignments.parquet")
+        pq.write_table(pa.Table.from_pandas(result.clusters, preserve_index=False), tmp / "clusters.parquet")
+        if len(result.cluster_signals):
+            pq.write_table(pa.Table.from_pandas(result.cluster_signals, preserve_index=False),
+                           tmp / "cluster_signals.parquet")
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            out.rename(old / out.name)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def _umask() -> int:
+    import os
+
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    from .ingest import check_encoding
+
+    check_encoding(args.encoding)
+    for p in (args.events, args.accounts):
+        if p is not None and not Path(p).exists():
+            raise FileNotFoundError(f"no such file or directory: {p!r}")
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
     from . import detect
 
+    # Every output path is checked before the (long) detection run.
+    out = Path(args.out)
+    _check_out_dir(out, args.overwrite)
+    qout = Path(args.quarantine_out) if args.quarantine_out else None
+    if qout is not None:
+        _check_out_file(qout, args.overwrite, "--quarantine-out")
+    _check_inputs(args)
     opts = {}
     if args.threshold is not None:
         opts["threshold"] = args.threshold
@@ -57,20 +146,21 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     res = detect(args.events, args.accounts, seed=args.seed, ingest=_ingest(args),
                  progress=not args.no_progress and None, **opts)
-    _write_outputs(res, Path(args.out))
+    _write_outputs(res, out)
     print(res.summary(args.top))
     print(f"wrote {args.out}/assignments.parquet and clusters.parquet in {time.perf_counter() - t0:.1f}s")
+    if qout is not None:
+        _write_parquet(res.quarantined_rows(), qout)
+        print(f"wrote {res.quarantine.total} quarantined row(s) to {qout}")
     return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from . import detect
-    from ._exceptions import OutputExistsError
 
     out = Path(args.out)
-    if out.exists() and not args.overwrite:  # fail before the detection run, not after it
-        raise OutputExistsError(f"Refusing to overwrite the existing file {str(out)!r}; pass --overwrite or "
-                                "choose another --out.")
+    _check_out_file(out, args.overwrite, "--out")  # fail before the detection run, not after it
+    _check_inputs(args)
     t0 = time.perf_counter()
     res = detect(
         args.events, args.accounts, seed=args.seed, ingest=_ingest(args), progress=not args.no_progress and None,
@@ -139,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--column", action="append", metavar="CANONICAL=YOURS", help="map an events column")
     d.add_argument("--account-column", action="append", metavar="CANONICAL=YOURS", help="map an accounts column")
     d.add_argument("--top", type=int, default=5, help="rings to summarise")
+    d.add_argument("--overwrite", action="store_true", help="replace --out (as a whole) if it holds files")
+    d.add_argument("--quarantine-out", metavar="PATH", help="write the rows left out (with reasons) to this Parquet file")
+    d.add_argument("--encoding", help="text encoding of CSV input, e.g. latin-1 (default: UTF-8, undecodable "
+                   "rows quarantined as invalid_utf8)")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_cmd_detect)
 
@@ -152,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--column", action="append", metavar="CANONICAL=YOURS", help="map an events column")
     r.add_argument("--account-column", action="append", metavar="CANONICAL=YOURS", help="map an accounts column")
     r.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    r.add_argument("--encoding", help="text encoding of CSV input, e.g. latin-1 (default: UTF-8)")
     r.add_argument("--no-progress", action="store_true")
     r.set_defaults(func=_cmd_report)
 

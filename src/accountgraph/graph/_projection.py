@@ -388,6 +388,8 @@ def shared_family_focus(rows: np.ndarray, cols: np.ndarray, substantial: np.ndar
     comparisons over the pairs, in chunks to bound memory.
     """
     out = np.zeros(len(rows), np.float64)
+    if not len(focus):  # no prompt in any template family (e.g. every prompt distinct)
+        return out
     k = substantial.shape[1]
     step = 5_000_000
     for lo in range(0, len(rows), step):

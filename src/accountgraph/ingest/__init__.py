@@ -8,7 +8,7 @@ integer codes; :func:`combine_chunks` flattens a chunked column.
 """
 
 from ._params import IngestParams
-from ._io import LazyColumn, TableLike, is_parquet_path, to_arrow
+from ._io import LazyColumn, TableLike, check_encoding, is_parquet_path, to_arrow
 from ._ip import canonical_ips, ip_networks
 from ._schema import (
     ACCOUNT_COLUMNS,
@@ -25,6 +25,6 @@ from ._schema import (
 __all__ = [
     "IngestParams",
     "ACCOUNT_COLUMNS", "EVENT_COLUMNS", "LazyColumn", "Quarantine", "TableLike", "ValidAccounts", "ValidEvents",
-    "canonical_ips", "combine_chunks", "factorize_sorted", "ip_networks", "is_parquet_path", "to_arrow",
+    "canonical_ips", "check_encoding", "combine_chunks", "factorize_sorted", "ip_networks", "is_parquet_path", "to_arrow",
     "validate_accounts", "validate_events",
 ]

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._exceptions import SchemaError
-from ._io import LazyColumn, TableLike, is_parquet_path, to_arrow
+from ._io import UNDECODABLE_COLUMN, LazyColumn, TableLike, is_parquet_path, latin1_to_utf8, to_arrow
 from ._ip import canonical_ips
 
 __all__ = [
@@ -62,6 +62,8 @@ class Quarantine:
     """
 
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    _captured: list[tuple] = field(default_factory=list, repr=False, compare=False)
+    _rows_cache: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def add(self, table: str, reason: str, n: int) -> None:
         """Count ``n`` rows of ``table`` left out for ``reason`` (no-op for 0)."""
@@ -69,6 +71,58 @@ class Quarantine:
             key = (table, reason)
             self.counts[key] = self.counts.get(key, 0) + int(n)
             logger.warning("quarantined %d %s row(s): %s", n, table, reason)
+
+    def capture(self, table: str, rows: pa.Table, index: np.ndarray, reasons: np.ndarray,
+                lazy: tuple[str, LazyColumn] | None = None) -> None:
+        """Keep the rows of ``table`` left out: ``rows`` (taken from the input, in its own
+        column names), their input row numbers ``index`` and a ``reason`` each.
+
+        ``lazy`` is ``(column, LazyColumn)`` for a column left on disk (prompts of a
+        Parquet file); it is read only when :meth:`rows` is called.
+        """
+        self._captured.append((table, rows, np.asarray(index, np.int64), np.asarray(reasons, object), lazy))
+        self._rows_cache = None
+
+    def rows(self) -> pd.DataFrame:
+        """The rows left out, one per quarantined input row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``table`` (``"events"`` or ``"accounts"``), ``row`` (0-based row
+            number in that input), ``reason``, then the input's own columns as
+            strings (null where a table lacks the column; a name clashing with
+            the first three gets an ``_input`` suffix). Sorted by table (events
+            first) and row. Undecodable text is shown decoded as Latin-1, so the
+            original bytes are ``value.encode("latin-1")``.
+
+        Notes
+        -----
+        Built on demand from the rows taken at validation (memory proportional
+        to the quarantined rows); prompts kept on disk are read in one scan.
+        """
+        if self._rows_cache is not None:
+            return self._rows_cache.copy()
+        frames = []
+        for table, rows, index, reasons, lazy in self._captured:
+            cols: dict[str, object] = {}
+            for c in rows.column_names:
+                cols[f"{c}_input" if c in ("table", "row", "reason") else c] = _text_column(rows[c])
+            if lazy is not None and len(index):
+                col, lc = lazy
+                cols[f"{col}_input" if col in ("table", "row", "reason") else col] = lc.take(index)
+            frames.append(pd.DataFrame({"table": table, "row": index, "reason": reasons,
+                                        **{k: pd.Series(v, dtype=object) for k, v in cols.items()}}))
+        if frames:
+            out = pd.concat(frames, ignore_index=True)
+        else:
+            out = pd.DataFrame({"table": pd.Series(dtype=object), "row": pd.Series(dtype=np.int64),
+                                "reason": pd.Series(dtype=object)})
+        out["row"] = out["row"].astype(np.int64)
+        out = out.astype({c: object for c in out.columns if c != "row"})
+        out = out.where(out.notna(), None)
+        self._rows_cache = out
+        return out.copy()
 
     @property
     def total(self) -> int:
@@ -108,6 +162,7 @@ class ValidEvents:
     extra: dict[str, pa.ChunkedArray]
     n_input_rows: int
     model: pa.ChunkedArray | None = None
+    n_duplicates: int = 0  # rows identical to an earlier row (left out unless drop_duplicates=False)
 
     def __len__(self) -> int:
         return len(self.timestamp)
@@ -124,6 +179,144 @@ class ValidAccounts:
     phone_prefix: pa.ChunkedArray | None
     extra: dict[str, pa.ChunkedArray]
     n_input_rows: int
+
+
+def _text_column(col: pa.ChunkedArray) -> list:
+    """Values of one input column as Python strings (None for null), vectorised."""
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = col.cast(t.value_type)
+        t = col.type
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        arr = _combine(col).cast(pa.large_binary())
+        try:
+            return arr.cast(pa.large_string()).to_pylist()
+        except pa.ArrowInvalid:
+            valid = pc.is_valid(arr)
+            text = latin1_to_utf8(arr.filter(valid))
+            return pc.replace_with_mask(pa.nulls(len(arr), pa.large_string()), valid, text).to_pylist()
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        try:
+            col = col.cast(pa.large_string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return [None if v is None else str(v) for v in col.to_pylist()]  # nested types; few rows
+    return col.to_pylist()
+
+
+class _LeftOut:
+    """Which rows of one input table are kept, and why the others are not.
+
+    Vectorised bookkeeping over bool masks: the first reason that applies to a
+    row is its reason, so each quarantined row is counted exactly once.
+    """
+
+    def __init__(self, n: int, table: str, quarantine: Quarantine) -> None:
+        self.keep = np.ones(n, dtype=bool)
+        self.code = np.full(n, -1, dtype=np.int16)
+        self.reasons: list[str] = []
+        self.table, self.q = table, quarantine
+
+    def drop(self, bad: np.ndarray, reason: str) -> None:
+        new = np.asarray(bad, bool) & self.keep
+        n = int(new.sum())
+        if n:
+            if reason not in self.reasons:
+                self.reasons.append(reason)
+            self.code[new] = self.reasons.index(reason)
+            self.keep &= ~new
+        self.q.add(self.table, reason, n)
+
+    def capture(self, raw: pa.Table, lazy: tuple[str, LazyColumn] | None = None) -> None:
+        idx = np.flatnonzero(~self.keep)
+        names = np.asarray(self.reasons + [""], dtype=object)
+        self.q.capture(self.table, raw.take(pa.array(idx, pa.int64())), idx, names[self.code[idx]], lazy=lazy)
+
+
+def _pop_undecodable(raw: pa.Table) -> tuple[pa.Table, np.ndarray | None]:
+    """Split off the mark :func:`to_arrow` puts on CSV rows that are not UTF-8."""
+    if UNDECODABLE_COLUMN not in raw.column_names:
+        return raw, None
+    mark = np.asarray(raw[UNDECODABLE_COLUMN].to_numpy(zero_copy_only=False), bool)
+    return raw.drop_columns([UNDECODABLE_COLUMN]), mark
+
+
+def _group_ids(table: pa.Table) -> np.ndarray:
+    """Per row, the id of its group of rows equal on every column (nulls equal nulls)."""
+    n = table.num_rows
+    cols = {}
+    for c, col in zip(table.column_names, table.columns):
+        t = col.type
+        if pa.types.is_dictionary(t):
+            col = col.cast(t.value_type)
+            t = col.type
+        if pa.types.is_nested(t):  # not hashable by Arrow; rare in event logs
+            col = pa.chunked_array([pa.array([None if v is None else str(v) for v in col.to_pylist()],
+                                             pa.large_string())])
+        cols[f"k{len(cols)}"] = col
+    cols["__i"] = pa.chunked_array([pa.array(np.arange(n, dtype=np.int64))])
+    t = pa.table(cols)
+    g = t.group_by([c for c in t.column_names if c != "__i"], use_threads=False).aggregate([("__i", "list")])
+    lists = g["__i_list"].combine_chunks()
+    rows = np.asarray(pc.list_flatten(lists).to_numpy(), np.int64)
+    gid = np.empty(n, np.int64)
+    gid[rows] = np.asarray(pc.list_parent_indices(lists).to_numpy(), np.int64)
+    return gid
+
+
+def _later_copies(gid: np.ndarray) -> np.ndarray:
+    """True for every row whose group already appeared at a smaller row index."""
+    order = np.lexsort((np.arange(len(gid)), gid))
+    g = gid[order]
+    later = np.zeros(len(gid), bool)
+    later[order[1:]] = g[1:] == g[:-1]
+    return later
+
+
+def _duplicate_rows(raw: pa.Table, keep: np.ndarray, ts: np.ndarray,
+                    lazy: tuple[str, LazyColumn] | None = None) -> np.ndarray:
+    """Kept rows identical on every input column to an earlier kept row.
+
+    Only rows sharing their timestamp with another kept row can be copies, so
+    those few are compared in full (Arrow hash group-by); a prompt column left
+    on disk is read for the rows still equal on everything else. O(n log n)
+    for the timestamp sort; the full comparison costs O(candidates).
+    """
+    n = len(keep)
+    dup = np.zeros(n, bool)
+    idx = np.flatnonzero(keep)
+    if len(idx) < 2:
+        return dup
+    kts = ts[idx]
+    order = np.argsort(kts, kind="stable")
+    same = kts[order][1:] == kts[order][:-1]
+    cand = np.zeros(len(idx), bool)
+    cand[1:] |= same
+    cand[:-1] |= same
+    rows = np.sort(idx[order[cand]])
+    if not len(rows):
+        return dup
+    gid = _group_ids(raw.take(pa.array(rows)))
+    if lazy is not None:
+        size = np.bincount(gid)
+        shared = size[gid] >= 2
+        if shared.any():
+            col, lc = lazy
+            file_rows = rows[shared]
+            want = np.zeros(len(lc), bool)
+            want[file_rows] = True
+            got_idx, got = [], []
+            for i, arr in lc.iter_arrays(want, 65_536):
+                got_idx.append(i)
+                got.append(arr)
+            pos = np.searchsorted(file_rows, np.concatenate(got_idx))
+            texts = pa.chunked_array(got).combine_chunks() if len(got) > 1 else got[0]
+            sub = _group_ids(pa.table({"g": gid[shared][pos], "p": texts}))
+            g2 = np.empty(int(shared.sum()), np.int64)
+            g2[pos] = sub
+            gid = gid.copy()
+            gid[shared] = int(gid.max()) + 1 + g2
+    dup[rows[_later_copies(gid)]] = True
+    return dup
 
 
 def _rename(table: pa.Table, columns: Mapping[str, str] | None, name: str) -> pa.Table:
@@ -298,6 +491,8 @@ def validate_events(
     columns: Mapping[str, str] | None = None,
     extra_signals: Sequence[str] = (),
     quarantine: Quarantine,
+    encoding: str | None = None,
+    drop_duplicates: bool = True,
 ) -> ValidEvents:
     """Validate the events table and leave out bad rows, counted by reason.
 
@@ -310,7 +505,15 @@ def validate_events(
     extra_signals : sequence of str
         Further string columns of ``events`` to use as signals.
     quarantine : Quarantine
-        Receives the counts of rows left out.
+        Receives the counts of rows left out, and the rows themselves.
+    encoding : str, optional
+        Text encoding of a CSV path (see :func:`accountgraph._io.to_arrow`).
+    drop_duplicates : bool, default True
+        Leave out (as ``duplicate_event``) every row identical on every input
+        column to an earlier row. Exact copies are ingestion artefacts (a log
+        exported twice, at-least-once delivery); kept, they double volume and
+        cadence evidence and move ring scores. With False they are kept and
+        only counted (``ValidEvents.n_duplicates``).
 
     Raises
     ------
@@ -319,9 +522,11 @@ def validate_events(
 
     Notes
     -----
-    Reasons: ``empty_account_id``, ``null_timestamp``, ``unparseable_timestamp``,
-    ``timestamp_out_of_range``, ``malformed_ip``, ``bad_output_tokens``.
-    Time O(n) vectorised; IPv6 addresses are parsed once per distinct value.
+    Reasons, first applicable wins: ``invalid_utf8``, ``empty_account_id``,
+    ``null_timestamp``, ``unparseable_timestamp``, ``timestamp_out_of_range``,
+    ``malformed_ip``, ``bad_output_tokens``, ``duplicate_event``.
+    Time O(n) vectorised (plus an O(n log n) timestamp sort to find copies);
+    IPv6 addresses are parsed once per distinct value.
     """
     lazy_prompt = None
     if is_parquet_path(events) and Path(events).exists():
@@ -338,34 +543,31 @@ def validate_events(
             lazy_prompt = LazyColumn(events, prompt_col)
             events = pq.read_table(events, columns=[c for c in schema.names if c != prompt_col])
             columns = {k: v for k, v in (columns or {}).items() if k != "prompt"}
-    table = _rename(to_arrow(events, name="events"), columns, "events")
+    raw, undecodable = _pop_undecodable(to_arrow(events, name="events", encoding=encoding))
+    table = _rename(raw, columns, "events")
     _require(table, _REQUIRED_EVENTS, "events")
     for c in extra_signals:
         if c not in table.column_names:
             raise SchemaError(f"events has no column {c!r} declared in extra_signals; columns: {table.column_names}.")
     n = table.num_rows
-    keep = np.ones(n, dtype=bool)
+    out = _LeftOut(n, "events", quarantine)
+    keep = out.keep  # updated in place by out.drop
+    if undecodable is not None:
+        out.drop(undecodable, "invalid_utf8")
 
     acc = _as_string(table["account_id"], "account_id", "events")
-    bad = np.asarray(pc.is_null(acc).to_numpy(zero_copy_only=False), bool)
-    quarantine.add("events", "empty_account_id", int(bad.sum()))
-    keep &= ~bad
+    out.drop(np.asarray(pc.is_null(acc).to_numpy(zero_copy_only=False), bool), "empty_account_id")
 
     ts, ts_null, ts_bad = _to_us(table["timestamp"], "timestamp", "events")
-    quarantine.add("events", "null_timestamp", int((ts_null & keep).sum()))
-    keep &= ~ts_null
-    quarantine.add("events", "unparseable_timestamp", int((ts_bad & keep).sum()))
-    keep &= ~ts_bad
-    oor = (ts < _MIN_TS_US) | (ts > _MAX_TS_US)
-    quarantine.add("events", "timestamp_out_of_range", int((oor & keep).sum()))
-    keep &= ~oor
+    out.drop(ts_null, "null_timestamp")
+    out.drop(ts_bad, "unparseable_timestamp")
+    out.drop((ts < _MIN_TS_US) | (ts > _MAX_TS_US), "timestamp_out_of_range")
 
     ip = None
     if "ip" in table.column_names:
         ip_s = _as_string(table["ip"], "ip", "events")
         ip, ip_bad = _ip_check(ip_s)
-        quarantine.add("events", "malformed_ip", int((ip_bad & keep).sum()))
-        keep &= ~ip_bad
+        out.drop(ip_bad, "malformed_ip")
 
     out_tok = None
     if "output_tokens" in table.column_names:
@@ -376,15 +578,12 @@ def validate_events(
         elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
             f = pd.to_numeric(col.to_pandas(), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
             raw_null = np.asarray(pc.is_null(_as_string(col, "output_tokens", "events")).to_numpy(zero_copy_only=False), bool) if not pa.types.is_null(t) else np.ones(n, bool)
-            badnum = np.isnan(f) & ~raw_null
-            quarantine.add("events", "bad_output_tokens", int((badnum & keep).sum()))
-            keep &= ~badnum
+            out.drop(np.isnan(f) & ~raw_null, "bad_output_tokens")
         else:
             raise SchemaError(f"events.output_tokens must be an integer column; found Arrow type {t}.")
         with np.errstate(invalid="ignore"):
             neg = (f < 0) | (np.isfinite(f) & (f != np.floor(f))) | np.isinf(f)
-        quarantine.add("events", "bad_output_tokens", int((neg & keep).sum()))
-        keep &= ~neg
+        out.drop(neg, "bad_output_tokens")
         out_tok = np.where(np.isnan(f), -1, f).astype(np.int64)  # -1 = unknown
 
     def opt(name: str) -> pa.ChunkedArray | None:
@@ -399,6 +598,15 @@ def validate_events(
             raise SchemaError(f"events.prompt must be text; found Arrow type {pt}.")
         prompt = table["prompt"]
     extra = {c: _as_string(table[c], c, "events") for c in extra_signals}
+
+    lazy = (lazy_prompt.column, lazy_prompt) if lazy_prompt is not None else None
+    dup = _duplicate_rows(raw, keep, ts, lazy)
+    n_dup = int(dup.sum())
+    if drop_duplicates:
+        out.drop(dup, "duplicate_event")
+    elif n_dup:
+        logger.warning("events: %d row(s) are exact copies of an earlier row; kept (drop_duplicates=False)", n_dup)
+    out.capture(raw, lazy)
 
     mask = pa.array(keep)
     dropped = int(n - keep.sum())
@@ -419,6 +627,7 @@ def validate_events(
         extra={k: f(v) for k, v in extra.items()},
         n_input_rows=n,
         model=f(model),
+        n_duplicates=n_dup,
     )
 
 
@@ -428,30 +637,35 @@ def validate_accounts(
     columns: Mapping[str, str] | None = None,
     extra_signals: Sequence[str] = (),
     quarantine: Quarantine,
+    encoding: str | None = None,
 ) -> ValidAccounts:
     """Validate the accounts table; one row per account id is kept.
 
     Reasons: ``empty_account_id``, ``unparseable_created_at``,
     ``duplicate_account_id`` (all but one row of a repeated id; the kept row is
     the one with the earliest ``created_at``, then the smallest payment id, so
-    the choice does not depend on row order).
+    the choice does not depend on row order); ``invalid_utf8`` for CSV rows
+    that are not UTF-8 (``encoding`` as in :func:`validate_events`). The rows
+    left out are captured in ``quarantine`` too.
     """
-    table = _rename(to_arrow(accounts, name="accounts"), columns, "accounts")
+    raw, undecodable = _pop_undecodable(to_arrow(accounts, name="accounts", encoding=encoding))
+    table = _rename(raw, columns, "accounts")
     _require(table, _REQUIRED_ACCOUNTS, "accounts")
     for c in extra_signals:
         if c not in table.column_names:
             raise SchemaError(f"accounts has no column {c!r} declared in extra_signals; columns: {table.column_names}.")
     n = table.num_rows
+    out = _LeftOut(n, "accounts", quarantine)
+    keep = out.keep  # updated in place by out.drop
+    if undecodable is not None:
+        out.drop(undecodable, "invalid_utf8")
     acc = _as_string(table["account_id"], "account_id", "accounts")
-    keep = ~np.asarray(pc.is_null(acc).to_numpy(zero_copy_only=False), bool)
-    quarantine.add("accounts", "empty_account_id", int((~keep).sum()))
+    out.drop(np.asarray(pc.is_null(acc).to_numpy(zero_copy_only=False), bool), "empty_account_id")
 
     created = None
     if "created_at" in table.column_names:
         c_us, c_null, c_bad = _to_us(table["created_at"], "created_at", "accounts")
-        c_bad = (c_bad | (~c_null & ((c_us < _MIN_TS_US) | (c_us > _MAX_TS_US)))) & keep
-        quarantine.add("accounts", "unparseable_created_at", int(c_bad.sum()))
-        keep &= ~c_bad
+        out.drop(c_bad | (~c_null & ((c_us < _MIN_TS_US) | (c_us > _MAX_TS_US))), "unparseable_created_at")
         created = np.where(c_null, -1, c_us)
 
     def opt(name: str, lower: bool = False) -> pa.ChunkedArray | None:
@@ -472,9 +686,11 @@ def validate_accounts(
     order = np.lexsort((pay_codes, sort_c, codes))
     first = np.ones(len(order), bool)
     first[1:] = codes[order][1:] != codes[order][:-1]
-    dup = int((~first).sum())
-    quarantine.add("accounts", "duplicate_account_id", dup)
-    take = pa.array(np.sort(idx[order[first]]))
+    take = pa.array(np.sort(idx[order[first]]), pa.int64())
+    dup = np.zeros(n, bool)
+    dup[idx[order[~first]]] = True
+    out.drop(dup, "duplicate_account_id")
+    out.capture(raw)
 
     def f(a):
         return None if a is None else a.take(take)

@@ -235,9 +235,11 @@ def score_clusters(
     if ev_family is not None and (ev_family >= 0).any():
         fam = ev_family[m]
         ok = fam >= 0
-        key = cl[ok].astype(np.int64) * (int(fam.max()) + 1) + fam[ok]
+        # Clusters may hold no events at all (accounts linked by their attributes only).
+        n_fam = int(fam.max()) + 1 if len(fam) else 1
+        key = cl[ok].astype(np.int64) * n_fam + fam[ok]
         u, c = np.unique(key, return_counts=True)
-        ucl = u // (int(fam.max()) + 1)
+        ucl = u // n_fam
         order = np.lexsort((-c, ucl))
         ucl, c = ucl[order], c[order]
         starts = np.searchsorted(ucl, ucl, side="left")
@@ -246,10 +248,10 @@ def score_clusters(
         n_prompted = np.bincount(cl[ok], minlength=k).astype(np.float64)
         rep = np.where(n_prompted > 0, top3 / np.maximum(n_prompted, 1), 0.0)
         # Families shared across the cluster: distinct accounts per (cluster, family).
-        n_fam = int(fam.max()) + 1
+        n_accs = int(acc.max()) + 1 if len(acc) else 1
         cf = cl[ok].astype(np.int64) * n_fam + fam[ok]
-        trip = np.unique(cf * (int(acc.max()) + 1) + acc[ok])
-        cf_u, users = np.unique(trip // (int(acc.max()) + 1), return_counts=True)
+        trip = np.unique(cf * n_accs + acc[ok])
+        cf_u, users = np.unique(trip // n_accs, return_counts=True)
         cf_cl = cf_u // n_fam
         shared_f = users >= np.maximum(3, 0.3 * n_acc[cf_cl])
         prompts_cf = np.bincount(np.searchsorted(cf_u, cf), minlength=len(cf_u))
@@ -314,7 +316,9 @@ def score_clusters(
     # Rings spread load so each account looks harmless; a few accounts each
     # sending hundreds of requests a day are automation, not a ring.
     hi_rate, lo_rate = params.spread_gate
-    spread_gate = ramp(mean_rate, hi_rate, lo_rate)
+    # A cluster without a single event (accounts linked by their attributes
+    # only) shows no coordinated usage: nothing to score, never flagged.
+    spread_gate = np.where(n_ev > 0, ramp(mean_rate, hi_rate, lo_rate), 0.0)
     gate = size_gate * spread_gate
     f["size_gate"], f["spread_gate"] = size_gate, spread_gate
 

@@ -209,7 +209,10 @@ def _daily(ev: pd.DataFrame, accts: pd.DataFrame) -> pd.DataFrame:
     day = ev["timestamp"].dt.floor("D")
     per = pd.DataFrame({"day": day, "account_id": ev["account_id"]}).groupby("day", sort=True)
     d = pd.DataFrame({"events": per.size(), "active_accounts": per["account_id"].nunique()})
-    created = accts["created_at"].dropna().dt.floor("D").value_counts().rename("accounts_created")
+    # Without an accounts table created_at is all-NaT and may be tz-naive; the
+    # event days are UTC, and joining naive with aware indexes fails.
+    created = pd.to_datetime(accts["created_at"], utc=True).dropna().dt.floor("D")
+    created = created.value_counts().rename("accounts_created")
     d = d.join(created, how="outer").fillna(0)
     full = pd.date_range(d.index.min(), d.index.max(), freq="D", unit="us")
     d = d.reindex(full, fill_value=0).astype(np.int64)

@@ -20,6 +20,7 @@ where ids are strings, they are ``"account:<id>"`` and ``"signal:<type>:<value>"
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,15 +65,35 @@ def write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool, what
     if p.is_dir():
         raise InvalidParameterError(f"The {what} path {str(p)!r} is a directory; give a file name such as "
                                     f"{str(p / 'rings.html')!r}.")
+    exists = OutputExistsError(
+        f"Refusing to overwrite the existing file {str(p)!r} with the {what}; pass overwrite=True "
+        f"(--overwrite on the command line) or choose another path."
+    )
+    if p.exists() and not overwrite:
+        raise exists
+    # Write beside the target and move it into place: readers never see half a
+    # file, and a failed write leaves the previous file as it was.
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
-        # Exclusive creation: no check-then-write race when overwrite is False.
-        with open(p, "w" if overwrite else "x", encoding="utf-8", newline="\n") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-    except FileExistsError:
-        raise OutputExistsError(
-            f"Refusing to overwrite the existing file {str(p)!r} with the {what}; pass overwrite=True "
-            f"(--overwrite on the command line) or choose another path."
-        ) from None
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make the report private
+        if overwrite:
+            os.replace(tmp, p)
+        else:
+            try:
+                os.link(tmp, p)  # atomic create-if-absent: no check-then-write race
+            except FileExistsError:
+                raise exists from None
+            except OSError:  # pragma: no cover - file systems without hard links
+                if p.exists():
+                    raise exists from None
+                os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return p
 
 

@@ -290,6 +290,26 @@ class DetectionResult:
 
         return RingExplanation(cluster_id=int(cluster_id), **dossier_parts(self, int(cluster_id)))
 
+    def quarantined_rows(self) -> pd.DataFrame:
+        """The input rows left out of the analysis, each with its reason.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``table`` (``"events"`` / ``"accounts"``), ``row`` (0-based row
+            number in that input), ``reason``, then the input's own columns
+            as strings; one row per quarantined row, so its length is
+            ``stats["quarantined_rows"]``. See :meth:`Quarantine.rows`.
+
+        Examples
+        --------
+        >>> import pandas as pd, accountgraph
+        >>> ev = pd.DataFrame({"account_id": ["a", " "], "timestamp": ["2026-05-01T00:00:00Z"] * 2})
+        >>> accountgraph.detect(ev).quarantined_rows()[["table", "row", "reason"]].values.tolist()
+        [['events', 1, 'empty_account_id']]
+        """
+        return self.quarantine.rows()
+
     def top(self, n: int = 10, *, flagged_only: bool = False) -> pd.DataFrame:
         """The ``n`` highest-scoring clusters (summary columns)."""
         c = self.clusters[self.clusters["flagged"]] if flagged_only else self.clusters

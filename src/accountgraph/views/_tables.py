@@ -154,7 +154,7 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
         "cluster_id": acc_cid[ka],
         "account_id": ids[ka],
         "created_at": pd.to_datetime(np.where(created[ka] >= 0, created[ka], np.iinfo(np.int64).min), unit="us", utc=True)
-        if created is not None else pd.NaT,
+        if created is not None else pd.Series(pd.NaT, index=range(len(ka)), dtype="datetime64[us, UTC]"),
         "n_events": n_ev[ka],
         "first_seen": pd.to_datetime(np.where(has_ev, first[ka], np.iinfo(np.int64).min), unit="us", utc=True),
         "last_seen": pd.to_datetime(np.where(has_ev, last[ka], np.iinfo(np.int64).min), unit="us", utc=True),

@@ -103,11 +103,12 @@ class _Inputs:
 def _ingest(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None, q: Quarantine) -> _Inputs:
     """Validate both tables and give every account a row-order-free code."""
     p = cfg.ingest
-    ev = validate_events(events, columns=p.columns, extra_signals=p.extra_signals, quarantine=q)
+    ev = validate_events(events, columns=p.columns, extra_signals=p.extra_signals, quarantine=q,
+                         encoding=p.encoding, drop_duplicates=p.drop_duplicates)
     ac = None
     if accounts is not None:
         ac = validate_accounts(accounts, columns=p.account_columns, extra_signals=p.account_extra_signals,
-                               quarantine=q)
+                               quarantine=q, encoding=p.encoding)
     ids = [combine_chunks(ev.account_id).cast(pa.large_string())]
     if ac is not None:
         ids.append(combine_chunks(ac.account_id).cast(pa.large_string()))
@@ -201,7 +202,11 @@ def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | N
     try:
         with _Stage(stats, "validate", bar):
             inp = _ingest(cfg, events, accounts, q)
-            stats.update(n_events_in=inp.ev.n_input_rows, n_events=len(inp.ev), n_accounts=inp.n_accounts)
+            ac = inp.ac
+            stats.update(n_events_in=inp.ev.n_input_rows, n_events=len(inp.ev), n_accounts=inp.n_accounts,
+                         n_account_rows_in=ac.n_input_rows if ac is not None else 0,
+                         n_account_rows=len(ac.account_id) if ac is not None else 0,
+                         duplicate_events=inp.ev.n_duplicates)
         with _Stage(stats, "templates", bar):
             ev_family, templates = _templates(cfg, inp, stats)
         with _Stage(stats, "signals", bar):
@@ -238,6 +243,9 @@ def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster:
     evidence = evidence_tables(acc_cid, keep, inp.account_ids, inp.ev_account, ev.timestamp, ev.output_tokens,
                                ev_family, created, graph)
     stats["quarantined_rows"] = q.total
+    # rows kept + rows quarantined = rows read, per table
+    stats["quarantined_events"] = sum(v for (t, _), v in q.counts.items() if t == "events")
+    stats["quarantined_accounts"] = sum(v for (t, _), v in q.counts.items() if t == "accounts")
     stats["n_flagged_accounts"] = int(assignments["flagged"].sum())
     stats["n_flagged_clusters"] = int(clusters["flagged"].sum()) if len(clusters) else 0
     logger.info("detect: %d accounts, %d clusters, %d flagged accounts in %d rings", inp.n_accounts,
