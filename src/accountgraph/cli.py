@@ -251,7 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("synth", help="write a synthetic ring scenario to Parquet")
-    s.add_argument("--scenario", default="small")
+    s.add_argument("--scenario", default="small",
+                   help="a registered scenario name, or 'random' (the seed draws the whole world)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--scale", type=float, default=1.0)
     s.add_argument("--out", required=True)

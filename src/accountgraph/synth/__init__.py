@@ -9,6 +9,8 @@ boilerplate, and residential proxy exits that *are* legitimate home addresses.
 >>> from accountgraph.synth import generate, list_scenarios
 >>> "small" in list_scenarios()
 True
+>>> generate("random", seed=3, scale=0.01).scenario.name  # the seed draws the world
+'random-3'
 
 See ``docs/scenarios.md`` for each scenario's parameters and rationale.
 """
@@ -16,6 +18,7 @@ See ``docs/scenarios.md`` for each scenario's parameters and rationale.
 from __future__ import annotations
 
 from ._events import EVENTS_SCHEMA
+from ._random import RANDOM_RANGES, random_scenario
 from ._scenarios import SCENARIOS, get_scenario, list_scenarios
 from ._spec import RingTactic, Scenario
 from ._writer import ACCOUNTS_SCHEMA, LABELS_SCHEMA, SynthDataset, generate, write
@@ -25,6 +28,8 @@ __all__ = [
     "write",
     "list_scenarios",
     "get_scenario",
+    "random_scenario",
+    "RANDOM_RANGES",
     "SCENARIOS",
     "Scenario",
     "RingTactic",

@@ -97,8 +97,7 @@ class EventGenerator:
             p.account_id.take(pa.array(acc)),
             pa.array(ts, type=pa.timestamp("us", tz="UTC")),
             self._ips(rng, acc, t),
-            self._devices.take(pa.array(np.where(rng.random(acc.size) < p.p_dev2[acc],
-                                                 p.dev2[acc], p.dev1[acc]))),
+            self._device_ids(rng, acc),
             self._payment(acc, t),
             self._prompts(rng, acc),
             pa.array(np.clip(np.exp(rng.normal(p.tok_mu[acc], p.tok_sigma[acc])), 1, 32000)
@@ -154,6 +153,17 @@ class EventGenerator:
         idx[~v6] = np.arange(m - a6.size)
         idx[v6] = m - a6.size + np.arange(a6.size)
         return texts.take(pa.array(idx))
+
+    def _device_ids(self, rng: np.random.Generator, acc: np.ndarray) -> pa.Array:
+        p, w = self.pop, self.pop.world
+        idx = np.where(rng.random(acc.size) < p.p_dev2[acc], p.dev2[acc], p.dev1[acc])
+        fresh = np.flatnonzero(p.dev_rand[acc] > 0)
+        if fresh.size:
+            # Per-request spoofing: a fresh popular fingerprint for every request (only
+            # drawn when such accounts are active, so other worlds keep their streams).
+            # The slice's own stream, not the world's: slices stay independent.
+            idx[fresh] = w.popular_dev_off + w.popular_dev_sampler(rng, fresh.size)
+        return self._devices.take(pa.array(idx))
 
     def _payment(self, acc: np.ndarray, t: np.ndarray) -> pa.Array:
         p = self.pop

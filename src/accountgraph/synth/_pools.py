@@ -92,17 +92,20 @@ class World:
         Drives the pool sizes, so sharing stays realistic as ``scale`` changes:
         about 150 legitimate users per CGNAT exit, 400 per VPN exit, 20 per
         popular fingerprint.
+    cgnat_users_per_exit, vpn_users_per_exit : int
+        Legitimate users per CGNAT / VPN exit (defaults 150 and 400).
     """
 
-    def __init__(self, rng: np.random.Generator, n_legit: int) -> None:
+    def __init__(self, rng: np.random.Generator, n_legit: int, *,
+                 cgnat_users_per_exit: int = 150, vpn_users_per_exit: int = 400) -> None:
         self.rng = rng
         n_blocks = max(64, n_legit // 30)
         f = np.array(_RESIDENTIAL)[rng.integers(0, len(_RESIDENTIAL), n_blocks)]
         self.res_blocks = ip_block(f, rng.integers(0, 256, n_blocks), rng.integers(0, 256, n_blocks))
         self.res_block_sampler = ZipfSampler(n_blocks, a=0.8, q=5.0)
-        self.cgnat = self._exits(_CGNAT, max(12, n_legit // 150))
+        self.cgnat = self._exits(_CGNAT, max(12, n_legit // cgnat_users_per_exit))
         self.cgnat_sampler = ZipfSampler(self.cgnat.size, a=1.1, q=1.5)
-        self.vpn = self._exits(_VPN, max(8, n_legit // 400))
+        self.vpn = self._exits(_VPN, max(8, n_legit // vpn_users_per_exit))
         self.vpn_sampler = ZipfSampler(self.vpn.size, a=1.0, q=2.0)
         # Card BINs: a few big issuers dominate, like real portfolios.
         self.bins = pa.array([f"{d}{x:05d}" for d, x in zip(rng.choice([4, 4, 4, 5, 5, 3], 300),

@@ -26,10 +26,10 @@ _DEFAULTS: dict[str, float] = dict(
     pool_off=0, pool_len=0, sticky_h=0.0, dev1=0, dev2=0, p_dev2=0.0, pay_off=0, pay_len=0,
     pay_rot_h=0.0, pay_phase=0, tpl_off=0, tpl_len=0, p_tpl=0.0, free_mu=np.log(18.0),
     tok_mu=np.log(300.0), tok_sigma=1.0, model_base=2, pivot_h=np.inf, p_new=0.0, email=0,
-    phone=0,
+    phone=0, dev_rand=0,
 )
 _INT = {"kind", "ring", "group", "row", "household", "pool_off", "pool_len", "dev1", "dev2",
-        "pay_off", "pay_len", "pay_phase", "tpl_off", "tpl_len", "model_base", "email", "phone"}
+        "pay_off", "pay_len", "pay_phase", "tpl_off", "tpl_len", "model_base", "email", "phone", "dev_rand"}
 
 
 class Population:
@@ -73,6 +73,11 @@ class Population:
         first = self.n
         self.n += n
         return first
+
+    def update_last(self, rows: np.ndarray, **cols: object) -> None:
+        """Overwrite columns of ``rows`` (indices within the last :meth:`add` block)."""
+        for k, v in cols.items():
+            self._cols[k][-1][rows] = v
 
     def add_ips(self, ips: np.ndarray) -> int:
         off = self.n_ip
@@ -130,7 +135,8 @@ def add_legit(pop: Population) -> None:
     """Legitimate individuals: households, home/CGNAT/VPN IPs, popular devices, cards."""
     spec, w, rng = pop.spec, pop.world, pop.world.rng
     n = spec.n_legit
-    size = np.where(rng.random(n) < spec.family_share, rng.integers(2, 6, n), 1)
+    size = np.where(rng.random(n) < spec.family_share,
+                    rng.integers(2, spec.max_household + 1, n), 1)
     hh_of = np.repeat(np.arange(n), size)[:n]
     n_hh = int(hh_of[-1]) + 1
     hh0 = pop.households(n_hh)
@@ -179,6 +185,11 @@ def add_legit(pop: Population) -> None:
         pivot_h=pivot, p_new=rng.uniform(0.5, 1.0, n), email=email,
         phone=phone_for_tz(rng, tz),
     )
+    if spec.longform_share > 0:
+        # Drawn after everything else so worlds without long-form writers are unchanged.
+        lf = np.flatnonzero(rng.random(n) < spec.longform_share)
+        pop.update_last(lf, tok_mu=np.log(rng.uniform(1500, 4000, lf.size)),
+                        tok_sigma=rng.uniform(0.2, 0.45, lf.size))
 
 
 _TOOLS = ["Copilot", "Assist", "Helper", "Desk", "Bot", "Studio", "Lens", "Scribe"]
@@ -237,6 +248,17 @@ def add_enterprises(pop: Population) -> None:
             model_base=int(rng.choice([2, 0])), pivot_h=pivot, p_new=0.9, email=dom,
             phone=phone_for_tz(rng, np.full(s, tz)),
         )
+        if spec.enterprise_batch_share > 0 and rng.random() < spec.enterprise_batch_share:
+            _batch_jobs(pop, rng, s)
+
+
+def _batch_jobs(pop: Population, rng: np.random.Generator, s: int) -> None:
+    """Turn 1-5% of the company just added (at least one account) into 24/7 batch jobs."""
+    nb = min(s, max(1, int(round(s * rng.uniform(0.01, 0.05)))))
+    rows = rng.choice(s, size=nb, replace=False)
+    pop.update_last(rows, row=pop.profiles.flat(), disp=8.0, p_home=0.0, p_mobile=0.0,
+                    weight=_heavy(rng, pop.spec.automation_rate, 0.8, nb, 20000.0),
+                    p_tpl=0.97, tok_mu=np.log(rng.uniform(150, 1200)), tok_sigma=0.25)
 
 
 def add_automation(pop: Population) -> None:
@@ -245,7 +267,7 @@ def add_automation(pop: Population) -> None:
     left = spec.n_automation
     flat = pop.profiles.flat()
     while left > 0:
-        s = int(min(left, rng.choice([1, 1, 1, 2, 3])))
+        s = int(min(left, rng.choice(list(spec.automation_team_sizes))))
         left -= s
         g = pop.groups(1)
         n_ip = int(rng.integers(1, 4))

@@ -43,9 +43,14 @@ def _ring_templates(pop: Population, rng: np.random.Generator, tactic: RingTacti
     """Instantiate the ring's template variants: family text plus a ring-specific style tail."""
     ids = []
     style = " ".join(rng.choice(_STYLE, size=2, replace=False).tolist())
-    for fam in tactic.families:
-        for t in FAMILIES[fam]:
-            ids.append(pop.bank.add(t + "\n\n" + style))
+    base = [t for fam in tactic.families for t in FAMILIES[fam]]
+    if tactic.n_templates is None:
+        return [pop.bank.add(t + "\n\n" + style) for t in base]
+    # Further variants cycle through the family texts, each with its own style tail.
+    for i in range(tactic.n_templates):
+        if i >= len(base):
+            style = " ".join(rng.choice(_STYLE, size=2, replace=False).tolist())
+        ids.append(pop.bank.add(base[i % len(base)] + "\n\n" + style))
     return ids
 
 
@@ -67,6 +72,10 @@ def _head(pop: Population, rng: np.random.Generator, tactic: RingTactic, ring: i
     n_rep = n - n_init
     created = _waves(rng, n_init, tactic.creation_waves, h0, h1, tactic.wave_spread_hours,
                      tactic.wave_ramp)
+    if tactic.aged_share > 0:
+        # Aged or bought accounts: created long before, spread out, no creation burst.
+        aged = np.flatnonzero(rng.random(n_init) < tactic.aged_share)
+        created[aged] = h0 - rng.uniform(30.0, tactic.aged_days, aged.size) * 24.0
     # Accounts wait for the campaign, and start within a day of creation afterwards.
     start = np.maximum(created + rng.uniform(1, 24, n_init), h0)
     start = np.minimum(start, h1 - 2.0)
@@ -84,13 +93,14 @@ def _head(pop: Population, rng: np.random.Generator, tactic: RingTactic, ring: i
 
     # Proxy exits: residential ones include real legitimate home addresses.
     if tactic.proxy == "residential":
-        # Heads take disjoint slices of the legitimate homes so their exits never meet.
-        legit_static = pop.legit_static_ips[head::tactic.heads]
-        k = min(int(round(tactic.proxy_pool * tactic.legit_ip_overlap)), legit_static.size)
-        shared = rng.choice(legit_static, size=k, replace=False) if k else legit_static[:0]
-        exits = np.r_[shared, w.residential_ips(tactic.proxy_pool - k)]
+        exits = _residential_exits(pop, rng, tactic, head, tactic.proxy_pool)
+    elif tactic.proxy == "datacenter":
+        exits = _datacenter_exits(pop, tactic.proxy_pool)
     else:
-        exits = w.datacenter_ips(tactic.proxy_pool, max(1, min(6, tactic.proxy_pool // 40 + 2)))
+        n_dc = min(max(1, int(round(tactic.proxy_pool * tactic.datacenter_share))),
+                   tactic.proxy_pool - 1) if tactic.proxy_pool > 1 else 1
+        exits = np.r_[_residential_exits(pop, rng, tactic, head, tactic.proxy_pool - n_dc),
+                      _datacenter_exits(pop, n_dc)]
     # Disjoint from the ring's other heads (random draws can land on the same host).
     exits = np.unique(exits)
     exits = exits[~np.isin(exits, taken)]
@@ -98,22 +108,21 @@ def _head(pop: Population, rng: np.random.Generator, tactic: RingTactic, ring: i
         exits = w.residential_ips(1)
     ip_off = pop.add_ips(exits)
 
-    if tactic.devices == "shared":
+    if tactic.devices in ("shared", "mixed"):
         d0 = w.new_devices(tactic.n_devices)
         dev1 = d0 + np.minimum(rng.geometric(0.6, n) - 1, tactic.n_devices - 1)
         dev2 = d0 + rng.integers(0, tactic.n_devices, n)
+        spoof = np.zeros(n, dtype=bool)
+        if tactic.devices == "mixed":
+            spoof = rng.random(n) < tactic.spoof_share
+            dev1[spoof] = w.popular_devices(int(spoof.sum()))
+            dev2[spoof] = w.popular_devices(int(spoof.sum()))
     else:
         dev1, dev2 = w.popular_devices(n), w.popular_devices(n)
+        spoof = np.ones(n, dtype=bool)
+    dev_rand = spoof & (tactic.device_rotation == "request")
 
-    k_cards = 3 if tactic.payment_rotation_days > 0 else 1
-    if tactic.payment == "cells":
-        n_cells = max(1, int(np.ceil(n / tactic.cell_size)))
-        c0 = w.new_cards(n_cells * k_cards)
-        pay_off = c0 + rng.integers(0, n_cells, n) * k_cards
-    else:
-        bin_ = f"4{int(rng.integers(0, 100000)):05d}"
-        c0 = w.new_cards(n * k_cards, bin_=bin_)
-        pay_off = c0 + np.arange(n) * k_cards
+    pay_off, pay_len, k_cards = _ring_cards(pop, rng, tactic, n)
 
     if tactic.email == "custom":
         words = vocabulary()
@@ -138,14 +147,73 @@ def _head(pop: Population, rng: np.random.Generator, tactic: RingTactic, ring: i
         act_end=end, weight=rng.gamma(8.0, 1 / 8.0, n), row=row, disp=disp,
         p_home=0.0, p_mobile=0.0, p_vpn=tactic.vpn_share, pool_off=ip_off, pool_len=exits.size,
         sticky_h=tactic.sticky_hours, dev1=dev1, dev2=dev2, p_dev2=0.3,
-        pay_off=pay_off, pay_len=k_cards, pay_rot_h=tactic.payment_rotation_days * 24.0,
+        pay_off=pay_off, pay_len=pay_len, pay_rot_h=tactic.payment_rotation_days * 24.0,
         pay_phase=rng.integers(0, k_cards, n), tpl_off=tpl_off, tpl_len=n_tpl,
         p_tpl=1.0 - tactic.camouflage, free_mu=rng.normal(np.log(18), 0.5, n),
         tok_mu=rng.normal(np.log(tactic.output_median), 0.03, n), tok_sigma=tactic.output_sigma,
         model_base=2, pivot_h=pivot, p_new=0.97 if NEW_MODEL else 0.0, email=email, phone=phone,
+        dev_rand=dev_rand,
     )
     pop.targets.append((first, first + n, float(target)))
     return np.r_[taken, exits]
+
+
+def _residential_exits(pop: Population, rng: np.random.Generator, tactic: RingTactic,
+                       head: int, n: int) -> np.ndarray:
+    # Heads take disjoint slices of the legitimate homes so their exits never meet.
+    legit_static = pop.legit_static_ips[head::tactic.heads]
+    k = min(int(round(n * tactic.legit_ip_overlap)), legit_static.size)
+    shared = rng.choice(legit_static, size=k, replace=False) if k else legit_static[:0]
+    return np.r_[shared, pop.world.residential_ips(n - k)]
+
+
+def _datacenter_exits(pop: Population, n: int) -> np.ndarray:
+    return pop.world.datacenter_ips(n, max(1, min(6, n // 40 + 2)))
+
+
+def _virtual_cards(pop: Population, rng: np.random.Generator, tactic: RingTactic, n: int,
+                   k_cards: int) -> np.ndarray:
+    """Card offsets of ``n`` accounts with one virtual card each from ``n_bins`` BINs."""
+    w = pop.world
+    if tactic.n_bins == 1:
+        bin_ = f"4{int(rng.integers(0, 100000)):05d}"
+        return w.new_cards(n * k_cards, bin_=bin_) + np.arange(n) * k_cards
+    bins = [f"{int(rng.choice([4, 5]))}{int(x):05d}" for x in rng.integers(0, 100000, tactic.n_bins)]
+    which = rng.integers(0, tactic.n_bins, n)
+    off = np.empty(n, dtype=np.int64)
+    for j, b in enumerate(bins):
+        m = np.flatnonzero(which == j)
+        if m.size:
+            off[m] = w.new_cards(m.size * k_cards, bin_=b) + np.arange(m.size) * k_cards
+    return off
+
+
+def _ring_cards(pop: Population, rng: np.random.Generator, tactic: RingTactic,
+                n: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-account card offset and card count (0: no card) of one head."""
+    w = pop.world
+    k_cards = 3 if tactic.payment_rotation_days > 0 else 1
+    pay_len = np.full(n, k_cards, dtype=np.int64)
+    if tactic.payment == "cells":
+        n_cells = max(1, int(np.ceil(n / tactic.cell_size)))
+        c0 = w.new_cards(n_cells * k_cards)
+        return c0 + rng.integers(0, n_cells, n) * k_cards, pay_len, k_cards
+    if tactic.payment == "virtual-bin":
+        return _virtual_cards(pop, rng, tactic, n, k_cards), pay_len, k_cards
+    pay_off = np.zeros(n, dtype=np.int64)
+    if tactic.payment == "none":
+        return pay_off, np.zeros(n, dtype=np.int64), k_cards
+    mode = rng.integers(0, 3, n)  # mixed: cells, virtual card, no card
+    cells = np.flatnonzero(mode == 0)
+    if cells.size:
+        n_cells = max(1, int(np.ceil(cells.size / tactic.cell_size)))
+        c0 = w.new_cards(n_cells * k_cards)
+        pay_off[cells] = c0 + rng.integers(0, n_cells, cells.size) * k_cards
+    virt = np.flatnonzero(mode == 1)
+    if virt.size:
+        pay_off[virt] = _virtual_cards(pop, rng, tactic, virt.size, k_cards)
+    pay_len[mode == 2] = 0
+    return pay_off, pay_len, k_cards
 
 
 def add_rings(pop: Population) -> None:

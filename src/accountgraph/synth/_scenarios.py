@@ -6,12 +6,18 @@ reasoning and the measured sizes at ``scale=1``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .._exceptions import InvalidParameterError
 from ._spec import RingTactic, Scenario
 
-__all__ = ["SCENARIOS", "list_scenarios", "get_scenario"]
+__all__ = ["SCENARIOS", "RANDOM", "list_scenarios", "get_scenario"]
+
+#: Name of the randomised scenario: its spec is drawn from the seed (see ``_random``),
+#: so it is not a fixed registry entry.
+RANDOM = "random"
 
 
 def _many_rings() -> tuple[RingTactic, ...]:
@@ -211,6 +217,27 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
 ]}
 
 
+# Realistic user bases at scale 1 (~500k accounts), kept as separate names so that
+# seed-2026 / feb-2026 stay byte-identical for regression checks against them.
+_BIG_ENTERPRISES = (5000, 3000, 2000, 2000, 1500, 1200, 1000, 800, 600, 500, 400, 400, 300,
+                    300, 250, 200, 200, 150, 150, 120, 100, 100, 80, 80, 60, 60, 50, 40, 40,
+                    30, 30, 25, 20, 20, 15, 15, 12, 10, 10, 8, 8, 6, 5, 5, 5)
+
+
+def _full(base: Scenario, n_legit: int, n_automation: int) -> Scenario:
+    desc = (base.description.replace(" Stream it with write().", "")
+            + f" Full user base: {n_legit:,} individuals, {len(_BIG_ENTERPRISES)} enterprises "
+              f"({sum(_BIG_ENTERPRISES):,} accounts) and {n_automation} automation accounts, "
+              "so the ring is ~5% of ~500k accounts. Stream it with write().")
+    return dataclasses.replace(base, name=f"{base.name}-full", description=desc,
+                               n_legit=n_legit, enterprise_sizes=_BIG_ENTERPRISES,
+                               n_automation=n_automation)
+
+
+SCENARIOS["seed-2026-full"] = _full(SCENARIOS["seed-2026"], 450_000, 120)
+SCENARIOS["feb-2026-full"] = _full(SCENARIOS["feb-2026"], 450_000, 100)
+
+
 def list_scenarios() -> list[str]:
     """Return the registered scenario names, in registry order.
 
@@ -229,7 +256,8 @@ def get_scenario(scenario: str | Scenario, func: str = "generate") -> Scenario:
         return scenario
     if not isinstance(scenario, str) or scenario not in SCENARIOS:
         raise InvalidParameterError(
-            f"The 'scenario' parameter of {func} must be one of {list_scenarios()} or a "
-            f"Scenario instance. Got {scenario!r} instead."
+            f"The 'scenario' parameter of {func} must be one of {list_scenarios()}, "
+            f"{RANDOM!r} (a world drawn from the seed) or a Scenario instance. Got "
+            f"{scenario!r} instead."
         )
     return SCENARIOS[scenario]

@@ -21,9 +21,10 @@ __all__ = ["RingTactic", "Scenario"]
 Family = Literal["coding", "agentic", "reasoning"]
 
 _CHOICES = {
-    "payment": ("cells", "virtual-bin"), "proxy": ("residential", "datacenter"),
-    "devices": ("shared", "spoofed"), "timing": ("scripted", "mimic"),
-    "email": ("webmail", "custom"),
+    "payment": ("cells", "virtual-bin", "none", "mixed"),
+    "proxy": ("residential", "datacenter", "mixed"),
+    "devices": ("shared", "spoofed", "mixed"), "device_rotation": ("account", "request"),
+    "timing": ("scripted", "mimic"), "email": ("webmail", "custom"),
 }
 
 
@@ -71,26 +72,47 @@ class RingTactic:
         Account-creation bursts per head; accounts of one wave are created within
         ``wave_spread_hours`` of each other. The first wave comes 1-4 days before the
         campaign, the others between 2 days before it and ``wave_ramp`` of the way in.
-    payment : {"cells", "virtual-bin"}
+    payment : {"cells", "virtual-bin", "none", "mixed"}
         ``cells``: ``cell_size`` accounts share one card. ``virtual-bin``: every account
-        has its own virtual card, all from one issuer BIN (shared prefix, distinct ids).
+        has its own virtual card, all from ``n_bins`` issuer BINs (shared prefix, distinct
+        ids). ``none``: free tier, no card. ``mixed``: each account draws one of the three.
+    n_bins : int
+        Issuer BINs of the virtual cards (``virtual-bin`` and ``mixed``).
     payment_rotation_days : float
         If > 0, each account's charged instrument rotates among 3 cards this often.
-    proxy : {"residential", "datacenter"}
+    proxy : {"residential", "datacenter", "mixed"}
         Residential exits are drawn from the same ISP ranges as legitimate homes, and a
         ``legit_ip_overlap`` share of them *are* legitimate users' static home IPs.
-        Datacenter exits come from a few cloud /24s.
+        Datacenter exits come from a few cloud /24s. ``mixed``: a ``datacenter_share`` of
+        each head's pool is datacenter, the rest residential.
+    datacenter_share : float
+        Datacenter share of the exit pool when ``proxy="mixed"``.
     proxy_pool : int
         Distinct exit IPs per head.
     sticky_hours : float
         0 rotates the exit per request; otherwise an account keeps one exit this long.
     vpn_share : float
         Share of requests sent through commercial VPN exits also used by legitimate users.
-    devices : {"shared", "spoofed"}
+    devices : {"shared", "spoofed", "mixed"}
         ``shared``: one automation stack (``n_devices`` fingerprints per head).
         ``spoofed``: per-account fingerprints drawn from the popular legitimate ones.
+        ``mixed``: a ``spoof_share`` of the accounts spoof, the others use the stack.
+    spoof_share : float
+        Share of spoofing accounts when ``devices="mixed"``.
+    device_rotation : {"account", "request"}
+        Spoofing accounts keep two fingerprints (``account``) or draw a fresh popular
+        fingerprint for every request (``request``).
     families : tuple of {"coding", "agentic", "reasoning"}
         Template families the ring sends (slot-filled distillation prompts).
+    n_templates : int or None
+        ``None``: one variant per family template (4 coding, 3 agentic, 4 reasoning).
+        Otherwise exactly this many variants, cycling through the families' templates
+        with further style tails.
+    aged_share : float
+        Share of the initial accounts that are aged or bought: created uniformly between
+        30 and ``aged_days`` days before the head starts instead of in a wave.
+    aged_days : float
+        Oldest creation of an aged account, in days before the head starts (> 30).
     camouflage : float
         Share of requests that are ordinary free-text prompts.
     timing : {"scripted", "mimic"}
@@ -116,15 +138,15 @@ class RingTactic:
     creation_waves: int = 3
     wave_spread_hours: float = 4.0
     wave_ramp: float = 0.6
-    payment: Literal["cells", "virtual-bin"] = "cells"
+    payment: Literal["cells", "virtual-bin", "none", "mixed"] = "cells"
     cell_size: int = 30
     payment_rotation_days: float = 0.0
-    proxy: Literal["residential", "datacenter"] = "residential"
+    proxy: Literal["residential", "datacenter", "mixed"] = "residential"
     proxy_pool: int = 2000
     legit_ip_overlap: float = 0.3
     sticky_hours: float = 0.0
     vpn_share: float = 0.05
-    devices: Literal["shared", "spoofed"] = "shared"
+    devices: Literal["shared", "spoofed", "mixed"] = "shared"
     n_devices: int = 3
     families: tuple[Family, ...] = ("coding", "agentic", "reasoning")
     camouflage: float = 0.0
@@ -136,13 +158,21 @@ class RingTactic:
     churn: float = 0.0
     pivot_delay_hours: float | None = 12.0
     email: Literal["webmail", "custom"] = "webmail"
+    # Knobs added for randomised worlds; the defaults reproduce the original behaviour.
+    n_bins: int = 1
+    datacenter_share: float = 0.5
+    spoof_share: float = 0.5
+    device_rotation: Literal["account", "request"] = "account"
+    n_templates: int | None = None
+    aged_share: float = 0.0
+    aged_days: float = 365.0
 
     def __post_init__(self) -> None:
         _check("RingTactic", self,
                ints=("n_accounts", "n_events", "heads", "creation_waves", "cell_size",
-                     "proxy_pool", "n_devices"),
+                     "proxy_pool", "n_devices", "n_bins"),
                shares=("legit_ip_overlap", "vpn_share", "camouflage", "burst_share", "churn",
-                       "wave_ramp"),
+                       "wave_ramp", "datacenter_share", "spoof_share", "aged_share"),
                nonneg=("start_day", "head_stagger_days", "wave_spread_hours",
                        "payment_rotation_days", "sticky_hours", "output_sigma"))
         for name, allowed in _CHOICES.items():
@@ -159,6 +189,12 @@ class RingTactic:
         if self.end_day is not None and not self.end_day > self.start_day:
             _fail("RingTactic", "end_day", f"greater than start_day={self.start_day}",
                   self.end_day)
+        if self.n_templates is not None and (
+                isinstance(self.n_templates, bool) or not isinstance(self.n_templates, int)
+                or self.n_templates < 1):
+            _fail("RingTactic", "n_templates", "None or an int in [1, inf)", self.n_templates)
+        if not isinstance(self.aged_days, (int, float)) or not self.aged_days > 30:
+            _fail("RingTactic", "aged_days", "a float in (30, inf)", self.aged_days)
 
 
 @dataclass(frozen=True)
@@ -186,12 +222,24 @@ class Scenario:
         commercial VPN exits (both pools are shared by thousands at scale 1).
     free_tier_share : float
         Share of legitimate users without a card (``payment_id`` null).
+    max_household : int
+        Largest family household (households of 2..``max_household`` accounts).
+    cgnat_users_per_exit, vpn_users_per_exit : int
+        Legitimate users per carrier-grade NAT / VPN exit: lower means fewer, busier hubs.
+    longform_share : float
+        Share of legitimate users who are long-form writers (outputs ~1,500-4,000 tokens,
+        fairly tight), a false-positive trap for output-length signals.
     enterprise_sizes : tuple of int
         Account count of each enterprise.
     enterprise_rate : float
         Mean requests/working-day-averaged day per enterprise user.
+    enterprise_batch_share : float
+        Share of enterprises that also run 24/7 internal batch jobs: 1-5% of their
+        accounts (at least one) send flat, templated, high-volume traffic from the office IPs.
     n_automation : int
-        Automation accounts (teams of 1-3).
+        Automation accounts (teams drawn from ``automation_team_sizes``).
+    automation_team_sizes : tuple of int
+        Team sizes drawn uniformly per team (a team shares IPs, fingerprint and card).
     automation_rate : float
         Mean requests/day per automation account (24/7).
     rings : tuple of RingTactic
@@ -216,17 +264,32 @@ class Scenario:
     automation_rate: float = 600.0
     rings: tuple[RingTactic, ...] = ()
     model_release_day: float | None = None
+    # Knobs added for randomised worlds; the defaults reproduce the original behaviour.
+    max_household: int = 5
+    cgnat_users_per_exit: int = 150
+    vpn_users_per_exit: int = 400
+    longform_share: float = 0.0
+    enterprise_batch_share: float = 0.0
+    automation_team_sizes: tuple[int, ...] = (1, 1, 1, 2, 3)
 
     def __post_init__(self) -> None:
-        _check("Scenario", self, ints=("n_legit",),
+        _check("Scenario", self,
+               ints=("n_legit", "max_household", "cgnat_users_per_exit", "vpn_users_per_exit"),
                shares=("family_share", "boilerplate_share", "mobile_share", "vpn_share",
-                       "free_tier_share"),
+                       "free_tier_share", "longform_share", "enterprise_batch_share"),
                nonneg=("legit_rate", "enterprise_rate", "automation_rate"))
         if not isinstance(self.days, (int, float)) or not 1 <= self.days <= 366:
             _fail("Scenario", "days", "a float in [1, 366]", self.days)
         if any(isinstance(x, bool) or not isinstance(x, int) or x < 1
                for x in self.enterprise_sizes):
             _fail("Scenario", "enterprise_sizes", "a tuple of ints >= 1", self.enterprise_sizes)
+        if self.max_household < 2:
+            _fail("Scenario", "max_household", "an int in [2, inf)", self.max_household)
+        if not self.automation_team_sizes or any(
+                isinstance(x, bool) or not isinstance(x, int) or x < 1
+                for x in self.automation_team_sizes):
+            _fail("Scenario", "automation_team_sizes", "a non-empty tuple of ints >= 1",
+                  self.automation_team_sizes)
         if isinstance(self.n_automation, bool) or self.n_automation < 0:
             _fail("Scenario", "n_automation", "an int in [0, inf)", self.n_automation)
         for r in self.rings:

@@ -20,7 +20,8 @@ from ._events import EVENTS_SCHEMA, EventGenerator
 from ._pools import MODELS, NEW_MODEL, PHONES, World
 from ._population import KINDS, Population, add_automation, add_enterprises, add_legit
 from ._rings import add_rings
-from ._scenarios import get_scenario
+from ._random import random_scenario
+from ._scenarios import RANDOM, get_scenario
 from ._spec import Scenario
 from ._util import check_positive_int, check_scale, check_seed, hex_text, rng_for, unique_u64
 
@@ -79,7 +80,8 @@ class SynthDataset:
 
 
 def _build(spec: Scenario, seed: int) -> tuple[Population, EventGenerator, pa.Table, pa.Table]:
-    world = World(rng_for(seed, 0), spec.n_legit)
+    world = World(rng_for(seed, 0), spec.n_legit, cgnat_users_per_exit=spec.cgnat_users_per_exit,
+                  vpn_users_per_exit=spec.vpn_users_per_exit)
     pop = Population(spec, world, seed)
     add_legit(pop)
     add_enterprises(pop)
@@ -128,7 +130,11 @@ def _params(spec: Scenario, seed: int, scale: float, pop: Population,
 
 def _resolve(scenario: str | Scenario, seed: object, scale: object,
              func: str) -> tuple[Scenario, int, float]:
-    spec = get_scenario(scenario, func)
+    if scenario == RANDOM:
+        # The seed draws the whole world spec, then realises it.
+        spec = random_scenario(check_seed(seed, func))
+    else:
+        spec = get_scenario(scenario, func)
     return spec.scaled(check_scale(scale, func)), check_seed(seed, func), check_scale(scale, func)
 
 
@@ -139,7 +145,8 @@ def generate(scenario: str | Scenario, *, seed: int = 0, scale: float = 1.0,
     Parameters
     ----------
     scenario : str or Scenario
-        A name from :func:`list_scenarios` (e.g. ``"tiny"``, ``"small"``) or a custom
+        A name from :func:`list_scenarios` (e.g. ``"tiny"``, ``"small"``), ``"random"``
+        (the seed draws the whole world spec, see :func:`random_scenario`) or a custom
         :class:`Scenario`.
     seed : int, default 0
         Same scenario, seed and scale give identical tables.
