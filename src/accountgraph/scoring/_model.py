@@ -1,0 +1,170 @@
+"""A small, inspectable ring model: L2-regularised logistic regression on cluster features.
+
+The hand-weighted ring score was chosen on the scenarios it was reported on (issue 11).
+This module is the seam for a scorer *fitted* on tuning worlds and shipped as a
+versioned data file: a linear model on transformed features, so that every feature's
+contribution to a cluster's log-odds is one number and the contributions add up to the
+score. It is fitted with Newton's method (IRLS) in numpy: the problem has tens of
+features and at most a few hundred thousand clusters, so a dependency such as
+scikit-learn would add nothing but an import.
+
+Not wired into :func:`score_clusters` yet; ``benchmarks/train_scorer.py`` uses it to
+measure how well such a model transfers across worlds (leave-one-world-out).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._exceptions import InvalidParameterError
+
+__all__ = ["LogisticModel", "fit_logistic"]
+
+#: Version of the JSON layout written by :meth:`LogisticModel.to_json`.
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """Logistic regression on standardised features, with per-feature contributions.
+
+    Attributes
+    ----------
+    features : tuple of str
+        Feature names, in column order.
+    center, scale : numpy.ndarray
+        Standardisation: ``z = clip((x - center) / scale, -clip, clip)``; a missing (NaN)
+        feature gets ``z = 0``, i.e. contributes nothing.
+    coef : numpy.ndarray
+        One weight per standardised feature (log-odds per unit of ``z``).
+    intercept : float
+        Log-odds of a cluster whose every feature sits at its centre.
+    clip : float
+        Bound on ``|z|``, so one extreme feature cannot decide alone.
+    meta : dict
+        Free-form provenance (training command, worlds, revision).
+    """
+
+    features: tuple[str, ...]
+    center: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    clip: float = 4.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        """Standardised, clipped features; NaN becomes 0 (no evidence either way)."""
+        z = (np.asarray(x, dtype=np.float64) - self.center) / self.scale
+        return np.nan_to_num(np.clip(z, -self.clip, self.clip), nan=0.0)
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Per-row, per-feature log-odds contributions; ``intercept + rows sum`` is the logit."""
+        return self.standardise(x) * self.coef
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        """Log-odds of being a ring, one per row of ``x``."""
+        return self.intercept + self.contributions(x).sum(axis=1)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Probability of being a ring, one per row of ``x``."""
+        return _sigmoid(self.decision_function(x))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description (see :meth:`from_dict`)."""
+        return {"format_version": FORMAT_VERSION, "features": list(self.features),
+                "center": self.center.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+                "intercept": float(self.intercept), "clip": float(self.clip), "meta": self.meta}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LogisticModel:
+        """Rebuild a model written by :meth:`to_dict`; refuse an unknown format version."""
+        if d.get("format_version") != FORMAT_VERSION:
+            raise InvalidParameterError(
+                f"ring model format_version {d.get('format_version')!r} is not supported (expected "
+                f"{FORMAT_VERSION}); retrain it with benchmarks/train_scorer.py")
+        return cls(tuple(d["features"]), np.asarray(d["center"], float), np.asarray(d["scale"], float),
+                   np.asarray(d["coef"], float), float(d["intercept"]), float(d["clip"]), dict(d.get("meta", {})))
+
+    def to_json(self, path: str | Path) -> None:
+        """Write the model as indented, key-sorted JSON (byte-stable for the same model)."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n")
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> LogisticModel:
+        """Read a model written by :meth:`to_json`."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _sigmoid(t: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(t, dtype=np.float64)))
+
+
+def _robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and IQR/1.349 per column (ignoring NaN), scale floored so it is never 0."""
+    center = np.nanmedian(x, axis=0)
+    q1, q3 = np.nanpercentile(x, [25, 75], axis=0)
+    scale = (q3 - q1) / 1.349
+    fallback = np.nanstd(x, axis=0)
+    scale = np.where(scale > 1e-9, scale, np.where(fallback > 1e-9, fallback, 1.0))
+    return np.nan_to_num(center), np.nan_to_num(scale, nan=1.0)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | list[str],
+                 sample_weight: np.ndarray | None = None, l2: float = 1.0, clip: float = 4.0,
+                 max_iter: int = 50, tol: float = 1e-8, meta: dict[str, Any] | None = None) -> LogisticModel:
+    """Fit an L2-regularised logistic regression by Newton's method (IRLS).
+
+    Parameters
+    ----------
+    x : numpy.ndarray of shape (n, p)
+        Raw features (NaN allowed: it standardises to 0).
+    y : numpy.ndarray of shape (n,)
+        1 for ring, 0 for benign.
+    features : sequence of str
+        The ``p`` feature names.
+    sample_weight : numpy.ndarray of shape (n,), optional
+        Row weights (e.g. to give every world the same total weight); normalised to mean 1.
+    l2 : float, default 1.0
+        Ridge penalty on the coefficients (not the intercept), in units of the total weight.
+    clip : float, default 4.0
+        Bound on the standardised features (see :class:`LogisticModel`).
+    max_iter, tol : int, float
+        Newton iterations and the stopping tolerance on the largest step.
+    meta : dict, optional
+        Provenance stored with the model.
+
+    Returns
+    -------
+    LogisticModel
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or len(x) != len(y) or x.shape[1] != len(features):
+        raise InvalidParameterError(
+            f"fit_logistic needs x of shape (n, {len(features)}) and y of length n; got {x.shape} and {y.shape}")
+    if not np.isin(y, (0.0, 1.0)).all() or len(np.unique(y)) < 2:
+        raise InvalidParameterError("fit_logistic needs labels 0 and 1, both present")
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = w / w.mean()
+    center, scale = _robust_center_scale(x)
+    model = LogisticModel(tuple(features), center, scale, np.zeros(x.shape[1]), 0.0, clip)
+    z = np.column_stack([np.ones(len(y)), model.standardise(x)])
+    beta = np.zeros(z.shape[1])
+    beta[0] = np.log(np.average(y, weights=w) / (1 - np.average(y, weights=w)))
+    penalty = np.full(z.shape[1], l2)
+    penalty[0] = 0.0
+    for _ in range(max_iter):
+        p = _sigmoid(z @ beta)
+        grad = z.T @ (w * (y - p)) - penalty * beta
+        hess = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        beta += step
+        if np.max(np.abs(step)) < tol:
+            break
+    return LogisticModel(tuple(features), center, scale, beta[1:].copy(), float(beta[0]), clip, dict(meta or {}))
