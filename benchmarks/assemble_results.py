@@ -15,12 +15,16 @@ HERE = Path(__file__).resolve().parent
 ORDER = [
     "summary.md", "quality.md", "quality_seed1.md", "quality_seed2.md", "replay.md", "replay_feb.md", "scaling.md",
     "stage_memory.md", "seed2026_full.md", "micro.md", "minhash.md", "seed2026_prompts.md", "sample_cap.md", "synth.md",
+    "random_worlds.md", "random_worlds_generation.md", "refactor_identity.md", "side_by_side.md", "import_time.md",
+    "bad_input.md", "fuzz_campaign.md", "hub_load.md",
 ]
 
 
 def main() -> None:
     parts = []
-    for name in ORDER:
+    # every result file goes in: the known ones in reading order, any other after them by name
+    extra = sorted(p.name for p in (HERE / "results").glob("*.md") if p.name not in ORDER)
+    for name in ORDER + extra:
         p = HERE / "results" / name
         if p.exists():
             text = p.read_text().strip()
