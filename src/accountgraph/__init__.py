@@ -37,6 +37,7 @@ from ._exceptions import (
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._calibration import Calibration
     from ._detector import DEFAULT_THRESHOLD, RingDetector, detect
     from .communities import CommunityParams
     from .graph import GraphParams
@@ -50,7 +51,7 @@ _LAZY = {
     "detect": "._detector", "RingDetector": "._detector", "DEFAULT_THRESHOLD": "._detector",
     "DetectionResult": ".views", "RingExplanation": ".views", "Quarantine": ".ingest",
     "IngestParams": ".ingest", "TemplateParams": ".templates", "GraphParams": ".graph",
-    "CommunityParams": ".communities", "ScoringParams": ".scoring",
+    "CommunityParams": ".communities", "ScoringParams": ".scoring", "Calibration": "._calibration",
 }
 _SUBMODULES = ("communities", "engines", "graph", "ingest", "metrics", "minhash", "scoring", "signals", "synth",
                "templates", "views")
@@ -60,6 +61,7 @@ __all__ = [
     "RingDetector",
     "DetectionResult",
     "RingExplanation",
+    "Calibration",
     "Quarantine",
     "IngestParams",
     "TemplateParams",

@@ -10,11 +10,14 @@ hands them to an engine as one :class:`~accountgraph.engines.PipelineConfig`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
 from ._exceptions import InvalidParameterError, NotFittedError
+
+if TYPE_CHECKING:
+    from ._calibration import Calibration
 from ._validation import Boolean, Constraint, Interval, NoneOr, ParamsBase, check_params
 from .communities import CommunityParams
 from .engines import PipelineConfig, get_engine
@@ -202,6 +205,46 @@ class RingDetector:
     def fit_predict(self, events: TableLike, accounts: TableLike | None = None) -> pd.DataFrame:
         """``fit`` and return the assignments table."""
         return self.fit(events, accounts).assignments_
+
+    def calibrate(self, labels: Any, *, target_fpr: float = 0.001) -> Calibration:
+        """Recalibrate ``threshold`` on labelled accounts of the fitted input.
+
+        Picks the lowest threshold at which at most ``target_fpr`` of the
+        labelled benign accounts would be flagged, and reports the precision
+        and recall reached on the labels. The fitted result is not changed:
+        fit the returned ``Calibration.detector`` (same parameters, the new
+        threshold) to apply it.
+
+        Parameters
+        ----------
+        labels : table or mapping
+            ``account_id`` with a boolean ``is_ring`` or a ``kind`` column
+            (``"ring"`` positive), or a mapping ``account_id -> bool``. Label
+            both rings and honest accounts you know; the more benign ones, the
+            finer the false-positive rate can be set.
+        target_fpr : float, default 0.001
+            Largest share of labelled benign accounts allowed to be flagged.
+
+        Returns
+        -------
+        Calibration
+            The adjusted detector, its threshold, and the FPR, precision and
+            recall on ``labels``.
+
+        Examples
+        --------
+        >>> from accountgraph import RingDetector
+        >>> from accountgraph.synth import generate
+        >>> ds = generate("tiny", seed=0)
+        >>> cal = RingDetector().fit(ds.events, ds.accounts).calibrate(ds.labels, target_fpr=0.01)
+        >>> cal.fpr <= 0.01
+        True
+        """
+        if not hasattr(self, "result_"):
+            raise NotFittedError("calibrate needs a fitted RingDetector; call fit(events, accounts) first.")
+        from ._calibration import calibrate
+
+        return calibrate(self, labels, target_fpr)
 
     def explain(self, cluster_id: int) -> RingExplanation:
         """Evidence for one cluster (see :meth:`DetectionResult.explain`)."""
