@@ -18,6 +18,7 @@ from .._exceptions import InvalidParameterError
 from ._export import tables_to_igraph, tables_to_networkx
 from ._plots import plot_dossier
 from ._report import dossier_html
+from ._text import visible
 
 if TYPE_CHECKING:  # pragma: no cover
     import igraph
@@ -169,17 +170,17 @@ class RingExplanation:
         lines.append("Top shared signals (accounts in cluster / accounts overall):")
         for r in self.signals.head(8).itertuples():
             lines.append(
-                f"  {r.signal_type:<12} {str(r.value)[:40]:<40} {r.accounts_in_cluster}/{r.accounts_total}"
+                f"  {visible(r.signal_type):<12} {visible(r.value)[:40]:<40} {r.accounts_in_cluster}/{r.accounts_total}"
                 f"  weight {r.weight:.2f} ({r.status})"
             )
         if len(self.templates):
             lines.append("Template families:")
             for r in self.templates.head(3).itertuples():
-                lines.append(f"  {r.share:.0%} of prompts: {str(r.representative)[:70]!r}")
+                lines.append(f"  {r.share:.0%} of prompts: {visible(r.representative, keep_newlines=True)[:70]!r}")
         if len(self.bridges):
             lines.append("Bridge accounts (cut vertex / betweenness):")
             for r in self.bridges.head(5).itertuples():
-                lines.append(f"  {str(r.account_id):<24} {'cut vertex' if r.cut_vertex else '          '}"
+                lines.append(f"  {visible(r.account_id):<24} {'cut vertex' if r.cut_vertex else '          '}"
                              f"  betweenness {r.betweenness:.3f}")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)

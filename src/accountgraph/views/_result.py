@@ -22,6 +22,9 @@ from ..ingest import Quarantine
 from ._dossier import dossier_parts
 from ._explanation import RingExplanation
 from ._export import bipartite_tables, tables_to_igraph, tables_to_networkx, write_graphml
+from ._indicators import RingIndicators, ring_indicators
+from ._pseudonym import Pseudonymizer, resolve_key
+from ._pseudonymized import pseudonymize_quarantine, pseudonymize_tables, withhold_prompts
 from ._plots import plot_scores
 from ._report import results_html, write_report
 
@@ -77,6 +80,73 @@ class DetectionResult:
     _cluster_templates: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     evidence: dict[str, Any] = field(default_factory=dict, repr=False)
     _incidence: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    _pseudonymizer: Pseudonymizer | None = field(default=None, repr=False)
+    _include_prompts: bool = field(default=True, repr=False)
+
+    @property
+    def is_pseudonymized(self) -> bool:
+        """Whether identifiers in this result are keyed pseudonyms (see :meth:`pseudonymized`)."""
+        return self._pseudonymizer is not None
+
+    def pseudonymized(self, key: bytes | str | None = None, *, include_prompts: bool = False) -> DetectionResult:
+        """This result with every identifier replaced by its keyed pseudonym.
+
+        Account ids, IPs, IP networks, payment ids, device ids, e-mail domains,
+        phone prefixes and extra signals become ``HMAC-SHA256`` pseudonyms
+        (``acct_...``, ``ip_...``, ``net_...``, ``pay_...``, ``dev_...``,
+        ``dom_...``, ``tel_...``, ``x_...``; see
+        :func:`accountgraph.hash_indicator`) in every table and so in every
+        output: dossiers, report, plots, graph exports, quarantined rows.
+        Cluster ids, scores and flags are unchanged.
+
+        Parameters
+        ----------
+        key : bytes or str, optional
+            At least 16 bytes; default ``$ACCOUNTGRAPH_PSEUDONYM_KEY``.
+        include_prompts : bool, default False
+            Keep prompt texts (template representatives); they carry personal
+            data, so they are withheld by default.
+
+        Raises
+        ------
+        InvalidParameterError
+            No key, a key shorter than 16 bytes, or the result is already pseudonymised.
+
+        Notes
+        -----
+        One HMAC per distinct identifier in the outputs.
+        """
+        k = resolve_key(key, "DetectionResult.pseudonymized", required=True)
+        if self._pseudonymizer is not None:
+            raise InvalidParameterError("This result is already pseudonymised; pseudonymise the raw result instead.")
+        return pseudonymize_tables(self, Pseudonymizer(k), include_prompts=include_prompts)
+
+    def indicators(self, cluster_id: int, *, key: bytes | str | None = None) -> RingIndicators:
+        """The ring's telling signals as keyed indicators, to share with a partner holding the same key.
+
+        Parameters
+        ----------
+        cluster_id : int
+        key : bytes or str, optional
+            Default: the key this result was pseudonymised with, else
+            ``$ACCOUNTGRAPH_PSEUDONYM_KEY``.
+
+        Returns
+        -------
+        RingIndicators
+            ``.to_pandas()``, ``.to_arrow()``, ``.to_parquet(path)``,
+            ``.to_stix()`` (a STIX 2.1 bundle) and ``.write_stix(path)``.
+
+        Raises
+        ------
+        InvalidParameterError
+            No such cluster, no key, or a key other than this pseudonymised result's.
+        """
+        if key is None and self._pseudonymizer is not None:
+            p = self._pseudonymizer
+        else:
+            p = Pseudonymizer(resolve_key(key, "DetectionResult.indicators", required=True))  # type: ignore[arg-type]
+        return ring_indicators(self, cluster_id, p)
 
     @property
     def flagged_accounts(self) -> pd.Series:
@@ -144,7 +214,12 @@ class DetectionResult:
         >>> accountgraph.detect(ev).quarantined_rows()[["table", "row", "reason"]].values.tolist()
         [['events', 1, 'empty_account_id']]
         """
-        return self.quarantine.rows()
+        rows = self.quarantine.rows()
+        if self._pseudonymizer is None:
+            return rows
+        ing = self.params.get("ingest") if isinstance(self.params, dict) else None
+        cols = {**(getattr(ing, "account_columns", None) or {}), **(getattr(ing, "columns", None) or {})}
+        return pseudonymize_quarantine(rows, self._pseudonymizer, cols, include_prompts=self._include_prompts)
 
     def top(self, n: int = 10, *, flagged_only: bool = False) -> pd.DataFrame:
         """The ``n`` highest-scoring clusters (summary columns)."""
@@ -191,7 +266,7 @@ class DetectionResult:
         return write_graphml(self, path, cluster_id=cluster_id, overwrite=overwrite)
 
     def report(self, path: str | os.PathLike[str], top: int = 10, *, overwrite: bool = False,
-               title: str | None = None) -> Path:
+               title: str | None = None, include_prompts: bool | None = None) -> Path:
         """Write a self-contained HTML report: summary table, plots and the top rings' dossiers.
 
         The file needs no network (inline CSS, plots as base64 PNG, no script),
@@ -205,6 +280,9 @@ class DetectionResult:
             Dossiers of this many highest-scoring clusters.
         overwrite : bool, default False
         title : str, optional
+        include_prompts : bool, optional
+            Show template representatives (raw prompts). Default: yes, unless
+            the result is pseudonymised (prompts carry personal data).
 
         Returns
         -------
@@ -217,7 +295,9 @@ class DetectionResult:
             ``overwrite`` is False.
         """
 
-        return write_report(self, path, top=top, overwrite=overwrite, title=title)
+        shown = self if include_prompts or (include_prompts is None and self._include_prompts) \
+            else withhold_prompts(self)
+        return write_report(shown, path, top=top, overwrite=overwrite, title=title)
 
     def plot(self, top: int = 10, *, ax: Axes | None = None) -> Axes:
         """Bars of the top clusters' ring_score stacked by contribution (needs matplotlib)."""
