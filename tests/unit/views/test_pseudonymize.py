@@ -140,3 +140,33 @@ def test_prompts_withheld_by_default():
     assert set(q["prompt"].dropna()) == {"[prompt withheld]"}
     kept = res.pseudonymized(KEY, include_prompts=True)
     assert kept.templates["representative"].equals(res.templates["representative"])
+
+
+def test_plot_labels_pseudonymised(scenario):
+    from matplotlib.figure import Figure
+
+    _, _, raw, res, ps = scenario
+    labels = []
+    for r in (res, ps):
+        fig = r.explain(0).plot(fig=Figure(figsize=(15, 12)))
+        labels.append(" ".join(t.get_text() for ax in fig.axes for t in ax.get_yticklabels()))
+    ips = [v for v in raw["ip"] if v in labels[0]]
+    assert ips, "control: the raw dossier's signal labels show raw IPs"
+    assert not [v for v in raw["ip"] + raw["device"] + raw["payment"] if v in labels[1]]
+    assert "ip_" in labels[1]
+
+
+def test_report_can_leave_prompts_out_of_a_raw_result(tmp_path):
+    from tests.hostile import hostile_scenario
+
+    ev, acc, _ = hostile_scenario()
+    res = accountgraph.detect(ev, acc, seed=0, progress=False)
+    rep = res.explain(0).templates["representative"].dropna()
+    assert len(rep)
+    snippet = "You are a helpful agent."
+    assert any(snippet in r for r in rep)
+    shown = res.report(tmp_path / "a.html", top=1).read_text(encoding="utf-8")
+    hidden = res.report(tmp_path / "b.html", top=1, include_prompts=False).read_text(encoding="utf-8")
+    assert snippet in shown and snippet not in hidden and "[prompt withheld]" in hidden
+    # The result itself keeps its prompts.
+    assert res.explain(0).templates["representative"].dropna().tolist() == rep.tolist()
