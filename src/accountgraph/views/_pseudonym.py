@@ -80,6 +80,18 @@ def _prefix(kind: str) -> str:
         f"Unknown indicator kind {kind!r}; use one of {sorted(KIND_PREFIX)} or 'x:<column>' for an extra signal.")
 
 
+def _network(text: str) -> str:
+    """Canonical text of a network given as ``address/prefix``; other text is returned as it is."""
+    import ipaddress
+
+    if "/" not in text:
+        return text
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        return text
+
+
 def canonical_values(values: Iterable[Any], kind: str) -> list[str | None]:
     """Values as ingest would hold them: trimmed text, canonical IPs / networks, lower-case domains."""
     text = [None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values]
@@ -90,8 +102,9 @@ def canonical_values(values: Iterable[Any], kind: str) -> list[str | None]:
         canon, ok = canonical_ips(ips)
         if kind == "ip_net":
             nets = ip_networks(canon).to_pylist()
-            # A value that already is a network ("10.1.2.0/24") is taken as it is.
-            canon = pa.array([n if o else c for n, o, c in zip(nets, ok, canon.to_pylist())], pa.large_string())
+            # A value that already is a network ("10.1.2.0/24", "2001:DB8:1::/48") is put in canonical form.
+            canon = pa.array([n if o else _network(c) for n, o, c in zip(nets, ok, canon.to_pylist())],
+                             pa.large_string())
         it = iter(canon.to_pylist())
         return [next(it) if v else None for v in valid]
     if kind == "email_domain":

@@ -54,6 +54,9 @@ def test_hash_indicator_is_hmac_sha256_with_type_tag():
     assert hash_indicator("2001:DB8::0:1", "ip", KEY) == hash_indicator("2001:db8::1", "ip", KEY)
     assert hash_indicator("Mail.Example", "email_domain", KEY) == hash_indicator("mail.example", "email_domain", KEY)
     assert hash_indicator("10.1.2.3", "ip_net", KEY) == hash_indicator("10.1.2.0/24", "ip_net", KEY)
+    v6net = hash_indicator("2001:db8:1:2::1", "ip_net", KEY)
+    assert v6net == hash_indicator("2001:DB8:1::/48", "ip_net", KEY) == hash_indicator("2001:db8:1::/48", "ip_net", KEY)
+    assert v6net == "net_" + hmac.new(KEY.encode(), b"ip_net\x002001:db8:1::/48", hashlib.sha256).hexdigest()[:16]
     # The type tag separates kinds with the same text; another key gives another token.
     assert hash_indicator("x1", "device", KEY)[4:] != hash_indicator("x1", "payment", KEY)[4:]
     assert hash_indicator("x1", "device", KEY) != hash_indicator("x1", "device", KEY + "!")
