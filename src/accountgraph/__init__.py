@@ -44,12 +44,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .ingest import IngestParams, Quarantine
     from .scoring import ScoringParams
     from .templates import TemplateParams
-    from .views import DetectionResult, RingExplanation
+    from .views import DetectionResult, RingExplanation, RingIndicators, hash_indicator
 
 #: Public name -> module it lives in (imported on first access, PEP 562).
 _LAZY = {
     "detect": "._detector", "RingDetector": "._detector", "DEFAULT_THRESHOLD": "._detector",
-    "DetectionResult": ".views", "RingExplanation": ".views", "Quarantine": ".ingest",
+    "DetectionResult": ".views", "RingExplanation": ".views", "RingIndicators": ".views",
+    "hash_indicator": ".views", "Quarantine": ".ingest",
     "IngestParams": ".ingest", "TemplateParams": ".templates", "GraphParams": ".graph",
     "CommunityParams": ".communities", "ScoringParams": ".scoring", "Calibration": "._calibration",
 }
@@ -62,6 +63,8 @@ __all__ = [
     "DetectionResult",
     "RingExplanation",
     "Calibration",
+    "RingIndicators",
+    "hash_indicator",
     "Quarantine",
     "IngestParams",
     "TemplateParams",

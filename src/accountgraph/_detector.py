@@ -26,6 +26,7 @@ from .ingest import IngestParams, TableLike
 from .scoring import ScoringParams
 from .templates import TemplateParams
 from .views import DetectionResult, RingExplanation
+from .views._pseudonym import resolve_key
 
 __all__ = ["RingDetector", "detect", "DEFAULT_THRESHOLD"]
 
@@ -71,6 +72,11 @@ class RingDetector:
         Show a progress bar; ``None`` shows one only on an interactive terminal.
     engine : {"local"}, default "local"
         Where the stages run (see :mod:`accountgraph.engines`).
+    pseudonymize : bytes, str, False or None, default None
+        Key (at least 16 bytes) to replace every identifier in the result by
+        its keyed pseudonym (see :meth:`DetectionResult.pseudonymized`); None
+        uses ``$ACCOUNTGRAPH_PSEUDONYM_KEY`` if set, False never pseudonymises.
+        Applied to the finished result: detection is the same either way.
 
     Attributes
     ----------
@@ -115,6 +121,7 @@ class RingDetector:
         random_state: int = 0,
         progress: bool | None = None,
         engine: str = "local",
+        pseudonymize: bytes | str | bool | None = None,
     ) -> None:
         self.threshold = threshold
         self.ingest = ingest
@@ -126,6 +133,7 @@ class RingDetector:
         self.random_state = random_state
         self.progress = progress
         self.engine = engine
+        self.pseudonymize = pseudonymize
 
     # ------------------------------------------------------------------ params
     @classmethod
@@ -195,9 +203,12 @@ class RingDetector:
             A parameter is out of its domain.
         """
         config = self._config()
+        key = resolve_key(self.pseudonymize, "RingDetector")  # checked before the (long) run
         if not isinstance(self.engine, str):
             raise InvalidParameterError(f"The 'engine' parameter of RingDetector must be a str. Got {self.engine!r} instead.")
         self.result_ = get_engine(self.engine).run(config, events, accounts)
+        if key is not None:
+            self.result_ = self.result_.pseudonymized(key)
         self.assignments_ = self.result_.assignments
         self.clusters_ = self.result_.clusters
         return self
@@ -255,7 +266,9 @@ class RingDetector:
     def __repr__(self) -> str:
         defaults = self.__init__.__kwdefaults__  # type: ignore[misc]
         changed = {k: v for k, v in self.get_params(deep=False).items() if v is not defaults[k] and v != defaults[k]}
-        return f"RingDetector({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+        if changed.get("pseudonymize") not in (None, False):
+            changed["pseudonymize"] = "<key hidden>"  # a repr ends up in logs and notebooks
+        return f"RingDetector({', '.join(f'{k}={v!r}' if k != 'pseudonymize' else f'{k}={v}' for k, v in changed.items())})"
 
 
 def detect(
@@ -272,6 +285,7 @@ def detect(
     evidence_clusters: int = 50,
     progress: bool | None = None,
     engine: str = "local",
+    pseudonymize: bytes | str | bool | None = None,
 ) -> DetectionResult:
     """Find and rank coordinated rings of accounts in API events.
 
@@ -285,7 +299,7 @@ def detect(
     seed : int, default 0
         Random seed (Leiden, sampled projection, MinHash). Same input and seed
         give identical output.
-    threshold, ingest, templates, graph, communities, scoring, evidence_clusters, progress, engine
+    threshold, ingest, templates, graph, communities, scoring, evidence_clusters, progress, engine, pseudonymize
         See :class:`RingDetector`.
 
     Returns
@@ -304,5 +318,6 @@ def detect(
     det = RingDetector(
         threshold=threshold, ingest=ingest, templates=templates, graph=graph, communities=communities,
         scoring=scoring, evidence_clusters=evidence_clusters, random_state=seed, progress=progress, engine=engine,
+        pseudonymize=pseudonymize,
     )
     return det.fit(events, accounts).result_

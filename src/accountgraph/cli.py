@@ -119,6 +119,22 @@ def _umask() -> int:
     return m
 
 
+def _pseudonym_key(args: argparse.Namespace) -> bytes | None:
+    """The key of ``--pseudonymize``, from the environment only: argv is visible to every user in ``ps``."""
+    import os
+
+    from ._exceptions import InvalidParameterError
+    from .views._pseudonym import ENV_KEY, resolve_key
+
+    if not args.pseudonymize:
+        return None  # the library still honours the variable if it is set
+    if not os.environ.get(ENV_KEY):
+        raise InvalidParameterError(
+            f"--pseudonymize reads its key from the environment variable {ENV_KEY}, which is not set; set it to "
+            "a secret of at least 16 bytes (never pass keys on the command line, where other users see them).")
+    return resolve_key(None, "--pseudonymize")
+
+
 def _check_inputs(args: argparse.Namespace) -> None:
     from .ingest import check_encoding
 
@@ -138,7 +154,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     if qout is not None:
         _check_out_file(qout, args.overwrite, "--quarantine-out")
     _check_inputs(args)
-    opts = {}
+    opts: dict[str, object] = {"pseudonymize": _pseudonym_key(args)}
     if args.threshold is not None:
         opts["threshold"] = args.threshold
     if args.method:
@@ -161,10 +177,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _check_out_file(out, args.overwrite, "--out")  # fail before the detection run, not after it
     _check_inputs(args)
+    key = _pseudonym_key(args)
     t0 = time.perf_counter()
     res = detect(
         args.events, args.accounts, seed=args.seed, ingest=_ingest(args), progress=not args.no_progress and None,
-        **({"threshold": args.threshold} if args.threshold is not None else {}),
+        pseudonymize=key, **({"threshold": args.threshold} if args.threshold is not None else {}),
     )
     path = res.report(out, top=args.top, overwrite=args.overwrite)
     print(res.summary(min(args.top, 5)))
@@ -234,6 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--encoding", help="text encoding of CSV input, e.g. latin-1 (default: UTF-8, undecodable "
                    "rows quarantined as invalid_utf8)")
     d.add_argument("--no-progress", action="store_true")
+    d.add_argument("--pseudonymize", action="store_true",
+                   help="replace account ids, IPs, payment ids, device ids and e-mail domains in every output by "
+                   "keyed hashes; the key comes from $ACCOUNTGRAPH_PSEUDONYM_KEY only")
     d.set_defaults(func=_cmd_detect)
 
     r = sub.add_parser("report", help="detect rings and write a self-contained HTML report")
@@ -248,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     r.add_argument("--encoding", help="text encoding of CSV input, e.g. latin-1 (default: UTF-8)")
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--pseudonymize", action="store_true",
+                   help="replace account ids, IPs, payment ids, device ids and e-mail domains in every output by "
+                   "keyed hashes; the key comes from $ACCOUNTGRAPH_PSEUDONYM_KEY only (prompts are then left out)")
     r.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("synth", help="write a synthetic ring scenario to Parquet")

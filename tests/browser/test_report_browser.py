@@ -100,3 +100,64 @@ def test_report_plots_visible_in_screenshot(report, tmp_path):
     assert without < 50
     assert with_plots > 2000, f"plot pixels: {with_plots} (control {without})"
     print(f"distinct colours {len(colours)}, timing-blue pixels {with_plots} (control {without})")
+
+
+# ---------------------------------------------------------------- hostile strings
+# Payloads in tests.hostile set document.title or log to the console with a marker spelled split in the source
+# ('P'+'WNED'), so the marker shows in the DOM dump or the console only if a payload ran.
+
+_CSP = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>')
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory) -> Path:
+    from tests.hostile import hostile_scenario
+
+    ev, acc, _ = hostile_scenario()
+    res = accountgraph.detect(ev, acc, seed=0, progress=False)
+    return res.report(tmp_path_factory.mktemp("hostile") / "hostile.html", top=2)
+
+
+def executed(tmp_path: Path, page: Path) -> tuple[bool, str, list[str]]:
+    from tests.hostile import EXECUTION_MARKER
+
+    proc = chromium(tmp_path, page.resolve().as_uri(), "--dump-dom", "--virtual-time-budget=3000")
+    msgs = console_messages(proc)
+    ran = EXECUTION_MARKER in proc.stdout or any(EXECUTION_MARKER in m for m in msgs)
+    return ran, proc.stdout, msgs
+
+
+def _without_csp(page: Path, tmp_path: Path, name: str, unescape_one: bool = False) -> Path:
+    import html as _html
+
+    from tests.hostile import HOSTILE
+
+    text = _CSP.sub("", page.read_text(encoding="utf-8"))
+    assert "Content-Security-Policy" not in text
+    if unescape_one:
+        escaped = _html.escape(HOSTILE[0], quote=True)
+        assert escaped in text
+        text = text.replace(escaped, HOSTILE[0], 1)
+    out = tmp_path / name
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def test_hostile_report_executes_nothing(hostile_report, tmp_path):
+    ran, dom, msgs = executed(tmp_path, hostile_report)
+    assert 'id="ring-0"' in dom, "the report did not load"
+    assert not ran
+    assert msgs == []
+
+
+def test_hostile_report_safe_by_escaping_alone(hostile_report, tmp_path):
+    """Without its Content-Security-Policy the report still runs nothing: the escaping holds on its own."""
+    ran, dom, msgs = executed(tmp_path, _without_csp(hostile_report, tmp_path, "nocsp.html"))
+    assert 'id="ring-0"' in dom
+    assert not ran, [m for m in msgs][:3]
+
+
+def test_execution_check_catches_an_unescaped_payload(hostile_report, tmp_path):
+    """Negative control: the same page with one payload put back unescaped is caught."""
+    ran, _, _ = executed(tmp_path, _without_csp(hostile_report, tmp_path, "bad.html", unescape_one=True))
+    assert ran

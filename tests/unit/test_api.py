@@ -123,7 +123,7 @@ def test_nested_params_round_trip():
         det.set_params(nope=1)
     assert set(RingDetector().get_params(deep=False)) == {
         "threshold", "ingest", "templates", "graph", "communities", "scoring", "evidence_clusters",
-        "random_state", "progress", "engine"}
+        "random_state", "progress", "engine", "pseudonymize"}
 
 
 def test_unknown_option():

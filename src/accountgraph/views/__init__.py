@@ -8,10 +8,12 @@ Renderers are typed against the protocols in :mod:`._types`, so nothing here
 imports the result classes back.
 """
 
+from ._indicators import RingIndicators
+from ._pseudonym import hash_indicator
 from ._result import DetectionResult, RingExplanation
 from ._tables import assignments_table, cluster_signals, cluster_templates, evidence_tables, rank_clusters
 
 __all__ = [
-    "DetectionResult", "RingExplanation", "assignments_table", "cluster_signals", "cluster_templates",
+    "DetectionResult", "RingExplanation", "RingIndicators", "hash_indicator", "assignments_table", "cluster_signals", "cluster_templates",
     "evidence_tables", "rank_clusters",
 ]

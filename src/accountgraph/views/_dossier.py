@@ -250,36 +250,8 @@ def _templates(result: ResultLike, cluster_id: int, ev: pd.DataFrame, kept: bool
     return t
 
 
-def dossier_parts(result: ResultLike, cluster_id: int, *, n_bridges: int = DEFAULT_BRIDGES) -> dict[str, Any]:
-    """Every piece of one cluster's dossier, as keyword arguments of ``RingExplanation``.
-
-    Parameters
-    ----------
-    result : ResultLike
-    cluster_id : int
-        An existing cluster id (the caller validates it).
-    n_bridges : int, default 5
-        Top-betweenness accounts to list besides the cut vertices.
-
-    Returns
-    -------
-    dict
-        ``summary``, ``contributions``, ``signals``, ``accounts``, ``templates``,
-        ``bridges``, ``links``, ``hourly``, ``daily``, ``output``, ``facts``,
-        ``evidence_kept``, ``notes`` and ``incidence``.
-
-    Notes
-    -----
-    Cost is dominated by the link-graph betweenness (see
-    :func:`link_centrality`) and by one pass over the cluster's kept events.
-    """
-    clusters = result.clusters
-    row = clusters.loc[clusters["cluster_id"] == cluster_id]
-    summary = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
-    rank = int(np.flatnonzero(clusters["cluster_id"].to_numpy() == cluster_id)[0])
-    params = _scoring_params(result)
-    contributions = _contributions(summary, component_names(clusters), params)
-
+def _signals_and_incidence(result: ResultLike, cluster_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cluster's shared signals (with ``accounts_outside``) and its (account, signal) incidences."""
     sigs = result.cluster_signals.loc[result.cluster_signals["cluster_id"] == cluster_id].drop(columns="cluster_id")
     sigs = sigs.reset_index(drop=True)
     sigs["accounts_outside"] = (sigs["accounts_total"] - sigs["accounts_in_cluster"]).astype(np.int64)
@@ -292,8 +264,12 @@ def dossier_parts(result: ResultLike, cluster_id: int, *, n_bridges: int = DEFAU
         inc = inc.sort_values(["signal_id", "account_id"]).reset_index(drop=True)
     else:
         inc = pd.DataFrame(columns=["account_id", "signal_id", "signal_type", "value", "weight"])
+    return sigs, inc
 
-    members = result.assignments.loc[result.assignments["cluster_id"] == cluster_id].reset_index(drop=True)
+
+def _event_parts(result: ResultLike, cluster_id: int, members: pd.DataFrame, rank: int,
+                 n_bridges: int) -> dict[str, Any]:
+    """The per-event pieces (timelines, output, links, bridges), or empty ones and a note if not kept."""
     ev_all = result.evidence or {}
     ev_acc = ev_all.get("accounts")
     kept = ev_acc is not None and bool((ev_acc["cluster_id"] == cluster_id).any())
@@ -327,8 +303,13 @@ def dossier_parts(result: ResultLike, cluster_id: int, *, n_bridges: int = DEFAU
         hourly = pd.DataFrame(columns=["hour", "events", "share", "population_share"])
         daily = pd.DataFrame(columns=["day", "events", "active_accounts", "accounts_created"])
         output, out_median = _output(ev, {})
-    templates = _templates(result, cluster_id, ev, kept)
+    return {"kept": kept, "ev": ev, "accounts": accounts, "links": links, "bridges": bridges, "hourly": hourly,
+            "daily": daily, "output": output, "out_median": out_median, "notes": notes}
 
+
+def _dossier_facts(summary: dict[str, Any], rank: int, sigs: pd.DataFrame, parts: dict[str, Any],
+                   params: ScoringParams) -> dict[str, Any]:
+    """Headline numbers of the dossier (rank, size, creation burst, activity span, ...)."""
     facts: dict[str, Any] = {
         "rank": rank + 1,
         "n_accounts": int(summary["n_accounts"]),
@@ -336,7 +317,8 @@ def dossier_parts(result: ResultLike, cluster_id: int, *, n_bridges: int = DEFAU
         "n_linking_signals": int(len(sigs)),
         "n_exclusive_signals": int((sigs["accounts_outside"] == 0).sum()),
     }
-    if kept:
+    if parts["kept"]:
+        accounts, hourly = parts["accounts"], parts["hourly"]
         n, start, end = _densest_window(accounts["created_at"], params.burst_window_s)
         known = int(accounts["created_at"].notna().sum())
         facts.update({
@@ -346,9 +328,9 @@ def dossier_parts(result: ResultLike, cluster_id: int, *, n_bridges: int = DEFAU
             "burst_share": n / known if known >= 3 else np.nan,
             "first_created": accounts["created_at"].min(), "last_created": accounts["created_at"].max(),
             "first_seen": accounts["first_seen"].min(), "last_seen": accounts["last_seen"].max(),
-            "quiet_hours_share": float(np.sort(hourly["share"].to_numpy())[:8].sum()) if len(ev) else np.nan,
-            "output_median": out_median,
-            "n_links": int(len(links)),
+            "quiet_hours_share": float(np.sort(hourly["share"].to_numpy())[:8].sum()) if len(parts["ev"]) else np.nan,
+            "output_median": parts["out_median"],
+            "n_links": int(len(parts["links"])),
             "n_cut_vertices": int(accounts["cut_vertex"].sum()),
             "events_per_account_median": float(accounts["n_events"].median()),
         })
@@ -356,8 +338,46 @@ def dossier_parts(result: ResultLike, cluster_id: int, *, n_bridges: int = DEFAU
         facts["template_top3_share"] = summary["template_top3_share"]
     if "template_shared_share" in summary:
         facts["template_shared_share"] = summary["template_shared_share"]
+    return facts
+
+
+def dossier_parts(result: ResultLike, cluster_id: int, *, n_bridges: int = DEFAULT_BRIDGES) -> dict[str, Any]:
+    """Every piece of one cluster's dossier, as keyword arguments of ``RingExplanation``.
+
+    Parameters
+    ----------
+    result : ResultLike
+    cluster_id : int
+        An existing cluster id (the caller validates it).
+    n_bridges : int, default 5
+        Top-betweenness accounts to list besides the cut vertices.
+
+    Returns
+    -------
+    dict
+        ``summary``, ``contributions``, ``signals``, ``accounts``, ``templates``,
+        ``bridges``, ``links``, ``hourly``, ``daily``, ``output``, ``facts``,
+        ``evidence_kept``, ``notes`` and ``incidence``.
+
+    Notes
+    -----
+    Cost is dominated by the link-graph betweenness (see
+    :func:`link_centrality`) and by one pass over the cluster's kept events.
+    """
+    clusters = result.clusters
+    row = clusters.loc[clusters["cluster_id"] == cluster_id]
+    summary = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
+    rank = int(np.flatnonzero(clusters["cluster_id"].to_numpy() == cluster_id)[0])
+    params = _scoring_params(result)
+    contributions = _contributions(summary, component_names(clusters), params)
+    sigs, inc = _signals_and_incidence(result, cluster_id)
+    members = result.assignments.loc[result.assignments["cluster_id"] == cluster_id].reset_index(drop=True)
+    parts = _event_parts(result, cluster_id, members, rank, n_bridges)
+    templates = _templates(result, cluster_id, parts["ev"], parts["kept"])
+    facts = _dossier_facts(summary, rank, sigs, parts, params)
     return {
-        "summary": summary, "contributions": contributions, "signals": sigs, "accounts": accounts,
-        "templates": templates, "bridges": bridges, "links": links, "hourly": hourly, "daily": daily,
-        "output": output, "facts": facts, "evidence_kept": kept, "notes": notes, "incidence": inc,
+        "summary": summary, "contributions": contributions, "signals": sigs, "accounts": parts["accounts"],
+        "templates": templates, "bridges": parts["bridges"], "links": parts["links"], "hourly": parts["hourly"],
+        "daily": parts["daily"], "output": parts["output"], "facts": facts, "evidence_kept": parts["kept"],
+        "notes": parts["notes"], "incidence": inc,
     }

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import InvalidParameterError, OutputExistsError
+from ._text import visible
 from ._types import ResultLike
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -207,7 +208,12 @@ def write_graphml(result: ResultLike, path: str | os.PathLike[str], *, cluster_i
             f"There is no cluster {cluster_id!r} to export; cluster ids run from 0 to {len(result.clusters) - 1}.")
     g = tables_to_networkx(*bipartite_tables(result.cluster_signals, result._incidence, result.assignments,
                                              cluster_id))
-    g = nx.relabel_nodes(g, {k: node_name(k) for k in g.nodes}, copy=True)
+    # XML 1.0 cannot hold most control characters: ids and labels show them as escapes instead.
+    g = nx.relabel_nodes(g, {k: visible(node_name(k)) for k in g.nodes}, copy=True)
+    for _, d in g.nodes(data=True):
+        for a, v in d.items():
+            if isinstance(v, str):
+                d[a] = visible(v)
     buf = io.BytesIO()
     nx.write_graphml(g, buf, encoding="utf-8", prettyprint=True)
     return write_text(path, buf.getvalue().decode("utf-8"), overwrite=overwrite, what="GraphML export")

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .._exceptions import EngineUnavailableError
 from ._dossier import component_names
+from ._text import visible
 from ._types import ExplanationLike, ResultLike
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,7 +59,7 @@ def _color(comp: str, i: int) -> str:
 
 def _label(s: Any, n: int = 40) -> str:
     """Data text made safe for a matplotlib label: truncated, one line, no mathtext."""
-    t = " ".join(str(s).split())
+    t = visible(" ".join(str(s).split()))
     t = t if len(t) <= n else t[: n - 1] + "…"
     return t.replace("$", r"\$")
 

@@ -28,6 +28,7 @@ from .._version import __version__
 from ._dossier import component_names
 from ._export import write_text
 from ._plots import plot_dossier, plot_scores, require_matplotlib
+from ._text import visible
 from ._types import ExplanationLike, ResultLike
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,8 +59,9 @@ img.plot{max-width:100%;height:auto;border:1px solid #eee}
 _MAX_SIGNALS, _MAX_ACCOUNTS, _MAX_PROMPT = 25, 500, 400
 
 
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
+def _esc(x: Any, *, keep_newlines: bool = False) -> str:
+    """HTML-escaped text (attribute-safe) with control and bidi characters shown as escapes."""
+    return html.escape(visible(x, keep_newlines=keep_newlines), quote=True)
 
 
 def _fmt(v: Any, kind: str = "") -> str:
@@ -96,7 +98,7 @@ def _table(df: pd.DataFrame, cols: list[tuple[str, str, str]], *, caption: str =
             elif k == "prompt":
                 t = "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
                 t = t if len(t) <= _MAX_PROMPT else t[:_MAX_PROMPT] + " […]"
-                cells.append(f'<td><pre class="prompt">{_esc(t)}</pre></td>')
+                cells.append(f'<td><pre class="prompt">{_esc(t, keep_newlines=True)}</pre></td>')
             else:
                 cells.append(f"<td>{_fmt(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")

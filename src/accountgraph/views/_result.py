@@ -20,181 +20,20 @@ import pyarrow as pa
 from .._exceptions import InvalidParameterError
 from ..ingest import Quarantine
 from ._dossier import dossier_parts
+from ._explanation import RingExplanation
 from ._export import bipartite_tables, tables_to_igraph, tables_to_networkx, write_graphml
-from ._plots import plot_dossier, plot_scores
-from ._report import dossier_html, results_html, write_report
+from ._indicators import RingIndicators, ring_indicators
+from ._pseudonym import Pseudonymizer, resolve_key
+from ._pseudonymized import pseudonymize_quarantine, pseudonymize_tables, withhold_prompts
+from ._plots import plot_scores
+from ._report import results_html, write_report
 
 if TYPE_CHECKING:  # pragma: no cover
     import igraph
     import networkx
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 __all__ = ["DetectionResult", "RingExplanation"]
-
-
-@dataclass
-class RingExplanation:
-    """Evidence for one cluster: score breakdown, linking signals, templates.
-
-    Attributes
-    ----------
-    cluster_id : int
-    summary : dict
-        The cluster's row of ``result.clusters``.
-    contributions : pandas.DataFrame
-        ``component``, ``contribution`` (they sum to ``ring_score``).
-    signals : pandas.DataFrame
-        Signals shared inside the cluster with their rarity: ``signal_type``,
-        ``value``, ``accounts_in_cluster``, ``accounts_total``, ``weight``, ``status``.
-    accounts : pandas.DataFrame
-        The cluster's accounts (from ``result.assignments``).
-    templates : pandas.DataFrame
-        Template families used in the cluster: ``family``, ``prompts``,
-        ``share`` (repetition rate: share of the ring's prompts in the family),
-        ``accounts`` (accounts using it) and a ``representative`` prompt.
-    bridges : pandas.DataFrame
-        Accounts joining sub-groups of the ring: cut vertices of the cluster's
-        account–account link graph and the top-betweenness accounts
-        (``account_id``, ``degree``, ``strength``, ``betweenness``,
-        ``cut_vertex``, ``splits_into``).
-    links : pandas.DataFrame
-        The cluster's account–account links (``source``, ``target``, ``weight``).
-    hourly : pandas.DataFrame
-        ``hour`` (UTC), ``events``, ``share`` and the ``population_share`` of all traffic.
-    daily : pandas.DataFrame
-        ``day``, ``events``, ``active_accounts``, ``accounts_created``.
-    output : pandas.DataFrame
-        Output-length histogram on the population's bins: ``bin_lo``, ``bin_hi``,
-        ``events``, ``share``, ``population``, ``population_share``.
-    facts : dict
-        Headline numbers (rank, creation burst, active span, median output, ...).
-    evidence_kept : bool
-        Whether per-event evidence was kept for this cluster (the top
-        ``evidence_clusters`` clusters); if not, the per-event tables are empty
-        and ``notes`` says so.
-    notes : list of str
-
-    The ``signals`` table also has ``accounts_outside`` (``accounts_total -
-    accounts_in_cluster``), ``contributions`` has ``max_contribution`` and a
-    sentence of ``evidence``, and ``accounts`` adds per-account volume,
-    creation and activity times and link-graph centrality to the assignments
-    columns.
-    """
-
-    cluster_id: int
-    summary: dict[str, Any]
-    contributions: pd.DataFrame
-    signals: pd.DataFrame
-    accounts: pd.DataFrame
-    templates: pd.DataFrame = field(default_factory=pd.DataFrame)
-    bridges: pd.DataFrame = field(default_factory=pd.DataFrame)
-    links: pd.DataFrame = field(default_factory=pd.DataFrame)
-    hourly: pd.DataFrame = field(default_factory=pd.DataFrame)
-    daily: pd.DataFrame = field(default_factory=pd.DataFrame)
-    output: pd.DataFrame = field(default_factory=pd.DataFrame)
-    facts: dict[str, Any] = field(default_factory=dict)
-    evidence_kept: bool = False
-    notes: list[str] = field(default_factory=list)
-    incidence: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
-
-    _PARTS = ("accounts", "signals", "contributions", "bridges", "templates", "links", "hourly", "daily", "output")
-
-    @property
-    def ring_score(self) -> float:
-        return float(self.summary["ring_score"])
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python view (JSON-serialisable apart from numpy scalars)."""
-        return {
-            "cluster_id": self.cluster_id,
-            "summary": self.summary,
-            "contributions": self.contributions.to_dict("records"),
-            "signals": self.signals.to_dict("records"),
-            "templates": self.templates.to_dict("records"),
-            "accounts": self.accounts["account_id"].tolist(),
-            "bridges": self.bridges.to_dict("records"),
-            "facts": self.facts,
-            "evidence_kept": self.evidence_kept,
-            "notes": list(self.notes),
-        }
-
-    def to_pandas(self, part: Literal["accounts", "signals", "contributions", "bridges", "templates", "links",
-                                      "hourly", "daily", "output"] = "accounts") -> pd.DataFrame:
-        """One table of the dossier (a copy); by default the per-account table."""
-        if part not in self._PARTS:
-            raise InvalidParameterError(
-                f"The 'part' parameter of RingExplanation.to_pandas must be one of {list(self._PARTS)}. "
-                f"Got {part!r} instead.")
-        return getattr(self, part).copy()
-
-    def to_arrow(self, part: str = "accounts") -> pa.Table:
-        """One table of the dossier as Arrow (see :meth:`to_pandas`)."""
-        return pa.Table.from_pandas(self.to_pandas(part), preserve_index=False)  # type: ignore[arg-type]
-
-    def _graph_tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        inc = self.incidence
-        edges = inc[["account_id", "signal_type", "value", "weight"]] if len(inc) else pd.DataFrame(
-            columns=["account_id", "signal_type", "value", "weight"])
-        sig = self.signals[["signal_type", "value", "accounts_total"]].drop_duplicates(["signal_type", "value"])
-        acc = self.accounts.loc[self.accounts["account_id"].isin(edges["account_id"]),
-                                ["account_id", "cluster_id", "ring_score", "flagged"]]
-        return sig.reset_index(drop=True), acc.reset_index(drop=True), edges.reset_index(drop=True)
-
-    def to_networkx(self) -> networkx.Graph:
-        """The ring's bipartite account–signal graph (same as ``result.to_networkx(cluster_id)``).
-
-        Nodes ``("account", id)`` (``bipartite=0``) and ``("signal", type, value)``
-        (``bipartite=1``); edges carry the signal's rarity ``weight``.
-        """
-
-        return tables_to_networkx(*self._graph_tables())
-
-    def to_igraph(self) -> igraph.Graph:
-        """The ring's bipartite account–signal graph in igraph (vertex ``name``, ``type``; edge ``weight``)."""
-
-        return tables_to_igraph(*self._graph_tables())
-
-    def plot(self, *, fig: Figure | None = None) -> Figure:
-        """Dossier panels: contributions, signals, templates, timelines, output lengths, volume, links.
-
-        Needs matplotlib (``pip install 'accountgraph[plot]'``).
-        """
-
-        return plot_dossier(self, fig=fig)
-
-    def __str__(self) -> str:
-        s = self.summary
-        lines = [
-            f"Cluster {self.cluster_id}: ring_score {s['ring_score']:.3f} "
-            f"({'FLAGGED' if s['flagged'] else 'not flagged'}), {s['n_accounts']} accounts, {s['n_events']} events",
-            "Score contributions:",
-        ]
-        for r in self.contributions.itertuples():
-            lines.append(f"  {r.component:<10} {r.contribution:.3f}")
-        lines.append("Top shared signals (accounts in cluster / accounts overall):")
-        for r in self.signals.head(8).itertuples():
-            lines.append(
-                f"  {r.signal_type:<12} {str(r.value)[:40]:<40} {r.accounts_in_cluster}/{r.accounts_total}"
-                f"  weight {r.weight:.2f} ({r.status})"
-            )
-        if len(self.templates):
-            lines.append("Template families:")
-            for r in self.templates.head(3).itertuples():
-                lines.append(f"  {r.share:.0%} of prompts: {str(r.representative)[:70]!r}")
-        if len(self.bridges):
-            lines.append("Bridge accounts (cut vertex / betweenness):")
-            for r in self.bridges.head(5).itertuples():
-                lines.append(f"  {str(r.account_id):<24} {'cut vertex' if r.cut_vertex else '          '}"
-                             f"  betweenness {r.betweenness:.3f}")
-        lines += [f"Note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-
-        return f"<div>{dossier_html(self, heading='h3')}</div>"
 
 
 @dataclass
@@ -241,6 +80,73 @@ class DetectionResult:
     _cluster_templates: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     evidence: dict[str, Any] = field(default_factory=dict, repr=False)
     _incidence: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    _pseudonymizer: Pseudonymizer | None = field(default=None, repr=False)
+    _include_prompts: bool = field(default=True, repr=False)
+
+    @property
+    def is_pseudonymized(self) -> bool:
+        """Whether identifiers in this result are keyed pseudonyms (see :meth:`pseudonymized`)."""
+        return self._pseudonymizer is not None
+
+    def pseudonymized(self, key: bytes | str | None = None, *, include_prompts: bool = False) -> DetectionResult:
+        """This result with every identifier replaced by its keyed pseudonym.
+
+        Account ids, IPs, IP networks, payment ids, device ids, e-mail domains,
+        phone prefixes and extra signals become ``HMAC-SHA256`` pseudonyms
+        (``acct_...``, ``ip_...``, ``net_...``, ``pay_...``, ``dev_...``,
+        ``dom_...``, ``tel_...``, ``x_...``; see
+        :func:`accountgraph.hash_indicator`) in every table and so in every
+        output: dossiers, report, plots, graph exports, quarantined rows.
+        Cluster ids, scores and flags are unchanged.
+
+        Parameters
+        ----------
+        key : bytes or str, optional
+            At least 16 bytes; default ``$ACCOUNTGRAPH_PSEUDONYM_KEY``.
+        include_prompts : bool, default False
+            Keep prompt texts (template representatives); they carry personal
+            data, so they are withheld by default.
+
+        Raises
+        ------
+        InvalidParameterError
+            No key, a key shorter than 16 bytes, or the result is already pseudonymised.
+
+        Notes
+        -----
+        One HMAC per distinct identifier in the outputs.
+        """
+        k = resolve_key(key, "DetectionResult.pseudonymized", required=True)
+        if self._pseudonymizer is not None:
+            raise InvalidParameterError("This result is already pseudonymised; pseudonymise the raw result instead.")
+        return pseudonymize_tables(self, Pseudonymizer(k), include_prompts=include_prompts)
+
+    def indicators(self, cluster_id: int, *, key: bytes | str | None = None) -> RingIndicators:
+        """The ring's telling signals as keyed indicators, to share with a partner holding the same key.
+
+        Parameters
+        ----------
+        cluster_id : int
+        key : bytes or str, optional
+            Default: the key this result was pseudonymised with, else
+            ``$ACCOUNTGRAPH_PSEUDONYM_KEY``.
+
+        Returns
+        -------
+        RingIndicators
+            ``.to_pandas()``, ``.to_arrow()``, ``.to_parquet(path)``,
+            ``.to_stix()`` (a STIX 2.1 bundle) and ``.write_stix(path)``.
+
+        Raises
+        ------
+        InvalidParameterError
+            No such cluster, no key, or a key other than this pseudonymised result's.
+        """
+        if key is None and self._pseudonymizer is not None:
+            p = self._pseudonymizer
+        else:
+            p = Pseudonymizer(resolve_key(key, "DetectionResult.indicators", required=True))  # type: ignore[arg-type]
+        return ring_indicators(self, cluster_id, p)
 
     @property
     def flagged_accounts(self) -> pd.Series:
@@ -308,7 +214,12 @@ class DetectionResult:
         >>> accountgraph.detect(ev).quarantined_rows()[["table", "row", "reason"]].values.tolist()
         [['events', 1, 'empty_account_id']]
         """
-        return self.quarantine.rows()
+        rows = self.quarantine.rows()
+        if self._pseudonymizer is None:
+            return rows
+        ing = self.params.get("ingest") if isinstance(self.params, dict) else None
+        cols = {**(getattr(ing, "account_columns", None) or {}), **(getattr(ing, "columns", None) or {})}
+        return pseudonymize_quarantine(rows, self._pseudonymizer, cols, include_prompts=self._include_prompts)
 
     def top(self, n: int = 10, *, flagged_only: bool = False) -> pd.DataFrame:
         """The ``n`` highest-scoring clusters (summary columns)."""
@@ -355,7 +266,7 @@ class DetectionResult:
         return write_graphml(self, path, cluster_id=cluster_id, overwrite=overwrite)
 
     def report(self, path: str | os.PathLike[str], top: int = 10, *, overwrite: bool = False,
-               title: str | None = None) -> Path:
+               title: str | None = None, include_prompts: bool | None = None) -> Path:
         """Write a self-contained HTML report: summary table, plots and the top rings' dossiers.
 
         The file needs no network (inline CSS, plots as base64 PNG, no script),
@@ -369,6 +280,9 @@ class DetectionResult:
             Dossiers of this many highest-scoring clusters.
         overwrite : bool, default False
         title : str, optional
+        include_prompts : bool, optional
+            Show template representatives (raw prompts). Default: yes, unless
+            the result is pseudonymised (prompts carry personal data).
 
         Returns
         -------
@@ -381,7 +295,9 @@ class DetectionResult:
             ``overwrite`` is False.
         """
 
-        return write_report(self, path, top=top, overwrite=overwrite, title=title)
+        shown = self if include_prompts or (include_prompts is None and self._include_prompts) \
+            else withhold_prompts(self)
+        return write_report(shown, path, top=top, overwrite=overwrite, title=title)
 
     def plot(self, top: int = 10, *, ax: Axes | None = None) -> Axes:
         """Bars of the top clusters' ring_score stacked by contribution (needs matplotlib)."""

@@ -65,7 +65,7 @@ def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, 
     if not m.any():
         empty = pd.DataFrame(columns=["cluster_id", "signal_id", "signal_type", "value", "accounts_in_cluster",
                                       "accounts_total", "weight", "status"])
-        return empty, pd.DataFrame(columns=["cluster_id", "signal_id", "account_id"])
+        return empty, pd.DataFrame(columns=["cluster_id", "signal_id", "account_id", "n_events"])
     n_sig = max(sig.n_signals, 1)
     key = cl[m] * n_sig + sig.signal[m]
     u, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
@@ -94,6 +94,7 @@ def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, 
         "cluster_id": cl[inc_m].astype(np.int64),
         "signal_id": sig.signal[inc_m].astype(np.int64),
         "account_id": ids[sig.account[inc_m]],
+        "n_events": sig.n_events[inc_m].astype(np.int64),  # events behind the pair (1 for an account attribute)
     })
     return df, incidence
 
