@@ -141,7 +141,8 @@ def _creation(acc_cluster: np.ndarray, created_us: np.ndarray, k: int,
     return {"creation_burst_share": burst}, np.nan_to_num(ramp(burst, *p.creation_burst_ramp))
 
 
-def _pivot(model: np.ndarray, ts_us: np.ndarray, ev_cl: np.ndarray, k: int, p: ScoringParams):
+def _pivot(model: np.ndarray, ts_us: np.ndarray, ev_cl: np.ndarray, k: int,
+           p: ScoringParams) -> tuple[Features, np.ndarray] | None:
     """Share of each cluster's traffic on newly released models right after release.
 
     Returns ``(features, score)`` with the share, its excess over the

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._pools import NEW_MODEL, phone_for_tz, voip_phone
+from ._pools import NEW_MODEL, World, phone_for_tz, voip_phone
 from ._population import Population
 from ._spec import RingTactic
 from ._text import FAMILIES, vocabulary
@@ -159,7 +159,8 @@ def _exits(pop: Population, rng: np.random.Generator, tactic: RingTactic, head: 
     return exits
 
 
-def _devices(w, rng: np.random.Generator, tactic: RingTactic, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _devices(w: World, rng: np.random.Generator, tactic: RingTactic,
+             n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two device ids per account and whether it randomises its fingerprint per request."""
     if tactic.devices in ("shared", "mixed"):
         d0 = w.new_devices(tactic.n_devices)

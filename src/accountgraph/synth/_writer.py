@@ -248,7 +248,7 @@ def write(scenario: str | Scenario, out_dir: str | os.PathLike[str], *, seed: in
     return paths
 
 
-def _write_events(path: Path, gen, name: str, compression: str, batch_rows: int) -> int:
+def _write_events(path: Path, gen: EventGenerator, name: str, compression: str, batch_rows: int) -> int:
     """Stream the generator's time slices to ``path`` in row groups of ``batch_rows``; the event count."""
     dict_cols = ["account_id", "ip", "device_id", "payment_id", "model"]
     total = 0
