@@ -30,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from .._grouping import group_quantile
 from ..graph import AccountGraph
 
 __all__ = ["isolated_igraph_rng", "find_communities", "detach_weak_members", "attach_by_shared_signals"]
@@ -110,8 +111,24 @@ def find_communities(
     big = active & (sizes[comp] > split_min_size)
     if not big.any():
         return membership
+    nodes, sub = _split_large(graph, comp, big, resolution=resolution, merge_density=merge_density, seed=seed,
+                              node_key=node_key, n_iterations=n_iterations)
+    membership[nodes] = comp.max() + 1 + sub
+    return membership
+
+
+def _split_large(
+    graph: AccountGraph, comp: np.ndarray, big: np.ndarray, *, resolution: float, merge_density: float,
+    seed: int, node_key: np.ndarray | None, n_iterations: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leiden on the accounts of the large components, then :func:`_merge_dense`.
+
+    Returns the accounts handed to igraph (in igraph's vertex order) and their
+    community labels ``0..``.
+    """
     import igraph
 
+    n = graph.n_accounts
     nodes = np.flatnonzero(big)
     if node_key is not None:
         nodes = nodes[np.lexsort((nodes, node_key[nodes]))]
@@ -130,12 +147,11 @@ def find_communities(
     sub = np.asarray(part.membership, np.int64)
     n_leiden = int(sub.max()) + 1
     sub, n_merged = _merge_dense(sub, es, ed, graph.link[e], merge_density)
-    membership[nodes] = comp.max() + 1 + sub
     logger.info(
         "leiden: %d accounts in %d large components -> %d communities, %d rejoined by density >= %.2f -> %d",
         len(nodes), int(np.unique(comp[big]).size), n_leiden, n_merged, merge_density, int(np.unique(sub).size),
     )
-    return membership
+    return nodes, sub
 
 
 def _merge_dense(
@@ -167,15 +183,6 @@ def _merge_dense(
     return lab[sub], n_merged
 
 
-def _group_lower_median(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per group label (ascending): the label, the group's size and its lower median of ``values``."""
-    order = np.lexsort((values, groups))
-    g = groups[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, np.int64)
-    size = np.diff(np.r_[starts, g.size])
-    return g[starts], size, values[order][starts + (size - 1) // 2]
-
-
 def detach_weak_members(
     membership: np.ndarray, graph: AccountGraph, *, min_strength: float = 0.15, min_size: int = 6
 ) -> tuple[np.ndarray, int]:
@@ -205,7 +212,7 @@ def detach_weak_members(
         graph.dst[inside], weights=graph.link[inside], minlength=n
     )
     member = np.flatnonzero(membership >= 0)
-    labels, size, median = _group_lower_median(strength[member], membership[member])
+    labels, size, median = group_quantile(strength[member], membership[member], 0.5)
     inv = np.searchsorted(labels, membership[member])
     weak = (size[inv] >= min_size) & (strength[member] < min_strength * median[inv])
     out[member[weak]] = -1
@@ -310,7 +317,7 @@ def _attach_round(
     # How tied a typical member is: its signals concentrated in its own community.
     n_own = np.bincount(a[mb][conc[inv]], minlength=graph.n_accounts)
     mem = np.flatnonzero(in_big)
-    labels, _, med = _group_lower_median(n_own[mem], membership[mem])
+    labels, _, med = group_quantile(n_own[mem], membership[mem], 0.5)
     median_own = np.zeros(k)
     median_own[labels] = med
     key = key[conc]

@@ -7,7 +7,10 @@ Interface: :func:`build_graph` weights the signals of a
 """
 
 from ._params import GraphParams
-from ._projection import (
+from ._budget import circulant_pairs
+from ._corroboration import substantial_families
+from ._projection import AccountGraph, build_graph
+from ._weights import (
     DEFAULT_TYPE_WEIGHTS,
     HUB,
     LINKED,
@@ -15,11 +18,7 @@ from ._projection import (
     SAMPLED,
     STATUS_NAMES,
     UNSHARED,
-    AccountGraph,
-    build_graph,
-    circulant_pairs,
     rarity_weight,
-    substantial_families,
 )
 
 __all__ = [

@@ -5,6 +5,7 @@ one row of features and contributions per cluster out) and its parameters
 :class:`ScoringParams`.
 """
 
-from ._score import COMPONENTS, ScoringParams, score_clusters
+from ._params import COMPONENTS, ScoringParams
+from ._score import score_clusters
 
 __all__ = ["COMPONENTS", "ScoringParams", "score_clusters"]

@@ -7,38 +7,44 @@ additive sum of per-evidence contributions, so an analyst can see exactly what
 drove it and the contributions always add up to the score.
 
 Evidence and its ring-likeness ramp (``ramp(x, lo, hi)`` is 0 below ``lo``,
-1 above ``hi``, linear between):
+1 above ``hi``, linear between; each ramp's end points are a parameter of
+:class:`ScoringParams`, named in brackets, with the defaults shown):
 
 =============== ============================================================= ======
 component       feature(s)                                                    weight
 =============== ============================================================= ======
 ``timing``      scripted round-the-clock use: share of the cluster's events    0.25
                 in its 8 quietest hours of the day (uniform use gives 1/3,
-                people who sleep ~0.05; ramp 0.12 -> 0.28) times weekend
-                activity (share 0.04 -> 0.15, so an office scores low)
+                people who sleep ~0.05; ramp 0.12 -> 0.28 [quiet_hours_ramp])
+                times weekend activity (share 0.04 -> 0.15, so an office
+                scores low [weekend_ramp])
 ``cadence``     load-balanced accounts: low spread of per-account daily         0.20
-                volume (CV 1.0 -> 0.3) and accounts active on most days of
-                their lifetime (0.4 -> 0.9)
+                volume (CV 1.0 -> 0.3 [volume_cv_ramp]) and accounts active
+                on most days of their lifetime (0.4 -> 0.9 [active_day_ramp])
 ``templates``   shared templates: share of the cluster's prompts in template    0.20
                 families used by at least max(3, 30 %) of its accounts
-                (0.2 -> 0.6). Camouflage prompts are diverse and fall outside;
+                (0.2 -> 0.6 [template_shared_ramp]). Camouflage prompts are
+                diverse and fall outside;
                 the campaign's templates, used by every member, do not
                 (``template_top3_share`` is reported as well)
 ``output``      long, tight outputs: median output length vs the population     0.15
-                (x1 -> x3) and low relative spread (IQR/median 1.0 -> 0.3)
+                (x1 -> x3 in log2 [output_ratio_ramp]) and low relative
+                spread (IQR/median 1.0 -> 0.3 [output_iqr_ramp])
 ``creation``    creation burst: share of accounts created within the densest    0.20
-                72-hour window (0.3 -> 0.7), only where >= 3 accounts' creation
-                time is known
+                72-hour window (0.3 -> 0.7 [creation_burst_ramp]), only where
+                >= 3 accounts' creation time is known
 ``pivot``       pivot to a newly released model: in the 48 hours after a        0.10
                 model first appears (at least 2 days into the data), the share
                 of the cluster's traffic on it minus the population's share
-                (0.1 -> 0.5); needs the optional ``model`` column and >= 20 of
+                (0.1 -> 0.5 [pivot_excess_ramp]); needs the optional
+                ``model`` column and >= 20 of
                 the cluster's events in those windows
 =============== ============================================================= ======
 
 The weighted sum is multiplied by two gates. The **size gate**,
-``ramp(log n, log 2, log 6)``, is 0 for a pair, 0.39 for three accounts and 1
-from six on; the **spread gate**, ``ramp(events per account-day, 200, 80)``, is
+``ramp(log n, log 2, log 6)`` [size_gate], is 0 for a pair, 0.39 for three accounts and 1
+from six on; the **spread gate**, ``ramp(events per account-day, 200, 80)``
+[spread_gate], is
 1 up to 80 requests per account-day and 0 from 200 on. Rings spread their load
 over many accounts so that each looks harmless (~26 a day in the 2026
 campaigns); a pair, a family, or a few automation accounts each sending
@@ -47,98 +53,27 @@ columns already include the gates, so they still sum to ``ring_score``.
 
 When an input lacks what a component needs (no prompts, no output lengths, no
 account creation times), its weight is spread over the available components and
-the cluster's ``missing`` column says so. The weights and ramps are parameters
-(:class:`ScoringParams`) and were chosen on the synthetic scenarios; the
-benchmarks report how they fare there, including the traps.
+the cluster's ``missing`` column says so. The weights, ramps and gates are all
+parameters (:class:`ScoringParams`, ``scoring__<name>`` on :class:`RingDetector`)
+and were chosen on the synthetic scenarios; the benchmarks report how they fare
+there, including the traps. The features are computed in :mod:`._features`,
+one function per component.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from .._exceptions import InvalidParameterError
-from .._validation import Constraint, Interval, Pair, ParamsBase, WeightMapping
+from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing
+from ._features import ramp as ramp  # re-exported: tests import it from here
+from ._params import COMPONENTS, ScoringParams
 
 __all__ = ["ScoringParams", "COMPONENTS", "score_clusters"]
 
 logger = logging.getLogger(__name__)
-
-COMPONENTS = ("timing", "cadence", "templates", "output", "creation", "pivot")
-_US_PER_S = 1_000_000
-_DAY = 86_400
-
-
-@dataclass(frozen=True)
-class ScoringParams(ParamsBase):
-    """Weights of the evidence components and the gates of the ring score.
-
-    Parameters
-    ----------
-    weights : mapping, optional
-        Weight per component (>= 0, among :data:`COMPONENTS`; missing ones are
-        0); normalised to sum 1 over the components an input supports.
-    burst_window_s : int, default 259200
-        Width of the densest account-creation window (72 hours).
-    size_gate : (int, int), default (2, 6)
-        Cluster sizes at which the size gate is 0 and 1 (log-linear between).
-    spread_gate : (float, float), default (200.0, 80.0)
-        Events per account-day at which the spread gate is 0 and 1.
-    """
-
-    weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "timing": 0.25, "cadence": 0.20, "templates": 0.20,
-            "output": 0.15, "creation": 0.20, "pivot": 0.10,
-        }
-    )
-    burst_window_s: int = 72 * 3600
-    size_gate: tuple[int, int] = (2, 6)
-    spread_gate: tuple[float, float] = (200.0, 80.0)
-
-    _constraints: ClassVar[dict[str, Constraint]] = {
-        "weights": WeightMapping(COMPONENTS),
-        "burst_window_s": Interval(int, 1, None),
-        "size_gate": Pair(Interval(int, 1, None)),
-        "spread_gate": Pair(Interval(float, 0, None, "neither")),
-    }
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not sum(float(v) for v in self.weights.values()) > 0:
-            raise InvalidParameterError(
-                f"The 'weights' parameter of ScoringParams must give some component a weight > 0. "
-                f"Got {self.weights!r} instead."
-            )
-        if self.size_gate[0] >= self.size_gate[1]:
-            raise InvalidParameterError(
-                f"The 'size_gate' parameter of ScoringParams must be increasing (lo < hi). Got {self.size_gate!r} instead."
-            )
-
-
-def ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """0 at/below ``lo``, 1 at/above ``hi``, linear between (``lo > hi`` reverses)."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
-
-
-def _group_quantile(values: np.ndarray, group: np.ndarray, n_groups: int, q: float) -> np.ndarray:
-    """Per-group quantile (nearest rank) by one lexsort; NaN for empty groups."""
-    out = np.full(n_groups, np.nan)
-    if len(values) == 0:
-        return out
-    order = np.lexsort((values, group))
-    g, v = group[order], values[order]
-    counts = np.bincount(g, minlength=n_groups)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    has = counts > 0
-    idx = starts[has] + np.floor(q * (counts[has] - 1)).astype(np.int64)
-    out[has] = v[idx]
-    return out
 
 
 def score_clusters(
@@ -189,128 +124,35 @@ def score_clusters(
     n_acc = np.bincount(acc_cluster[acc_cluster >= 0], minlength=k).astype(np.int64)
     n_ev = np.bincount(cl, minlength=k).astype(np.int64)
     f: dict[str, np.ndarray] = {"n_accounts": n_acc, "n_events": n_ev}
-
-    # --- timing: hour-of-day entropy and weekend share
-    hour = (ts // 3600) % 24
-    hist = np.bincount(cl * 24 + hour, minlength=k * 24).reshape(k, 24).astype(np.float64)
-    p = hist / np.maximum(hist.sum(1, keepdims=True), 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ent = -np.nansum(np.where(p > 0, p * np.log(p), 0.0), axis=1) / np.log(24)
-    quiet = np.sort(p, axis=1)[:, :8].sum(axis=1)
-    dow = ((ts // _DAY) + 3) % 7  # 1970-01-01 was a Thursday; 5, 6 = Sat, Sun
-    weekend = np.bincount(cl, weights=(dow >= 5).astype(np.float64), minlength=k) / np.maximum(n_ev, 1)
-    f["hour_entropy"], f["quiet_hours_share"], f["weekend_share"] = ent, quiet, weekend
-    s_timing = ramp(quiet, 0.12, 0.28) * ramp(weekend, 0.04, 0.15)
-
-    # --- cadence: per-account daily volume spread; share of lifetime days active
-    day = ts // _DAY
-    n_accounts_total = len(acc_cluster)
-    ad = np.unique(acc.astype(np.int64) * (day.max() + 1 if len(day) else 1) + day) if len(day) else np.zeros(0, np.int64)
-    ad_acc = ad // (day.max() + 1) if len(day) else ad
-    active_days = np.bincount(ad_acc, minlength=n_accounts_total).astype(np.float64)
-    acc_events = np.bincount(acc, minlength=n_accounts_total).astype(np.float64)
-    first = np.full(n_accounts_total, np.iinfo(np.int64).max)
-    last = np.full(n_accounts_total, np.iinfo(np.int64).min)
-    np.minimum.at(first, acc, day)
-    np.maximum.at(last, acc, day)
-    in_cl = np.flatnonzero((acc_cluster >= 0) & (acc_events > 0))
-    c_of = acc_cluster[in_cl]
-    rate = acc_events[in_cl] / np.maximum(active_days[in_cl], 1)
-    life = (last[in_cl] - first[in_cl] + 1).astype(np.float64)
-    active_frac = active_days[in_cl] / np.maximum(life, 1)
-    cnt = np.bincount(c_of, minlength=k).astype(np.float64)
-    mean_rate = np.bincount(c_of, weights=rate, minlength=k) / np.maximum(cnt, 1)
-    var_rate = np.bincount(c_of, weights=rate**2, minlength=k) / np.maximum(cnt, 1) - mean_rate**2
-    cv_rate = np.sqrt(np.maximum(var_rate, 0)) / np.maximum(mean_rate, 1e-9)
-    active_share = np.bincount(c_of, weights=active_frac, minlength=k) / np.maximum(cnt, 1)
-    f["events_per_account_day"] = mean_rate
-    f["daily_volume_cv"] = cv_rate
-    f["active_day_share"] = active_share
-    s_cadence = 0.5 * ramp(cv_rate, 1.0, 0.3) + 0.5 * ramp(active_share, 0.4, 0.9)
-
+    s: dict[str, np.ndarray] = {}
     missing: list[str] = []
-    s: dict[str, np.ndarray] = {"timing": s_timing, "cadence": s_cadence}
 
-    # --- templates: share of prompts in the cluster's top-3 families
+    def add(name: str, result: tuple[dict[str, np.ndarray], np.ndarray] | None) -> None:
+        if result is None:
+            missing.append(name)
+        else:
+            f.update(result[0])
+            s[name] = result[1]
+
+    add("timing", _timing(cl, ts, n_ev, k, params))
+    add("cadence", _cadence(acc_cluster, acc, ts, k, params))
     if ev_family is not None and (ev_family >= 0).any():
-        fam = ev_family[m]
-        ok = fam >= 0
-        # Clusters may hold no events at all (accounts linked by their attributes only).
-        n_fam = int(fam.max()) + 1 if len(fam) else 1
-        key = cl[ok].astype(np.int64) * n_fam + fam[ok]
-        u, c = np.unique(key, return_counts=True)
-        ucl = u // n_fam
-        order = np.lexsort((-c, ucl))
-        ucl, c = ucl[order], c[order]
-        starts = np.searchsorted(ucl, ucl, side="left")
-        rank = np.arange(len(ucl)) - starts
-        top3 = np.bincount(ucl[rank < 3], weights=c[rank < 3], minlength=k)
-        n_prompted = np.bincount(cl[ok], minlength=k).astype(np.float64)
-        rep = np.where(n_prompted > 0, top3 / np.maximum(n_prompted, 1), 0.0)
-        # Families shared across the cluster: distinct accounts per (cluster, family).
-        n_accs = int(acc.max()) + 1 if len(acc) else 1
-        cf = cl[ok].astype(np.int64) * n_fam + fam[ok]
-        trip = np.unique(cf * n_accs + acc[ok])
-        cf_u, users = np.unique(trip // n_accs, return_counts=True)
-        cf_cl = cf_u // n_fam
-        shared_f = users >= np.maximum(3, 0.3 * n_acc[cf_cl])
-        prompts_cf = np.bincount(np.searchsorted(cf_u, cf), minlength=len(cf_u))
-        shared = np.bincount(cf_cl[shared_f], weights=prompts_cf[shared_f], minlength=k)
-        shared_share = np.where(n_prompted > 0, shared / np.maximum(n_prompted, 1), 0.0)
-        f["template_top3_share"] = rep
-        f["template_shared_share"] = shared_share
-        f["n_template_families"] = np.bincount(ucl, minlength=k)
-        s["templates"] = ramp(shared_share, 0.2, 0.6)
+        add("templates", _templates(ev_family[m], cl, acc, n_acc, k, params))
     else:
         f["template_top3_share"] = np.full(k, np.nan)
-        missing.append("templates")
+        add("templates", None)
+    has_output = ev_output is not None and (ev_output >= 0).any()
+    add("output", _output(ev_output, ev_cl, m, cl, k, params) if has_output else None)
+    has_created = created_us is not None and (created_us >= 0).any()
+    add("creation", _creation(acc_cluster, created_us, k, params) if has_created else None)
+    add("pivot", _pivot(ev_model, ev_ts_us, ev_cl, k, params) if ev_model is not None else None)
 
-    # --- output lengths: long and tight
-    if ev_output is not None and (ev_output >= 0).any():
-        out = ev_output[m].astype(np.float64)
-        ok = out >= 0
-        # Reference: accounts in no cluster (a big ring must not define "normal").
-        ref = (ev_output >= 0) & (ev_cl < 0)
-        if ref.sum() < 100:
-            ref = ev_output >= 0
-        pop_median = float(np.median(ev_output[ref]))
-        med = _group_quantile(out[ok], cl[ok], k, 0.5)
-        q1 = _group_quantile(out[ok], cl[ok], k, 0.25)
-        q3 = _group_quantile(out[ok], cl[ok], k, 0.75)
-        rel_iqr = (q3 - q1) / np.maximum(med, 1)
-        ratio = med / max(pop_median, 1)
-        f["output_median"], f["output_rel_iqr"], f["output_vs_population"] = med, rel_iqr, ratio
-        s["output"] = np.nan_to_num(
-            0.5 * ramp(np.log2(np.maximum(ratio, 1e-9)), 0.0, np.log2(3)) + 0.5 * ramp(rel_iqr, 1.0, 0.3)
-        )
-    else:
-        missing.append("output")
+    gate = _gates(f, n_acc, n_ev, params)
+    return _combine(f, s, missing, gate, params, k)
 
-    # --- creation bursts
-    if created_us is not None and (created_us >= 0).any():
-        ok = (acc_cluster >= 0) & (created_us >= 0)
-        c_cl = acc_cluster[ok].astype(np.int64)
-        c_t = created_us[ok] // _US_PER_S
-        key = np.sort(c_cl * (1 << 33) + (c_t - c_t.min() if len(c_t) else c_t))
-        within = np.searchsorted(key, key + params.burst_window_s, side="right") - np.arange(len(key))
-        kc = key >> 33
-        best = np.zeros(k)
-        np.maximum.at(best, kc, within)
-        known = np.bincount(c_cl, minlength=k).astype(np.float64)
-        burst = np.where(known >= 3, best / np.maximum(known, 1), np.nan)
-        f["creation_burst_share"] = burst
-        s["creation"] = np.nan_to_num(ramp(burst, 0.3, 0.7))
-    else:
-        missing.append("creation")
 
-    pivot = _pivot(ev_model, ev_ts_us, ev_cl, k) if ev_model is not None else None
-    if pivot is not None:
-        share, excess, lag_h = pivot
-        f["new_model_share"], f["new_model_excess"], f["new_model_lag_hours"] = share, excess, lag_h
-        s["pivot"] = np.nan_to_num(ramp(excess, 0.1, 0.5))
-    else:
-        missing.append("pivot")
-
+def _gates(f: dict[str, np.ndarray], n_acc: np.ndarray, n_ev: np.ndarray, params: ScoringParams) -> np.ndarray:
+    """Size gate times spread gate per cluster (both also stored in ``f``)."""
     lo, hi = params.size_gate
     size_gate = ramp(np.log(np.maximum(n_acc, 1)), np.log(lo), np.log(hi))
     # Rings spread load so each account looks harmless; a few accounts each
@@ -318,10 +160,14 @@ def score_clusters(
     hi_rate, lo_rate = params.spread_gate
     # A cluster without a single event (accounts linked by their attributes
     # only) shows no coordinated usage: nothing to score, never flagged.
-    spread_gate = np.where(n_ev > 0, ramp(mean_rate, hi_rate, lo_rate), 0.0)
-    gate = size_gate * spread_gate
+    spread_gate = np.where(n_ev > 0, ramp(f["events_per_account_day"], hi_rate, lo_rate), 0.0)
     f["size_gate"], f["spread_gate"] = size_gate, spread_gate
+    return size_gate * spread_gate
 
+
+def _combine(f: dict[str, np.ndarray], s: dict[str, np.ndarray], missing: list[str], gate: np.ndarray,
+             params: ScoringParams, k: int) -> pd.DataFrame:
+    """Features, gated weighted contributions (renormalised over available components) and ``ring_score``."""
     w = {c: float(params.weights.get(c, 0.0)) for c in COMPONENTS if c in s}
     total = sum(w.values())
     df = pd.DataFrame(f)
@@ -336,39 +182,3 @@ def score_clusters(
     df["ring_score"] = np.clip(score, 0.0, 1.0)
     df["missing"] = ",".join(missing)
     return df
-
-
-def _pivot(model: np.ndarray, ts_us: np.ndarray, ev_cl: np.ndarray, k: int):
-    """Share of each cluster's traffic on newly released models right after release.
-
-    Returns ``(share, excess over population, first-use lag in hours)`` per
-    cluster, or ``None`` when no model is released inside the data.
-    """
-    ok = model >= 0
-    if not ok.any():
-        return None
-    n_models = int(model.max()) + 1
-    release = np.full(n_models, np.iinfo(np.int64).max)
-    np.minimum.at(release, model[ok], ts_us[ok])
-    start = int(ts_us.min())
-    new = np.flatnonzero(release >= start + 2 * _DAY * _US_PER_S)
-    if len(new) == 0:
-        return None
-    window = 48 * 3600 * _US_PER_S
-    in_w = np.zeros(len(ts_us), bool)
-    on_new = np.zeros(len(ts_us), bool)
-    lag = np.full(k, np.inf)
-    for m in new:  # a handful of model releases, each a vectorised pass
-        w = (ts_us >= release[m]) & (ts_us < release[m] + window)
-        in_w |= w
-        on_new |= w & (model == m)
-        use = (model == m) & (ev_cl >= 0)
-        first = np.full(k, np.iinfo(np.int64).max)
-        np.minimum.at(first, ev_cl[use], ts_us[use])
-        lag = np.minimum(lag, np.where(first < np.iinfo(np.int64).max, (first - release[m]) / 3.6e9, np.inf))
-    pop = on_new.sum() / max(in_w.sum(), 1)
-    c = ev_cl >= 0
-    n_w = np.bincount(ev_cl[c & in_w], minlength=k).astype(np.float64)
-    n_new = np.bincount(ev_cl[c & on_new], minlength=k).astype(np.float64)
-    share = np.where(n_w >= 20, n_new / np.maximum(n_w, 1), np.nan)
-    return share, share - pop, np.where(np.isfinite(lag), lag, np.nan)

@@ -122,54 +122,12 @@ def extract_signals(
     -----
     Cost: one sort of ``n_events`` 64-bit keys per signal type, O(n log n).
     """
-    # (type name, account codes, value column or codes)
-    sources: dict[str, list[tuple[np.ndarray, pa.ChunkedArray | np.ndarray, bool]]] = {}
-
-    def add(tname: str, acc: np.ndarray, col, from_events: bool) -> None:
-        if col is not None:
-            sources.setdefault(tname, []).append((acc, col, from_events))
-
-    if ev.ip is not None:
-        add("ip", ev_account, ev.ip, True)
-        if use_ip_network:
-            add("ip_net", ev_account, pa.chunked_array([ip_networks(combine_chunks(ev.ip))]), True)
-    add("device", ev_account, ev.device_id, True)
-    add("payment", ev_account, ev.payment_id, True)
-    if template_family is not None:
-        add("template", ev_account, template_family, True)
-    for name, col in ev.extra.items():
-        add(f"x:{name}", ev_account, col, True)
-    if accts is not None and acct_account is not None:
-        add("payment", acct_account, accts.payment_id, False)
-        add("email_domain", acct_account, accts.email_domain, False)
-        add("phone_prefix", acct_account, accts.phone_prefix, False)
-        for name, col in accts.extra.items():
-            add(f"x:{name}", acct_account, col, False)
-
+    sources = _sources(ev, ev_account, accts, acct_account, template_family, use_ip_network)
     accs, sigs, cnts, types, values = [], [], [], [], []
     type_names: list[str] = []
     offset = 0
     for tname in sorted(sources):
-        parts = sources[tname]
-        if tname == "template":
-            acc, fam, _ = parts[0]
-            uniq_vals = np.unique(fam[fam >= 0])
-            codes = np.searchsorted(uniq_vals, fam)
-            codes[fam < 0] = -1
-            a, v, c = _pairs(acc, codes, len(uniq_vals))
-            value_text = pc.binary_join_element_wise("family ", pa.array(uniq_vals).cast(pa.string()), "")
-        else:
-            # Factorise the union of all columns of this type together so a card
-            # seen in events and in accounts is one signal.
-            cols = [combine_chunks(p[1]).cast(pa.large_string()) for p in parts]
-            codes_all, uniq = factorize_sorted(pa.chunked_array(cols))
-            acc_all = np.concatenate([p[0] for p in parts])
-            counts_w = np.concatenate([np.ones(len(p[0]), np.int64) if p[2] else np.zeros(len(p[0]), np.int64) for p in parts])
-            ok = codes_all >= 0
-            key = acc_all[ok].astype(np.int64) * max(len(uniq), 1) + codes_all[ok]
-            u, c = unique_counts(key, weights=counts_w[ok])
-            a, v = u // max(len(uniq), 1), u % max(len(uniq), 1)
-            value_text = uniq
+        a, v, c, value_text = _incidences(tname, sources[tname])
         if len(a) == 0:
             continue
         t = len(type_names)
@@ -197,3 +155,58 @@ def extract_signals(
         signal_value=pa.concat_arrays(values),
         type_names=type_names,
     )
+
+
+_Source = tuple[np.ndarray, "pa.ChunkedArray | np.ndarray", bool]
+
+
+def _sources(
+    ev: ValidEvents, ev_account: np.ndarray, accts: ValidAccounts | None, acct_account: np.ndarray | None,
+    template_family: np.ndarray | None, use_ip_network: bool,
+) -> dict[str, list[_Source]]:
+    """Per signal type, its (account codes, value column or codes, counts events?) sources."""
+    sources: dict[str, list[_Source]] = {}
+
+    def add(tname: str, acc: np.ndarray, col, from_events: bool) -> None:
+        if col is not None:
+            sources.setdefault(tname, []).append((acc, col, from_events))
+
+    if ev.ip is not None:
+        add("ip", ev_account, ev.ip, True)
+        if use_ip_network:
+            add("ip_net", ev_account, pa.chunked_array([ip_networks(combine_chunks(ev.ip))]), True)
+    add("device", ev_account, ev.device_id, True)
+    add("payment", ev_account, ev.payment_id, True)
+    if template_family is not None:
+        add("template", ev_account, template_family, True)
+    for name, col in ev.extra.items():
+        add(f"x:{name}", ev_account, col, True)
+    if accts is not None and acct_account is not None:
+        add("payment", acct_account, accts.payment_id, False)
+        add("email_domain", acct_account, accts.email_domain, False)
+        add("phone_prefix", acct_account, accts.phone_prefix, False)
+        for name, col in accts.extra.items():
+            add(f"x:{name}", acct_account, col, False)
+    return sources
+
+
+def _incidences(tname: str, parts: list[_Source]) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
+    """Distinct (account, value code) pairs of one signal type, their event counts and the value texts."""
+    if tname == "template":
+        acc, fam, _ = parts[0]
+        uniq_vals = np.unique(fam[fam >= 0])
+        codes = np.searchsorted(uniq_vals, fam)
+        codes[fam < 0] = -1
+        a, v, c = _pairs(acc, codes, len(uniq_vals))
+        return a, v, c, pc.binary_join_element_wise("family ", pa.array(uniq_vals).cast(pa.string()), "")
+    # Factorise the union of all columns of this type together so a card
+    # seen in events and in accounts is one signal.
+    cols = [combine_chunks(p[1]).cast(pa.large_string()) for p in parts]
+    codes_all, uniq = factorize_sorted(pa.chunked_array(cols))
+    acc_all = np.concatenate([p[0] for p in parts])
+    counts_w = np.concatenate([np.ones(len(p[0]), np.int64) if p[2] else np.zeros(len(p[0]), np.int64) for p in parts])
+    ok = codes_all >= 0
+    key = acc_all[ok].astype(np.int64) * max(len(uniq), 1) + codes_all[ok]
+    u, c = unique_counts(key, weights=counts_w[ok])
+    a, v = u // max(len(uniq), 1), u % max(len(uniq), 1)
+    return a, v, c, uniq

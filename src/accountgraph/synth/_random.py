@@ -172,6 +172,21 @@ def _tactic(g: np.random.Generator, i: int, n: int, days: int) -> tuple[RingTact
     return t, rate
 
 
+def _cap_ring_events(drawn: list[tuple[RingTactic, float]], cap: float) -> list[RingTactic]:
+    """The drawn tactics, their events scaled down (rate floor 2/account-day) if they exceed ``cap`` in total."""
+    rings = [t for t, _ in drawn]
+    total = sum(t.n_events for t in rings)
+    if total <= cap:
+        return rings
+    f = cap / total
+    out = []
+    for t, rate in drawn:
+        per_day = max(_R["ring_rate"][0], rate * f)
+        n_ev = max(20 * t.heads, int(round(t.n_events * per_day / rate)))
+        out.append(dataclasses.replace(t, n_events=n_ev))
+    return out
+
+
 def random_scenario(seed: int) -> Scenario:
     """Draw a whole world spec (benign population and rings) from ``seed``.
 
@@ -234,21 +249,10 @@ def random_scenario(seed: int) -> Scenario:
         enterprise_rate=_u(g, "enterprise_rate"), automation_rate=_logu(g, "automation_rate"),
     )
     drawn = [_tactic(g, i, int(n), days) for i, n in enumerate(sizes)]
-    rings = [t for t, _ in drawn]
-
     # Keep rings a small share of the traffic: scale rates down (floor 2/account-day).
     benign_events = days * (n_legit * benign["legit_rate"] + sum(ent) * benign["enterprise_rate"]
                             + n_auto * benign["automation_rate"])
-    cap = _u(g, "ring_event_share") * benign_events
-    total = sum(t.n_events for t in rings)
-    if total > cap:
-        f = cap / total
-        out = []
-        for t, rate in drawn:
-            per_day = max(_R["ring_rate"][0], rate * f)
-            n_ev = max(20 * t.heads, int(round(t.n_events * per_day / rate)))
-            out.append(dataclasses.replace(t, n_events=n_ev))
-        rings = out
+    rings = _cap_ring_events(drawn, _u(g, "ring_event_share") * benign_events)
 
     desc = (f"Randomised world (seed {seed}): {n_total:,} accounts over {days} days, "
             f"{len(rings)} rings of {int(sizes.min())}-{int(sizes.max())} accounts with "

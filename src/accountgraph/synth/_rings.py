@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._pools import NEW_MODEL, phone_for_tz, voip_phone
+from ._pools import NEW_MODEL, World, phone_for_tz, voip_phone
 from ._population import Population
 from ._spec import RingTactic
 from ._text import FAMILIES, vocabulary
@@ -68,59 +68,10 @@ def _head(pop: Population, rng: np.random.Generator, tactic: RingTactic, ring: i
           n: int, target: float, h0: float, h1: float, tpl_off: int, n_tpl: int,
           taken: np.ndarray) -> np.ndarray:
     w = pop.world
-    n_init = max(1, int(round(n / (1 + tactic.churn))))
-    n_rep = n - n_init
-    created = _waves(rng, n_init, tactic.creation_waves, h0, h1, tactic.wave_spread_hours,
-                     tactic.wave_ramp)
-    if tactic.aged_share > 0:
-        # Aged or bought accounts: created long before, spread out, no creation burst.
-        aged = np.flatnonzero(rng.random(n_init) < tactic.aged_share)
-        created[aged] = h0 - rng.uniform(30.0, tactic.aged_days, aged.size) * 24.0
-    # Accounts wait for the campaign, and start within a day of creation afterwards.
-    start = np.maximum(created + rng.uniform(1, 24, n_init), h0)
-    start = np.minimum(start, h1 - 2.0)
-    end = np.full(n_init, h1)
-    if n_rep:
-        banned = rng.choice(n_init, size=n_rep, replace=n_rep > n_init)
-        ban = start[banned] + rng.uniform(0.2, 0.8, n_rep) * (h1 - start[banned])
-        end[banned] = np.minimum(end[banned], ban)
-        rep_created = ban + rng.exponential(4.0, n_rep)
-        rep_start = np.minimum(rep_created + rng.uniform(0.5, 6, n_rep), h1 - 1.0)
-        rep_created = np.minimum(rep_created, rep_start)
-        created = np.r_[created, rep_created]
-        start = np.r_[start, rep_start]
-        end = np.r_[end, np.full(n_rep, h1)]
-
-    # Proxy exits: residential ones include real legitimate home addresses.
-    if tactic.proxy == "residential":
-        exits = _residential_exits(pop, rng, tactic, head, tactic.proxy_pool)
-    elif tactic.proxy == "datacenter":
-        exits = _datacenter_exits(pop, tactic.proxy_pool)
-    else:
-        n_dc = min(max(1, int(round(tactic.proxy_pool * tactic.datacenter_share))),
-                   tactic.proxy_pool - 1) if tactic.proxy_pool > 1 else 1
-        exits = np.r_[_residential_exits(pop, rng, tactic, head, tactic.proxy_pool - n_dc),
-                      _datacenter_exits(pop, n_dc)]
-    # Disjoint from the ring's other heads (random draws can land on the same host).
-    exits = np.unique(exits)
-    exits = exits[~np.isin(exits, taken)]
-    if exits.size == 0:
-        exits = w.residential_ips(1)
+    created, start, end = _lifetimes(rng, tactic, n, h0, h1)
+    exits = _exits(pop, rng, tactic, head, taken)
     ip_off = pop.add_ips(exits)
-
-    if tactic.devices in ("shared", "mixed"):
-        d0 = w.new_devices(tactic.n_devices)
-        dev1 = d0 + np.minimum(rng.geometric(0.6, n) - 1, tactic.n_devices - 1)
-        dev2 = d0 + rng.integers(0, tactic.n_devices, n)
-        spoof = np.zeros(n, dtype=bool)
-        if tactic.devices == "mixed":
-            spoof = rng.random(n) < tactic.spoof_share
-            dev1[spoof] = w.popular_devices(int(spoof.sum()))
-            dev2[spoof] = w.popular_devices(int(spoof.sum()))
-    else:
-        dev1, dev2 = w.popular_devices(n), w.popular_devices(n)
-        spoof = np.ones(n, dtype=bool)
-    dev_rand = spoof & (tactic.device_rotation == "request")
+    dev1, dev2, dev_rand = _devices(w, rng, tactic, n)
 
     pay_off, pay_len, k_cards = _ring_cards(pop, rng, tactic, n)
 
@@ -156,6 +107,75 @@ def _head(pop: Population, rng: np.random.Generator, tactic: RingTactic, ring: i
     )
     pop.targets.append((first, first + n, float(target)))
     return np.r_[taken, exits]
+
+
+def _lifetimes(rng: np.random.Generator, tactic: RingTactic, n: int, h0: float,
+               h1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Creation, activity start and end (hours) of a head's ``n`` accounts, replacements of banned ones included."""
+    n_init = max(1, int(round(n / (1 + tactic.churn))))
+    n_rep = n - n_init
+    created = _waves(rng, n_init, tactic.creation_waves, h0, h1, tactic.wave_spread_hours,
+                     tactic.wave_ramp)
+    if tactic.aged_share > 0:
+        # Aged or bought accounts: created long before, spread out, no creation burst.
+        aged = np.flatnonzero(rng.random(n_init) < tactic.aged_share)
+        created[aged] = h0 - rng.uniform(30.0, tactic.aged_days, aged.size) * 24.0
+    # Accounts wait for the campaign, and start within a day of creation afterwards.
+    start = np.maximum(created + rng.uniform(1, 24, n_init), h0)
+    start = np.minimum(start, h1 - 2.0)
+    end = np.full(n_init, h1)
+    if n_rep:
+        banned = rng.choice(n_init, size=n_rep, replace=n_rep > n_init)
+        ban = start[banned] + rng.uniform(0.2, 0.8, n_rep) * (h1 - start[banned])
+        end[banned] = np.minimum(end[banned], ban)
+        rep_created = ban + rng.exponential(4.0, n_rep)
+        rep_start = np.minimum(rep_created + rng.uniform(0.5, 6, n_rep), h1 - 1.0)
+        rep_created = np.minimum(rep_created, rep_start)
+        created = np.r_[created, rep_created]
+        start = np.r_[start, rep_start]
+        end = np.r_[end, np.full(n_rep, h1)]
+    return created, start, end
+
+
+def _exits(pop: Population, rng: np.random.Generator, tactic: RingTactic, head: int,
+           taken: np.ndarray) -> np.ndarray:
+    """The head's proxy exit IPs, disjoint from ``taken`` (the ring's other heads)."""
+    w = pop.world
+    # Proxy exits: residential ones include real legitimate home addresses.
+    if tactic.proxy == "residential":
+        exits = _residential_exits(pop, rng, tactic, head, tactic.proxy_pool)
+    elif tactic.proxy == "datacenter":
+        exits = _datacenter_exits(pop, tactic.proxy_pool)
+    else:
+        n_dc = min(max(1, int(round(tactic.proxy_pool * tactic.datacenter_share))),
+                   tactic.proxy_pool - 1) if tactic.proxy_pool > 1 else 1
+        exits = np.r_[_residential_exits(pop, rng, tactic, head, tactic.proxy_pool - n_dc),
+                      _datacenter_exits(pop, n_dc)]
+    # Disjoint from the ring's other heads (random draws can land on the same host).
+    exits = np.unique(exits)
+    exits = exits[~np.isin(exits, taken)]
+    if exits.size == 0:
+        exits = w.residential_ips(1)
+    return exits
+
+
+def _devices(w: World, rng: np.random.Generator, tactic: RingTactic,
+             n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two device ids per account and whether it randomises its fingerprint per request."""
+    if tactic.devices in ("shared", "mixed"):
+        d0 = w.new_devices(tactic.n_devices)
+        dev1 = d0 + np.minimum(rng.geometric(0.6, n) - 1, tactic.n_devices - 1)
+        dev2 = d0 + rng.integers(0, tactic.n_devices, n)
+        spoof = np.zeros(n, dtype=bool)
+        if tactic.devices == "mixed":
+            spoof = rng.random(n) < tactic.spoof_share
+            dev1[spoof] = w.popular_devices(int(spoof.sum()))
+            dev2[spoof] = w.popular_devices(int(spoof.sum()))
+    else:
+        dev1, dev2 = w.popular_devices(n), w.popular_devices(n)
+        spoof = np.ones(n, dtype=bool)
+    dev_rand = spoof & (tactic.device_rotation == "request")
+    return dev1, dev2, dev_rand
 
 
 def _residential_exits(pop: Population, rng: np.random.Generator, tactic: RingTactic,

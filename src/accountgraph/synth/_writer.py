@@ -238,12 +238,24 @@ def write(scenario: str | Scenario, out_dir: str | os.PathLike[str], *, seed: in
     pop, gen, accounts, labels = _build(spec, seed)
     paths = {k: out / f"{k}.parquet" for k in ("events", "accounts", "labels")}
     paths["params"] = out / "params.json"
+    total = _write_events(paths["events"], gen, spec.name, compression, batch_rows)
+    pq.write_table(accounts, paths["accounts"], compression=compression)
+    pq.write_table(labels, paths["labels"], compression=compression)
+    params = _params(spec, seed, scale, pop, gen)
+    params["events"] = total
+    paths["params"].write_text(json.dumps(params, indent=2, sort_keys=True))
+    logger.info("wrote %s: %d accounts, %d events to %s", spec.name, pop.n, total, out)
+    return paths
+
+
+def _write_events(path: Path, gen: EventGenerator, name: str, compression: str, batch_rows: int) -> int:
+    """Stream the generator's time slices to ``path`` in row groups of ``batch_rows``; the event count."""
     dict_cols = ["account_id", "ip", "device_id", "payment_id", "model"]
     total = 0
     # One background thread compresses and writes while the next slices are generated
     # (both release the GIL); at most one row-group batch is in flight, so memory stays
     # bounded and the file layout is the same as a serial write.
-    with pq.ParquetWriter(paths["events"], EVENTS_SCHEMA, compression=compression,
+    with pq.ParquetWriter(path, EVENTS_SCHEMA, compression=compression,
                           use_dictionary=dict_cols) as writer, \
             ThreadPoolExecutor(max_workers=1) as pool:
         pending: Future[None] | None = None
@@ -267,17 +279,11 @@ def write(scenario: str | Scenario, out_dir: str | os.PathLike[str], *, seed: in
                 buffered -= full
                 total += full
             if i % 20 == 0:
-                logger.info("%s: slice %d/%d, %d events queued", spec.name, i + 1,
+                logger.info("%s: slice %d/%d, %d events queued", name, i + 1,
                             gen.n_slices, total)
         if buffered:
             pending = submit(pa.concat_tables(buf))
             total += buffered
         if pending is not None:
             pending.result()
-    pq.write_table(accounts, paths["accounts"], compression=compression)
-    pq.write_table(labels, paths["labels"], compression=compression)
-    params = _params(spec, seed, scale, pop, gen)
-    params["events"] = total
-    paths["params"].write_text(json.dumps(params, indent=2, sort_keys=True))
-    logger.info("wrote %s: %d accounts, %d events to %s", spec.name, pop.n, total, out)
-    return paths
+    return total

@@ -179,15 +179,19 @@ def template_families(
     family[rid[rs >= 0]] = fam_of_d[d_codes][rs[rs >= 0]]
     table = _family_table(prompts, family, signed, d_codes, fam_of_d, rs, batch_rows)
     stats["families"] = len(table)
+    _log_families(table, len(fam_of_d), stats)
+    return TemplateFamilies(family, table, stats)
+
+
+def _log_families(table: pd.DataFrame, n_d: int, stats: dict[str, Any]) -> None:
+    """Warn when one family swallows many distinct prompts (chaining); log the totals."""
     biggest = int(table["distinct"].max())
-    n_d = len(fam_of_d)
     if biggest > max(1000, 0.2 * n_d):
         logger.warning("template family %d holds %d distinct prompts (%.0f%% of all): "
                        "generic band collisions may be chaining templates; raise the similarity",
                        int(table["distinct"].to_numpy().argmax()), biggest, 100 * biggest / n_d)
     logger.info("templates: %d rows, %d hashed, %d families (bands=%d x rows=%d)",
-                n, stats["sampled"], len(table), bands, rows)
-    return TemplateFamilies(family, table, stats)
+                stats["rows"], stats["sampled"], len(table), stats["bands"], stats["rows_per_band"])
 
 
 @dataclass

@@ -145,18 +145,13 @@ def _node_key(inp: _Inputs) -> np.ndarray:
 def _graph(cfg: PipelineConfig, inp: _Inputs, sig: SignalTable, ev_family: np.ndarray | None,
            node_key: np.ndarray) -> AccountGraph:
     """Weight the signals and project them (with template corroboration)."""
-    p = cfg.graph
     substantial = focus = None
     if ev_family is not None:
         substantial, focus = substantial_families(inp.ev_account, ev_family, inp.n_accounts,
                                                   top=cfg.templates.substantial_top,
                                                   min_share=cfg.templates.substantial_share)
-    return build_graph(
-        sig, inp.n_accounts, max_signal_degree=p.max_signal_degree, hub_share=p.hub_share,
-        max_pairs=p.max_pairs, min_link=p.min_link, type_weights=p.type_weights,
-        substantial=substantial, focus=focus, corroboration=p.corroboration,
-        node_key=node_key, sample_neighbours=p.sample_neighbours, sample_clip=p.sample_clip, seed=cfg.seed,
-    )
+    return build_graph(sig, inp.n_accounts, cfg.graph, substantial=substantial, focus=focus,
+                       node_key=node_key, seed=cfg.seed)
 
 
 def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, node_key: np.ndarray,

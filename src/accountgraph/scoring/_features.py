@@ -1,0 +1,182 @@
+"""Evidence features of the ring score, one function per component.
+
+Each ``_<component>`` function computes its features for every cluster at once
+(``bincount`` and sorting over cluster codes; no loop over clusters or rows)
+and returns ``(features, score)``: the feature columns in output order and the
+component's ring-likeness in [0, 1] per cluster, through the ramps of
+:class:`~accountgraph.scoring.ScoringParams`. ``score`` is ``None`` when the
+input lacks what the component needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._grouping import group_quantile_dense
+from ._params import ScoringParams
+
+__all__ = ["ramp"]
+
+_US_PER_S = 1_000_000
+_DAY = 86_400
+
+Features = dict[str, np.ndarray]
+
+
+def ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """0 at/below ``lo``, 1 at/above ``hi``, linear between (``lo > hi`` reverses)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+
+
+def _timing(cl: np.ndarray, ts: np.ndarray, n_ev: np.ndarray, k: int, p: ScoringParams) -> tuple[Features, np.ndarray]:
+    """Scripted round-the-clock use: hour-of-day entropy, quiet-hours share, weekend share."""
+    hour = (ts // 3600) % 24
+    hist = np.bincount(cl * 24 + hour, minlength=k * 24).reshape(k, 24).astype(np.float64)
+    prob = hist / np.maximum(hist.sum(1, keepdims=True), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ent = -np.nansum(np.where(prob > 0, prob * np.log(prob), 0.0), axis=1) / np.log(24)
+    quiet = np.sort(prob, axis=1)[:, :8].sum(axis=1)
+    dow = ((ts // _DAY) + 3) % 7  # 1970-01-01 was a Thursday; 5, 6 = Sat, Sun
+    weekend = np.bincount(cl, weights=(dow >= 5).astype(np.float64), minlength=k) / np.maximum(n_ev, 1)
+    f = {"hour_entropy": ent, "quiet_hours_share": quiet, "weekend_share": weekend}
+    return f, ramp(quiet, *p.quiet_hours_ramp) * ramp(weekend, *p.weekend_ramp)
+
+
+def _cadence(acc_cluster: np.ndarray, acc: np.ndarray, ts: np.ndarray, k: int,
+             p: ScoringParams) -> tuple[Features, np.ndarray]:
+    """Load-balanced accounts: per-account daily volume spread, share of lifetime days active."""
+    day = ts // _DAY
+    n_accounts_total = len(acc_cluster)
+    ad = np.unique(acc.astype(np.int64) * (day.max() + 1 if len(day) else 1) + day) if len(day) else np.zeros(0, np.int64)
+    ad_acc = ad // (day.max() + 1) if len(day) else ad
+    active_days = np.bincount(ad_acc, minlength=n_accounts_total).astype(np.float64)
+    acc_events = np.bincount(acc, minlength=n_accounts_total).astype(np.float64)
+    first = np.full(n_accounts_total, np.iinfo(np.int64).max)
+    last = np.full(n_accounts_total, np.iinfo(np.int64).min)
+    np.minimum.at(first, acc, day)
+    np.maximum.at(last, acc, day)
+    in_cl = np.flatnonzero((acc_cluster >= 0) & (acc_events > 0))
+    c_of = acc_cluster[in_cl]
+    rate = acc_events[in_cl] / np.maximum(active_days[in_cl], 1)
+    life = (last[in_cl] - first[in_cl] + 1).astype(np.float64)
+    active_frac = active_days[in_cl] / np.maximum(life, 1)
+    cnt = np.bincount(c_of, minlength=k).astype(np.float64)
+    mean_rate = np.bincount(c_of, weights=rate, minlength=k) / np.maximum(cnt, 1)
+    var_rate = np.bincount(c_of, weights=rate**2, minlength=k) / np.maximum(cnt, 1) - mean_rate**2
+    cv_rate = np.sqrt(np.maximum(var_rate, 0)) / np.maximum(mean_rate, 1e-9)
+    active_share = np.bincount(c_of, weights=active_frac, minlength=k) / np.maximum(cnt, 1)
+    f = {"events_per_account_day": mean_rate, "daily_volume_cv": cv_rate, "active_day_share": active_share}
+    return f, 0.5 * ramp(cv_rate, *p.volume_cv_ramp) + 0.5 * ramp(active_share, *p.active_day_ramp)
+
+
+def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarray, k: int,
+               p: ScoringParams) -> tuple[Features, np.ndarray]:
+    """Shared templates: share of prompts in families used across the cluster (and in its top 3)."""
+    ok = fam >= 0
+    # Clusters may hold no events at all (accounts linked by their attributes only).
+    n_fam = int(fam.max()) + 1 if len(fam) else 1
+    key = cl[ok].astype(np.int64) * n_fam + fam[ok]
+    u, c = np.unique(key, return_counts=True)
+    ucl = u // n_fam
+    order = np.lexsort((-c, ucl))
+    ucl, c = ucl[order], c[order]
+    starts = np.searchsorted(ucl, ucl, side="left")
+    rank = np.arange(len(ucl)) - starts
+    top3 = np.bincount(ucl[rank < 3], weights=c[rank < 3], minlength=k)
+    n_prompted = np.bincount(cl[ok], minlength=k).astype(np.float64)
+    rep = np.where(n_prompted > 0, top3 / np.maximum(n_prompted, 1), 0.0)
+    # Families shared across the cluster: distinct accounts per (cluster, family).
+    n_accs = int(acc.max()) + 1 if len(acc) else 1
+    cf = cl[ok].astype(np.int64) * n_fam + fam[ok]
+    trip = np.unique(cf * n_accs + acc[ok])
+    cf_u, users = np.unique(trip // n_accs, return_counts=True)
+    cf_cl = cf_u // n_fam
+    shared_f = users >= np.maximum(3, 0.3 * n_acc[cf_cl])
+    prompts_cf = np.bincount(np.searchsorted(cf_u, cf), minlength=len(cf_u))
+    shared = np.bincount(cf_cl[shared_f], weights=prompts_cf[shared_f], minlength=k)
+    shared_share = np.where(n_prompted > 0, shared / np.maximum(n_prompted, 1), 0.0)
+    f = {"template_top3_share": rep, "template_shared_share": shared_share,
+         "n_template_families": np.bincount(ucl, minlength=k)}
+    return f, ramp(shared_share, *p.template_shared_ramp)
+
+
+def _output(ev_output: np.ndarray, ev_cl: np.ndarray, m: np.ndarray, cl: np.ndarray, k: int,
+            p: ScoringParams) -> tuple[Features, np.ndarray]:
+    """Long, tight outputs: median output length against the population's, relative IQR."""
+    out = ev_output[m].astype(np.float64)
+    ok = out >= 0
+    # Reference: accounts in no cluster (a big ring must not define "normal").
+    ref = (ev_output >= 0) & (ev_cl < 0)
+    if ref.sum() < 100:
+        ref = ev_output >= 0
+    pop_median = float(np.median(ev_output[ref]))
+    med = group_quantile_dense(out[ok], cl[ok], k, 0.5)
+    q1 = group_quantile_dense(out[ok], cl[ok], k, 0.25)
+    q3 = group_quantile_dense(out[ok], cl[ok], k, 0.75)
+    rel_iqr = (q3 - q1) / np.maximum(med, 1)
+    ratio = med / max(pop_median, 1)
+    f = {"output_median": med, "output_rel_iqr": rel_iqr, "output_vs_population": ratio}
+    lo, hi = p.output_ratio_ramp
+    score = np.nan_to_num(
+        0.5 * ramp(np.log2(np.maximum(ratio, 1e-9)), np.log2(lo), np.log2(hi))
+        + 0.5 * ramp(rel_iqr, *p.output_iqr_ramp)
+    )
+    return f, score
+
+
+def _creation(acc_cluster: np.ndarray, created_us: np.ndarray, k: int,
+              p: ScoringParams) -> tuple[Features, np.ndarray]:
+    """Creation burst: share of accounts created within the densest window (>= 3 known)."""
+    ok = (acc_cluster >= 0) & (created_us >= 0)
+    c_cl = acc_cluster[ok].astype(np.int64)
+    c_t = created_us[ok] // _US_PER_S
+    key = np.sort(c_cl * (1 << 33) + (c_t - c_t.min() if len(c_t) else c_t))
+    within = np.searchsorted(key, key + p.burst_window_s, side="right") - np.arange(len(key))
+    kc = key >> 33
+    best = np.zeros(k)
+    np.maximum.at(best, kc, within)
+    known = np.bincount(c_cl, minlength=k).astype(np.float64)
+    burst = np.where(known >= 3, best / np.maximum(known, 1), np.nan)
+    return {"creation_burst_share": burst}, np.nan_to_num(ramp(burst, *p.creation_burst_ramp))
+
+
+def _pivot(model: np.ndarray, ts_us: np.ndarray, ev_cl: np.ndarray, k: int,
+           p: ScoringParams) -> tuple[Features, np.ndarray] | None:
+    """Share of each cluster's traffic on newly released models right after release.
+
+    Returns ``(features, score)`` with the share, its excess over the
+    population and the first-use lag in hours per cluster, or ``None`` when no
+    model is released inside the data.
+    """
+    ok = model >= 0
+    if not ok.any():
+        return None
+    n_models = int(model.max()) + 1
+    release = np.full(n_models, np.iinfo(np.int64).max)
+    np.minimum.at(release, model[ok], ts_us[ok])
+    start = int(ts_us.min())
+    new = np.flatnonzero(release >= start + 2 * _DAY * _US_PER_S)
+    if len(new) == 0:
+        return None
+    window = 48 * 3600 * _US_PER_S
+    in_w = np.zeros(len(ts_us), bool)
+    on_new = np.zeros(len(ts_us), bool)
+    lag = np.full(k, np.inf)
+    for m in new:  # a handful of model releases, each a vectorised pass
+        w = (ts_us >= release[m]) & (ts_us < release[m] + window)
+        in_w |= w
+        on_new |= w & (model == m)
+        use = (model == m) & (ev_cl >= 0)
+        first = np.full(k, np.iinfo(np.int64).max)
+        np.minimum.at(first, ev_cl[use], ts_us[use])
+        lag = np.minimum(lag, np.where(first < np.iinfo(np.int64).max, (first - release[m]) / 3.6e9, np.inf))
+    pop = on_new.sum() / max(in_w.sum(), 1)
+    c = ev_cl >= 0
+    n_w = np.bincount(ev_cl[c & in_w], minlength=k).astype(np.float64)
+    n_new = np.bincount(ev_cl[c & on_new], minlength=k).astype(np.float64)
+    share = np.where(n_w >= 20, n_new / np.maximum(n_w, 1), np.nan)
+    excess = share - pop
+    f = {"new_model_share": share, "new_model_excess": excess,
+         "new_model_lag_hours": np.where(np.isfinite(lag), lag, np.nan)}
+    return f, np.nan_to_num(ramp(excess, *p.pivot_excess_ramp))

@@ -1,0 +1,78 @@
+"""The shared per-group quantile helper against a plain numpy reference, group by group."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accountgraph._grouping import group_quantile, group_quantile_dense
+
+# Few distinct values so that ties within a group are common.
+_values = st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.25, 7.0, 1e6, -4.0]), max_size=60)
+
+
+def _reference(values: np.ndarray, groups: np.ndarray, q: float) -> dict[int, tuple[int, float]]:
+    """Per group: its size and the value at rank floor(q * (n - 1)) of its sorted values."""
+    out = {}
+    for lab in np.unique(groups):
+        v = np.sort(values[groups == lab])
+        out[int(lab)] = (len(v), float(v[math.floor(q * (len(v) - 1))]))
+    return out
+
+
+@st.composite
+def _grouped(draw):
+    vals = draw(_values)
+    groups = draw(st.lists(st.integers(-3, 9), min_size=len(vals), max_size=len(vals)))
+    q = draw(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1))
+    return np.array(vals, np.float64), np.array(groups, np.int64), q
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=_grouped())
+def test_group_quantile_matches_reference(data):
+    values, groups, q = data
+    labels, size, quant = group_quantile(values, groups, q)
+    want = _reference(values, groups, q)
+    assert labels.tolist() == sorted(want)
+    assert [(int(n), float(x)) for n, x in zip(size, quant)] == [want[lab] for lab in sorted(want)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=_grouped())
+def test_lower_median_is_numpy_lower_median(data):
+    values, groups, _ = data
+    labels, _, med = group_quantile(values, groups, 0.5)
+    for lab, m in zip(labels, med):
+        # numpy's "lower" method: the lower of the two middle values for an even count.
+        assert m == np.quantile(values[groups == lab], 0.5, method="lower")
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=_grouped(), n_extra=st.integers(0, 3))
+def test_dense_fills_empty_groups_with_nan(data, n_extra):
+    values, groups, q = data
+    groups = np.abs(groups)
+    n_groups = int(groups.max(initial=-1)) + 1 + n_extra
+    dense = group_quantile_dense(values, groups, n_groups, q)
+    want = _reference(values, groups, q)
+    assert dense.shape == (n_groups,)
+    for lab in range(n_groups):
+        if lab in want:
+            assert dense[lab] == want[lab][1]
+        else:
+            assert np.isnan(dense[lab])
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=_grouped(), seed=st.integers(0, 2**32 - 1))
+def test_invariant_to_row_order(data, seed):
+    values, groups, q = data
+    perm = np.random.default_rng(seed).permutation(len(values))
+    a = group_quantile(values, groups, q)
+    b = group_quantile(values[perm], groups[perm], q)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
