@@ -67,26 +67,50 @@ def _timestamps(table: pa.Table, out: _LeftOut) -> np.ndarray:
     return ts
 
 
+# Token counts past 2**53 cannot be told apart once a float has held them, and
+# no real response is that long: quarantine them rather than round them.
+_MAX_TOKENS = 2**53
+
+
+def _integer_tokens(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(values, is_null, is_bad)`` of an integer column, exactly (no float round trip)."""
+    if pa.types.is_uint64(col.type):
+        col = pc.min_element_wise(col, pa.scalar(_MAX_TOKENS, pa.uint64()))
+    raw = col.cast(pa.int64())
+    null = np.asarray(pc.is_null(raw).to_numpy(zero_copy_only=False), bool)
+    v = np.asarray(raw.fill_null(0).to_numpy(), dtype=np.int64)
+    return v, null, ~null & ((v < 0) | (v >= _MAX_TOKENS))
+
+
+def _float_tokens(f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(values, is_null, is_bad)`` of float counts: negative, fractional, infinite or >= 2**53 is bad."""
+    null = np.isnan(f)
+    with np.errstate(invalid="ignore"):
+        bad = ~null & ((f < 0) | ~np.isfinite(f) | (f != np.floor(f)) | (f >= _MAX_TOKENS))
+    return np.where(null | bad, 0, f).astype(np.int64), null, bad
+
+
 def _output_tokens(col: pa.ChunkedArray, out: _LeftOut) -> np.ndarray:
-    """Token counts as int64 (-1 = unknown); negative, fractional or non-numeric rows quarantined."""
-    n = len(col)
+    """Token counts as int64 (-1 = unknown); negative, fractional, huge or non-numeric rows quarantined."""
     t = col.type
-    if pa.types.is_integer(t) or pa.types.is_floating(t):
-        f = np.asarray(col.cast(pa.float64()).to_numpy(), dtype=np.float64)
+    if pa.types.is_integer(t):
+        v, null, bad = _integer_tokens(col)
+    elif pa.types.is_floating(t):
+        v, null, bad = _float_tokens(np.asarray(col.cast(pa.float64()).to_numpy(), dtype=np.float64))
     elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
         f = pd.to_numeric(col.to_pandas(), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         if pa.types.is_null(t):
-            raw_null = np.ones(n, bool)
+            raw_null = np.ones(len(col), bool)
         else:
             raw_null = np.asarray(pc.is_null(_as_string(col, "output_tokens", "events")).to_numpy(
                 zero_copy_only=False), bool)
-        out.drop(np.isnan(f) & ~raw_null, "bad_output_tokens")
+        out.drop(np.isnan(f) & ~raw_null, "bad_output_tokens")  # text that is not a number
+        v, null, bad = _float_tokens(f)
     else:
-        raise SchemaError(f"events.output_tokens must be an integer column; found Arrow type {t}.")
-    with np.errstate(invalid="ignore"):
-        neg = (f < 0) | (np.isfinite(f) & (f != np.floor(f))) | np.isinf(f)
-    out.drop(neg, "bad_output_tokens")
-    return np.where(np.isnan(f), -1, f).astype(np.int64)  # -1 = unknown
+        raise SchemaError(f"events.output_tokens must be an integer column; found Arrow type {t}. "
+                          "Cast it to int64 (counts of tokens, null where unknown).")
+    out.drop(bad, "bad_output_tokens")
+    return np.where(null | bad, -1, v)
 
 
 def _ips(table: pa.Table, out: _LeftOut) -> pa.ChunkedArray | None:

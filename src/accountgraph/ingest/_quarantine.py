@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._columns import combine_chunks
 from ._lazy import LazyColumn
 from ._utf8 import latin1_to_utf8
 
@@ -121,7 +122,7 @@ def _text_column(col: pa.ChunkedArray) -> list:
         col = col.cast(t.value_type)
         t = col.type
     if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        arr = _combine(col).cast(pa.large_binary())
+        arr = combine_chunks(col).cast(pa.large_binary())
         try:
             return arr.cast(pa.large_string()).to_pylist()
         except pa.ArrowInvalid:

@@ -29,35 +29,82 @@ def _null_mask(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(pc.is_null(arr).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+# Microseconds per unit of an Arrow timestamp / date; ns divides instead.
+_US_PER = {"s": 1_000_000, "ms": 1_000, "us": 1, "date32": 86_400_000_000, "date64": 1_000}
+_I64 = np.iinfo(np.int64)
+
+
+def _scale_to_us(v: np.ndarray, per: int) -> np.ndarray:
+    """Exact ``v * per`` in int64; values whose product overflows saturate at the int64 bounds,
+    far outside the accepted window, so they are quarantined as out of range (never wrapped)."""
+    if per == 1:
+        return v
+    lim = _I64.max // per
+    with np.errstate(over="ignore"):
+        out = v * per
+    out[v > lim] = _I64.max
+    out[v < -lim] = _I64.min
+    return out
+
+
 def _temporal_to_us(col: pa.ChunkedArray) -> _Parsed:
-    """Arrow timestamp or date column to microseconds."""
+    """Arrow timestamp or date column to microseconds, in exact integer arithmetic.
+
+    Nanoseconds are floored to the microsecond (an Arrow cast would refuse to
+    lose them); seconds, milliseconds and days that overflow microseconds
+    saturate (see :func:`_scale_to_us`).
+    """
     t = col.type
-    target = pa.timestamp("us", tz=t.tz) if pa.types.is_timestamp(t) else pa.timestamp("us")
-    us = col.cast(target).cast(pa.int64())
-    vals = np.asarray(us.fill_null(0).to_numpy(), dtype=np.int64)
-    return vals, _null_mask(us), np.zeros(len(col), dtype=bool)
+    unit = t.unit if pa.types.is_timestamp(t) else ("date32" if pa.types.is_date32(t) else "date64")
+    raw = col.cast(pa.int32() if unit == "date32" else pa.int64()).cast(pa.int64())
+    null = _null_mask(raw)
+    v = np.asarray(raw.fill_null(0).to_numpy(), dtype=np.int64)
+    us = v // 1000 if unit == "ns" else _scale_to_us(v, _US_PER[unit])
+    return us, null, np.zeros(len(col), dtype=bool)
+
+
+def _integer_to_us(col: pa.ChunkedArray) -> _Parsed:
+    """Integer epoch seconds to microseconds without going through float (exact beyond 2**53)."""
+    if pa.types.is_uint64(col.type):
+        # Above int64 max is out of range anyway; saturate instead of wrapping.
+        col = pc.min_element_wise(col, pa.scalar(_I64.max, pa.uint64()))
+    raw = col.cast(pa.int64())
+    null = _null_mask(raw)
+    v = np.asarray(raw.fill_null(0).to_numpy(), dtype=np.int64)
+    return _scale_to_us(v, 1_000_000), null, np.zeros(len(col), dtype=bool)
 
 
 def _number_to_us(col: pa.ChunkedArray) -> _Parsed:
-    """Epoch seconds (integer or float) to microseconds."""
+    """Floating epoch seconds to microseconds (rounded); beyond int64 saturates."""
     f = np.asarray(col.cast(pa.float64()).to_numpy(), dtype=np.float64)  # nulls -> nan
     null = np.isnan(f)
     bad = ~null & ~np.isfinite(f)
     with np.errstate(invalid="ignore", over="ignore"):
-        vals = np.where(null | bad, 0, np.round(f * 1e6)).astype(np.int64)
+        scaled = np.where(null | bad, 0.0, np.round(f * 1e6))
+    big = scaled >= 2.0**63
+    small = scaled < -(2.0**63)
+    vals = np.where(big | small, 0.0, scaled).astype(np.int64)
+    vals[big] = _I64.max
+    vals[small] = _I64.min
     return vals, null, bad
 
 
 def _parse_texts(uniq: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct text values to (microseconds, is_bad)."""
+    """Distinct text values to (microseconds, is_bad).
+
+    ISO-8601 first; what does not parse as ISO is read as a number of epoch
+    seconds (digit strings from CSV), so a column may mix both. A number too
+    large for microseconds saturates and lands outside the accepted window.
+    """
     parsed = pd.to_datetime(uniq, errors="coerce", utc=True, format="ISO8601")
-    if parsed.isna().any():
-        # Digit strings (e.g. from CSV) are epoch seconds.
-        num = pd.to_numeric(uniq, errors="coerce")
-        fallback = pd.to_datetime(num, unit="s", errors="coerce", utc=True)
-        parsed = parsed.fillna(fallback)
-    uniq_us = parsed.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).astype(np.int64)
-    return uniq_us, parsed.isna().to_numpy()
+    uniq_us = parsed.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).astype(np.int64, copy=True)
+    bad = parsed.isna().to_numpy().copy()
+    if bad.any():
+        rest = pd.to_numeric(uniq[bad], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        num_us, num_null, num_bad = _number_to_us(pa.chunked_array([pa.array(rest, pa.float64())]))
+        uniq_us[bad] = num_us
+        bad[bad] = num_null | num_bad
+    return uniq_us, bad
 
 
 def _text_to_us(col: pa.ChunkedArray) -> _Parsed:
@@ -93,7 +140,9 @@ def to_us(col: pa.ChunkedArray, column: str, name: str) -> _Parsed:
         t = col.type
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         return _temporal_to_us(col)
-    if pa.types.is_integer(t) or pa.types.is_floating(t):
+    if pa.types.is_integer(t):
+        return _integer_to_us(col)
+    if pa.types.is_floating(t):
         return _number_to_us(col)
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return _text_to_us(col)
