@@ -5,22 +5,20 @@ return :class:`ValidEvents` / :class:`ValidAccounts` (numpy timestamps in UTC
 microseconds, Arrow string columns, canonical IPs) and count every row they
 leave out in a :class:`Quarantine`. :func:`factorize_sorted` gives row-order-free
 integer codes; :func:`combine_chunks` flattens a chunked column.
+
+Modules: ``_io`` (to Arrow), ``_csv`` / ``_utf8`` (CSV text), ``_lazy`` (a Parquet
+column on disk), ``_schema`` (the contract), ``_read`` / ``_events`` / ``_accounts``
+(validators), ``_timestamps``, ``_ip``, ``_duplicates``, ``_columns``, ``_quarantine``.
 """
 
 from ._params import IngestParams
 from ._io import LazyColumn, TableLike, check_encoding, is_parquet_path, to_arrow
 from ._ip import canonical_ips, ip_networks
-from ._schema import (
-    ACCOUNT_COLUMNS,
-    EVENT_COLUMNS,
-    Quarantine,
-    ValidAccounts,
-    ValidEvents,
-    combine_chunks,
-    factorize_sorted,
-    validate_accounts,
-    validate_events,
-)
+from ._columns import combine_chunks, factorize_sorted
+from ._quarantine import Quarantine
+from ._schema import ACCOUNT_COLUMNS, EVENT_COLUMNS, ValidAccounts, ValidEvents
+from ._events import validate_events
+from ._accounts import validate_accounts
 
 __all__ = [
     "IngestParams",

@@ -16,7 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["canonical_ips", "ip_networks"]
+from ._columns import combine_chunks
+
+__all__ = ["canonical_ips", "check_ips", "ip_networks"]
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"^{_OCTET}(\.{_OCTET}){{3}}$"
@@ -82,3 +84,19 @@ def ip_networks(canon: pa.Array) -> pa.Array:
         if packed is not None:
             nets[i] = socket.inet_ntop(socket.AF_INET6, packed[:6] + bytes(10)) + "/48"
     return pa.array(nets, pa.large_string()).take(enc.indices)
+
+
+def check_ips(col: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:
+    """Canonicalise IP text once per distinct value; return (canonical, is_malformed)."""
+    enc = combine_chunks(col).dictionary_encode()
+    if len(enc.dictionary) == 0:
+        return pa.chunked_array([pa.nulls(len(col), pa.large_string())]), np.zeros(len(col), bool)
+    canon, ok = canonical_ips(enc.dictionary)
+    idx = enc.indices
+    null = np.asarray(pc.is_null(idx).to_numpy(zero_copy_only=False), bool)
+    codes = np.asarray(idx.fill_null(0).to_numpy(), dtype=np.int64)
+    bad = ~ok[codes] & ~null
+    # Keep the dictionary form: one canonical string per distinct IP.
+    out = pa.DictionaryArray.from_arrays(idx, canon).cast(pa.large_string())
+    return pa.chunked_array([out]), bad
+

@@ -218,7 +218,7 @@ def _sign_batch(item: tuple[np.ndarray, pa.Array], bands: int, rows: int, num_pe
     """Everything about one batch that does not depend on other batches."""
     rows_idx, arr = item
     enc = arr.dictionary_encode()
-    uniq = enc.dictionary
+    uniq = enc.dictionary if len(enc.dictionary) else pa.array([""], pa.string())  # all-null batch: keeps indexing valid
     sig, n_bad = shingle_signatures(uniq, num_perm=num_perm, seed=seed, width=width)
     empty = (sig == EMPTY_BIN).all(axis=1)
     codes = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
