@@ -156,18 +156,12 @@ def template_families(
 
     Examples
     --------
-    Two prompts of one template (one word of twenty changed), an unrelated
-    one and a null:
-
     >>> poem = ("write a short poem about the sea at night for my daughter who loves "
     ...         "boats and the old lighthouse near our town")
     >>> fams = template_families([poem, poem.replace("daughter", "son"),
     ...                           "tax rules for farms in ohio", None])
     >>> fams.family.tolist()
     [0, 0, 1, -1]
-
-    Shorter texts differing in one word share few 3-shingles and stay apart
-    (Jaccard 6/8 here, below the default ``similarity``).
     """
     if not isinstance(prompts, (LazyColumn, pa.Array, pa.ChunkedArray)):
         prompts = as_text_array(prompts, name="prompts")
