@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._columns import take_rows
 from ._lazy import LazyColumn
 
 __all__ = ["duplicate_rows"]
@@ -72,7 +73,7 @@ def _refine_by_lazy_column(gid: np.ndarray, rows: np.ndarray, lc: LazyColumn) ->
         got_idx.append(i)
         got.append(arr)
     pos = np.searchsorted(file_rows, np.concatenate(got_idx))
-    texts = pa.chunked_array(got).combine_chunks() if len(got) > 1 else got[0]
+    texts = pa.chunked_array(got)  # not combined: prompts read from disk may exceed 2 GiB
     sub = _group_ids(pa.table({"g": gid[shared][pos], "p": texts}))
     g2 = np.empty(int(shared.sum()), np.int64)
     g2[pos] = sub
@@ -96,7 +97,7 @@ def duplicate_rows(raw: pa.Table, keep: np.ndarray, ts: np.ndarray,
     rows = _same_timestamp_rows(keep, ts)
     if not len(rows):
         return dup
-    gid = _group_ids(raw.take(pa.array(rows)))
+    gid = _group_ids(take_rows(raw, rows))
     if lazy is not None:
         gid = _refine_by_lazy_column(gid, rows, lazy[1])
     dup[rows[_later_copies(gid)]] = True

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._columns import combine_chunks
+from ._columns import combine_chunks, take_rows
 from ._lazy import LazyColumn
 from ._utf8 import latin1_to_utf8
 
@@ -163,4 +163,4 @@ class _LeftOut:
     def capture(self, raw: pa.Table, lazy: tuple[str, LazyColumn] | None = None) -> None:
         idx = np.flatnonzero(~self.keep)
         names = np.asarray(self.reasons + [""], dtype=object)
-        self.q.capture(self.table, raw.take(pa.array(idx, pa.int64())), idx, names[self.code[idx]], lazy=lazy)
+        self.q.capture(self.table, take_rows(raw, idx), idx, names[self.code[idx]], lazy=lazy)
