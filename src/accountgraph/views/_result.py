@@ -158,7 +158,7 @@ class RingExplanation:
     def plot(self, *, fig: Figure | None = None) -> Figure:
         """Dossier panels: contributions, signals, templates, timelines, output lengths, volume, links.
 
-        Needs matplotlib (``pip install 'accountgraph[plot]'``).
+        Needs matplotlib (a core dependency).
         """
 
         return plot_dossier(self, fig=fig)
@@ -360,7 +360,7 @@ class DetectionResult:
 
         The file needs no network (inline CSS, plots as base64 PNG, no script),
         escapes all data and is byte-identical for the same result. Needs
-        matplotlib (``pip install 'accountgraph[plot]'``).
+        matplotlib (a core dependency).
 
         Parameters
         ----------
