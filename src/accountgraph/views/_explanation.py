@@ -153,7 +153,7 @@ class RingExplanation:
     def plot(self, *, fig: Figure | None = None) -> Figure:
         """Dossier panels: contributions, signals, templates, timelines, output lengths, volume, links.
 
-        Needs matplotlib (``pip install 'accountgraph[plot]'``).
+        Needs matplotlib (a core dependency).
         """
 
         return plot_dossier(self, fig=fig)

@@ -46,7 +46,7 @@ def require_matplotlib() -> Any:
     except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
         raise EngineUnavailableError(
             "Plots and HTML reports need matplotlib, which is not installed. "
-            "Install it with: pip install 'accountgraph[plot]'"
+            "Install it with: pip install matplotlib (a core dependency of accountgraph)"
         ) from exc
     return matplotlib
 

@@ -271,7 +271,7 @@ class DetectionResult:
 
         The file needs no network (inline CSS, plots as base64 PNG, no script),
         escapes all data and is byte-identical for the same result. Needs
-        matplotlib (``pip install 'accountgraph[plot]'``).
+        matplotlib (a core dependency).
 
         Parameters
         ----------

@@ -1,4 +1,4 @@
-"""Signals, rarity weights, hubs and the pair budget."""
+"""Graph building (graph/_projection.py): rarity weights, hubs, the pair budget, circulants, family focus."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pyarrow as pa
 import pytest
 
 from accountgraph.graph._projection import HUB, LINKED, OVER_BUDGET, SAMPLED, build_graph, circulant_pairs, rarity_weight
-from accountgraph.ingest._ip import ip_networks
 from accountgraph.signals._extract import SignalTable
 
 
@@ -26,11 +25,6 @@ def test_rarity_weight_monotone_and_bounded():
     w = rarity_weight(d, 500)
     assert w[2] == 1.0 and w[0] == w[1] == 0.0 and w[501:].max() == 0.0
     assert np.all(np.diff(w[2:501]) <= 0) and w.min() >= 0
-
-
-def test_ip_network():
-    got = ip_networks(pa.array(["1.2.3.4", "1.2.3.99", "2001:db8:aa:bb::1", None])).to_pylist()
-    assert got == ["1.2.3.0/24", "1.2.3.0/24", "2001:db8:aa::/48", None]
 
 
 def test_shared_card_links_and_hub_does_not():

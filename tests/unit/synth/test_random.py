@@ -20,7 +20,7 @@ from accountgraph.synth import (
     random_scenario,
     write,
 )
-from tests.unit import test_synth as contract
+from tests.unit.synth import test_generate as contract
 
 SPEC_SEEDS = range(0, 120)
 R = RANDOM_RANGES

@@ -1,26 +1,25 @@
-"""HTML report, plots, rich reprs and the ``report`` CLI subcommand."""
+"""The self-contained HTML report (views/_report.py): contents, offline, escaping, overwrite guard."""
 
 from __future__ import annotations
 
 import re
-import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import accountgraph  # noqa: E402
-from accountgraph import AccountGraphError, EngineUnavailableError, InvalidParameterError  # noqa: E402
+from accountgraph import AccountGraphError, InvalidParameterError  # noqa: E402
 from accountgraph.views._export import OutputExistsError  # noqa: E402
-from accountgraph.cli import main  # noqa: E402
 from tests.conftest import planted  # noqa: E402
-from tests.unit.test_dossier import stub_minhash, with_prompts  # noqa: E402,F401
+from tests.unit.views.test_dossier import stub_minhash, with_prompts  # noqa: E402,F401
+
 
 EVIL_DEVICE = '<script>alert("dev")</script>$\\frac{1}{0}$'
+
 EVIL_PROMPT = '</pre><script>alert("prompt")</script><img src=x onerror=alert(1)> $x^$'
 
 
@@ -118,64 +117,14 @@ def test_report_for_cluster_without_kept_evidence(tmp_path):
     assert "was not kept" in text and "evidence_clusters=1" in text
 
 
-def test_cli_report(tmp_path, capsys):
-    ev, acc, _ = planted()
-    ev.to_parquet(tmp_path / "events.parquet")
-    acc.to_parquet(tmp_path / "accounts.parquet")
-    out = tmp_path / "rings.html"
-    args = ["report", str(tmp_path / "events.parquet"), "--accounts", str(tmp_path / "accounts.parquet"),
-            "--out", str(out), "--top", "1", "--no-progress"]
-    assert main(args) == 0
-    assert "wrote" in capsys.readouterr().out and out.exists()
-    first = out.read_bytes()
-    assert main(args) == 2
-    assert "--overwrite" in capsys.readouterr().err
-    assert main(args + ["--overwrite"]) == 0
-    assert out.read_bytes() == first
-
-
-# ------------------------------------------------------------------ plots
-def test_result_plot_stacks_contributions(res):
-    import matplotlib.pyplot as plt
-
-    ax = res.plot(top=3)
-    comps = [c for c in res.clusters.columns if c.startswith("contrib_")]
-    n = len(res.clusters.head(3))
-    bars = [p for p in ax.patches]
-    assert n >= 2 and len(bars) == n * len(comps)
-    # the right end of each stack is the ring_score
-    ends = {}
-    for p in bars:
-        y = round(p.get_y() + p.get_height() / 2, 6)
-        ends[y] = max(ends.get(y, 0.0), p.get_x() + p.get_width())
-    np.testing.assert_allclose(sorted(ends.values()), sorted(res.clusters["ring_score"].head(n)))
-    plt.close("all")
-
-
-def test_explanation_plot_panels(res):
-    import matplotlib.pyplot as plt
-
-    fig = res.explain(0).plot()
-    titles = [a.get_title() for a in fig.axes]
-    for t in ("Activity by hour of day", "Output-length distribution", "Account creation timeline",
-              "Volume per account", "Linking signals and their rarity", "Template families"):
-        assert t in titles
-    assert any(t.startswith("Account link graph") for t in titles)
-    plt.close("all")
-
-
-def test_missing_matplotlib_gives_install_hint(res, monkeypatch):
-    from accountgraph.views._plots import require_matplotlib
-
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(EngineUnavailableError, match=r"pip install 'accountgraph\[plot\]'"):
-        require_matplotlib()
-    with pytest.raises(EngineUnavailableError):
-        res.report("never-written.html")
-
-
-def test_rich_reprs(res):
-    h = res._repr_html_()
-    assert "<table" in h and "FLAGGED" in h and "DetectionResult(" in h
-    e = res.explain(0)._repr_html_()
-    assert "Why this score" in e and "Signals that tie the ring together" in e and "<img" not in e
+def test_report_file_is_replaced_atomically(tmp_path, planted_data):
+    ev, acc, _ = planted_data
+    res = accountgraph.detect(ev, acc)
+    p = tmp_path / "rings.html"
+    p.write_text("old")
+    with pytest.raises(accountgraph.OutputExistsError):
+        res.report(p, top=1)
+    assert p.read_text() == "old"
+    res.report(p, top=1, overwrite=True)
+    assert p.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [x.name for x in tmp_path.iterdir()] == ["rings.html"]
