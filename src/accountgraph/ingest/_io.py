@@ -77,7 +77,7 @@ def to_arrow(data: TableLike, *, name: str = "table", encoding: str | None = Non
 
     Parameters
     ----------
-    data : pandas.DataFrame, pyarrow.Table, pyarrow.RecordBatch, polars.DataFrame, str or PathLike
+    data : pandas.DataFrame, pyarrow.Table, pyarrow.RecordBatch, polars.DataFrame or LazyFrame, str or PathLike
         The input. Paths ending in ``.parquet`` (or a Parquet directory) and ``.csv``
         are read with pyarrow.
     name : str
@@ -113,6 +113,8 @@ def to_arrow(data: TableLike, *, name: str = "table", encoding: str | None = Non
     if mod == "pandas":
         return _from_pandas(data, name)
     if mod == "polars":
+        if not hasattr(data, "to_arrow") and hasattr(data, "collect"):
+            data = data.collect()  # a LazyFrame: run its query plan, then convert
         try:
             return data.to_arrow()
         except ImportError as exc:  # pragma: no cover - polars without pyarrow bridge

@@ -25,16 +25,8 @@ def test_polars_dataframes_give_the_pyarrow_assignments(small):
     assert set(got.loc[got.flagged, "account_id"]) == ring
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="ingest has no LazyFrame path: detect raises AttributeError "
-                          "('LazyFrame' object has no attribute 'to_arrow') instead of collecting "
-                          "or a clear SchemaError; strict, so a fix makes this test fail until updated")
-def test_polars_lazyframes_are_collected_or_refused_clearly(small):
+def test_polars_lazyframes_are_collected(small):
     ev, acc, _ = small
     want = accountgraph.detect(pa.Table.from_pandas(ev), pa.Table.from_pandas(acc)).assignments
-    try:
-        got = accountgraph.detect(pl.from_pandas(ev).lazy(), pl.from_pandas(acc).lazy()).assignments
-    except accountgraph.AccountGraphError as exc:
-        assert "LazyFrame" in str(exc) and "collect" in str(exc)
-    else:
-        pd.testing.assert_frame_equal(got, want)
+    got = accountgraph.detect(pl.from_pandas(ev).lazy(), pl.from_pandas(acc).lazy()).assignments
+    pd.testing.assert_frame_equal(got, want)
