@@ -14,15 +14,12 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._exceptions import InvalidParameterError, SchemaError
-
-if TYPE_CHECKING:
-    from ._detector import RingDetector
 
 __all__ = ["Calibration", "calibrate_threshold", "read_binary_labels"]
 
@@ -54,7 +51,7 @@ class Calibration:
         The detector's threshold before calibration.
     """
 
-    detector: RingDetector
+    detector: Any  # a RingDetector (not imported here: _detector imports this module)
     threshold: float
     target_fpr: float
     fpr: float
@@ -139,7 +136,7 @@ def calibrate_threshold(scores: np.ndarray, positive: np.ndarray, target_fpr: fl
     return (bound + float(above.min())) / 2 if len(above) else bound
 
 
-def calibrate(detector: RingDetector, labels: Any, target_fpr: float) -> Calibration:
+def calibrate(detector: Any, labels: Any, target_fpr: float) -> Calibration:
     """Body of :meth:`RingDetector.calibrate` (the detector must be fitted)."""
     if isinstance(target_fpr, bool) or not isinstance(target_fpr, (int, float)):
         raise InvalidParameterError(f"target_fpr must be a float in [0, 1); got {target_fpr!r}.")
