@@ -98,7 +98,7 @@ class RingDetector:
     >>> ds = generate("tiny", seed=0)
     >>> det = RingDetector(random_state=0).fit(ds.events, ds.accounts)
     >>> det.assignments_.columns.tolist()
-    ['account_id', 'cluster_id', 'ring_score', 'flagged']
+    ['account_id', 'cluster_id', 'ring_score', 'member_score', 'flagged']
     """
 
     _constraints: ClassVar[dict[str, Constraint]] = {

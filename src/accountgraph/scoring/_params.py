@@ -67,6 +67,11 @@ class ScoringParams(ParamsBase):
     pivot_excess_ramp : (float, float), default (0.1, 0.5)
         ``pivot``: the cluster's share of traffic on a newly released model in
         the 48 hours after release, minus the population's share.
+    min_member_score : float, default 0.0
+        An account of a flagged cluster is flagged only if its own member
+        score (``assignments.member_score``: its share of the cluster's
+        concentrated signals against the cluster's median member) is at least
+        this. 0 flags every account of a flagged cluster.
     """
 
     weights: dict[str, float] = field(
@@ -87,6 +92,7 @@ class ScoringParams(ParamsBase):
     output_iqr_ramp: tuple[float, float] = (1.0, 0.3)
     creation_burst_ramp: tuple[float, float] = (0.3, 0.7)
     pivot_excess_ramp: tuple[float, float] = (0.1, 0.5)
+    min_member_score: float = 0.0
 
     _constraints: ClassVar[dict[str, Constraint]] = {
         "weights": WeightMapping(COMPONENTS),
@@ -102,6 +108,7 @@ class ScoringParams(ParamsBase):
         "output_iqr_ramp": Pair(Interval(float, 0, None)),
         "creation_burst_ramp": _SHARE,
         "pivot_excess_ramp": Pair(Interval(float, -1, 1)),
+        "min_member_score": Interval(float, 0, 1),
     }
 
     def __post_init__(self) -> None:

@@ -39,21 +39,27 @@ def rank_clusters(feats: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, 
 
 
 def assignments_table(account_ids: pa.Array, acc_cluster: np.ndarray, new_id: np.ndarray, scores: np.ndarray,
-                      threshold: float) -> tuple[pd.DataFrame, np.ndarray]:
-    """One row per account: ``account_id``, ``cluster_id`` (-1: none), ``ring_score``, ``flagged``.
+                      threshold: float, member: np.ndarray | None = None,
+                      min_member: float = 0.0) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per account: ``account_id``, ``cluster_id`` (-1: none), ``ring_score``, ``member_score``, ``flagged``.
 
     ``acc_cluster`` holds canonical cluster indices and ``scores`` the ring
-    score per canonical cluster. Returns the table and the final cluster id per
-    account.
+    score per canonical cluster; ``member`` the member score per account
+    (default 1 inside a cluster). An account is flagged when its cluster's
+    score is above ``threshold`` and its member score is at least
+    ``min_member``. Returns the table and the final cluster id per account.
     """
     # A sentinel slot at the end serves accounts in no cluster (index -1).
     acc_cid = np.append(new_id, -1)[acc_cluster]
     acc_score = np.append(scores, 0.0)[acc_cluster]
+    if member is None:
+        member = (acc_cluster >= 0).astype(np.float64)
     table = pd.DataFrame({
         "account_id": pd.Series(np.asarray(account_ids.to_numpy(zero_copy_only=False), dtype=object), dtype=object),
         "cluster_id": acc_cid.astype(np.int64),
         "ring_score": acc_score.astype(np.float64),
-        "flagged": acc_score > threshold,
+        "member_score": member.astype(np.float64),
+        "flagged": (acc_score > threshold) & (member >= min_member),
     })
     return table, acc_cid
 

@@ -13,7 +13,7 @@ def test_result_contract(planted_data):
     ev, acc, ring = planted_data
     res = accountgraph.detect(ev, acc, seed=0)
     a = res.assignments
-    assert a.columns.tolist() == ["account_id", "cluster_id", "ring_score", "flagged"]
+    assert a.columns.tolist() == ["account_id", "cluster_id", "ring_score", "member_score", "flagged"]
     assert str(a["cluster_id"].dtype) == "int64" and str(a["ring_score"].dtype) == "float64"
     c = res.clusters
     assert c.columns[:5].tolist() == ["cluster_id", "n_accounts", "n_events", "ring_score", "flagged"]

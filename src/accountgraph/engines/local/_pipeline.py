@@ -38,7 +38,7 @@ from ...ingest import (
     validate_accounts,
     validate_events,
 )
-from ...scoring import score_clusters
+from ...scoring import member_scores, score_clusters
 from ...signals import SignalTable, extract_signals
 from ...templates import sample_per_account_window, template_families
 from ...views import (
@@ -229,8 +229,9 @@ def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster:
             q: Quarantine, stats: dict[str, Any]) -> DetectionResult:
     """Rank the clusters and build every result table."""
     clusters, new_id = rank_clusters(feats, cfg.threshold)
+    member = member_scores(sig.account, sig.signal, acc_cluster, graph.degree, graph.weight)
     assignments, acc_cid = assignments_table(inp.account_ids, acc_cluster, new_id, feats["ring_score"].to_numpy(),
-                                             cfg.threshold)
+                                             cfg.threshold, member, cfg.scoring.min_member_score)
     shared, incidence = cluster_signals(sig, graph, acc_cid, inp.account_ids)
     per_cluster_templates = cluster_templates(acc_cid, inp.ev_account, ev_family, templates)
     keep = clusters["cluster_id"].to_numpy()[: cfg.evidence_clusters].astype(np.int64)

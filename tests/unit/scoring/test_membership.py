@@ -1,0 +1,110 @@
+"""Account-level membership: member_scores and the min_member_score gate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import accountgraph
+from accountgraph.scoring import ScoringParams, member_scores
+from tests.conftest import planted
+
+
+def _toy():
+    # cluster 0: accounts 0-4 share rare signals 0, 1, 2; account 5 shares only signal 0; account 6 is in no cluster
+    acc = np.array([a for a in range(5) for _ in range(3)] + [5, 6])
+    sig = np.array([s for _ in range(5) for s in (0, 1, 2)] + [0, 3])
+    cl = np.array([0, 0, 0, 0, 0, 0, -1])
+    degree = np.bincount(sig, minlength=4)
+    weight = np.array([0.5, 0.5, 0.5, 0.0])
+    return acc, sig, cl, degree, weight
+
+
+def test_typical_member_scores_one_and_a_one_signal_member_less():
+    got = member_scores(*_toy())
+    assert got[:5].tolist() == [1.0] * 5
+    assert got[5] == pytest.approx(1 / 3)  # one of the three concentrated signals
+    assert got[6] == 0.0
+
+
+def test_hub_signals_count_for_nothing():
+    acc, sig, cl, degree, weight = _toy()
+    weight = weight.copy()
+    weight[0] = 0.0  # signal 0 is a hub (weight 0): account 5's only tie is worthless
+    assert member_scores(acc, sig, cl, degree, weight)[5] == 0.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.permutations(range(7)))
+def test_relabelling_accounts_permutes_the_scores(perm):
+    acc, sig, cl, degree, weight = _toy()
+    perm = np.asarray(perm)
+    got = member_scores(perm[acc], sig, cl[np.argsort(perm)], degree, weight)
+    np.testing.assert_array_equal(got[perm], member_scores(acc, sig, cl, degree, weight))
+
+
+def _with_household():
+    """The planted ring plus a two-person household behind one of the ring's proxy exits."""
+    ev, acc, ring = planted(seed=1)
+    rng = np.random.default_rng(7)
+    rows = []
+    for h in ("house0", "house1"):
+        for d in range(10):
+            rows.append({"account_id": h, "timestamp": pd.Timestamp("2026-05-01 19:00", tz="UTC") + pd.Timedelta(days=d, minutes=int(rng.integers(0, 120))),
+                         "ip": "198.51.100.3", "device_id": f"phone-{h}", "payment_id": f"card-{h}",
+                         "output_tokens": int(rng.integers(50, 2000))})
+    ev = pd.concat([ev, pd.DataFrame(rows)], ignore_index=True)
+    acc = pd.concat([acc, pd.DataFrame({"account_id": ["house0", "house1"], "created_at": pd.Timestamp("2025-01-01", tz="UTC"),
+                                        "email_domain": "mail.example"})], ignore_index=True)
+    return ev, acc, ring
+
+
+def test_member_scores_separate_a_household_from_ring_members():
+    # A ring of 20: each account on 3 of 8 proxy exits, one of 2 automation stacks, one of 2 payment
+    # cells; a two-person household behind exit 0 was pulled into the cluster with them.
+    rng = np.random.default_rng(0)
+    acc, sig = [], []
+    for a in range(20):
+        for s in [*rng.choice(8, 3, replace=False), 8 + a % 2, 10 + a % 2]:
+            acc.append(a)
+            sig.append(int(s))
+    for h in (20, 21):
+        acc += [h, h]
+        sig += [0, 12 + h]  # the shared exit and the household's own card
+    acc, sig = np.array(acc), np.array(sig)
+    degree = np.bincount(np.unique(np.c_[acc, sig], axis=0)[:, 1], minlength=34)
+    weight = np.where(degree >= 2, 1.0 / np.log2(np.maximum(degree, 1) + 1), 0.0)
+    cl = np.zeros(22, np.int64)
+    got = member_scores(acc, sig, cl, degree, weight)
+    assert np.median(got[:20]) == 1.0
+    assert got[20:].max() < 0.3 < np.quantile(got[:20], 0.1)
+    cut = float(ScoringParams(min_member_score=0.3).min_member_score)
+    assert (got[:20] >= cut).all() and (got[20:] < cut).all()
+
+
+def test_households_behind_ring_exits_are_not_flagged_end_to_end():
+    ev, acc, ring = planted(seed=1)
+    rng = np.random.default_rng(7)
+    rows = [{"account_id": h, "timestamp": pd.Timestamp("2026-05-01 19:00", tz="UTC") + pd.Timedelta(days=d, minutes=int(rng.integers(0, 120))),
+             "ip": f"198.51.100.{d % 4}", "device_id": f"phone-{h}", "payment_id": f"card-{h}",
+             "output_tokens": int(rng.integers(50, 2000))} for h in ("house0", "house1") for d in range(10)]
+    ev = pd.concat([ev, pd.DataFrame(rows)], ignore_index=True)
+    acc = pd.concat([acc, pd.DataFrame({"account_id": ["house0", "house1"], "created_at": pd.Timestamp("2025-01-01", tz="UTC"),
+                                        "email_domain": "mail.example"})], ignore_index=True)
+    a = accountgraph.detect(ev, acc, seed=0, scoring={"min_member_score": 0.3}).assignments.set_index("account_id")
+    assert not a.loc[["house0", "house1"], "flagged"].any()
+    assert a.loc[sorted(ring), "flagged"].all()
+    assert a.loc[sorted(ring), "member_score"].median() == 1.0
+
+
+def test_gate_zero_changes_nothing_and_bad_gates_are_refused():
+    ev, acc, _ = planted()
+    a0 = accountgraph.detect(ev, acc, seed=0).assignments
+    assert (a0["flagged"] == ((a0["ring_score"] > accountgraph.DEFAULT_THRESHOLD))).all()
+    assert a0["member_score"].between(0, 1).all()
+    assert (a0.loc[a0["cluster_id"] < 0, "member_score"] == 0).all()
+    with pytest.raises(accountgraph.InvalidParameterError, match="min_member_score"):
+        ScoringParams(min_member_score=1.5)
