@@ -44,7 +44,15 @@ def _read_path(path: Path, name: str, encoding: str | None = None) -> pa.Table:
 
 
 def _from_pandas(df: Any, name: str) -> pa.Table:
-    """``pa.Table.from_pandas``, with a SchemaError naming the column and value it cannot convert."""
+    """``pa.Table.from_pandas``, with a SchemaError naming the column and value it cannot convert.
+
+    Named index levels (``df.set_index("account_id")``) are kept as columns;
+    an unnamed index (row numbers) is dropped.
+    """
+    _check_unique_names([str(c) for c in df.columns], name)
+    named = [n for n in df.index.names if n is not None and n not in df.columns]
+    if named:
+        df = df.reset_index(level=named)
     try:
         return pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
@@ -72,6 +80,17 @@ def _from_pandas(df: Any, name: str) -> pa.Table:
     raise SchemaError(f"{name}: cannot convert the pandas DataFrame to Arrow: {err}.") from None
 
 
+def _check_unique_names(names: list[str], name: str) -> None:
+    seen, dup = set(), []
+    for c in names:
+        if c in seen and c not in dup:
+            dup.append(c)
+        seen.add(c)
+    if dup:
+        raise SchemaError(f"{name} has duplicated column name(s) {dup}; each column must be named once. "
+                          "Rename or drop the copies first.")
+
+
 def to_arrow(data: TableLike, *, name: str = "table", encoding: str | None = None) -> pa.Table:
     """Convert a supported table-like object to a :class:`pyarrow.Table`.
 
@@ -96,13 +115,22 @@ def to_arrow(data: TableLike, *, name: str = "table", encoding: str | None = Non
     Raises
     ------
     SchemaError
-        If the object is of an unsupported type, a CSV file is empty or
-        unparseable, or a pandas column mixes types Arrow cannot combine.
+        If the object is of an unsupported type, has duplicated column
+        names, a CSV file is empty or unparseable, or a pandas column mixes
+        types Arrow cannot combine. Named index levels of a pandas DataFrame
+        are read as columns.
     InvalidParameterError
         If ``encoding`` names no Python codec.
     FileNotFoundError
         If a path does not exist.
     """
+    table = _to_arrow(data, name=name, encoding=encoding)
+    _check_unique_names(table.column_names, name)
+    return table
+
+
+def _to_arrow(data: TableLike, *, name: str = "table", encoding: str | None = None) -> pa.Table:
+    """Body of :func:`to_arrow`."""
     if isinstance(data, pa.Table):
         return data
     if isinstance(data, pa.RecordBatch):
