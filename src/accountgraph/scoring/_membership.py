@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._grouping import group_quantile_dense
+from ..signals import ClusterPairs, cluster_pairs
 
 __all__ = ["member_scores"]
 
 
 def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarray, degree: np.ndarray,
-                  weight: np.ndarray) -> np.ndarray:
+                  weight: np.ndarray, pairs: ClusterPairs | None = None) -> np.ndarray:
     """Member score in [0, 1] per account (0 for accounts in no cluster).
 
     Parameters
@@ -30,6 +31,9 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
         Distinct accounts sharing each signal, in the whole input.
     weight : ndarray of float64, shape (n_signals,)
         Rarity weight of each signal (0 for hubs and unshared signals).
+    pairs : ClusterPairs, optional
+        :func:`~accountgraph.signals.cluster_pairs` of these incidences and
+        clusters, if already computed (it is computed otherwise).
 
     Returns
     -------
@@ -44,21 +48,20 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     its signals, and its member score is that strength over the cluster's
     median strength, clipped to 1. The typical member scores 1; an account tied
     by one exit that the others hold among many scores far less. Vectorised:
-    one ``unique`` over (cluster, signal) pairs and two ``bincount``.
+    one ``unique`` over (cluster, signal) pairs (shared with the views) and
+    two ``bincount``.
     """
     n = len(acc_cluster)
     out = np.zeros(n, np.float64)
-    cl = acc_cluster[account]
-    m = cl >= 0
-    if not m.any():
+    if pairs is None:
+        pairs = cluster_pairs(account, signal, acc_cluster, len(degree))
+    if not len(pairs.rows):
         return out
-    n_sig = max(int(signal.max()) + 1 if len(signal) else 1, 1)
-    key = cl[m] * n_sig + signal[m]
-    _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-    sig = signal[m]
-    conc = cnt[inv] / np.maximum(degree[sig], 1)
-    evidence = np.where(cnt[inv] >= 2, weight[sig] * conc, 0.0)
-    strength = np.bincount(account[m], weights=evidence, minlength=n)
+    k = pairs.count[pairs.pair]
+    sig = signal[pairs.rows]
+    conc = k / np.maximum(degree[sig], 1)
+    evidence = np.where(k >= 2, weight[sig] * conc, 0.0)
+    strength = np.bincount(account[pairs.rows], weights=evidence, minlength=n)
     member = acc_cluster >= 0
     n_cl = int(acc_cluster.max()) + 1
     ref = group_quantile_dense(strength[member], acc_cluster[member], n_cl, 0.5)

@@ -2,9 +2,11 @@
 
 Interface: :func:`extract_signals` turns validated events and accounts (and the
 template family of each event) into a :class:`SignalTable` of distinct
-(account, signal) incidences with each signal's type and value.
+(account, signal) incidences with each signal's type and value;
+:func:`cluster_pairs` groups the incidences of clustered accounts by (cluster, signal).
 """
 
 from ._extract import SignalTable, extract_signals, unique_counts
+from ._pairs import ClusterPairs, cluster_pairs
 
-__all__ = ["SignalTable", "extract_signals", "unique_counts"]
+__all__ = ["ClusterPairs", "SignalTable", "cluster_pairs", "extract_signals", "unique_counts"]

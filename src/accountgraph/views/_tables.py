@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..graph import STATUS_NAMES, AccountGraph
-from ..signals import SignalTable
+from ..signals import ClusterPairs, SignalTable, cluster_pairs
 
 __all__ = ["assignments_table", "cluster_signals", "cluster_templates", "evidence_tables", "rank_clusters"]
 
@@ -64,20 +64,23 @@ def assignments_table(account_ids: pa.Array, acc_cluster: np.ndarray, new_id: np
     return table, acc_cid
 
 
-def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, account_ids: pa.Array) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Signals shared by >= 2 accounts of a cluster, with their rarity."""
-    cl = acc_cid[sig.account]
-    m = cl >= 0
-    if not m.any():
+def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, account_ids: pa.Array,
+                    pairs: ClusterPairs | None = None, new_id: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Signals shared by >= 2 accounts of a cluster, with their rarity.
+
+    ``pairs`` (:func:`~accountgraph.signals.cluster_pairs`, over the canonical
+    clusters that ``new_id`` maps to the final ids ``acc_cid``) saves
+    recomputing the grouping the member scores already did.
+    """
+    if pairs is None:
+        pairs, new_id = cluster_pairs(sig.account, sig.signal, acc_cid, sig.n_signals), None
+    if not len(pairs.rows):
         empty = pd.DataFrame(columns=["cluster_id", "signal_id", "signal_type", "value", "accounts_in_cluster",
                                       "accounts_total", "weight", "status"])
         return empty, pd.DataFrame(columns=["cluster_id", "signal_id", "account_id", "n_events"])
-    n_sig = max(sig.n_signals, 1)
-    key = cl[m] * n_sig + sig.signal[m]
-    u, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-    keep_pair = cnt >= 2
-    ucl, usig = u // n_sig, u % n_sig
-    ucl, usig, cnt = ucl[keep_pair], usig[keep_pair], cnt[keep_pair]
+    keep_pair = pairs.count >= 2
+    ucl = pairs.cluster[keep_pair] if new_id is None else new_id[pairs.cluster[keep_pair]]
+    usig, cnt = pairs.signal[keep_pair], pairs.count[keep_pair]
     type_names = np.asarray(sig.type_names, dtype=object)
     values = sig.signal_value.take(pa.array(usig)).to_numpy(zero_copy_only=False)
     df = pd.DataFrame({
@@ -94,10 +97,10 @@ def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, 
     df["_rank"] = df["accounts_in_cluster"] * np.maximum(df["weight"], 0.01)
     df = df.sort_values(["cluster_id", "_rank", "accounts_in_cluster", "signal_id"],
                         ascending=[True, False, False, True]).drop(columns="_rank").reset_index(drop=True)
-    inc_m = np.flatnonzero(m)[keep_pair[inv]]
+    inc_m = pairs.rows[keep_pair[pairs.pair]]
     ids = np.asarray(account_ids.to_numpy(zero_copy_only=False), dtype=object)
     incidence = pd.DataFrame({
-        "cluster_id": cl[inc_m].astype(np.int64),
+        "cluster_id": acc_cid[sig.account[inc_m]].astype(np.int64),
         "signal_id": sig.signal[inc_m].astype(np.int64),
         "account_id": ids[sig.account[inc_m]],
         "n_events": sig.n_events[inc_m].astype(np.int64),  # events behind the pair (1 for an account attribute)

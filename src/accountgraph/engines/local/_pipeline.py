@@ -39,7 +39,7 @@ from ...ingest import (
     validate_events,
 )
 from ...scoring import member_scores, score_clusters
-from ...signals import SignalTable, extract_signals
+from ...signals import SignalTable, cluster_pairs, extract_signals
 from ...templates import sample_per_account_window, template_families
 from ...views import (
     DetectionResult,
@@ -229,10 +229,11 @@ def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster:
             q: Quarantine, stats: dict[str, Any]) -> DetectionResult:
     """Rank the clusters and build every result table."""
     clusters, new_id = rank_clusters(feats, cfg.threshold)
-    member = member_scores(sig.account, sig.signal, acc_cluster, graph.degree, graph.weight)
+    pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # one grouping for both uses
+    member = member_scores(sig.account, sig.signal, acc_cluster, graph.degree, graph.weight, pairs)
     assignments, acc_cid = assignments_table(inp.account_ids, acc_cluster, new_id, feats["ring_score"].to_numpy(),
                                              cfg.threshold, member, cfg.scoring.min_member_score)
-    shared, incidence = cluster_signals(sig, graph, acc_cid, inp.account_ids)
+    shared, incidence = cluster_signals(sig, graph, acc_cid, inp.account_ids, pairs, new_id)
     per_cluster_templates = cluster_templates(acc_cid, inp.ev_account, ev_family, templates)
     keep = clusters["cluster_id"].to_numpy()[: cfg.evidence_clusters].astype(np.int64)
     ev = inp.ev
