@@ -7,7 +7,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accountgraph.ingest._columns import take_rows
+from accountgraph.ingest._columns import take_rows, take_sorted
 
 text = st.one_of(st.none(), st.text(max_size=8))
 
@@ -33,3 +33,12 @@ def test_take_rows_equals_arrow_take(case):
     assert got.to_pydict() == table.take(pa.array(rows, pa.int64())).to_pydict()
     # never more chunks than the source column had: nothing was concatenated or split further
     assert all(got[c].num_chunks <= table[c].num_chunks for c in table.column_names)
+
+
+@settings(max_examples=100, deadline=None)
+@given(chunked_tables())
+def test_take_sorted_on_one_column_and_on_a_plain_array(case):
+    table, rows = case
+    want = table["s"].take(pa.array(rows, pa.int64())).to_pylist()
+    assert take_sorted(table["s"], rows).to_pylist() == want
+    assert take_sorted(table["s"].combine_chunks(), rows).to_pylist() == want

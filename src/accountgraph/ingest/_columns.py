@@ -77,23 +77,27 @@ def _as_string(col: pa.ChunkedArray, column: str, name: str) -> pa.ChunkedArray:
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
 
 
-def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
-    """``table.take(rows)`` for increasing ``rows``, chunk by chunk.
+def take_sorted(col: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.ChunkedArray:
+    """``col.take(rows)`` for increasing ``rows``, chunk by chunk.
 
     Arrow's ``take`` on a chunked column concatenates its chunks first, which
     overflows the 32-bit offsets of a ``string`` column holding more than
     2 GiB (the prompts of ~10M events held in memory); taking within each
     chunk never does, and the result keeps one chunk per source chunk.
     """
+    if isinstance(col, pa.Array):
+        col = pa.chunked_array([col])
     rows = np.asarray(rows, np.int64)
-    cols = []
-    for col in table.columns:
-        bounds = np.cumsum([0] + [len(c) for c in col.chunks])
-        cut = np.searchsorted(rows, bounds)
-        pieces = [col.chunk(k).take(pa.array(rows[cut[k]:cut[k + 1]] - bounds[k]))
-                  for k in range(col.num_chunks) if cut[k + 1] > cut[k]]
-        cols.append(pa.chunked_array(pieces, type=col.type))
-    return pa.Table.from_arrays(cols, schema=table.schema)
+    bounds = np.cumsum([0] + [len(c) for c in col.chunks])
+    cut = np.searchsorted(rows, bounds)
+    pieces = [col.chunk(k).take(pa.array(rows[cut[k]:cut[k + 1]] - bounds[k]))
+              for k in range(col.num_chunks) if cut[k + 1] > cut[k]]
+    return pa.chunked_array(pieces, type=col.type)
+
+
+def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``table.take(rows)`` for increasing ``rows``, column by column with :func:`take_sorted`."""
+    return pa.Table.from_arrays([take_sorted(col, rows) for col in table.columns], schema=table.schema)
 
 
 def combine_chunks(col: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -46,7 +46,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from .._parallel import map_batches
-from ..ingest import LazyColumn
+from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, as_text_array, band_keys, lsh_params, shingle_signatures
 
 __all__ = ["TemplateFamilies", "template_families"]
@@ -330,6 +330,8 @@ def _fetch_rows(prompts: Any, rows: np.ndarray, batch_rows: int) -> list[str | N
     """Texts of the given rows (in the given order)."""
     if isinstance(prompts, LazyColumn):
         return prompts.take(rows, batch_rows)
-    if isinstance(prompts, pa.ChunkedArray):
-        prompts = prompts.cast(pa.large_string()) if pa.types.is_string(prompts.type) else prompts
-    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in prompts.take(pa.array(rows)).to_pylist()]
+    rows = np.asarray(rows, np.int64)
+    order = np.argsort(rows, kind="stable")
+    out = np.empty(len(rows), dtype=object)
+    out[order] = take_sorted(prompts, rows[order]).to_pylist()  # chunk by chunk: no 2 GiB concatenation
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in out]
