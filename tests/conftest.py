@@ -71,6 +71,13 @@ def planted(seed: int = 0, n_legit: int = 300, ring_size: int = 24, n_days: int 
     return ev, accounts, ring
 
 
+def labelled_frames(ds) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A synthetic dataset's events and accounts as pandas, each row joined with its account's labels."""
+    ev = ds.events.join(ds.labels, "account_id").to_pandas()
+    acc = ds.accounts.join(ds.labels, "account_id").to_pandas()
+    return ev, acc
+
+
 @pytest.fixture(scope="session")
 def planted_data():
     return planted()

@@ -23,6 +23,7 @@ from accountgraph.synth import (
     list_scenarios,
     write,
 )
+from tests.conftest import labelled_frames
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,7 @@ def small():
 
 @pytest.fixture(scope="module")
 def small_frames(small):
-    ev = small.events.join(small.labels, "account_id").to_pandas()
-    acc = small.accounts.join(small.labels, "account_id").to_pandas()
-    return ev, acc
+    return labelled_frames(small)
 
 
 # --- contract -----------------------------------------------------------------

@@ -20,6 +20,7 @@ from accountgraph.synth import (
     random_scenario,
     write,
 )
+from tests.conftest import labelled_frames
 from tests.unit.synth import test_generate as contract
 
 SPEC_SEEDS = range(0, 120)
@@ -44,9 +45,7 @@ def world():
 
 @pytest.fixture(scope="module")
 def world_frames(world):
-    ev = world.events.join(world.labels, "account_id").to_pandas()
-    acc = world.accounts.join(world.labels, "account_id").to_pandas()
-    return ev, acc
+    return labelled_frames(world)
 
 
 # --- the spec distribution ----------------------------------------------------------
