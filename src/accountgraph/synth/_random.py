@@ -78,6 +78,8 @@ RANDOM_RANGES: dict[str, tuple[float, float]] = {
     "output_sigma": (0.05, 1.0),
     "churn": (0.0, 0.4),
     "pivot_delay_hours": (1.0, 72.0),
+    "device_catalog": (300, 30_000),
+    "public_templates": (20, 3000),
 }
 _R = RANDOM_RANGES
 _FAMILIES = ("coding", "agentic", "reasoning")
@@ -253,6 +255,9 @@ def random_scenario(seed: int) -> Scenario:
     benign_events = days * (n_legit * benign["legit_rate"] + sum(ent) * benign["enterprise_rate"]
                             + n_auto * benign["automation_rate"])
     rings = _cap_ring_events(drawn, _u(g, "ring_event_share") * benign_events)
+    # Drawn last, so the rest of the spec is what the same seed drew before they existed.
+    catalog = None if g.random() < 0.5 else int(round(_logu(g, "device_catalog")))
+    public = 0 if g.random() < 0.3 else int(round(_logu(g, "public_templates")))
 
     desc = (f"Randomised world (seed {seed}): {n_total:,} accounts over {days} days, "
             f"{len(rings)} rings of {int(sizes.min())}-{int(sizes.max())} accounts with "
@@ -262,5 +267,6 @@ def random_scenario(seed: int) -> Scenario:
         name=f"random-{seed}", description=desc, start=start.isoformat(), days=days,
         n_legit=n_legit, enterprise_sizes=ent, n_automation=n_auto, rings=tuple(rings),
         model_release_day=release, automation_team_sizes=(1, 1, 2, 2, 3, 4, 5),
+        device_catalog=catalog, public_templates=public,
         **benign,  # type: ignore[arg-type]
     )
