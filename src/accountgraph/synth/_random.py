@@ -189,6 +189,13 @@ def _cap_ring_events(drawn: list[tuple[RingTactic, float]], cap: float) -> list[
     return out
 
 
+def _catalogues(g: np.random.Generator) -> tuple[int | None, int]:
+    """Device catalogue and public long tail; drawn last, so the rest of a spec is what its seed drew before."""
+    catalog = None if g.random() < 0.5 else int(round(_logu(g, "device_catalog")))
+    public = 0 if g.random() < 0.3 else int(round(_logu(g, "public_templates")))
+    return catalog, public
+
+
 def random_scenario(seed: int) -> Scenario:
     """Draw a whole world spec (benign population and rings) from ``seed``.
 
@@ -255,9 +262,7 @@ def random_scenario(seed: int) -> Scenario:
     benign_events = days * (n_legit * benign["legit_rate"] + sum(ent) * benign["enterprise_rate"]
                             + n_auto * benign["automation_rate"])
     rings = _cap_ring_events(drawn, _u(g, "ring_event_share") * benign_events)
-    # Drawn last, so the rest of the spec is what the same seed drew before they existed.
-    catalog = None if g.random() < 0.5 else int(round(_logu(g, "device_catalog")))
-    public = 0 if g.random() < 0.3 else int(round(_logu(g, "public_templates")))
+    catalog, public = _catalogues(g)
 
     desc = (f"Randomised world (seed {seed}): {n_total:,} accounts over {days} days, "
             f"{len(rings)} rings of {int(sizes.min())}-{int(sizes.max())} accounts with "
