@@ -14,7 +14,8 @@ This script writes them (evaluation seeds are refused):
     world size, scale, detect wall time and peak RSS.
 
 Each world runs in a fresh subprocess, one at a time, under the machine's heavy-job lock
-(``flock /tmp/ag-heavy.lock``) so that other benchmarks sharing the machine wait.
+(``flock /tmp/ag-heavy.lock``) so that other benchmarks sharing the machine wait
+(``--no-lock`` for small capped worlds).
 
 Usage::
 
@@ -67,8 +68,8 @@ def snapshot_one(seed: int, data: Path, out: Path, scale: float) -> dict[str, An
     return meta
 
 
-def _spawn(seed: int, data: Path, out: Path, scale: float, timeout: float) -> int:
-    cmd = ["flock", LOCK, sys.executable, str(Path(__file__).resolve()), "--one", str(seed),
+def _spawn(seed: int, data: Path, out: Path, scale: float, timeout: float, lock: bool) -> int:
+    cmd = (["flock", LOCK] if lock else []) + [sys.executable, str(Path(__file__).resolve()), "--one", str(seed),
            "--data", str(data), "--out", str(out), "--scale", str(scale)]
     try:
         return subprocess.run(cmd, timeout=timeout).returncode
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--redo", action="store_true", help="rerun worlds that already have a snapshot")
+    p.add_argument("--no-lock", action="store_true", help="do not wait for the heavy-job lock (small worlds)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("accountgraph").setLevel(logging.WARNING)
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         n_full = _n_accounts(random_scenario(seed))
         scale = float(f"{a.max_accounts / n_full:.4g}") if a.max_accounts and n_full > a.max_accounts else 1.0
         data, gen_s = _measure.ensure_dataset("random", a.data_root, seed=seed, scale=scale)
-        rc = _spawn(seed, data, out, scale, a.timeout)
+        rc = _spawn(seed, data, out, scale, a.timeout, not a.no_lock)
         logger.info("seed %d (scale %g, generated in %.0f s): exit %d", seed, scale, gen_s, rc)
 
 

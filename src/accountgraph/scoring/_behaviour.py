@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._grouping import group_quantile_dense
+from ._features import account_days, distinct_keys
 
 __all__ = ["rhythm_features", "infrastructure_features"]
 
@@ -82,7 +83,7 @@ def rhythm_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.nd
 
 
 def infrastructure_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.ndarray,
-                            ev_ip: np.ndarray | None, k: int) -> dict[str, np.ndarray]:
+                            ev_ip: np.ndarray | None, k: int, act: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``exits_per_account_day``, ``ip_top_share`` and ``sync_share`` per cluster.
 
     Parameters
@@ -93,23 +94,24 @@ def infrastructure_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_
     ev_ip : ndarray of int64 or None, shape (n_events,)
         IP code per event (-1: none); ``None`` when the input has no IPs (all NaN).
     k : int
+    act : dict
+        :func:`~._features.account_activity` of the same events (active days per account).
     """
     nan = np.full(k, np.nan)
     if ev_ip is None or not (ev_ip >= 0).any():
         return {"exits_per_account_day": nan, "ip_top_share": nan, "sync_share": nan}
     ok = ev_ip >= 0
-    acc, ip, ts = ev_account[ok].astype(np.int64), ev_ip[ok].astype(np.int64), ts_s[ok]
+    every = bool(ok.all())
+    acc, ip, ts = (ev_account, ev_ip, ts_s) if every else (ev_account[ok], ev_ip[ok], ts_s[ok])
+    acc = acc.astype(np.int64)
     n = len(acc_cluster)
-    day = ts // _DAY
-    day = day - day.min()
-    n_days = int(day.max()) + 1
-    # distinct (account, day) and (account, day, ip): exits per active account-day
-    ad = acc * n_days + day
+    n_days = int(act["n_days"])
+    day = ts // _DAY - int(act["day0"])
+    days = act["active_days"] if every else np.bincount(account_days(acc, day, n, n_days) // n_days,
+                                                        minlength=n).astype(np.float64)
     n_ip = int(ip.max()) + 1
-    ad_u = np.unique(ad)
-    adi_u = np.unique(ad * n_ip + ip)
-    days = np.bincount(ad_u // n_days, minlength=n).astype(np.float64)
-    exits = np.bincount((adi_u // n_ip) // n_days, minlength=n).astype(np.float64)
+    adi = distinct_keys((acc * n_days + day) * n_ip + ip)
+    exits = np.bincount(adi // n_ip // n_days, minlength=n).astype(np.float64)
     has = days > 0
     per_acc = np.where(has, exits / np.maximum(days, 1), np.nan)
     pop = float(np.median(per_acc[has])) if has.any() else 1.0
@@ -128,9 +130,12 @@ def _ip_concentration(acc_cluster: np.ndarray, acc: np.ndarray, ip: np.ndarray, 
     if not m.any():
         return {"ip_top_share": np.full(k, np.nan), "sync_share": np.full(k, np.nan)}
     cl, acc, ip, minute = cl[m], acc[m], ip[m], ts[m] // 60
+    import pandas as pd
+
     n_ip = int(ip.max()) + 1
-    ci, ci_inv, cnt = np.unique(cl * n_ip + ip, return_inverse=True, return_counts=True)
-    ci_cl = ci // n_ip
+    ci_code, ci = pd.factorize(cl * n_ip + ip)
+    cnt = np.bincount(ci_code)
+    ci_cl = np.asarray(ci) // n_ip
     order = np.lexsort((-cnt, ci_cl))
     ci_cl, cnt = ci_cl[order], cnt[order]
     rank = np.arange(len(ci_cl)) - np.searchsorted(ci_cl, ci_cl, side="left")
@@ -139,9 +144,9 @@ def _ip_concentration(acc_cluster: np.ndarray, acc: np.ndarray, ip: np.ndarray, 
     # (cluster, ip, minute) buckets used by >= 2 distinct accounts of the cluster
     t0 = int(minute.min())
     n_min = int(minute.max()) - t0 + 1
-    _, b_inv = np.unique(ci_inv.astype(np.int64) * n_min + (minute - t0), return_inverse=True)
+    b_inv = pd.factorize(ci_code.astype(np.int64) * n_min + (minute - t0))[0]
     n_acc = int(acc.max()) + 1
-    pairs = np.unique(b_inv.astype(np.int64) * n_acc + acc)
+    pairs = distinct_keys(b_inv.astype(np.int64) * n_acc + acc)
     users = np.bincount(pairs // n_acc, minlength=int(b_inv.max()) + 1)
     synced = np.bincount(cl, weights=(users[b_inv] >= 2).astype(np.float64), minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):

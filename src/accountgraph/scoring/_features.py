@@ -11,10 +11,11 @@ nothing. The behavioural features computed per account first are in
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from .._grouping import group_quantile_dense
+from .._grouping import group_quantile_dense, group_quantiles_int
 
-__all__ = ["account_activity", "ramp"]
+__all__ = ["account_activity", "account_days", "distinct_keys", "ramp"]
 
 _US_PER_S = 1_000_000
 _DAY = 86_400
@@ -41,6 +42,24 @@ def _timing(cl: np.ndarray, ts: np.ndarray, n_ev: np.ndarray, k: int) -> Feature
     return {"hour_entropy": ent, "quiet_hours_share": quiet, "weekend_share": weekend}
 
 
+def distinct_keys(key: np.ndarray) -> np.ndarray:
+    """Distinct values of an int64 key, in no particular order (hash-based: O(n), not a sort)."""
+    import pandas as pd
+
+    return np.asarray(pd.unique(np.asarray(key, dtype=np.int64)))
+
+
+def account_days(acc: np.ndarray, day: np.ndarray, n_accounts: int, n_days: int) -> np.ndarray:
+    """Distinct (account, day) pairs as ``account * n_days + day`` (day already relative, >= 0).
+
+    A dense bincount over the account-day grid when it is small enough (O(n)), else a hash set.
+    """
+    key = acc * n_days + day
+    if n_accounts * n_days <= 60_000_000:
+        return np.flatnonzero(np.bincount(key, minlength=n_accounts * n_days))
+    return distinct_keys(key)
+
+
 def account_activity(ev_account: np.ndarray, ts_s: np.ndarray, n_accounts: int) -> dict[str, np.ndarray]:
     """Per account: events, distinct active days, first and last active day (UTC days)."""
     acc = ev_account.astype(np.int64)
@@ -48,17 +67,18 @@ def account_activity(ev_account: np.ndarray, ts_s: np.ndarray, n_accounts: int) 
     events = np.bincount(acc, minlength=n_accounts).astype(np.float64)
     if not len(day):
         z = np.zeros(n_accounts)
-        return {"events": events, "active_days": z, "first_day": z, "last_day": z}
+        return {"events": events, "active_days": z, "first_day": z, "last_day": z, "day0": 0, "n_days": 1}
     d0 = int(day.min())
     n_days = int(day.max()) - d0 + 1
-    ad = np.unique(acc * n_days + (day - d0))
-    active = np.bincount(ad // n_days, minlength=n_accounts).astype(np.float64)
+    ad = account_days(acc, day - d0, n_accounts, n_days)
+    a, d = ad // n_days, ad % n_days
+    active = np.bincount(a, minlength=n_accounts).astype(np.float64)
     first = np.full(n_accounts, np.iinfo(np.int64).max)
     last = np.full(n_accounts, np.iinfo(np.int64).min)
-    np.minimum.at(first, ad // n_days, ad % n_days)
-    np.maximum.at(last, ad // n_days, ad % n_days)
+    np.minimum.at(first, a, d)
+    np.maximum.at(last, a, d)
     return {"events": events, "active_days": active, "first_day": first.astype(np.float64),
-            "last_day": last.astype(np.float64)}
+            "last_day": last.astype(np.float64), "day0": d0, "n_days": n_days}
 
 
 def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int) -> Features:
@@ -99,7 +119,11 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
     # Clusters may hold no events at all (accounts linked by their attributes only).
     n_fam = int(fam.max()) + 1 if len(fam) else 1
     key = cl[ok].astype(np.int64) * n_fam + fam[ok]
-    u, c = np.unique(key, return_counts=True)
+    codes, u = pd.factorize(key)
+    u = np.asarray(u, dtype=np.int64)
+    c = np.bincount(codes, minlength=len(u))
+    by_key = np.argsort(u)
+    u_sorted, c_sorted = u[by_key], c[by_key]
     ucl = u // n_fam
     order = np.lexsort((-c, ucl))
     ucl, c = ucl[order], c[order]
@@ -110,12 +134,11 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
     rep = np.where(n_prompted > 0, top3 / np.maximum(n_prompted, 1), 0.0)
     # Families shared across the cluster: distinct accounts per (cluster, family).
     n_accs = int(acc.max()) + 1 if len(acc) else 1
-    cf = cl[ok].astype(np.int64) * n_fam + fam[ok]
-    trip = np.unique(cf * n_accs + acc[ok])
+    trip = distinct_keys(key * n_accs + acc[ok])
     cf_u, users = np.unique(trip // n_accs, return_counts=True)
     cf_cl = cf_u // n_fam
     shared_f = users >= np.maximum(3, 0.3 * n_acc[cf_cl])
-    prompts_cf = np.bincount(np.searchsorted(cf_u, cf), minlength=len(cf_u))
+    prompts_cf = c_sorted[np.searchsorted(u_sorted, cf_u)]
     shared = np.bincount(cf_cl[shared_f], weights=prompts_cf[shared_f], minlength=k)
     shared_share = np.where(n_prompted > 0, shared / np.maximum(n_prompted, 1), 0.0)
     cf_fam = cf_u % n_fam
@@ -128,16 +151,14 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
 
 def _output(ev_output: np.ndarray, ev_cl: np.ndarray, m: np.ndarray, cl: np.ndarray, k: int) -> Features:
     """Long, tight outputs: median output length against the population's, relative IQR."""
-    out = ev_output[m].astype(np.float64)
+    out = ev_output[m]
     ok = out >= 0
     # Reference: accounts in no cluster (a big ring must not define "normal").
     ref = (ev_output >= 0) & (ev_cl < 0)
     if ref.sum() < 100:
         ref = ev_output >= 0
     pop_median = float(np.median(ev_output[ref]))
-    med = group_quantile_dense(out[ok], cl[ok], k, 0.5)
-    q1 = group_quantile_dense(out[ok], cl[ok], k, 0.25)
-    q3 = group_quantile_dense(out[ok], cl[ok], k, 0.75)
+    med, q1, q3 = group_quantiles_int(out[ok], cl[ok], k, (0.5, 0.25, 0.75))
     rel_iqr = (q3 - q1) / np.maximum(med, 1)
     ratio = med / max(pop_median, 1)
     return {"output_median": med, "output_rel_iqr": rel_iqr, "output_vs_population": ratio}

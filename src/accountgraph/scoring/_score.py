@@ -61,6 +61,7 @@ import pandas as pd
 
 from ._behaviour import infrastructure_features, rhythm_features
 from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing, account_activity
+from ._features import distinct_keys
 from ._features import ramp as ramp  # re-exported: tests import it from here
 from ._model import RingModel, load_model
 from ._params import COMPONENTS, ScoringParams
@@ -136,7 +137,8 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     f: dict[str, np.ndarray] = {"n_accounts": n_acc, "n_events": n_ev}
     f.update(_timing(cl, ts, n_ev, k))
     f.update(rhythm_features(acc_cluster, acc, ts, k))
-    f.update(_cadence(acc_cluster, account_activity(ev_account, ts_all, n), k))
+    act = account_activity(ev_account, ts_all, n)
+    f.update(_cadence(acc_cluster, act, k))
     if ev_family is not None and (ev_family >= 0).any():
         f.update(_templates(ev_family[m], cl, acc, n_acc, k, _family_users(ev_family, ev_account, ~m)))
     else:
@@ -152,7 +154,7 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     f["creation_burst_share"] = burst if burst is not None else np.full(k, np.nan)
     piv = _pivot(ev_model, ev_ts_us, ev_cl, k) if ev_model is not None else None
     f.update(piv or {c: np.full(k, np.nan) for c in ("new_model_share", "new_model_excess", "new_model_lag_hours")})
-    f.update(infrastructure_features(acc_cluster, ev_account, ts_all, ev_ip, k))
+    f.update(infrastructure_features(acc_cluster, ev_account, ts_all, ev_ip, k, act))
     f["account_share"] = n_acc / max(n, 1)
     return pd.DataFrame(f)
 
@@ -164,7 +166,7 @@ def _family_users(ev_family: np.ndarray, ev_account: np.ndarray, rows: np.ndarra
     if not ok.any():
         return np.zeros(n_fam, np.int64)
     n_acc = int(ev_account.max()) + 1
-    pairs = np.unique(ev_family[ok].astype(np.int64) * n_acc + ev_account[ok])
+    pairs = distinct_keys(ev_family[ok].astype(np.int64) * n_acc + ev_account[ok])
     return np.bincount(pairs // n_acc, minlength=n_fam)
 
 
