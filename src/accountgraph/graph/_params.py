@@ -39,6 +39,14 @@ class GraphParams(ParamsBase):
         over-budget signal's clique; 0 leaves such signals out.
     sample_clip : float, default 0.5
         Most evidence, in [0, 1), that one sampled co-occurrence can carry.
+    max_cosharers : float, default 150.0
+        Scale-aware hub caps: per signal type, the cap is lowered (below
+        ``max_signal_degree``) until the median account holding that type shares its
+        signals of that type with at most this many other accounts (see
+        :func:`~accountgraph.graph._weights.type_caps`). ``inf`` turns it off.
+    cosharers_min_accounts : int, default 20000
+        Types held by fewer accounts keep the plain cap: the median account must be a
+        typical member of a population, not of a small extract dominated by one ring.
     """
 
     max_signal_degree: int = 500
@@ -49,6 +57,8 @@ class GraphParams(ParamsBase):
     corroboration: float = 0.25
     sample_neighbours: int = 8
     sample_clip: float = 0.5
+    max_cosharers: float = 150.0
+    cosharers_min_accounts: int = 20_000
 
     _constraints: ClassVar[dict[str, Constraint]] = {
         "max_signal_degree": Interval(int, 2, None),
@@ -59,4 +69,6 @@ class GraphParams(ParamsBase):
         "corroboration": Interval(float, 0, None),
         "sample_neighbours": Interval(int, 0, 1024),
         "sample_clip": Interval(float, 0, 1, "left"),
+        "max_cosharers": Interval(float, 0, None, "neither"),
+        "cosharers_min_accounts": Interval(int, 1, None),
     }

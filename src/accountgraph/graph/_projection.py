@@ -19,7 +19,7 @@ be linked".
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ from ._corroboration import shared_family_focus
 from ._corroboration import substantial_families as substantial_families  # re-exported
 from ._params import GraphParams
 from ._weights import DEFAULT_TYPE_WEIGHTS, EVIDENCE_GROUPS, HUB, LINKED, SAMPLED, _evidence, _type_weight, rarity_weight
+from ._weights import type_caps
 from ._weights import OVER_BUDGET as OVER_BUDGET  # re-exported
 from ._weights import STATUS_NAMES as STATUS_NAMES  # re-exported
 from ._weights import UNSHARED as UNSHARED  # re-exported
@@ -62,6 +63,9 @@ class AccountGraph:
         Effective hub cap after the small-input adjustment.
     n_pairs : int
         Candidate pairs projected (before ``min_link``).
+    type_caps : dict of str to float
+        The hub cap of each signal type (at most ``cap``; lowered where the typical account
+        would meet many strangers through the type, see :func:`~._weights.type_caps`).
     """
 
     n_accounts: int
@@ -73,6 +77,7 @@ class AccountGraph:
     link: np.ndarray
     cap: float
     n_pairs: int
+    type_caps: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_edges(self) -> int:
@@ -133,10 +138,17 @@ def build_graph(
     n_sig = sig.n_signals
     degree = np.bincount(sig.signal, minlength=n_sig).astype(np.int64)
     cap = float(min(p.max_signal_degree, max(10.0, p.hub_share * n_accounts)))
-    status, n_linked, k_sig = _signal_status(degree, cap, p.max_pairs, p.sample_neighbours)
+    caps = type_caps(sig.signal_type[sig.signal], sig.account, degree[sig.signal], len(sig.type_names), cap,
+                     p.max_cosharers, p.cosharers_min_accounts) if n_sig else np.zeros(0)
+    for t, c in enumerate(caps):
+        if c < cap:
+            logger.info("graph: hub cap of %s lowered to %.0f (median account's co-sharers at the population's "
+                        "degrees)", sig.type_names[t], c)
+    sig_cap = caps[sig.signal_type] if n_sig else np.zeros(0)
+    status, n_linked, k_sig = _signal_status(degree, sig_cap, p.max_pairs, p.sample_neighbours)
     weight = np.zeros(n_sig, np.float64)
     used = (status == LINKED) | (status == SAMPLED)
-    weight[used] = rarity_weight(degree[used], cap)
+    weight[used] = rarity_weight(degree[used], sig_cap[used])
     if node_key is None:
         node_key = np.arange(n_accounts, dtype=np.int64)
 
@@ -151,7 +163,8 @@ def build_graph(
         n_accounts, n_sig, n_linked, int((status == SAMPLED).sum()), int((status == HUB).sum()), n_pairs,
         len(src), p.min_link,
     )
-    return AccountGraph(n_accounts, degree, weight, status, src, dst, link, cap, n_pairs)
+    return AccountGraph(n_accounts, degree, weight, status, src, dst, link, cap, n_pairs,
+                        {t: float(c) for t, c in zip(sig.type_names, caps)})
 
 
 def _evidence_by_group(

@@ -222,7 +222,7 @@ def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | N
         with _Stage(stats, "graph", bar):
             node_key = _node_key(inp)
             graph = _graph(cfg, inp, sig, ev_family, node_key)
-            stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap,
+            stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap, type_caps=graph.type_caps,
                          n_hub_signals=int((graph.status == HUB).sum()))
         with _Stage(stats, "communities", bar):
             acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
