@@ -225,6 +225,45 @@ def report(worlds: list[World], model: RingModel, oof: dict[int, np.ndarray], ta
     return "\n".join(lines)
 
 
+def gate_sweep(worlds: list[World], oof: dict[int, np.ndarray], gates: tuple[float, ...]) -> str:
+    """Per membership gate: its own out-of-fold threshold at the default target, worst and median results."""
+    lines = ["## Membership gate (out of fold, each gate with its own threshold at the default target)", "",
+             "| gate | threshold | F1 worst | F1 median | recall median | legit FPR worst | ent FPR worst |"
+             " auto FPR worst | ring recall ≥20 worst |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for g in gates:
+        t = threshold_table(worlds, oof, g)[DEFAULT_TARGET]
+        df = pd.DataFrame([metrics(w, account_scores(w, oof[w.seed], g), t) for w in worlds])
+        lines.append(f"| {g:g} | {t:.4f} | {df.f1.min():.3f} | {df.f1.median():.3f} | {df.recall.median():.3f} |"
+                     f" {df.fpr_legit.max():.4%} | {df.fpr_enterprise.max():.3%} | {df.fpr_automation.max():.3%} |"
+                     f" {df.ring_recall20.min():.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def hardest(worlds: list[World], oof: dict[int, np.ndarray], n: int = 15) -> str:
+    """The highest-scoring benign and lowest-scoring ring clusters (out of fold), with their features."""
+    rows = []
+    for w in worlds:
+        c = w.clusters.assign(score=oof[w.seed], seed=w.seed)
+        kinds = w.accounts[w.accounts.cluster_id >= 0].groupby("cluster_id")["kind"].agg(
+            lambda k: ",".join(f"{x}:{v}" for x, v in k.value_counts().items()))
+        c["mix"] = c.cluster_id.map(kinds)
+        rows.append(c[c.n_accounts >= 3])
+    df = pd.concat(rows, ignore_index=True)
+    feats = [f for f, _, _ in FEATURES]
+    show = ["seed", "cluster_id", "n_accounts", "mix", "score", *feats]
+
+    def table(d: pd.DataFrame) -> list[str]:
+        out = ["| " + " | ".join(show) + " |", "|" + "---|" * len(show)]
+        for r in d[show].itertuples(index=False):
+            out.append("| " + " | ".join(_fmt(v) if isinstance(v, float) else str(v) for v in r) + " |")
+        return out
+
+    ben = df[df.label == "benign"].sort_values("score", ascending=False).head(n)
+    ring = df[(df.label == "ring") & (df.n_accounts >= 10)].sort_values("score").head(n)
+    return "\n".join(["## Highest-scoring benign clusters (out of fold)", "", *table(ben), "",
+                      "## Lowest-scoring ring clusters of >= 10 accounts (out of fold)", "", *table(ring), ""])
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--snapshots", type=Path, required=True)
@@ -247,7 +286,8 @@ def main(argv: list[str] | None = None) -> None:
                               "FPR <= 10 x target"}
     model = fit(worlds, a.l2, meta)
     model = RingModel(model.logistic, model.transforms, model.components, table)
-    md = report(worlds, model, oof, table, a.gate, args_list)
+    md = report(worlds, model, oof, table, a.gate, args_list) + "\n" + gate_sweep(worlds, oof, (0.0, 0.1, 0.25, 0.5))
+    md += "\n" + hardest(worlds, oof)
     if a.model_out:
         model.to_json(a.model_out)
     if a.out:
