@@ -95,17 +95,45 @@ def load(root: Path, seeds: list[int]) -> list[World]:
     return worlds
 
 
-def _training_rows(worlds: list[World]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+#: Evidence a ring can imitate or hide (mimicked timing, aged accounts, camouflage prompts, broad
+#: outputs, no pivot, human cadence); ``--augment`` teaches the model that any of it may look benign.
+MIMICABLE = ("timing", "cadence", "templates", "output", "creation", "pivot")
+
+
+def _mimic(c: pd.DataFrame, k: int, p: float, rng: np.random.Generator) -> pd.DataFrame:
+    """``k`` copies of each ring cluster in which each mimicable component is, with probability ``p``,
+    replaced by the values of a random benign cluster of the same world (all of that component's features)."""
+    ring, benign = c[c.label == "ring"], c[c.label == "benign"]
+    if ring.empty or benign.empty or k <= 0:
+        return c.iloc[:0]
+    copies = []
+    for _ in range(k):
+        x = ring.copy()
+        for comp in MIMICABLE:
+            cols = [f for f, _, cc in FEATURES if cc == comp]
+            hit = rng.random(len(x)) < p
+            if hit.any():
+                donor = benign.iloc[rng.integers(0, len(benign), int(hit.sum()))]
+                x.loc[x.index[hit], cols] = donor[cols].to_numpy()
+        copies.append(x)
+    return pd.concat(copies)
+
+
+def _training_rows(worlds: list[World], augment: int = 0,
+                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Design matrix, labels and weights: clusters of >= 3 accounts that are clearly ring or benign.
 
-    Each cluster weighs sqrt(its accounts); every world's ring and benign sides each sum to 1.
+    Each cluster weighs sqrt(its accounts); every world's ring and benign sides each sum to 1
+    (mimicry copies of ring clusters, ``augment`` per ring cluster, share the ring side's weight).
     """
     proto = _model_shell()
+    rng = np.random.default_rng(seed)
     xs, ys, ws = [], [], []
     for w in worlds:
         c = w.clusters[(w.clusters.n_accounts >= 3) & (w.clusters.label != "mixed") & (w.clusters.n_events > 0)]
         if c.empty:
             continue
+        c = pd.concat([c, _mimic(c, augment, 0.4, rng)], ignore_index=True)
         y = (c.label == "ring").to_numpy(float)
         wt = np.sqrt(c.n_accounts.to_numpy(float))
         for lab in (0.0, 1.0):
@@ -124,9 +152,9 @@ def _model_shell() -> RingModel:
     return RingModel(lg, tuple(t for _, t, _ in FEATURES), tuple(c for _, _, c in FEATURES), {})
 
 
-def fit(worlds: list[World], l2: float, meta: dict[str, Any] | None = None) -> RingModel:
+def fit(worlds: list[World], l2: float, meta: dict[str, Any] | None = None, augment: int = 0) -> RingModel:
     """The ring model fitted on ``worlds`` (no threshold table yet)."""
-    x, y, w = _training_rows(worlds)
+    x, y, w = _training_rows(worlds, augment)
     shell = _model_shell()
     lg = fit_logistic(x, y, features=shell.features, sample_weight=w, l2=l2, meta=meta or {})
     return RingModel(lg, shell.transforms, shell.components, {})
@@ -174,9 +202,9 @@ def _world_threshold(world: World, acc_score: np.ndarray, target: float) -> floa
     return need
 
 
-def out_of_fold(worlds: list[World], l2: float) -> dict[int, np.ndarray]:
+def out_of_fold(worlds: list[World], l2: float, augment: int = 0) -> dict[int, np.ndarray]:
     """Cluster scores of each world under the model fitted on all the other worlds."""
-    return {w.seed: scores(fit([v for v in worlds if v.seed != w.seed], l2), w) for w in worlds}
+    return {w.seed: scores(fit([v for v in worlds if v.seed != w.seed], l2, augment=augment), w) for w in worlds}
 
 
 def threshold_table(worlds: list[World], oof: dict[int, np.ndarray], gate: float) -> dict[float, float]:
@@ -269,6 +297,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--snapshots", type=Path, required=True)
     p.add_argument("--seeds", type=int, nargs="+", default=SEED_SETS["tuning"])
     p.add_argument("--l2", type=float, default=1.0)
+    p.add_argument("--augment", type=int, default=0,
+                   help="mimicry copies per ring cluster (each mimicable component swapped for a benign one w.p. 0.4)")
     p.add_argument("--gate", type=float, default=ScoringParams().min_member_score)
     p.add_argument("--model-out", type=Path)
     p.add_argument("--out", type=Path)
@@ -277,14 +307,14 @@ def main(argv: list[str] | None = None) -> None:
     if set(a.seeds) & set(SEED_SETS["evaluation"]):
         p.error("evaluation worlds are never used for training (PROTOCOL.md)")
     worlds = load(a.snapshots, a.seeds)
-    oof = out_of_fold(worlds, a.l2)
+    oof = out_of_fold(worlds, a.l2, a.augment)
     table = threshold_table(worlds, oof, a.gate)
     meta = {"trained_on": "tuning worlds " + ",".join(str(w.seed) for w in worlds),
             "command": "python benchmarks/train_scorer.py " + shlex.join(args_list),
-            "revision": git_revision(), "l2": a.l2, "membership_gate": a.gate,
+            "revision": git_revision(), "l2": a.l2, "augment": a.augment, "membership_gate": a.gate,
             "threshold_rule": "out-of-fold; every tuning world: legit FPR <= target, enterprise and automation "
                               "FPR <= 10 x target"}
-    model = fit(worlds, a.l2, meta)
+    model = fit(worlds, a.l2, meta, a.augment)
     model = RingModel(model.logistic, model.transforms, model.components, table)
     md = report(worlds, model, oof, table, a.gate, args_list) + "\n" + gate_sweep(worlds, oof, (0.0, 0.1, 0.25, 0.5))
     md += "\n" + hardest(worlds, oof)
