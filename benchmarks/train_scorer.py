@@ -267,6 +267,22 @@ def gate_sweep(worlds: list[World], oof: dict[int, np.ndarray], gates: tuple[flo
     return "\n".join(lines) + "\n"
 
 
+def ceilings(worlds: list[World], gate: float) -> str:
+    """Where each world's ring accounts are: no cluster, a benign/mixed cluster, a ring cluster (below the gate)."""
+    lines = ["## Where the ring accounts are (the scorer's recall ceiling)", "",
+             "| seed | ring accounts | in no cluster | in a mixed or benign cluster | in a ring cluster, member < gate |"
+             " in a ring cluster, member >= gate (ceiling) |", "|---:|---:|---:|---:|---:|---:|"]
+    for w in worlds:
+        a = w.accounts[w.accounts.kind == "ring"]
+        lab = a.cluster_id.map(w.clusters.set_index("cluster_id")["label"])
+        none = (a.cluster_id < 0).mean()
+        other = ((a.cluster_id >= 0) & (lab != "ring")).mean()
+        low = ((lab == "ring") & (a.member_score < gate)).mean()
+        ok = ((lab == "ring") & (a.member_score >= gate)).mean()
+        lines.append(f"| {w.seed} | {len(a):,} | {none:.1%} | {other:.1%} | {low:.1%} | {ok:.1%} |")
+    return "\n".join(lines) + "\n"
+
+
 def hardest(worlds: list[World], oof: dict[int, np.ndarray], n: int = 15) -> str:
     """The highest-scoring benign and lowest-scoring ring clusters (out of fold), with their features."""
     rows = []
@@ -317,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     model = fit(worlds, a.l2, meta, a.augment)
     model = RingModel(model.logistic, model.transforms, model.components, table)
     md = report(worlds, model, oof, table, a.gate, args_list) + "\n" + gate_sweep(worlds, oof, (0.0, 0.1, 0.25, 0.5))
-    md += "\n" + hardest(worlds, oof)
+    md += "\n" + ceilings(worlds, a.gate) + "\n" + hardest(worlds, oof)
     if a.model_out:
         model.to_json(a.model_out)
     if a.out:
