@@ -32,6 +32,7 @@ from ._corroboration import shared_family_focus
 from ._corroboration import substantial_families as substantial_families  # re-exported
 from ._params import GraphParams
 from ._weights import DEFAULT_TYPE_WEIGHTS, EVIDENCE_GROUPS, HUB, LINKED, SAMPLED, _evidence, _type_weight, rarity_weight
+from ._hubs import coordinated_hubs
 from ._weights import type_caps
 from ._weights import OVER_BUDGET as OVER_BUDGET  # re-exported
 from ._weights import STATUS_NAMES as STATUS_NAMES  # re-exported
@@ -151,8 +152,10 @@ def build_graph(
     weight[used] = rarity_weight(degree[used], sig_cap[used])
     if node_key is None:
         node_key = np.arange(n_accounts, dtype=np.int64)
+    common = _coordinate(sig, p, degree, status, k_sig, weight, n_accounts, node_key)
 
-    per_group, n_pairs = _evidence_by_group(sig, n_accounts, p, degree, weight, status, k_sig, node_key, seed)
+    per_group, n_pairs = _evidence_by_group(sig, n_accounts, p, degree, weight, status, k_sig, node_key, seed,
+                                            common)
     if per_group:
         src, dst, link = _links(per_group, p, substantial, focus)
     else:
@@ -167,9 +170,28 @@ def build_graph(
                         {t: float(c) for t, c in zip(sig.type_names, caps)})
 
 
+def _coordinate(sig: SignalTable, p: GraphParams, degree: np.ndarray, status: np.ndarray, k_sig: np.ndarray,
+                weight: np.ndarray, n_accounts: int, node_key: np.ndarray) -> np.ndarray:
+    """Mark coordinated hubs SAMPLED (in place: status, k, weight); return the mask (:mod:`._hubs`)."""
+    common = np.zeros(len(degree), bool)
+    if p.coordinated_weight <= 0 or not (status == HUB).any():
+        return common
+    groups = sorted({EVIDENCE_GROUPS.get(t, t) for t in sig.type_names})
+    type_group = np.array([groups.index(EVIDENCE_GROUPS.get(t, t)) for t in sig.type_names], np.int64)
+    hub = (status == HUB) & (degree <= max(p.max_signal_degree, p.coordinated_max_share * n_accounts))
+    common = coordinated_hubs(sig.account, sig.signal, type_group[sig.signal_type], hub, degree, n_accounts,
+                              node_key)
+    k = np.minimum(int(p.sample_neighbours), (degree[common] - 1) // 2)
+    budget = max(int(p.max_pairs) // max(int(degree[common].sum()), 1), 1)
+    k_sig[common] = np.minimum(k, budget)
+    status[common] = SAMPLED
+    weight[common] = p.coordinated_weight
+    return common
+
+
 def _evidence_by_group(
     sig: SignalTable, n_accounts: int, p: GraphParams, degree: np.ndarray, weight: np.ndarray,
-    status: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int,
+    status: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int, common: np.ndarray | None = None,
 ) -> tuple[dict[str, list[sp.csr_matrix]], int]:
     """Per evidence group, the weighted noisy-or evidence matrices of its types; candidate pairs."""
     weights = dict(DEFAULT_TYPE_WEIGHTS if p.type_weights is None else {**DEFAULT_TYPE_WEIGHTS, **p.type_weights})
@@ -193,7 +215,7 @@ def _evidence_by_group(
         pm = sp.triu(b @ b.T, k=1).tocsr()
         del b
         if ms.any():
-            u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed)
+            u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed, common)
             d = degree[sid].astype(np.float64)
             lam_s = _evidence(weight[sid]) * (d - 1) / (2 * k_sig[sid])
             pm = pm + sp.coo_matrix(
