@@ -139,12 +139,7 @@ def build_graph(
     n_sig = sig.n_signals
     degree = np.bincount(sig.signal, minlength=n_sig).astype(np.int64)
     cap = float(min(p.max_signal_degree, max(10.0, p.hub_share * n_accounts)))
-    caps = type_caps(sig.signal_type[sig.signal], sig.account, degree[sig.signal], len(sig.type_names), cap,
-                     p.max_cosharers, p.cosharers_min_accounts) if n_sig else np.zeros(0)
-    for t, c in enumerate(caps):
-        if c < cap:
-            logger.info("graph: hub cap of %s lowered to %.0f (median account's co-sharers at the population's "
-                        "degrees)", sig.type_names[t], c)
+    caps = _type_caps(sig, degree, cap, p)
     sig_cap = caps[sig.signal_type] if n_sig else np.zeros(0)
     status, n_linked, k_sig = _signal_status(degree, sig_cap, p.max_pairs, p.sample_neighbours)
     weight = np.zeros(n_sig, np.float64)
@@ -168,6 +163,19 @@ def build_graph(
     )
     return AccountGraph(n_accounts, degree, weight, status, src, dst, link, cap, n_pairs,
                         {t: float(c) for t, c in zip(sig.type_names, caps)})
+
+
+def _type_caps(sig: SignalTable, degree: np.ndarray, cap: float, p: GraphParams) -> np.ndarray:
+    """The scale-aware hub cap of each signal type (:func:`~._weights.type_caps`), logged where lowered."""
+    if not sig.n_signals:
+        return np.zeros(len(sig.type_names))
+    caps = type_caps(sig.signal_type[sig.signal], sig.account, degree[sig.signal], len(sig.type_names), cap,
+                     p.max_cosharers, p.cosharers_min_accounts)
+    for t, c in enumerate(caps):
+        if c < cap:
+            logger.info("graph: hub cap of %s lowered to %.0f (median account's co-sharers at the population's "
+                        "degrees)", sig.type_names[t], c)
+    return caps
 
 
 def _coordinate(sig: SignalTable, p: GraphParams, degree: np.ndarray, status: np.ndarray, k_sig: np.ndarray,
