@@ -8,13 +8,13 @@ automation stack are all hubs; yet the accounts behind one of those exits are, n
 all of them, the accounts behind one of the fingerprints. Strangers behind a NAT exit
 are not the strangers of one particular fingerprint.
 
-A hub ``h`` is **coordinated** when, for some hub ``h'`` of another evidence group
-(another kind of fact: not an IP and its /24),
-
-* at least ``min_share`` of ``h``'s accounts also hold ``h'`` (estimated on a
-  deterministic sample of ``h``'s accounts), and
-* that is at least ``min_lift`` times the share of all accounts holding ``h'``
-  (so a webmail domain or a country's phone prefix, held by everybody, never qualifies).
+A hub ``h`` is **coordinated** when, for some other evidence group (another kind of fact:
+not an IP and its /24), at least ``min_share`` of ``h``'s accounts (estimated on a
+deterministic sample of them) hold a hub ``h'`` of that group that is **associated** with
+``h``: the share of ``h``'s accounts holding ``h'`` is at least ``min_lift`` times the share
+of all accounts holding ``h'`` (so a webmail domain or a country's phone prefix, held by
+everybody, never counts). A ring's stack of 3 fingerprints split among its accounts counts
+as one companion.
 
 Coordinated hubs are projected like signals past the pair budget, onto sparse circulants,
 but with one **common member order** for all of them, so that the accounts that share
@@ -112,8 +112,12 @@ def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray,
     a, b = key // n_sig, key % n_sig
     share = c / np.minimum(degree[a], sample)
     lift = share / np.maximum(degree[b] / max(n_accounts, 1), 1e-12)
-    good = (share >= min_share) & (lift >= min_lift)
-    out[a[good]] = True
+    assoc = lift >= min_lift
+    n_grp = int(group.max()) + 1
+    hg = a[assoc] * n_grp + group[b[assoc]]
+    ag = np.unique(hg)
+    tot = np.bincount(np.searchsorted(ag, hg), weights=share[assoc], minlength=len(ag))
+    out[(ag // n_grp)[tot >= min_share]] = True
     logger.info("graph: %d of %d hubs are coordinated (held by the same accounts as a hub of another kind)",
                 int(out.sum()), int(hub.sum()))
     return out
