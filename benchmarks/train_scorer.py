@@ -52,7 +52,6 @@ FEATURES: list[tuple[str, str, str]] = [
     ("weekly_quiet_share", "identity", "timing"),
     ("active_day_share", "identity", "cadence"),
     ("rate_vs_population", "log2", "cadence"),
-    ("daily_volume_cv", "identity", "cadence"),
     ("template_shared_share", "identity", "templates"),
     ("template_top3_share", "identity", "templates"),
     ("template_exclusive_share", "identity", "templates"),
@@ -267,6 +266,37 @@ def gate_sweep(worlds: list[World], oof: dict[int, np.ndarray], gates: tuple[flo
     return "\n".join(lines) + "\n"
 
 
+def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """ROC AUC by the rank-sum formula, ties half; NaN if a side is empty."""
+    from scipy.stats import rankdata
+
+    pos, neg = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    r = rankdata(np.r_[pos, neg])
+    return float((r[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def separation(worlds: list[World]) -> str:
+    """Per feature: AUC of ring vs benign clusters (>= 5 accounts), pooled and in the worst world."""
+    lines = ["## Separation of each feature (ring vs benign clusters of >= 5 accounts, before any fitting)", "",
+             "| feature | component | direction | AUC pooled | AUC median world | AUC worst world |",
+             "|---|---|---|---:|---:|---:|"]
+    c = pd.concat([w.clusters.assign(seed=w.seed) for w in worlds], ignore_index=True)
+    c = c[(c.n_accounts >= 5) & (c.label != "mixed")]
+    rows = []
+    for f, _, comp in FEATURES:
+        pooled = _auc(c[c.label == "ring"][f].to_numpy(float), c[c.label == "benign"][f].to_numpy(float))
+        sign = 1.0 if not np.isfinite(pooled) or pooled >= 0.5 else -1.0
+        per = [v for _, g in c.groupby("seed") if np.isfinite(v := _auc(
+            sign * g[g.label == "ring"][f].to_numpy(float), sign * g[g.label == "benign"][f].to_numpy(float)))]
+        rows.append((f, comp, "higher in rings" if sign > 0 else "lower in rings", max(pooled, 1 - pooled),
+                     float(np.median(per)) if per else np.nan, float(np.min(per)) if per else np.nan))
+    for r in sorted(rows, key=lambda r: -np.nan_to_num(r[5])):
+        lines.append(f"| `{r[0]}` | {r[1]} | {r[2]} | {r[3]:.3f} | {r[4]:.3f} | {r[5]:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def ceilings(worlds: list[World], gate: float) -> str:
     """Where each world's ring accounts are: no cluster, a benign/mixed cluster, a ring cluster (below the gate)."""
     lines = ["## Where the ring accounts are (the scorer's recall ceiling)", "",
@@ -333,7 +363,7 @@ def main(argv: list[str] | None = None) -> None:
     model = fit(worlds, a.l2, meta, a.augment)
     model = RingModel(model.logistic, model.transforms, model.components, table)
     md = report(worlds, model, oof, table, a.gate, args_list) + "\n" + gate_sweep(worlds, oof, (0.0, 0.1, 0.25, 0.5))
-    md += "\n" + ceilings(worlds, a.gate) + "\n" + hardest(worlds, oof)
+    md += "\n" + separation(worlds) + "\n" + ceilings(worlds, a.gate) + "\n" + hardest(worlds, oof)
     if a.model_out:
         model.to_json(a.model_out)
     if a.out:
