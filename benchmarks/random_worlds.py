@@ -195,7 +195,32 @@ def _summary(rows: list[dict[str, Any]]) -> list[str]:
     if failed:
         out.append("")
         out.append(f"Failed worlds (counted as F1 = 0 in the worst case): {failed}")
+    out += [""] + _targets(rows)
     return out
+
+
+def _targets(rows: list[dict[str, Any]]) -> list[str]:
+    """The issue-11 targets, counted over the worlds (failed worlds count as misses)."""
+    n = len(rows)
+    ok = [r for r in rows if r.get("status") == "ok"]
+
+    def count(pred: Any) -> str:
+        return f"{sum(1 for r in ok if pred(r))}/{n}"
+
+    rings = sum(int(r.get("n_rings20", 0)) for r in ok)
+    hit = sum(round(float(r["ring_recall20"]) * int(r["n_rings20"])) for r in ok
+              if r.get("n_rings20") and r.get("ring_recall20") == r.get("ring_recall20"))
+    return [
+        "Targets (issue 11), over the worlds of this table:",
+        "",
+        f"- flagged-account F1 >= 0.95: {count(lambda r: r['f1'] >= 0.95)} worlds (target: at least 90 %);"
+        f" >= 0.85: {count(lambda r: r['f1'] >= 0.85)} (target: all)",
+        f"- legit FPR <= 0.1 %: {count(lambda r: r['fpr_legit'] <= 0.001)}; enterprise FPR <= 1 %:"
+        f" {count(lambda r: r['fpr_enterprise'] <= 0.01)}; automation FPR <= 1 %:"
+        f" {count(lambda r: r['fpr_automation'] <= 0.01)} (target: all)",
+        f"- rings of >= 20 accounts recalled (>= 80 % of their accounts flagged), pooled: {hit}/{rings}"
+        f" = {hit / max(rings, 1):.1%} (target: >= 95 %)",
+    ]
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
