@@ -63,8 +63,9 @@ FEATURES: list[tuple[str, str, str, int]] = [
     ("exits_per_account_day", "log2", "infrastructure", 1),
     ("ip_top_share", "identity", "infrastructure", -1),
     ("sync_share", "identity", "infrastructure", 0),
-    ("signal_concentration", "identity", "infrastructure", 1),
 ]
+#: One standard unit per transform: a quarter of a share, one doubling of a ratio.
+UNITS = {"identity": 0.25, "log2": 1.0}
 TARGETS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 DEFAULT_TARGET = 1e-3
 KINDS = ("legit", "enterprise", "automation")
@@ -157,8 +158,9 @@ def fit(worlds: list[World], l2: float, meta: dict[str, Any] | None = None, augm
     """The ring model fitted on ``worlds`` (no threshold table yet)."""
     x, y, w = _training_rows(worlds, augment)
     shell = _model_shell()
+    units = np.array([UNITS[f[1]] for f in FEATURES])
     lg = fit_logistic(x, y, features=shell.features, sample_weight=w, l2=l2, meta=meta or {},
-                      signs=np.array([f[3] for f in FEATURES], np.float64))
+                      signs=np.array([f[3] for f in FEATURES], np.float64), scale=units)
     return RingModel(lg, shell.transforms, shell.components, {})
 
 
