@@ -45,11 +45,12 @@ class GraphParams(ParamsBase):
         signals of that type with at most this many other accounts (see
         :func:`~accountgraph.graph._weights.type_caps`). ``inf`` turns it off.
     promiscuity : float, default 4.0
-        An account holding ``n`` signals of a type, more than ``promiscuity`` times the median
-        holder, weighs ``sqrt(n0 / n)`` in each pair it forms through that type: an account
-        that spoofs a fingerprint or rotates an exit per request shares one of them with a
-        stranger by chance (a household behind one of the ring's exits), while accounts that
-        share many of them still add up. 0 turns it off.
+        A pair of accounts holding ``n_u`` and ``n_v`` signals of a type keeps
+        ``min(1, sqrt(promiscuity * min / max))`` of the evidence it gets through that type:
+        an account that spoofs a fingerprint or rotates an exit per request shares one of them
+        with a person who holds a few (a household behind one of the ring's exits) by chance,
+        while two accounts of one ring rotating through the same pool are balanced and keep
+        all of it. 0 turns it off.
     coordinated_weight : float, default 0.5
         Rarity weight given to *coordinated hubs* (hubs held by the same accounts as a
         hub of another kind, :mod:`accountgraph.graph._hubs`), which are then projected

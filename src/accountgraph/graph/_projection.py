@@ -214,11 +214,10 @@ def _evidence_by_group(
         ms = (inc_status == SAMPLED) & of_type
         if alpha <= 0 or not (m.any() or ms.any()):
             continue
-        f = _holder_factor(sig.account[of_type], n_accounts, p.promiscuity)
         s_ids, s_local = np.unique(sig.signal[m], return_inverse=True)
         lam = _evidence(weight[s_ids])
         b = sp.csr_matrix(
-            (np.sqrt(lam)[s_local] * f[sig.account[m]], (sig.account[m], s_local)),
+            (np.sqrt(lam)[s_local], (sig.account[m], s_local)),
             shape=(n_accounts, len(s_ids)),
         )
         pm = sp.triu(b @ b.T, k=1).tocsr()
@@ -228,29 +227,29 @@ def _evidence_by_group(
             d = degree[sid].astype(np.float64)
             lam_s = _evidence(weight[sid]) * (d - 1) / (2 * k_sig[sid])
             pm = pm + sp.coo_matrix(
-                (np.minimum(lam_s, lam_clip) * f[u] * f[v], (np.minimum(u, v), np.maximum(u, v))), shape=pm.shape
+                (np.minimum(lam_s, lam_clip), (np.minimum(u, v), np.maximum(u, v))), shape=pm.shape
             ).tocsr()
+        _balance(pm, np.bincount(sig.account[of_type], minlength=n_accounts), p.promiscuity)
         n_pairs += pm.nnz
         pm.data = alpha * -np.expm1(-pm.data)
         per_group.setdefault(EVIDENCE_GROUPS.get(tname, tname), []).append(pm)
     return per_group, n_pairs
 
 
-def _holder_factor(account: np.ndarray, n_accounts: int, promiscuity: float) -> np.ndarray:
-    """Per account, how much its sharing of one signal of a type counts: ``min(1, sqrt(n0 / n))``.
+def _balance(pm: sp.csr_matrix, n: np.ndarray, promiscuity: float) -> None:
+    """Scale each pair's evidence by ``min(1, sqrt(promiscuity * min(n_u, n_v) / max(n_u, n_v)))``, in place.
 
-    ``n`` is how many signals of the type the account holds (``account``: the type's incidences)
-    and ``n0`` is ``promiscuity`` times the median holder's count. An account that touches hundreds
-    of fingerprints (spoofed per request) or of exits (rotated per request) shares one of them
-    with a stranger by chance: such a pair gets ``f_u * f_v`` of the evidence, while accounts that
-    share many of them (a ring's accounts, rotating through the same pool) still add up. 0 turns
-    it off (every factor 1).
+    ``n`` counts each account's signals of the type. An account that touches hundreds of
+    fingerprints (spoofed per request) or exits (rotated per request) shares one of them with a
+    person who has three by chance: that pair keeps a small share of its evidence. Two such
+    accounts of one ring, rotating through the same pool, are balanced and keep all of it, as do
+    two people with a handful each. 0 turns it off.
     """
-    if promiscuity <= 0 or not len(account):
-        return np.ones(n_accounts)
-    n = np.bincount(account, minlength=n_accounts).astype(np.float64)
-    n0 = promiscuity * float(np.median(n[n > 0]))
-    return np.minimum(1.0, np.sqrt(n0 / np.maximum(n, 1.0)))
+    if promiscuity <= 0 or not pm.nnz:
+        return
+    rows = np.repeat(np.arange(pm.shape[0]), np.diff(pm.indptr))
+    a, b = n[rows].astype(np.float64), n[pm.indices].astype(np.float64)
+    pm.data *= np.minimum(1.0, np.sqrt(promiscuity * np.minimum(a, b) / np.maximum(np.maximum(a, b), 1.0)))
 
 
 def _links(

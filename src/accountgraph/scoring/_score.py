@@ -43,8 +43,8 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
 **Gates** (not learned; reasons a cluster cannot be a ring whatever its evidence):
 
 * size: ``ramp(log n, log 2, log 6)``: a pair is not a ring (0), three accounts 0.39;
-* spread: ``ramp(events per account-day, 200, 80)``: a few accounts each sending
-  hundreds of requests a day are automation, however scripted;
+* spread: ``ramp(events per account-day, 1000, 400)``: accounts each sending a
+  thousand requests a day are automation, however scripted;
 * automation team: a cluster of at most 5 accounts sending at least 50 requests per
   account-day is an owner's few API keys (``team_gate``);
 * events: a cluster with no event at all (linked by attributes only) scores 0;
