@@ -62,7 +62,7 @@ def spark_session(master: str | None = None, *, shuffle_partitions: int | None =
          .config("spark.driver.memory", os.environ.get("ACCOUNTGRAPH_SPARK_DRIVER_MEMORY", "3g"))
          .config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.execution.arrow.maxRecordsPerBatch", "65536")
-         .config("spark.sql.shuffle.partitions", str(shuffle_partitions or 8))
+         .config("spark.sql.shuffle.partitions", str(shuffle_partitions or int(os.environ.get("ACCOUNTGRAPH_SPARK_SHUFFLE_PARTITIONS", "8"))))
          .config("spark.pyspark.python", sys.executable))
     return b.getOrCreate()
 
