@@ -36,13 +36,18 @@ def require_pyspark() -> Any:
     return pyspark
 
 
-def spark_session(master: str | None = None, *, shuffle_partitions: int | None = None) -> Any:
+def spark_session(master: str | None = None, *, shuffle_partitions: int | None = None,
+                  extra: dict[str, str] | None = None) -> Any:
     """The active SparkSession, or a new one on ``master`` (default ``local[2]``).
 
     A new session gets: UTC session time zone, Arrow batches of 65,536 rows for
     the Python stages, the Spark UI off, and ``spark.pyspark.python`` set to this
-    interpreter so executors import the same accountgraph. An active session is
-    used as it is (its time zone is set to UTC for the run's conversions).
+    interpreter so executors import the same accountgraph; ``extra`` adds settings.
+    An active session is used as it is (its time zone is set to UTC for the run's
+    conversions). Heap sizes come from ``ACCOUNTGRAPH_SPARK_DRIVER_MEMORY`` (default
+    3g; in ``local`` mode this JVM runs the executors too) and
+    ``ACCOUNTGRAPH_SPARK_EXECUTOR_MEMORY`` (default 2g), shuffle partitions from
+    ``ACCOUNTGRAPH_SPARK_SHUFFLE_PARTITIONS`` (default 8).
     """
     require_pyspark()
     from pyspark.sql import SparkSession
@@ -63,7 +68,10 @@ def spark_session(master: str | None = None, *, shuffle_partitions: int | None =
          .config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.execution.arrow.maxRecordsPerBatch", "65536")
          .config("spark.sql.shuffle.partitions", str(shuffle_partitions or int(os.environ.get("ACCOUNTGRAPH_SPARK_SHUFFLE_PARTITIONS", "8"))))
+         .config("spark.executor.memory", os.environ.get("ACCOUNTGRAPH_SPARK_EXECUTOR_MEMORY", "2g"))
          .config("spark.pyspark.python", sys.executable))
+    for k, v in (extra or {}).items():
+        b = b.config(k, v)
     return b.getOrCreate()
 
 
