@@ -108,17 +108,28 @@ if engine == "local":
 else:
     from accountgraph import spark as ags
     from accountgraph.engines.spark import spark_session
-    extra = {{"spark.ui.enabled": "true"}} if master.startswith("spark://") else {{}}
+    extra = {{"spark.ui.enabled": "true"}}
     s = spark_session(master, shuffle_partitions=int(os.environ.get("BENCH_PARTITIONS", "16")), extra=extra)
     res = ags.detect(ev, ac, seed=0, **opts)
     flagged = [r[0] for r in res.assignments.where("flagged").select("account_id").collect()]
     stats = res.stats
-    if extra:
-        import urllib.request
-        app = s.sparkContext.applicationId
-        url = s.sparkContext.uiWebUrl + f"/api/v1/applications/{{app}}/allexecutors"
-        rest = [{{k: e[k] for k in ("id", "hostPort", "totalCores", "totalTasks", "totalDuration", "maxMemory")}}
-                for e in json.load(urllib.request.urlopen(url))]
+    import urllib.request
+    base = s.sparkContext.uiWebUrl + f"/api/v1/applications/{{s.sparkContext.applicationId}}"
+    get = lambda path: json.load(urllib.request.urlopen(base + path))
+    rest = [{{k: e[k] for k in ("id", "hostPort", "totalCores", "totalTasks", "totalDuration", "maxMemory")}}
+            for e in get("/allexecutors")]
+    group = {{}}
+    for j in get("/jobs"):
+        for sid in j.get("stageIds", []):
+            group[sid] = j.get("jobGroup", "?")
+    shuffle = {{}}
+    for st in get("/stages"):
+        g = shuffle.setdefault(group.get(st["stageId"], "?"), {{"write": 0, "read": 0, "input": 0, "tasks": 0}})
+        g["write"] += st.get("shuffleWriteBytes", 0)
+        g["read"] += st.get("shuffleReadBytes", 0)
+        g["input"] += st.get("inputBytes", 0)
+        g["tasks"] += st.get("numCompleteTasks", 0)
+    stats["shuffle"] = shuffle
     s.stop()
 wall = time.perf_counter() - t0
 stop = True
@@ -232,6 +243,17 @@ def main(argv: list[str] | None = None) -> None:
     _write(a, rows, cluster, argv)
 
 
+def _shuffle_lines(sh: dict[str, dict[str, int]]) -> list[str]:
+    """Per pipeline stage (Spark job group): input read, shuffle written and read, tasks."""
+    if not sh:
+        return []
+    out = ["", "  | stage | input MiB | shuffle write MiB | shuffle read MiB | tasks |", "  |---|---|---|---|---|"]
+    for k, v in sorted(sh.items()):
+        out.append(f"  | {k.replace('accountgraph:', '')} | {v['input'] / 2**20:,.1f} | {v['write'] / 2**20:,.1f} | "
+                   f"{v['read'] / 2**20:,.1f} | {v['tasks']:,} |")
+    return out + [""]
+
+
 def _write(a: argparse.Namespace, rows: list, cluster: Any, argv: list[str] | None) -> None:
     cmd = "flock /tmp/ag-heavy.lock .venv/bin/python benchmarks/spark_engine.py " + " ".join(
         shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))
@@ -259,6 +281,7 @@ def _write(a: argparse.Namespace, rows: list, cluster: Any, argv: list[str] | No
         if spk["status"] == "ok":
             secs = spk["stats"].get("seconds", {})
             stage.append(f"- {target:.0e} events, Spark stage seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in secs.items()))
+            stage += _shuffle_lines(spk["stats"].get("shuffle", {}))
     text = [
         "# The Spark engine against the local engine",
         "",
@@ -285,6 +308,7 @@ def _write(a: argparse.Namespace, rows: list, cluster: Any, argv: list[str] | No
                  "4 shuffle partitions, 3 GiB per executor.", "",
                  f"- Workers registered: {json.dumps(workers)}"]
         if rec["status"] == "ok":
+            text += _shuffle_lines(rec["stats"].get("shuffle", {}))
             text += [f"- Wall time {rec['wall_s']:.1f} s; peak driver {_mib(rec['peaks']['driver'])} MiB, driver-side "
                      f"JVM {_mib(rec['peaks']['jvm'])} MiB; flagged {len(rec['flagged']):,}"
                      + (f", agreement with local {_agreement(loc['flagged'], rec['flagged']):.4f}" if loc else ""), "",

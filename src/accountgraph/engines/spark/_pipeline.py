@@ -73,6 +73,7 @@ def run_spark(cfg: PipelineConfig, events: Any, accounts: Any | None, *, master:
     @contextlib.contextmanager
     def timer(name: str) -> Iterator[None]:
         t0 = time.perf_counter()
+        spark.sparkContext.setJobGroup(f"accountgraph:{name}", f"accountgraph stage {name}")  # per-stage Spark metrics
         yield
         dt = time.perf_counter() - t0
         stats.setdefault("seconds", {})[name] = round(dt, 4)
