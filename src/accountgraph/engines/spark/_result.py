@@ -96,7 +96,7 @@ class SparkDetectionResult:
 
     def summary(self, n: int = 5) -> str:
         """A short text summary of the top rings (what the CLI prints)."""
-        return self._top.summary(n)
+        return self._top.summary(n).replace("DetectionResult(", "SparkDetectionResult(", 1)
 
     def __repr__(self) -> str:
         return repr(self._top).replace("DetectionResult(", "SparkDetectionResult(", 1)
