@@ -42,7 +42,8 @@ from accountgraph.synth import generate  # noqa: E402
 def spark():
     from accountgraph.engines.spark import spark_session
 
-    s = spark_session("local[2]", shuffle_partitions=2)
+    # Small data: a 1.5 GiB heap is plenty and keeps the test run light on a shared machine.
+    s = spark_session("local[2]", shuffle_partitions=2, extra={"spark.driver.memory": "1536m"})
     yield s
     s.stop()
 

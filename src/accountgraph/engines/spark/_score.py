@@ -154,7 +154,7 @@ def population(ev: Any, acc_cl: Any, accounts: Any | None, models: Any | None, h
     """The population facts, as small Spark aggregates (``ev``: acc, ts, output?, family?, model?)."""
     from pyspark.sql import functions as F
 
-    start = int(ev.agg(F.min("ts")).collect()[0][0])
+    start = int(ev.agg(F.min("ts")).collect()[0][0] or 0)
     out_mid, has_out = (0, 0), False
     if has_output:
         o = ev.where(F.col("output") >= 0).join(acc_cl, "acc", "left")

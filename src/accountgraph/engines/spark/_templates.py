@@ -123,7 +123,9 @@ def spark_templates(events: Any, p: TemplateParams, seed: int, stats: dict[str, 
     sig_fam, ok = _families(signed)
     ev_fam = ok.select("eid", "sh").join(sig_fam.select("sh", "family"), "sh").select("eid", "family")
     table = _family_table(sig_fam, events)
-    st["families"] = table.count()
+    n_fam = table.count()
+    if n_fam:  # as locally: no "families" entry when no prompt had a signature
+        st["families"] = n_fam
     stats["templates"] = st
     return ev_fam.localCheckpoint(), table
 
