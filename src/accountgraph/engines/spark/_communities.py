@@ -1,17 +1,18 @@
 """Communities in Spark: components, Leiden and detachment per component, attachment as joins.
 
 * Connected components of the link graph: :func:`._components.connected_components`.
-* Each component is handed to an executor (``applyInPandas`` grouped by component),
-  which runs the local :func:`accountgraph.communities.find_communities` (Leiden on
-  igraph, seeded with the run's seed, vertices in ``node_key`` order, dense
-  communities rejoined) on components larger than ``split_min_size`` and then
-  :func:`accountgraph.communities.detach_weak_members`.
-* The local engine runs Leiden once on all large components together. Modularity's
-  null model there uses the total link weight ``W`` of those components, so each
-  component here is run with resolution ``gamma * W_c / W`` (the same objective,
-  restricted to the component). Leiden's random draws are interleaved across
-  components in the joint run, so partitions of large components can differ from the
-  local engine's; ``docs/spark.md`` measures how much.
+* Each component is handed to an executor (``applyInPandas`` grouped by component). A
+  component larger than ``split_min_size`` gets exactly the calls the local
+  ``find_communities`` makes for it: :func:`accountgraph.communities.leiden_one` with
+  seed ``component_seed(seed, rank)`` (``rank``: the component's place among the large
+  components by first account in ``node_key`` order, computed in Spark), vertices in
+  ``node_key`` order, then ``merge_dense``; then
+  :func:`accountgraph.communities.detach_weak_members`. So the partition equals the
+  local engine's. Communities labels keep the local order (plain components by smallest
+  account, then Leiden communities by (rank, community)), which attachment's ties use.
+* Not yet: the local engine re-splits communities larger than
+  ``max(oversize_min, oversize_share * n)`` (``split_oversized``); the Spark engine logs
+  a warning when one occurs (none at the tested sizes).
 * Attachment (:func:`accountgraph.communities.attach_by_shared_signals`) depends on
   every community's signals, so each round is a few joins over the usable incidences.
 * Canonical cluster ids: communities of at least ``min_cluster_size`` accounts,
@@ -27,9 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...communities import CommunityParams, detach_weak_members, find_communities
+from ...communities import CommunityParams, component_seed, detach_weak_members, leiden_one, merge_dense
 from ...graph import AccountGraph
 from ._components import connected_components
+from ._session import dense_index
 
 __all__ = ["spark_communities"]
 
@@ -38,8 +40,8 @@ logger = logging.getLogger(__name__)
 _OUT = "acc long, label long, detached long"
 
 
-def _component(pdf: pd.DataFrame, p: CommunityParams, seed: int, w_big: float, n_acc: int) -> pd.DataFrame:
-    """Leiden (large components) and detachment on one component's edges."""
+def _component(pdf: pd.DataFrame, p: CommunityParams, seed: int, n_acc: int) -> pd.DataFrame:
+    """Leiden (large components, as ``find_communities`` runs each) and detachment on one component's edges."""
     pdf = pdf.sort_values(["src", "dst"], kind="stable")
     src, dst = pdf["src"].to_numpy(np.int64), pdf["dst"].to_numpy(np.int64)
     link = pdf["link"].to_numpy(np.float64)
@@ -50,16 +52,19 @@ def _component(pdf: pd.DataFrame, p: CommunityParams, seed: int, w_big: float, n
     ls, ld = inv[: len(src)], inv[len(src):]
     e = np.zeros(0, np.int64)
     g = AccountGraph(n, e, np.zeros(0), np.zeros(0, np.int8), ls, ld, link, 0.0, len(src))
-    comp = int(nodes[0])
-    big = p.method == "leiden" and n > p.split_min_size
-    if big:
-        res = p.resolution * float(link.sum()) / w_big
-        mem = find_communities(g, method="leiden", resolution=res, split_min_size=p.split_min_size,
-                               merge_density=p.merge_density, seed=seed, node_key=nk, n_iterations=p.n_iterations)
-        label = n_acc + comp * (n_acc + 1) + mem  # after every plain component, in (component, community) order
+    rank = int(pdf["rank"].iloc[0])
+    if rank >= 0:
+        pos = np.empty(n, np.int64)
+        pos[np.lexsort((nodes, nk))] = np.arange(n)  # igraph's vertex order: node_key, then account
+        es, ed = pos[ls], pos[ld]
+        lab = leiden_one(n, es, ed, link, resolution=p.resolution, seed=component_seed(seed, rank),
+                         n_iterations=p.n_iterations)
+        merged, _ = merge_dense(np.unique(lab, return_inverse=True)[1], es, ed, link, p.merge_density)
+        mem = merged[pos]
+        label = n_acc + rank * (n_acc + 1) + mem  # after every plain component, in (rank, community) order
     else:
         mem = np.zeros(n, np.int64)
-        label = np.full(n, comp, np.int64)
+        label = np.full(n, int(nodes[0]), np.int64)
     out, n_det = detach_weak_members(mem, g, min_strength=p.detach_min_strength, min_size=p.detach_min_size)
     label = np.where(out >= 0, label, -1)
     det = np.zeros(n, np.int64)
@@ -68,27 +73,45 @@ def _component(pdf: pd.DataFrame, p: CommunityParams, seed: int, w_big: float, n
 
 
 def _leiden_and_detach(edges: Any, node_key: Any, p: CommunityParams, seed: int, n_acc: int) -> tuple[Any, int]:
-    """``(acc, label)`` of every linked account (-1: detached) and the number detached."""
+    """``(acc, label)`` of every linked account (-1: detached) and the number detached.
+
+    Large components are ranked by their first account in ``node_key`` order (the
+    local engine's ``component_seed`` rank); the others get rank -1.
+    """
     from pyspark.sql import functions as F
 
     cc = connected_components(edges).localCheckpoint()
+    comp = cc.join(node_key.withColumnRenamed("acc", "node"), "node").groupBy("comp").agg(
+        F.count(F.lit(1)).alias("size"), F.min("nk").alias("first"))
+    big = comp.where(F.col("size") > p.split_min_size) if p.method == "leiden" else comp.where(F.lit(False))
+    ranked = dense_index(big.select("comp", "first"), [F.col("first")], "rank").select("comp", "rank")
+    comp = comp.join(ranked, "comp", "left").select("comp", F.coalesce("rank", F.lit(-1).cast("long")).alias("rank"))
     e = (edges.join(cc.select(F.col("node").alias("src"), "comp"), "src")
          .join(node_key.select(F.col("acc").alias("src"), F.col("nk").alias("nk_src")), "src")
-         .join(node_key.select(F.col("acc").alias("dst"), F.col("nk").alias("nk_dst")), "dst"))
-    size = cc.groupBy("comp").agg(F.count(F.lit(1)).alias("size"))
-    e = e.join(size, "comp").localCheckpoint()
-    w_big = 1.0
-    if p.method == "leiden":
-        w_big = float(e.where(F.col("size") > p.split_min_size).agg(F.sum("link")).collect()[0][0] or 1.0)
+         .join(node_key.select(F.col("acc").alias("dst"), F.col("nk").alias("nk_dst")), "dst")
+         .join(comp, "comp"))
 
     def run(pdf: pd.DataFrame) -> pd.DataFrame:
-        return _component(pdf, p, seed, w_big, n_acc)
+        return _component(pdf, p, seed, n_acc)
 
-    mem = e.select("comp", "src", "dst", "link", "nk_src", "nk_dst").groupBy("comp").applyInPandas(run, _OUT).localCheckpoint()
+    cols = ["comp", "rank", "src", "dst", "link", "nk_src", "nk_dst"]
+    mem = e.select(*cols).groupBy("comp").applyInPandas(run, _OUT).localCheckpoint()
     n_det = int(mem.agg(F.sum("detached")).collect()[0][0] or 0)
-    cc.unpersist()
-    e.unpersist()
+    _warn_oversized(mem, p, n_acc)
     return mem.select("acc", "label"), n_det
+
+
+def _warn_oversized(mem: Any, p: CommunityParams, n_acc: int) -> None:
+    """Communities over ``max(oversize_min, oversize_share * n)`` are re-split locally; not yet here."""
+    from pyspark.sql import functions as F
+
+    max_size = max(int(p.oversize_min), int(p.oversize_share * n_acc))
+    if p.oversize_share >= 1.0 or p.method != "leiden":
+        return
+    big = mem.where(F.col("label") >= n_acc).groupBy("label").count().where(F.col("count") > max_size).count()
+    if big:
+        logger.warning("spark: %d communities exceed %d accounts; the local engine re-splits them (split_oversized), "
+                       "the Spark engine does not yet, so these clusters can differ", big, max_size)
 
 
 def _lower_median(df: Any, group: str, value: str, name: str) -> Any:

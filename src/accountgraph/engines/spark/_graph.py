@@ -26,7 +26,8 @@ import numpy as np
 import pyarrow as pa
 
 from ...graph import (EVIDENCE_GROUPS, HUB, LINKED, OVER_BUDGET, SAMPLED, UNSHARED, DEFAULT_TYPE_WEIGHTS,
-                      GraphParams, circulant_pairs, rarity_weight, signal_evidence, type_weight)
+                      GraphParams, circulant_pairs, coordinated_hubs, rarity_weight, signal_evidence, type_caps,
+                      type_weight)
 
 __all__ = ["SparkGraph", "spark_graph"]
 
@@ -43,6 +44,7 @@ class SparkGraph:
     n_pairs: int
     n_edges: int
     n_hub: int
+    type_caps: dict[str, float]
 
 
 class _Lookup:
@@ -56,18 +58,23 @@ class _Lookup:
         return self.values[np.searchsorted(self.keys, ids)]
 
 
-def _level_plan(hist: dict[int, int], cap: float, p: GraphParams) -> tuple[dict[int, tuple[int, int]], tuple[int, int] | None]:
-    """Per degree level ``(status, k)``, and ``(degree, r)`` when only the ``r`` smallest signal ids
-    of that level are sampled (the ``k = 1`` cut of :func:`accountgraph.graph.build_graph`)."""
-    plan = {d: (UNSHARED if d < 2 else HUB, 0) for d in hist}
-    levels = np.array(sorted(d for d in hist if 2 <= d <= cap), np.int64)
-    cnt = np.array([hist[int(d)] for d in levels], np.int64)
+def _level_plan(hist: dict[tuple[int, int], int], caps: np.ndarray, p: GraphParams
+                ) -> tuple[dict[tuple[int, int], tuple[int, int]], tuple[int, int] | None]:
+    """Per (type, degree) level ``(status, k)``, and ``(degree, r)`` when only the ``r`` smallest signal ids
+    among that degree's candidates are sampled (the ``k = 1`` cut of :func:`accountgraph.graph.build_graph`).
+
+    Candidates are shared signals within their type's cap; the pair budget cuts whole degree levels
+    across types, as the local ``_signal_status`` does with per-signal caps.
+    """
+    plan = {(t, d): (UNSHARED if d < 2 else HUB, 0) for (t, d) in hist}
+    cand = {(t, d): c for (t, d), c in hist.items() if 2 <= d <= caps[t]}
+    levels = np.array(sorted({d for _, d in cand}), np.int64)
+    cnt = np.array([sum(c for (_, d2), c in cand.items() if d2 == d) for d in levels], np.int64)
     cum = np.cumsum(cnt * (levels * (levels - 1) // 2))
     n_fit = int((cum <= p.max_pairs).sum()) if cum.size and cum[-1] > p.max_pairs else len(levels)
-    for d in levels[:n_fit]:
-        plan[int(d)] = (LINKED, 0)
+    fit = set(levels[:n_fit].tolist())
     over, ocnt = levels[n_fit:], cnt[n_fit:]
-    partial = None
+    k, n_lv, partial = 0, 0, None
     if over.size:
         total = int((over * ocnt).sum())
         k = min(int(p.sample_neighbours), p.max_pairs // max(total, 1))
@@ -78,59 +85,126 @@ def _level_plan(hist: dict[int, int], cap: float, p: GraphParams) -> tuple[dict[
             n_lv = int((lv_cum <= p.max_pairs).sum())
             if n_lv < len(over):
                 before = int(lv_cum[n_lv - 1]) if n_lv else 0
-                r = (p.max_pairs - before) // int(over[n_lv])
-                partial = (int(over[n_lv]), int(r))
+                partial = (int(over[n_lv]), int((p.max_pairs - before) // int(over[n_lv])))
         elif k < 1:
             n_lv = 0
-        for i, d in enumerate(over):
-            kd = min(k, (int(d) - 1) // 2) if (i < n_lv or (partial and d == partial[0])) else 0
-            plan[int(d)] = (SAMPLED if kd >= 1 else OVER_BUDGET, kd)
-        n_over = int(ocnt.sum())
-        logger.warning(
-            "pair budget max_pairs=%d binds: signals shared by %d-%d accounts are projected onto sparse random "
-            "graphs (k=%d) instead of cliques, %d of %d over the budget; raise max_pairs for the exact projection",
-            p.max_pairs, int(over.min()), int(over.max()), k, n_over, n_over)
+        logger.warning("pair budget max_pairs=%d binds: signals shared by %d-%d accounts are projected onto sparse "
+                       "random graphs (k=%d) instead of cliques; raise max_pairs for the exact projection",
+                       p.max_pairs, int(over.min()), int(over.max()), k)
+    sampled = set(over[:n_lv].tolist()) | ({partial[0]} if partial else set())
+    for (t, d) in cand:
+        if d in fit:
+            plan[(t, d)] = (LINKED, 0)
+        else:
+            kd = min(k, (d - 1) // 2) if d in sampled else 0
+            plan[(t, d)] = (SAMPLED if kd >= 1 else OVER_BUDGET, kd)
     return plan, partial
 
 
-def _level_table(spark: Any, hist: dict[int, int], cap: float, p: GraphParams) -> tuple[Any, tuple[int, int] | None]:
-    """The per-degree numbers as a small DataFrame (computed with the local numpy functions)."""
-    plan, partial = _level_plan(hist, cap, p)
-    deg = np.array(sorted(plan), np.int64)
-    status = np.array([plan[int(d)][0] for d in deg], np.int8)
-    k = np.array([plan[int(d)][1] for d in deg], np.int64)
-    weight = np.zeros(len(deg))
-    used = (status == LINKED) | (status == SAMPLED) | ((deg == (partial or (-1,))[0]) & (k >= 1))
-    weight[used] = rarity_weight(deg[used], cap)
-    lam = signal_evidence(weight)
+def _type_caps(inc: Any, deg: Any, n_types: int, cap: float, p: GraphParams) -> np.ndarray:
+    """Per-type hub caps (:func:`accountgraph.graph.type_caps`) from the incidences of the types held by
+    at least ``cosharers_min_accounts`` accounts (collected: the other types keep ``cap``)."""
+    from pyspark.sql import functions as F
+
+    caps = np.full(max(n_types, 1), float(cap))
+    if not np.isfinite(p.max_cosharers):
+        return caps
+    x = inc.select("acc", "sig").join(deg, "sig")
+    big = [int(r["type_idx"]) for r in x.groupBy("type_idx").agg(F.countDistinct("acc").alias("h"))
+           .where(F.col("h") >= p.cosharers_min_accounts).collect()]
+    if big:
+        t = x.where(F.col("type_idx").isin(big)).select("type_idx", "acc", "degree").toArrow()
+        caps = type_caps(t["type_idx"].to_numpy().astype(np.int64), t["acc"].to_numpy(), t["degree"].to_numpy(),
+                         n_types, cap, p.max_cosharers, p.cosharers_min_accounts)
+    return caps
+
+
+def _coordinated(inc: Any, st: Any, type_names: list[str], n_accounts: int, p: GraphParams, node_key: Any) -> Any:
+    """Mark coordinated hubs SAMPLED (:func:`accountgraph.graph.coordinated_hubs` on the collected hub incidences)."""
+    from pyspark.sql import functions as F
+
+    st = st.withColumn("common", F.lit(False))
+    lim = max(p.max_signal_degree, p.coordinated_max_share * n_accounts)
+    hubs = st.where((F.col("status") == HUB) & (F.col("degree") <= lim)).select("sig", "type_idx", "degree")
+    if p.coordinated_weight <= 0 or hubs.isEmpty():
+        return st
+    hi = inc.select("acc", "sig").join(hubs.select("sig"), "sig").join(node_key, "acc").toArrow()
+    hs = hubs.toArrow()
+    groups = sorted({EVIDENCE_GROUPS.get(t, t) for t in type_names})
+    tg = np.array([groups.index(EVIDENCE_GROUPS.get(t, t)) for t in type_names], np.int64)
+    sig_ids = hs["sig"].to_numpy()
+    o = np.argsort(sig_ids)
+    sig_ids, h_type, h_deg = sig_ids[o], hs["type_idx"].to_numpy()[o], hs["degree"].to_numpy()[o]
+    accs, a_local = np.unique(hi["acc"].to_numpy(), return_inverse=True)
+    nk = np.zeros(len(accs), np.int64)
+    nk[a_local] = hi["nk"].to_numpy()
+    common = coordinated_hubs(a_local.astype(np.int64), np.searchsorted(sig_ids, hi["sig"].to_numpy()).astype(np.int64),
+                              tg[h_type], np.ones(len(sig_ids), bool), h_deg.astype(np.int64), n_accounts, nk)
+    if not common.any():
+        return st
+    d = h_deg[common]
+    k = np.minimum(np.minimum(int(p.sample_neighbours), (d - 1) // 2),
+                   max(int(p.max_pairs) // max(int(d.sum()), 1), 1))
+    upd = st.sparkSession.createDataFrame([(int(a), int(b)) for a, b in zip(sig_ids[common], k)], "sig long, kc long")
+    st = st.join(F.broadcast(upd), "sig", "left")
+    c = F.col("kc").isNotNull()
+    return (st.withColumn("status", F.when(c, F.lit(SAMPLED).cast("byte")).otherwise(F.col("status")))
+            .withColumn("k", F.when(c, F.col("kc")).otherwise(F.col("k")))
+            .withColumn("weight", F.when(c, F.lit(float(p.coordinated_weight))).otherwise(F.col("weight")))
+            .withColumn("common", c).drop("kc"))
+
+
+def _evidence_table(st: Any, p: GraphParams) -> Any:
+    """``xl`` (a linked signal's ``sqrt(l) * sqrt(l)``) and ``xs`` (a sampled co-occurrence's clipped evidence),
+    computed with numpy per distinct (weight, degree, k) and joined back."""
+    from pyspark.sql import functions as F
+
+    key = st.where(F.col("status").isin(LINKED, SAMPLED)).select("weight", "degree", "k").distinct().toArrow()
+    w, d, k = key["weight"].to_numpy(), key["degree"].to_numpy(), key["k"].to_numpy()
+    lam = signal_evidence(w)
     xl = np.sqrt(lam) * np.sqrt(lam)
     lam_clip = float(signal_evidence(np.clip(float(p.sample_clip), 0.0, 1.0)))
     with np.errstate(divide="ignore", invalid="ignore"):
-        xs = np.minimum(signal_evidence(weight) * (deg.astype(np.float64) - 1) / (2 * k), lam_clip)
-    xs = np.where(k >= 1, xs, 0.0)
-    rows = [(int(a), int(b), int(c), float(w), float(x), float(y)) for a, b, c, w, x, y in zip(deg, status, k, weight, xl, xs)]
-    return spark.createDataFrame(rows, "degree long, status byte, k long, weight double, xl double, xs double"), partial
+        xs = np.where(k >= 1, np.minimum(signal_evidence(w) * (d.astype(np.float64) - 1) / (2 * k), lam_clip), 0.0)
+    rows = [(float(a), int(b), int(c), float(x), float(y)) for a, b, c, x, y in zip(w, d, k, xl, xs)]
+    ev = st.sparkSession.createDataFrame(rows or [(0.0, -1, -1, 0.0, 0.0)],
+                                         "weight double, degree long, k long, xl double, xs double")
+    return st.join(F.broadcast(ev), ["weight", "degree", "k"], "left").fillna({"xl": 0.0, "xs": 0.0})
 
 
-def _signal_table(inc: Any, n_accounts: int, p: GraphParams) -> tuple[Any, float]:
-    """Per signal: degree, status, k, weight and evidence."""
+def _signal_table(inc: Any, sigs: Any, type_names: list[str], n_accounts: int, p: GraphParams,
+                  node_key: Any) -> tuple[Any, float, dict[str, float]]:
+    """Per signal: degree, type, status, k, weight, evidence, coordinated flag; the cap and per-type caps."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    deg = inc.groupBy("sig").agg(F.count(F.lit(1)).alias("degree"))
-    hist = {int(r["degree"]): int(r["count"]) for r in deg.groupBy("degree").count().collect()}
+    spark = inc.sparkSession
+    deg = inc.groupBy("sig").agg(F.count(F.lit(1)).alias("degree")).join(sigs.select("sig", "type_idx"), "sig")
+    deg = deg.localCheckpoint()
     cap = float(min(p.max_signal_degree, max(10.0, p.hub_share * n_accounts)))
-    levels, partial = _level_table(inc.sparkSession, hist, cap, p)
-    st = deg.join(F.broadcast(levels), "degree")
+    caps = _type_caps(inc, deg, len(type_names), cap, p)
+    hist = {(int(r["type_idx"]), int(r["degree"])): int(r["count"])
+            for r in deg.groupBy("type_idx", "degree").count().collect()}
+    plan, partial = _level_plan(hist, caps, p)
+    rows = []
+    for (t, d), (status, k) in plan.items():
+        used = status in (LINKED, SAMPLED)
+        w = float(rarity_weight(np.array([d]), np.array([caps[t]]))[0]) if used else 0.0
+        rows.append((t, d, status, k, w))
+    lv = spark.createDataFrame(rows or [(-1, -1, 0, 0, 0.0)], "type_idx int, degree long, status byte, k long, weight double")
+    st = deg.join(F.broadcast(lv), ["type_idx", "degree"])
     if partial is not None:
         d, r = partial
-        rk = F.row_number().over(Window.partitionBy("degree").orderBy("sig")) - 1
-        st = st.withColumn("rk", F.when(F.col("degree") == d, rk).otherwise(F.lit(0)))
-        cut = (F.col("degree") == d) & (F.col("rk") >= r)
+        at = (F.col("degree") == d) & F.col("status").isin(SAMPLED, OVER_BUDGET)
+        rk = F.row_number().over(Window.partitionBy("degree", "__at").orderBy("sig")) - 1
+        st = st.withColumn("__at", at).withColumn("rk", rk)
+        cut = F.col("__at") & (F.col("rk") >= r)
         st = (st.withColumn("status", F.when(cut, F.lit(OVER_BUDGET).cast("byte")).otherwise(F.col("status")))
               .withColumn("k", F.when(cut, F.lit(0)).otherwise(F.col("k")))
-              .withColumn("weight", F.when(cut, F.lit(0.0)).otherwise(F.col("weight"))).drop("rk"))
-    return st.localCheckpoint(), cap
+              .withColumn("weight", F.when(cut, F.lit(0.0)).otherwise(F.col("weight"))).drop("rk", "__at"))
+    st = _coordinated(inc, st.localCheckpoint(), type_names, n_accounts, p, node_key)
+    st = _evidence_table(st, p).localCheckpoint()
+    return st, cap, {t: float(c) for t, c in zip(type_names, caps)}
 
 
 def _ordered_sum(key: str, value: str) -> Any:
@@ -144,28 +218,30 @@ def _ordered_sum(key: str, value: str) -> Any:
 def _circulant_batch(t: pa.Table, seed: int) -> pa.Table:
     """:func:`accountgraph.graph.circulant_pairs` on the incidences of whole signals."""
     acc, nk = t["acc"].to_numpy(), t["nk"].to_numpy()
-    sig, k = t["sig"].to_numpy(), t["k"].to_numpy()
+    sig, k, common = t["sig"].to_numpy(), t["k"].to_numpy(), t["common"].to_numpy(zero_copy_only=False)
     ua, local = np.unique(acc, return_inverse=True)
     node_key = np.zeros(len(ua), np.int64)
     node_key[local] = nk
     us, ks = np.unique(sig, return_index=True)
-    u, v, s = circulant_pairs(local.astype(np.int64), sig.astype(np.int64), _Lookup(us, k[ks]), node_key, seed)
+    u, v, s = circulant_pairs(local.astype(np.int64), sig.astype(np.int64), _Lookup(us, k[ks]), node_key, seed,
+                              _Lookup(us, np.asarray(common[ks], bool)))
     return pa.table({"u": ua[np.minimum(u, v)], "v": ua[np.maximum(u, v)], "sig": s})
 
 
-def _type_pairs(inc: Any, st: Any, sigs: Any, node_key: Any, types: Any, seed: int) -> Any:
+def _type_pairs(inc: Any, st: Any, node_key: Any, types: Any, seed: int) -> Any:
     """Per (u, v, type): the summed evidence of linked and sampled signals (zeros dropped, as scipy does)."""
     from pyspark.sql import functions as F
 
-    x = inc.select("acc", "sig").join(st.where(F.col("status").isin(LINKED, SAMPLED)), "sig") \
-        .join(sigs.select("sig", "type_idx"), "sig").join(F.broadcast(types), "type_idx")
+    x = inc.select("acc", "sig").join(st.where(F.col("status").isin(LINKED, SAMPLED))
+                                      .select("sig", "type_idx", "status", "xl", "xs", "k", "common"), "sig") \
+        .join(F.broadcast(types), "type_idx")
     lk = x.where(F.col("status") == LINKED).select("acc", "sig", "type_idx", "xl")
     a, b = lk.alias("a"), lk.alias("b")
     lp = (a.join(b, (F.col("a.sig") == F.col("b.sig")) & (F.col("a.acc") < F.col("b.acc")))
           .select(F.col("a.acc").alias("u"), F.col("b.acc").alias("v"), F.col("a.type_idx").alias("t"),
                   F.col("a.sig").alias("sig"), F.col("a.xl").alias("x"))
           .groupBy("u", "v", "t").agg(_ordered_sum("sig", "x").alias("ls")))
-    sm = x.where(F.col("status") == SAMPLED).join(node_key, "acc").select("acc", "sig", "nk", "k")
+    sm = x.where(F.col("status") == SAMPLED).join(node_key, "acc").select("acc", "sig", "nk", "k", "common")
 
     def run(batches: Any) -> Any:
         tables = [pa.Table.from_batches([bt]) for bt in batches if bt.num_rows]
@@ -212,13 +288,13 @@ def spark_graph(inc: Any, sigs: Any, type_names: list[str], n_accounts: int, p: 
     from pyspark.sql import functions as F
 
     spark = inc.sparkSession
-    st, cap = _signal_table(inc, n_accounts, p)
-    used = {int(r["type_idx"]) for r in inc.join(st.where(F.col("status").isin(LINKED, SAMPLED)), "sig")
-            .join(sigs, "sig").select("type_idx").distinct().collect()}
+    st, cap, caps = _signal_table(inc, sigs, type_names, n_accounts, p, node_key)
+    used = {int(r["type_idx"]) for r in st.where(F.col("status").isin(LINKED, SAMPLED)).select("type_idx")
+            .distinct().collect()}
     alpha, group = _type_groups(type_names, used, p)
     types = spark.createDataFrame([(i, float(alpha[i])) for i in range(len(type_names)) if group[i] >= 0] or [(-1, 0.0)],
                                   "type_idx int, alpha double")
-    tot = _type_pairs(inc, st, sigs, node_key, types, seed).localCheckpoint()
+    tot = _type_pairs(inc, st, node_key, types, seed).localCheckpoint()
     n_pairs = tot.count()
 
     def run(batches: Any) -> Any:
@@ -241,7 +317,7 @@ def spark_graph(inc: Any, sigs: Any, type_names: list[str], n_accounts: int, p: 
     n_hub = st.where(F.col("status") == HUB).count()
     logger.info("graph (spark): %d accounts, %d candidate pairs, %d edges >= %.2f", n_accounts, n_pairs, n_edges,
                 p.min_link)
-    return SparkGraph(edges, st.select("sig", "degree", "weight", "status"), cap, n_pairs, n_edges, n_hub)
+    return SparkGraph(edges, st.select("sig", "degree", "weight", "status"), cap, n_pairs, n_edges, n_hub, caps)
 
 
 def substantial_table(events: Any, ev_family: Any, top: int, min_share: float) -> Any:

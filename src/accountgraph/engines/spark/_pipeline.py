@@ -16,7 +16,7 @@ from .._base import PipelineConfig
 from ._communities import spark_communities
 from ._prep import Prepared, prepare
 from ._result import SparkDetectionResult, _TopView
-from ._score import member_spark, population, score_spark
+from ._score import member_spark, score_spark
 from ._session import dense_index, spark_session
 from ._views import _cl_map, assignments_df, cluster_signals_df, top_evidence
 
@@ -60,6 +60,12 @@ def _scoring_events(pr: Prepared) -> tuple[Any, Any | None]:
             .withColumn("model", F.coalesce("code", F.lit(-1).cast("long"))).drop("code")
     else:
         x = x.withColumn("model", F.lit(-1).cast("long"))
+    if "ip" in cols:  # an arbitrary code per distinct IP: only equality matters to the scorer
+        ips = dense_index(ev.select("ip").where(F.col("ip").isNotNull()).distinct(), [F.col("ip")], "ipc")
+        x = x.join(ev.select("eid", "ip"), "eid").join(ips, "ip", "left").drop("ip") \
+            .withColumn("ip", F.coalesce("ipc", F.lit(-1).cast("long"))).drop("ipc")
+    else:
+        x = x.withColumn("ip", F.lit(-1).cast("long"))
     return x.localCheckpoint(), models
 
 
@@ -90,25 +96,12 @@ def run_spark(cfg: PipelineConfig, events: Any, accounts: Any | None, *, master:
     with timer("score"):
         ev, models = _scoring_events(pr)
         has_out = "output_tokens" in pr.inp.columns
-        pop = population(ev, acc_cl, pr.inp.accounts, models, has_out)
-        cols = (has_out, pr.ev_family is not None, models is not None)
-        if n_cl:
-            feats = score_spark(ev, acc_cl, pr.inp.accounts, pop, cfg.scoring, cols, n_cl, nb)
-        else:
-            feats = _empty_feats(cfg, pop, cols)
-        member = member_spark(pr.sig.incidence, acc_cl, pr.graph.signals, nb)
+        cols = (has_out, pr.ev_family is not None, models is not None, "ip" in pr.inp.columns)
+        feats = score_spark(ev, acc_cl, pr.inp.accounts, pr.inp.n_accounts, cfg.scoring, cols, n_cl)
+        tpl = pr.sig.type_names.index("template") if "template" in pr.sig.type_names else -1
+        member = member_spark(pr.sig.incidence, acc_cl, pr.graph.signals, pr.sig.signals, tpl, nb)
         result = _result(cfg, pr, feats, acc_cl, member, ev, q, stats, has_out)
     return result
-
-
-def _empty_feats(cfg: PipelineConfig, pop: Any, cols: tuple[bool, bool, bool]) -> Any:
-    """``score_clusters`` for zero clusters (the column layout only)."""
-    from ...scoring import score_clusters
-
-    e = np.zeros(0, np.int64)
-    return score_clusters(n_clusters=0, acc_cluster=e, ev_account=e, ev_ts_us=e, ev_output=e if cols[0] else None,
-                          ev_family=e if cols[1] else None, created_us=None, ev_model=e if cols[2] else None,
-                          params=cfg.scoring)
 
 
 def _result(cfg: PipelineConfig, pr: Prepared, feats: Any, acc_cl: Any, member: Any, ev: Any, q: Quarantine,

@@ -62,5 +62,5 @@ def prepare(cfg: PipelineConfig, events: Any, accounts: Any | None, q: Quarantin
             sub = substantial_table(inp.events, ev_family, cfg.templates.substantial_top,
                                     cfg.templates.substantial_share)
         g = spark_graph(sig.incidence, sig.signals, sig.type_names, inp.n_accounts, cfg.graph, nk, cfg.seed, sub)
-        stats.update(n_edges=g.n_edges, n_pairs=g.n_pairs, hub_cap=g.cap, n_hub_signals=g.n_hub)
+        stats.update(n_edges=g.n_edges, n_pairs=g.n_pairs, hub_cap=g.cap, type_caps=g.type_caps, n_hub_signals=g.n_hub)
     return Prepared(inp, ev_family, templates, sig, nk, g)
