@@ -47,6 +47,27 @@ class SparkGraph:
     type_caps: dict[str, float]
 
 
+class _SignalArray:
+    """A per-signal array over global signal ids, holding only some signals (the candidate hubs).
+
+    :func:`accountgraph.graph.coordinated_hubs` hashes global signal ids and packs
+    ``(signal, signal)`` keys with ``len(degree)``, so it must see global ids; this
+    answers ``a[ids]``, ``len(a)`` and ``a.max()`` without a signal-sized array.
+    """
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray, n: int) -> None:
+        self.keys, self.values, self.n = keys, values, n
+
+    def __getitem__(self, ids: np.ndarray) -> np.ndarray:
+        return self.values[np.searchsorted(self.keys, ids)]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def max(self) -> Any:
+        return self.values.max()
+
+
 class _Lookup:
     """``lookup[ids]`` for sparse integer keys (the per-signal ``k`` of :func:`circulant_pairs`)."""
 
@@ -138,8 +159,11 @@ def _coordinated(inc: Any, st: Any, type_names: list[str], n_accounts: int, p: G
     accs, a_local = np.unique(hi["acc"].to_numpy(), return_inverse=True)
     nk = np.zeros(len(accs), np.int64)
     nk[a_local] = hi["nk"].to_numpy()
-    common = coordinated_hubs(a_local.astype(np.int64), np.searchsorted(sig_ids, hi["sig"].to_numpy()).astype(np.int64),
-                              tg[h_type], np.ones(len(sig_ids), bool), h_deg.astype(np.int64), n_accounts, nk)
+    n_sig = int(sig_ids.max()) + 1
+    out = coordinated_hubs(a_local.astype(np.int64), hi["sig"].to_numpy().astype(np.int64),
+                           _SignalArray(sig_ids, tg[h_type], n_sig), _SignalArray(sig_ids, np.ones(len(sig_ids), bool), n_sig),
+                           _SignalArray(sig_ids, h_deg.astype(np.int64), n_sig), n_accounts, nk)
+    common = out[sig_ids]
     if not common.any():
         return st
     d = h_deg[common]
