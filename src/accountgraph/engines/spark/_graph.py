@@ -52,7 +52,7 @@ class _SignalArray:
 
     :func:`accountgraph.graph.coordinated_hubs` hashes global signal ids and packs
     ``(signal, signal)`` keys with ``len(degree)``, so it must see global ids; this
-    answers ``a[ids]``, ``len(a)`` and ``a.max()`` without a signal-sized array.
+    answers ``a[ids]``, ``len(a)``, ``a.max()`` and ``a.sum()`` without a signal-sized array.
     """
 
     def __init__(self, keys: np.ndarray, values: np.ndarray, n: int) -> None:
@@ -66,6 +66,9 @@ class _SignalArray:
 
     def max(self) -> Any:
         return self.values.max()
+
+    def sum(self) -> Any:
+        return self.values.sum()
 
 
 class _Lookup:
