@@ -75,8 +75,9 @@ class RingDetector:
         and of MinHash (``random_state + 1``).
     progress : bool or None, default None
         Show a progress bar; ``None`` shows one only on an interactive terminal.
-    engine : {"local"}, default "local"
-        Where the stages run (see :mod:`accountgraph.engines`).
+    engine : {"local", "spark"}, default "local"
+        Where the stages run (see :mod:`accountgraph.engines`). ``"spark"`` returns a
+        :class:`~accountgraph.engines.spark.SparkDetectionResult` (see :mod:`accountgraph.spark`).
     pseudonymize : bytes, str, False or None, default None
         Key (at least 16 bytes) to replace every identifier in the result by
         its keyed pseudonym (see :meth:`DetectionResult.pseudonymized`); None

@@ -12,6 +12,7 @@ from ._corroboration import substantial_families
 from ._projection import AccountGraph, build_graph
 from ._weights import (
     DEFAULT_TYPE_WEIGHTS,
+    EVIDENCE_GROUPS,
     HUB,
     LINKED,
     OVER_BUDGET,
@@ -20,9 +21,14 @@ from ._weights import (
     UNSHARED,
     rarity_weight,
 )
+# For other engines (Spark), which rebuild the projection from the same per-signal numbers.
+from ._weights import _evidence as signal_evidence
+from ._weights import _type_weight as type_weight
+from ._weights import type_caps
+from ._hubs import coordinated_hubs
 
 __all__ = [
     "GraphParams",
-    "DEFAULT_TYPE_WEIGHTS", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES", "UNSHARED", "AccountGraph",
+    "DEFAULT_TYPE_WEIGHTS", "EVIDENCE_GROUPS", "signal_evidence", "type_weight", "type_caps", "coordinated_hubs", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES", "UNSHARED", "AccountGraph",
     "build_graph", "circulant_pairs", "rarity_weight", "substantial_families",
 ]
