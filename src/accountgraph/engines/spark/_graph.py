@@ -255,8 +255,9 @@ def _circulant_batch(t: pa.Table, seed: int) -> pa.Table:
     return pa.table({"u": ua[np.minimum(u, v)], "v": ua[np.maximum(u, v)], "sig": s})
 
 
-def _type_pairs(inc: Any, st: Any, node_key: Any, types: Any, seed: int) -> Any:
-    """Per (u, v, type): the summed evidence of linked and sampled signals (zeros dropped, as scipy does)."""
+def _type_pairs(inc: Any, st: Any, node_key: Any, types: Any, seed: int, promiscuity: float = 0.0) -> Any:
+    """Per (u, v, type): the summed evidence of linked and sampled signals (zeros dropped, as scipy does),
+    times the local engine's balance factor (``graph._projection._balance``)."""
     from pyspark.sql import functions as F
 
     x = inc.select("acc", "sig").join(st.where(F.col("status").isin(LINKED, SAMPLED))
@@ -280,6 +281,14 @@ def _type_pairs(inc: Any, st: Any, node_key: Any, types: Any, seed: int) -> Any:
           .groupBy("u", "v", F.col("type_idx").alias("t")).agg(_ordered_sum("sig", "xs").alias("ss")))
     tot = lp.join(sp, ["u", "v", "t"], "full")
     tot = tot.select("u", "v", "t", (F.coalesce("ls", F.lit(0.0)) + F.coalesce("ss", F.lit(0.0))).alias("total"))
+    if promiscuity > 0:
+        n = inc.select("acc", "sig").join(st.select("sig", F.col("type_idx").alias("t")), "sig") \
+            .groupBy("acc", "t").agg(F.count(F.lit(1)).cast("double").alias("n"))
+        tot = (tot.join(n.withColumnRenamed("acc", "u").withColumnRenamed("n", "nu"), ["u", "t"])
+               .join(n.withColumnRenamed("acc", "v").withColumnRenamed("n", "nv"), ["v", "t"]))
+        f = F.least(F.lit(1.0), F.sqrt(F.lit(float(promiscuity)) * F.least("nu", "nv")
+                                       / F.greatest(F.greatest("nu", "nv"), F.lit(1.0))))
+        tot = tot.select("u", "v", "t", (F.col("total") * f).alias("total"))
     return tot.where(F.col("total") != 0)
 
 
@@ -321,7 +330,7 @@ def spark_graph(inc: Any, sigs: Any, type_names: list[str], n_accounts: int, p: 
     alpha, group = _type_groups(type_names, used, p)
     types = spark.createDataFrame([(i, float(alpha[i])) for i in range(len(type_names)) if group[i] >= 0] or [(-1, 0.0)],
                                   "type_idx int, alpha double")
-    tot = _type_pairs(inc, st, node_key, types, seed).localCheckpoint()
+    tot = _type_pairs(inc, st, node_key, types, seed, p.promiscuity).localCheckpoint()
     n_pairs = tot.count()
 
     def run(batches: Any) -> Any:

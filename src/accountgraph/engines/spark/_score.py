@@ -28,15 +28,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...scoring import ScoringParams, member_scores, score_clusters
+from ...scoring import ScoringParams, apply_model, cluster_features, load_model, member_scores
 
 __all__ = ["member_spark", "score_spark"]
 
 logger = logging.getLogger(__name__)
 
 
+def _concentration(inc: Any, acc_cl: Any, signals: Any, n_clusters: int) -> np.ndarray:
+    """:func:`accountgraph.scoring.signal_concentration` as a Spark aggregation (same summation order)."""
+    from pyspark.sql import functions as F
+
+    from ._graph import _ordered_sum
+
+    pc = (inc.select("acc", "sig").join(acc_cl, "acc").groupBy("cl", "sig")
+          .agg(F.count(F.lit(1)).cast("double").alias("k")).where(F.col("k") >= 2)
+          .join(signals.select("sig", "degree"), "sig")
+          .withColumn("x", F.col("k") * (F.col("k") / F.greatest(F.col("degree").cast("double"), F.lit(1.0)))))
+    t = pc.groupBy("cl").agg(_ordered_sum("sig", "x").alias("num"), _ordered_sum("sig", "k").alias("den")).toArrow()
+    out = np.full(n_clusters, np.nan)
+    cl, num, den = t["cl"].to_numpy(), t["num"].to_numpy(), t["den"].to_numpy()
+    out[cl] = np.where(den > 0, num / np.maximum(den, 1e-12), np.nan)
+    return out
+
+
 def score_spark(ev: Any, acc_cl: Any, created: Any | None, n_accounts: int, params: ScoringParams,
-                cols: tuple[bool, bool, bool, bool], n_clusters: int) -> pd.DataFrame:
+                cols: tuple[bool, bool, bool, bool], n_clusters: int, inc: Any = None,
+                signals: Any = None) -> pd.DataFrame:
     """Features and ring score per canonical cluster (as ``score_clusters`` returns them).
 
     ``ev``: ``eid``, ``acc``, ``ts``, ``output``, ``family``, ``model``, ``ip`` (codes, -1 unknown);
@@ -56,11 +74,14 @@ def score_spark(ev: Any, acc_cl: Any, created: Any | None, n_accounts: int, para
         if len(c):
             created_us = np.full(n_accounts, -1, np.int64)
             created_us[c["acc"].to_numpy()] = c["created_at"].to_numpy()
-    return score_clusters(
+    f = cluster_features(
         n_clusters=n_clusters, acc_cluster=acc_cluster, ev_account=col["acc"], ev_ts_us=col["ts"],
         ev_output=col["output"] if has_out else None, ev_family=col["family"] if has_fam else None,
         created_us=created_us, ev_model=col["model"] if has_model else None, ev_ip=col["ip"] if has_ip else None,
-        params=params)
+        burst_window_s=params.burst_window_s)
+    if inc is not None and signals is not None and n_clusters:
+        f["signal_concentration"] = _concentration(inc, acc_cl, signals, n_clusters)
+    return apply_model(f, n_accounts, params, load_model(params.model))
 
 
 def _member_batch(pdf: pd.DataFrame) -> pd.DataFrame:
