@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> None:
                               "FPR <= 10 x target"}
     model = fit(worlds, a.l2, meta, a.augment)
     model = RingModel(model.logistic, model.transforms, model.components, table)
-    md = report(worlds, model, oof, table, a.gate, args_list) + "\n" + gate_sweep(worlds, oof, (0.0, 0.1, 0.25, 0.5))
+    md = report(worlds, model, oof, table, a.gate, args_list) + "\n" + gate_sweep(worlds, oof, (0.0, 0.25, 0.5, 0.6, 0.7, 0.8))
     md += "\n" + mimicry_stress(worlds, models, a.gate, table[DEFAULT_TARGET]) + "\n" + separation(worlds) + "\n" + ceilings(worlds, a.gate) + "\n" + hardest(worlds, oof)
     if a.model_out:
         model.to_json(a.model_out)

@@ -40,7 +40,8 @@ class ScoringParams(ParamsBase):
     team_gate : (int, float), default (5, 50.0)
         A cluster of at most this many accounts whose accounts send at least this many
         requests per active day (mean) is an automation team (an owner's few API keys),
-        never a ring: its ``team_gate`` is 0.
+        never a ring: its ``team_gate`` is 0. Up to four times as many such accounts are a
+        team too when 90 % of their traffic comes from 3 addresses (a host, not a proxy pool).
     max_account_share : float, default 0.1
         A cluster of at least ``share_gate_min`` accounts holding more than this share
         of all accounts is never flagged (``share_gate`` 0): a ring is a small share of
