@@ -144,6 +144,17 @@ def _check_inputs(args: argparse.Namespace) -> None:
             raise FileNotFoundError(f"no such file or directory: {p!r}")
 
 
+def _stage_table(stats: dict) -> str:
+    """Each stage's wall time and peak resident memory, as kept in ``result.stats``."""
+    secs, peaks = stats.get("seconds", {}), stats.get("peak_rss_mib", {})
+    lines = ["stage          seconds   peak RSS"]
+    for name, s in secs.items():
+        peak = peaks.get(name)
+        lines.append(f"{name:<12} {s:9.1f}   {peak / 1024:6.2f} GiB" if peak is not None else f"{name:<12} {s:9.1f}")
+    lines.append(f"{'total':<12} {sum(secs.values()):9.1f}   {max(peaks.values(), default=0) / 1024:6.2f} GiB")
+    return "\n".join(lines)
+
+
 def _cmd_detect(args: argparse.Namespace) -> int:
     from . import detect
 
@@ -164,6 +175,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                  progress=not args.no_progress and None, **opts)
     _write_outputs(res, out)
     print(res.summary(args.top))
+    print(_stage_table(res.stats))
     print(f"wrote {args.out}/assignments.parquet and clusters.parquet in {time.perf_counter() - t0:.1f}s")
     if qout is not None:
         _write_parquet(res.quarantined_rows(), qout)

@@ -2,7 +2,7 @@
 
 ::
 
-    ingest      validate & quarantine, account codes      (accountgraph.ingest)
+    validate    validate & quarantine, account codes      (accountgraph.ingest)
     templates   prompt-template families                  (accountgraph.templates)
     signals     account–signal incidence                  (accountgraph.signals)
     graph       rarity weights, bounded projection        (accountgraph.graph)
@@ -10,14 +10,14 @@
     score       evidence features and ring_score          (accountgraph.scoring)
     views       result tables and evidence                (accountgraph.views)
 
-:func:`run_pipeline` keeps each stage's time in ``result.stats["seconds"]``,
-logs it and drives the optional progress bar.
+:func:`run_pipeline` keeps each stage's time in ``result.stats["seconds"]`` and its
+peak resident memory in ``result.stats["peak_rss_mib"]``, logs them and drives the
+optional progress bars (one over the stages, one inside long stages).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +49,8 @@ from ...views import (
     evidence_tables,
     rank_clusters,
 )
+from ..._progress import enabled, reporting
+from ..._resources import Meter
 from .._base import PipelineConfig
 
 __all__ = ["LocalEngine", "run_pipeline"]
@@ -57,32 +59,33 @@ logger = logging.getLogger(__name__)
 
 
 class _Stage:
-    """Log a stage's duration and keep it in ``stats``."""
+    """Log a stage's duration and peak memory and keep them in ``stats``."""
 
     def __init__(self, stats: dict[str, Any], name: str, progress: Any) -> None:
         self.stats, self.name, self.progress = stats, name, progress
 
     def __enter__(self) -> _Stage:
-        self.t0 = time.perf_counter()
+        self.meter = Meter().__enter__()
         if self.progress is not None:
             self.progress.set_description(self.name)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        dt = time.perf_counter() - self.t0
-        self.stats.setdefault("seconds", {})[self.name] = round(dt, 4)
-        logger.info("stage %s: %.2fs", self.name, dt)
+        m = self.meter
+        m.__exit__(*exc)
+        self.stats.setdefault("seconds", {})[self.name] = round(m.seconds, 4)
+        self.stats.setdefault("peak_rss_mib", {})[self.name] = round(m.peak_mib, 1)
+        logger.info("stage %s: %.2fs, peak RSS %.0f MiB", self.name, m.seconds, m.peak_mib)
         if self.progress is not None:
             self.progress.update(1)
 
 
 def _progress_bar(progress: bool | None, total: int) -> Any:
-    show = progress if progress is not None else sys.stderr.isatty()
-    if not show:
+    if not enabled(progress):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="accountgraph", unit="stage", leave=False)
+    return tqdm(total=total, desc="accountgraph", unit="stage", leave=False, position=0)
 
 
 @dataclass
@@ -193,35 +196,42 @@ def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | N
     """Run every stage with the (validated) parameters ``cfg``."""
     stats: dict[str, Any] = {}
     q = Quarantine()
-    bar = _progress_bar(cfg.progress, 6)
+    bar = _progress_bar(cfg.progress, 7)
     try:
-        with _Stage(stats, "validate", bar):
-            inp = _ingest(cfg, events, accounts, q)
-            ac = inp.ac
-            stats.update(n_events_in=inp.ev.n_input_rows, n_events=len(inp.ev), n_accounts=inp.n_accounts,
-                         n_account_rows_in=ac.n_input_rows if ac is not None else 0,
-                         n_account_rows=len(ac.account_id) if ac is not None else 0,
-                         duplicate_events=inp.ev.n_duplicates)
-        with _Stage(stats, "templates", bar):
-            ev_family, templates = _templates(cfg, inp, stats)
-        with _Stage(stats, "signals", bar):
-            sig = extract_signals(inp.ev, inp.ev_account, inp.ac, inp.ac_account, template_family=ev_family)
-            stats.update(n_signals=sig.n_signals, n_incidences=len(sig.account))
-        with _Stage(stats, "graph", bar):
-            node_key = _node_key(inp)
-            graph = _graph(cfg, inp, sig, ev_family, node_key)
-            stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap,
-                         n_hub_signals=int((graph.status == HUB).sum()))
-        with _Stage(stats, "communities", bar):
-            acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
-            stats["n_clusters"] = n_cl
-        with _Stage(stats, "score", bar):
-            feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family)
-            result = _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats)
+        with reporting(cfg.progress):
+            return _run_stages(cfg, events, accounts, q, stats, bar)
     finally:
         if bar is not None:
             bar.close()
-    return result
+
+
+def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None, q: Quarantine,
+                stats: dict[str, Any], bar: Any) -> DetectionResult:
+    """The stages in order, each timed and metered."""
+    with _Stage(stats, "validate", bar):
+        inp = _ingest(cfg, events, accounts, q)
+        ac = inp.ac
+        stats.update(n_events_in=inp.ev.n_input_rows, n_events=len(inp.ev), n_accounts=inp.n_accounts,
+                     n_account_rows_in=ac.n_input_rows if ac is not None else 0,
+                     n_account_rows=len(ac.account_id) if ac is not None else 0,
+                     duplicate_events=inp.ev.n_duplicates)
+    with _Stage(stats, "templates", bar):
+        ev_family, templates = _templates(cfg, inp, stats)
+    with _Stage(stats, "signals", bar):
+        sig = extract_signals(inp.ev, inp.ev_account, inp.ac, inp.ac_account, template_family=ev_family)
+        stats.update(n_signals=sig.n_signals, n_incidences=len(sig.account))
+    with _Stage(stats, "graph", bar):
+        node_key = _node_key(inp)
+        graph = _graph(cfg, inp, sig, ev_family, node_key)
+        stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap,
+                     n_hub_signals=int((graph.status == HUB).sum()))
+    with _Stage(stats, "communities", bar):
+        acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
+        stats["n_clusters"] = n_cl
+    with _Stage(stats, "score", bar):
+        feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family)
+    with _Stage(stats, "views", bar):
+        return _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats)
 
 
 def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster: np.ndarray, sig: SignalTable,
