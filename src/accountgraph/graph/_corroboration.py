@@ -14,33 +14,50 @@ share nothing else.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["shared_family_focus", "substantial_families"]
 
 
+_kernel: Any = None
+
+
+def _compiled() -> Any:
+    global _kernel
+    if _kernel is None:
+        from numba import njit
+
+        @njit(nogil=True, cache=True)
+        def best_shared(rows, cols, substantial, focus, out):  # type: ignore[no-untyped-def]
+            k = substantial.shape[1]
+            for i in range(len(rows)):
+                r, c = rows[i], cols[i]
+                best = 0.0
+                for x in range(k):
+                    fa = substantial[r, x]
+                    if fa < 0:
+                        continue
+                    for y in range(k):
+                        if substantial[c, y] == fa and focus[fa] > best:
+                            best = focus[fa]
+                out[i] = best
+
+        _kernel = best_shared
+    return _kernel
+
+
 def shared_family_focus(rows: np.ndarray, cols: np.ndarray, substantial: np.ndarray, focus: np.ndarray) -> np.ndarray:
     """For each pair, the largest ``focus`` of a family substantial to both (0 if none).
 
-    ``substantial`` has a handful of columns, so this is ``k * k`` vectorised
-    comparisons over the pairs, in chunks to bound memory.
+    ``substantial`` has a handful of columns, so this is ``k * k`` comparisons
+    per pair, in one compiled pass (no temporaries the size of the pairs).
     """
     out = np.zeros(len(rows), np.float64)
-    if not len(focus):  # no prompt in any template family (e.g. every prompt distinct)
+    if not len(focus) or not len(rows):  # no prompt in any template family (e.g. every prompt distinct)
         return out
-    k = substantial.shape[1]
-    step = 5_000_000
-    for lo in range(0, len(rows), step):
-        a = substantial[rows[lo:lo + step]]
-        b = substantial[cols[lo:lo + step]]
-        best = np.zeros(len(a))
-        for x in range(k):
-            fa = a[:, x]
-            ok = fa >= 0
-            for y in range(k):
-                hit = ok & (fa == b[:, y])
-                best = np.where(hit, np.maximum(best, focus[np.where(hit, fa, 0)]), best)
-        out[lo:lo + step] = best
+    _compiled()(rows, cols, substantial, np.asarray(focus, np.float64), out)
     return out
 
 

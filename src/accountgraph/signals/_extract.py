@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..ingest import ip_networks
-from ..ingest import ValidAccounts, ValidEvents, combine_chunks, factorize_sorted
+from ..ingest import ValidAccounts, ValidEvents, combine_chunks, factorize_union
 
 __all__ = ["SignalTable", "extract_signals", "unique_counts"]
 
@@ -201,8 +201,8 @@ def _incidences(tname: str, parts: list[_Source]) -> tuple[np.ndarray, np.ndarra
         return a, v, c, pc.binary_join_element_wise("family ", pa.array(uniq_vals).cast(pa.string()), "")
     # Factorise the union of all columns of this type together so a card
     # seen in events and in accounts is one signal.
-    cols = [combine_chunks(p[1]).cast(pa.large_string()) for p in parts]
-    codes_all, uniq = factorize_sorted(pa.chunked_array(cols))
+    codes_parts, uniq = factorize_union([p[1] for p in parts])
+    codes_all = np.concatenate(codes_parts)
     acc_all = np.concatenate([p[0] for p in parts])
     counts_w = np.concatenate([np.ones(len(p[0]), np.int64) if p[2] else np.zeros(len(p[0]), np.int64) for p in parts])
     ok = codes_all >= 0

@@ -53,7 +53,6 @@ __all__ = ["TemplateFamilies", "template_families"]
 
 logger = logging.getLogger(__name__)
 
-@dataclass
 class TemplateFamilies:
     """Template family of each prompt and a table of the families.
 
@@ -64,19 +63,52 @@ class TemplateFamilies:
     families : pandas.DataFrame
         ``family``, ``prompts`` (rows), ``distinct`` (distinct prompt texts),
         ``representative`` (the most frequent distinct text; ties by the
-        smaller signature hash), ordered by family id.
+        smaller signature hash), ordered by family id. For prompts left on disk
+        (a Parquet column) the representatives are read on first access, in one
+        scan; :meth:`representatives` reads those of a few families only.
     stats : dict
         Rows, sampled rows, nulls, token-less and invalid-UTF-8 counts, bands.
     """
 
-    family: np.ndarray
-    families: pd.DataFrame
-    stats: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, family: np.ndarray, counts: pd.DataFrame, stats: dict[str, Any],
+                 rep_rows: np.ndarray | None = None, prompts: Any = None, batch_rows: int = 65_536) -> None:
+        self.family, self.stats = family, stats
+        self._counts, self._rep_rows, self._prompts, self._batch_rows = counts, rep_rows, prompts, batch_rows
+        self._table: pd.DataFrame | None = None
+        if not self.is_lazy:  # prompts in memory: fetch now, so the result does not pin the corpus
+            self._table = self._build()
+
+    @property
+    def is_lazy(self) -> bool:
+        """Whether the representatives are still on disk."""
+        return isinstance(self._prompts, LazyColumn) and self._table is None and len(self._counts) > 0
+
+    def _build(self) -> pd.DataFrame:
+        table = self._counts.copy()
+        reps = _fetch_rows(self._prompts, self._rep_rows, self._batch_rows) if len(table) else []
+        table["representative"] = pd.Series(reps, index=table.index, dtype=object) if len(table) else \
+            pd.Series([], dtype=object)
+        self._prompts = None
+        return table
+
+    @property
+    def families(self) -> pd.DataFrame:
+        """The per-family table (representatives read on first access if they are on disk)."""
+        if self._table is None:
+            self._table = self._build()
+        return self._table
+
+    def representatives(self, families: np.ndarray) -> list[str | None]:
+        """Representative texts of the given families, reading only their rows."""
+        families = np.asarray(families, np.int64)
+        if self._table is not None:
+            return self._table["representative"].to_numpy()[families].tolist()
+        return _fetch_rows(self._prompts, self._rep_rows[families], self._batch_rows)
 
     @property
     def n_families(self) -> int:
         """Number of families (singletons included)."""
-        return len(self.families)
+        return len(self._counts)
 
     def to_pandas(self) -> pd.DataFrame:
         """The per-family table (a copy)."""
@@ -178,10 +210,10 @@ def template_families(
     rid = np.concatenate(signed.row_ids)
     rs = np.concatenate(signed.row_sig)
     family[rid[rs >= 0]] = fam_of_d[d_codes][rs[rs >= 0]]
-    table = _family_table(prompts, family, signed, d_codes, fam_of_d, rs, batch_rows)
-    stats["families"] = len(table)
-    _log_families(table, len(fam_of_d), stats)
-    return TemplateFamilies(family, table, stats)
+    counts, rep_rows = _family_table(family, signed, d_codes, fam_of_d, rs)
+    stats["families"] = len(counts)
+    _log_families(counts, len(fam_of_d), stats)
+    return TemplateFamilies(family, counts, stats, rep_rows, prompts, batch_rows)
 
 
 def _log_families(table: pd.DataFrame, n_d: int, stats: dict[str, Any]) -> None:
@@ -301,13 +333,12 @@ def _families_of_signatures(signed: _Signed, bands: int) -> tuple[np.ndarray, np
     return d_codes, rank[comp]
 
 
-def _family_table(prompts: Any, family: np.ndarray, signed: _Signed, d_codes: np.ndarray, fam_of_d: np.ndarray,
-                  rs: np.ndarray, batch_rows: int) -> pd.DataFrame:
-    """Rows, distinct signatures and representative text per family.
+def _family_table(family: np.ndarray, signed: _Signed, d_codes: np.ndarray, fam_of_d: np.ndarray,
+                  rs: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows and distinct signatures per family, and the row of each family's representative.
 
     The representative is the most frequent distinct prompt (ties: smaller
-    signature hash). Only the representatives' texts are fetched, so memory
-    never holds the corpus.
+    signature hash); only the row is kept here, the text is read when asked for.
     """
     n_d = len(fam_of_d)
     n_fam = int(fam_of_d.max()) + 1
@@ -318,12 +349,12 @@ def _family_table(prompts: Any, family: np.ndarray, signed: _Signed, d_codes: np
     lead = np.ones(n_d, bool)
     lead[1:] = fam_of_d[order][1:] != fam_of_d[order][:-1]
     rep_rows = first_row_d[order[lead]]  # one per family, in family order
-    return pd.DataFrame({
+    counts = pd.DataFrame({
         "family": np.arange(n_fam, dtype=np.int64),
         "prompts": np.bincount(family[family >= 0], minlength=n_fam).astype(np.int64),
         "distinct": np.bincount(fam_of_d, minlength=n_fam).astype(np.int64),
-        "representative": _fetch_rows(prompts, rep_rows, batch_rows),
     })
+    return counts, rep_rows
 
 
 def _fetch_rows(prompts: Any, rows: np.ndarray, batch_rows: int) -> list[str | None]:

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from .._exceptions import InvalidParameterError
 from ..ingest import Quarantine
+from ._deferred import DEFERRED_FIELDS, Deferred
 from ._dossier import dossier_parts
 from ._explanation import RingExplanation
 from ._export import bipartite_tables, tables_to_igraph, tables_to_networkx, write_graphml
@@ -54,6 +55,8 @@ class DetectionResult:
         For each cluster, the signals shared by at least two of its accounts.
     templates : pandas.DataFrame
         Template families (``family``, ``representative``, ...), if prompts were given.
+        For prompts read from a Parquet file the representatives are read from
+        it on first access (one scan of the prompt column).
     quarantine : Quarantine
         Rows left out of the analysis, counted by reason.
     stats : dict
@@ -82,6 +85,13 @@ class DetectionResult:
     _incidence: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     _pseudonymizer: Pseudonymizer | None = field(default=None, repr=False)
     _include_prompts: bool = field(default=True, repr=False)
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if name in DEFERRED_FIELDS and isinstance(value, Deferred):  # computed on first read, then kept
+            value = value.value()
+            object.__setattr__(self, name, value)
+        return value
 
     @property
     def is_pseudonymized(self) -> bool:

@@ -16,7 +16,8 @@ import pyarrow as pa
 from ..graph import STATUS_NAMES, AccountGraph
 from ..signals import ClusterPairs, SignalTable, cluster_pairs
 
-__all__ = ["assignments_table", "cluster_signals", "cluster_templates", "evidence_tables", "rank_clusters"]
+__all__ = ["assignments_table", "cluster_signals", "cluster_template_counts", "cluster_templates", "evidence_tables",
+           "rank_clusters", "with_representatives"]
 
 
 def rank_clusters(feats: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, np.ndarray]:
@@ -108,26 +109,51 @@ def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, 
     return df, incidence
 
 
-def cluster_templates(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np.ndarray | None,
-                      templates: pd.DataFrame) -> pd.DataFrame:
-    """Per cluster, its template families by share of prompts (top 5)."""
-    if ev_family is None or templates.empty:
-        return pd.DataFrame()
+def cluster_template_counts(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np.ndarray | None) -> pd.DataFrame:
+    """Per cluster, its template families by share of prompts (top 5), without their texts.
+
+    Columns ``cluster_id``, ``family``, ``prompts``, ``share``; sorted by
+    cluster, then prompts (descending), then family. One ``unique`` over the
+    clustered prompts (no per-event frame).
+    """
+    empty = pd.DataFrame()
+    if ev_family is None:
+        return empty
     cl = acc_cid[ev_account]
     m = (cl >= 0) & (ev_family >= 0)
     if not m.any():
+        return empty
+    n_fam = int(ev_family.max()) + 1
+    key, prompts = np.unique(cl[m].astype(np.int64) * n_fam + ev_family[m], return_counts=True)
+    cid, fam = key // n_fam, key % n_fam
+    _, inv = np.unique(cid, return_inverse=True)
+    share = prompts / np.bincount(inv, weights=prompts)[inv]
+    order = np.lexsort((fam, -prompts, cid))
+    cid, fam, prompts, share = cid[order], fam[order], prompts[order], share[order]
+    rank = np.arange(len(cid)) - np.searchsorted(cid, cid, side="left")
+    top = rank < 5
+    return pd.DataFrame({"cluster_id": cid[top].astype(np.int64), "family": fam[top].astype(np.int64),
+                         "prompts": prompts[top].astype(np.int64), "share": share[top]})
+
+
+def with_representatives(counts: pd.DataFrame, representatives: Any) -> pd.DataFrame:
+    """``counts`` with a ``representative`` text per row; ``representatives(families) -> texts``."""
+    out = counts.copy()
+    out["representative"] = pd.Series(representatives(counts["family"].to_numpy()) if len(counts) else [],
+                                      index=out.index, dtype=object)
+    return out
+
+
+def cluster_templates(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np.ndarray | None,
+                      templates: pd.DataFrame) -> pd.DataFrame:
+    """Per cluster, its template families by share of prompts (top 5), with the family's representative."""
+    counts = cluster_template_counts(acc_cid, ev_account, ev_family)
+    if counts.empty or templates.empty:
         return pd.DataFrame()
-    df = pd.DataFrame({"cluster_id": cl[m], "family": ev_family[m]})
-    g = df.groupby(["cluster_id", "family"], sort=True).size().rename("prompts").reset_index()
-    g["share"] = g["prompts"] / g.groupby("cluster_id")["prompts"].transform("sum")
-    g = g.sort_values(["cluster_id", "prompts", "family"], ascending=[True, False, True])
-    g = g.groupby("cluster_id", sort=True).head(5)
-    rep_col = "representative" if "representative" in templates.columns else None
-    if rep_col and "family" in templates.columns:
-        g = g.merge(templates[["family", rep_col]], on="family", how="left")
-    else:
-        g["representative"] = None
-    return g.reset_index(drop=True)
+    if "representative" in templates.columns and "family" in templates.columns:
+        rep = templates.set_index("family")["representative"]
+        return with_representatives(counts, lambda f: rep.reindex(f).tolist())
+    return with_representatives(counts, lambda f: [None] * len(f))
 
 
 def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.Array, ev_account: np.ndarray,

@@ -33,21 +33,24 @@ from ...ingest import (
     TableLike,
     ValidAccounts,
     ValidEvents,
-    combine_chunks,
     factorize_sorted,
+    factorize_union,
     validate_accounts,
     validate_events,
 )
 from ...scoring import member_scores, score_clusters
 from ...signals import SignalTable, cluster_pairs, extract_signals
-from ...templates import sample_per_account_window, template_families
+from ...templates import TemplateFamilies, sample_per_account_window, template_families
 from ...views import (
+    Deferred,
     DetectionResult,
     assignments_table,
     cluster_signals,
+    cluster_template_counts,
     cluster_templates,
     evidence_tables,
     rank_clusters,
+    with_representatives,
 )
 from ..._progress import enabled, reporting
 from ..._resources import Meter
@@ -112,19 +115,17 @@ def _ingest(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None, 
     if accounts is not None:
         ac = validate_accounts(accounts, columns=p.account_columns, extra_signals=p.account_extra_signals,
                                quarantine=q, encoding=p.encoding)
-    ids = [combine_chunks(ev.account_id).cast(pa.large_string())]
-    if ac is not None:
-        ids.append(combine_chunks(ac.account_id).cast(pa.large_string()))
-    codes, account_ids = factorize_sorted(pa.chunked_array(ids))
-    codes = codes.astype(np.int64)
-    return _Inputs(ev, ac, codes[: len(ev)], codes[len(ev):] if ac is not None else None, account_ids)
+    ids = [ev.account_id] + ([ac.account_id] if ac is not None else [])
+    codes, account_ids = factorize_union(ids)
+    return _Inputs(ev, ac, codes[0].astype(np.int64), codes[1].astype(np.int64) if ac is not None else None,
+                   account_ids)
 
 
-def _templates(cfg: PipelineConfig, inp: _Inputs, stats: dict[str, Any]) -> tuple[np.ndarray | None, pd.DataFrame]:
-    """Template family of each event (``None`` without prompts) and the family table."""
+def _templates(cfg: PipelineConfig, inp: _Inputs, stats: dict[str, Any]) -> tuple[np.ndarray | None, TemplateFamilies | None]:
+    """Template family of each event (``None`` without prompts) and the families."""
     p, ev = cfg.templates, inp.ev
     if not (p.enabled and ev.prompt is not None and len(ev)):
-        return None, pd.DataFrame()
+        return None, None
     sample = None
     if p.sample_cap is not None:
         sample = sample_per_account_window(inp.ev_account, ev.timestamp, cap=p.sample_cap,
@@ -134,7 +135,7 @@ def _templates(cfg: PipelineConfig, inp: _Inputs, stats: dict[str, Any]) -> tupl
         seed=cfg.seed + 1, sample=sample, batch_rows=p.batch_rows, n_rows=len(ev),
     )
     stats["templates"] = fams.stats
-    return fams.family, fams.families
+    return fams.family, fams
 
 
 def _node_key(inp: _Inputs) -> np.ndarray:
@@ -235,7 +236,7 @@ def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | No
 
 
 def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster: np.ndarray, sig: SignalTable,
-            graph: AccountGraph, ev_family: np.ndarray | None, templates: pd.DataFrame, created: np.ndarray | None,
+            graph: AccountGraph, ev_family: np.ndarray | None, templates: TemplateFamilies | None, created: np.ndarray | None,
             q: Quarantine, stats: dict[str, Any]) -> DetectionResult:
     """Rank the clusters and build every result table."""
     clusters, new_id = rank_clusters(feats, cfg.threshold)
@@ -244,7 +245,7 @@ def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster:
     assignments, acc_cid = assignments_table(inp.account_ids, acc_cluster, new_id, feats["ring_score"].to_numpy(),
                                              cfg.threshold, member, cfg.scoring.min_member_score)
     shared, incidence = cluster_signals(sig, graph, acc_cid, inp.account_ids, pairs, new_id)
-    per_cluster_templates = cluster_templates(acc_cid, inp.ev_account, ev_family, templates)
+    per_cluster_templates, templates_table = _template_tables(acc_cid, inp.ev_account, ev_family, templates)
     keep = clusters["cluster_id"].to_numpy()[: cfg.evidence_clusters].astype(np.int64)
     ev = inp.ev
     evidence = evidence_tables(acc_cid, keep, inp.account_ids, inp.ev_account, ev.timestamp, ev.output_tokens,
@@ -258,10 +259,24 @@ def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster:
     logger.info("detect: %d accounts, %d clusters, %d flagged accounts in %d rings", inp.n_accounts,
                 len(clusters), stats["n_flagged_accounts"], stats["n_flagged_clusters"])
     return DetectionResult(
-        assignments=assignments, clusters=clusters, cluster_signals=shared, templates=templates, quarantine=q,
+        assignments=assignments, clusters=clusters, cluster_signals=shared, templates=templates_table, quarantine=q,
         stats=stats, params=cfg.to_params(), _cluster_templates=per_cluster_templates, evidence=evidence,
         _incidence=incidence,
     )
+
+
+def _template_tables(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np.ndarray | None,
+                     fams: TemplateFamilies | None) -> tuple[Any, Any]:
+    """Per-cluster top families and the family table; their texts deferred while they are on disk."""
+    if fams is None:
+        return pd.DataFrame(), pd.DataFrame()
+    if not getattr(fams, "is_lazy", False):
+        table = fams.families
+        return cluster_templates(acc_cid, ev_account, ev_family, table), table
+    counts = cluster_template_counts(acc_cid, ev_account, ev_family)
+    per_cluster = Deferred(lambda: with_representatives(counts, fams.representatives)) if len(counts) \
+        else pd.DataFrame()
+    return per_cluster, Deferred(lambda: fams.families)
 
 
 def _canonical_clusters(membership: np.ndarray, node_key: np.ndarray, min_size: int) -> tuple[np.ndarray, int]:
