@@ -1,143 +1,258 @@
-"""Does a fitted ring model transfer across worlds? Leave-one-world-out on the tuning worlds.
+"""Fit the ring model on the tuning worlds, set its thresholds out of fold, and ship it.
 
-Reads the cluster table written by ``benchmarks/cluster_features.py`` (tuning worlds
-only) and compares, world by world, three ways of flagging a cluster:
+Reads the snapshots written by ``benchmarks/world_snapshots.py`` (tuning worlds only: every
+cluster's features, every account's cluster, member score and ground truth), then
 
-* ``current``: today's ``ring_score >= 0.45`` (hand-weighted ramps, fixed threshold);
-* ``logit-detect``: :func:`accountgraph.scoring._model.fit_logistic` on the features
-  ``detect`` already computes;
-* ``logit-all``: the same on those plus the candidate features of ``cluster_features.py``.
+1. **leave one world out**: for each tuning world, fits the model on the other worlds and
+   scores the held-out world's clusters (out-of-fold scores: no world is scored by a model
+   that saw it);
+2. **threshold table**: for each target benign false-positive rate ``f``, the lowest
+   ``ring_score`` threshold at which, on the out-of-fold scores, *every* tuning world keeps
+   legitimate individuals within ``f`` and enterprise and automation accounts within
+   ``10 f`` (accounts below the membership gate are never flagged);
+3. fits the model on all tuning worlds and writes it with that table as
+   ``src/accountgraph/scoring/ring_model.json`` (``--model-out``), and
+4. writes a report (``--out``): coefficients, the table, and per-world account-level
+   precision, recall, F1 and false-positive rates of the out-of-fold scores at the default
+   target, with the worst world. These are **tuning-world** figures (cross-validated); the
+   quality claim is the evaluation set (``benchmarks/random_worlds.py --set evaluation``).
 
-Each model is fitted on all worlds but the one it is scored on (leave one world out), and
-its threshold is the lowest score at which the *training* worlds' benign accounts flagged
-stay within ``--target-fpr`` of their accounts (pooled). Scored on the held-out world:
-ring accounts in flagged clusters / ring accounts in the world (recall) and non-ring
-accounts in flagged clusters / non-ring accounts in the world (FPR); accounts are
-credited by their cluster's ground-truth ring share. This measures transfer *between
-tuning worlds*; it is not an evaluation-set result::
+Usage::
 
-    .venv/bin/python benchmarks/train_scorer.py /tmp/cluster_features_tuning.parquet \\
-        --out benchmarks/results/scorer_lowo.md
+    .venv/bin/python benchmarks/train_scorer.py --snapshots /tmp/snapshots \\
+        --model-out src/accountgraph/scoring/ring_model.json --out benchmarks/results/scorer_training.md
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from cluster_features import CANDIDATE_FEATURES, DETECT_FEATURES  # noqa: E402
+from random_worlds import SEED_SETS  # noqa: E402
 from run_benchmarks import git_revision, machine_description  # noqa: E402
 
-from accountgraph.scoring._model import fit_logistic  # noqa: E402
+from accountgraph.scoring import LogisticModel, RingModel, ScoringParams, apply_model, fit_logistic  # noqa: E402
 
-FEATURE_SETS = {
-    "logit-detect": [f for f in DETECT_FEATURES if f != "ring_score"],
-    "logit-all": [f for f in DETECT_FEATURES if f != "ring_score"] + CANDIDATE_FEATURES,
-}
-
-
-def _weights(t: Any) -> np.ndarray:
-    """sqrt(accounts) per cluster, rescaled so every world and class weighs the same in total."""
-    w = np.sqrt(t["n_accounts"].to_numpy(float))
-    key = t["seed"].astype(str) + t["label"]
-    tot = t.assign(w=w).groupby(key)["w"].transform("sum").to_numpy()
-    return w / tot
-
-
-def _threshold(score: np.ndarray, t: Any, target_fpr: float) -> float:
-    """Lowest cut whose flagged benign accounts stay within target_fpr of the non-ring accounts."""
-    fp_acc = (t["n_accounts"] * (1 - t["ring_share"])).to_numpy(float)
-    benign_total = float((t.groupby("seed")["world_accounts"].first()
-                          - t.groupby("seed")["world_ring_accounts"].first()).sum())
-    order = np.argsort(-score, kind="stable")
-    cum = np.cumsum(fp_acc[order]) / benign_total
-    ok = np.nonzero(cum <= target_fpr)[0]
-    if len(ok) == 0:
-        return float(score[order[0]] + 1e-9)
-    last = ok[-1]
-    return float(score[order[last]])
+#: (feature, transform, component) of the ring model.
+FEATURES: list[tuple[str, str, str]] = [
+    ("circadian_quiet_share", "identity", "timing"),
+    ("weekly_quiet_share", "identity", "timing"),
+    ("active_day_share", "identity", "cadence"),
+    ("rate_vs_population", "log2", "cadence"),
+    ("daily_volume_cv", "identity", "cadence"),
+    ("template_shared_share", "identity", "templates"),
+    ("template_top3_share", "identity", "templates"),
+    ("template_exclusive_share", "identity", "templates"),
+    ("output_vs_population", "log2", "output"),
+    ("output_rel_iqr", "identity", "output"),
+    ("creation_burst_share", "identity", "creation"),
+    ("new_model_excess", "identity", "pivot"),
+    ("exits_per_account_day", "log2", "infrastructure"),
+    ("ip_top_share", "identity", "infrastructure"),
+    ("sync_share", "identity", "infrastructure"),
+]
+TARGETS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+DEFAULT_TARGET = 1e-3
+KINDS = ("legit", "enterprise", "automation")
 
 
-def _scores(t: Any, flagged: np.ndarray) -> dict[str, float]:
-    n = t["n_accounts"].to_numpy(float)
-    rs = t["ring_share"].to_numpy(float)
-    ring_total = float(t["world_ring_accounts"].iloc[0])
-    benign_total = float(t["world_accounts"].iloc[0]) - ring_total
-    tp = float((n * rs)[flagged].sum())
-    fp = float((n * (1 - rs))[flagged].sum())
-    recall = tp / ring_total if ring_total else float("nan")
-    precision = tp / (tp + fp) if tp + fp else float("nan")
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-    return {"recall": recall, "precision": precision, "f1": f1, "fpr": fp / benign_total}
+@dataclass
+class World:
+    seed: int
+    clusters: pd.DataFrame  # one row per cluster_id (features, n_accounts, ring_share, label)
+    accounts: pd.DataFrame  # account_id, cluster_id, member_score, kind, ring_id
+    meta: dict[str, Any]
 
 
-def lowo(table: Any, target_fpr: float, l2: float) -> Any:
-    """Per held-out world, the scores of every method."""
-    import pandas as pd
-
-    fit_rows = table[table.label != "mixed"]
-    rows = []
-    for seed, held in table.groupby("seed"):
-        rows.append({"seed": seed, "method": "current", **_scores(held, held["flagged"].to_numpy(bool))})
-        train = fit_rows[fit_rows.seed != seed]
-        for name, feats in FEATURE_SETS.items():
-            model = fit_logistic(train[feats].to_numpy(float), (train.label == "ring").to_numpy(float),
-                                 features=feats, sample_weight=_weights(train), l2=l2)
-            cut = _threshold(model.decision_function(train[feats].to_numpy(float)), train, target_fpr)
-            score = model.decision_function(held[feats].to_numpy(float))
-            rows.append({"seed": seed, "method": name, **_scores(held, score >= cut)})
-    return pd.DataFrame(rows)
-
-
-def _markdown(res: Any, table: Any, a: argparse.Namespace, argv: list[str]) -> str:
-    lines = ["### Ring scorer transfer: leave one tuning world out", "",
-             f"- Command: `python benchmarks/train_scorer.py {shlex.join(argv)}`",
-             f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; revision {git_revision()}",
-             f"- Machine: {machine_description()}",
-             f"- Input: {table.seed.nunique()} tuning worlds' clusters (≥ 5 accounts) from"
-             f" `cluster_features.py`; model threshold set on the training worlds for a pooled benign"
-             f" account FPR of {a.target_fpr:g}; L2 {a.l2:g}. Cluster-level crediting (an account counts as"
-             " ring by its cluster's ring share), so these are not `metrics.evaluate` figures.", "",
-             "| method | F1 median | F1 worst | recall median | FPR median | FPR worst | worlds FPR > 0.1 % |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for m, g in res.groupby("method", sort=False):
-        lines.append(f"| {m} | {g.f1.median():.3f} | {g.f1.min():.3f} | {g.recall.median():.3f} |"
-                     f" {g.fpr.median():.4%} | {g.fpr.max():.4%} | {int((g.fpr > 0.001).sum())} / {len(g)} |")
-    lines += ["", "Per world (F1 / FPR):", "", "| seed | " + " | ".join(res.method.unique()) + " |",
-              "|---|" + "---:|" * res.method.nunique()]
-    for seed, g in res.groupby("seed"):
-        cells = [f"{r.f1:.3f} / {r.fpr:.3%}" for r in g.itertuples()]
-        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+def load(root: Path, seeds: list[int]) -> list[World]:
+    """Snapshots of ``seeds`` with each cluster's share of ring accounts and its label."""
+    worlds = []
+    for s in seeds:
+        d = root / str(s)
+        if not (d / "meta.json").exists():
+            print(f"seed {s}: no snapshot in {d}, skipped", file=sys.stderr)
+            continue
+        cl = pd.read_parquet(d / "clusters.parquet").sort_values("cluster_id").reset_index(drop=True)
+        acc = pd.read_parquet(d / "accounts.parquet")
+        inside = acc[acc.cluster_id >= 0]
+        share = (inside.kind == "ring").groupby(inside.cluster_id).mean()
+        cl["ring_share"] = cl["cluster_id"].map(share).fillna(0.0).to_numpy()
+        cl["label"] = np.where(cl.ring_share >= 0.5, "ring", np.where(cl.ring_share <= 0.1, "benign", "mixed"))
+        worlds.append(World(s, cl, acc, json.loads((d / "meta.json").read_text())))
+    return worlds
 
 
-def main(argv: list[str] | None = None) -> Any:
-    import pandas as pd
+def _training_rows(worlds: list[World]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Design matrix, labels and weights: clusters of >= 3 accounts that are clearly ring or benign.
 
+    Each cluster weighs sqrt(its accounts); every world's ring and benign sides each sum to 1.
+    """
+    proto = _model_shell()
+    xs, ys, ws = [], [], []
+    for w in worlds:
+        c = w.clusters[(w.clusters.n_accounts >= 3) & (w.clusters.label != "mixed") & (w.clusters.n_events > 0)]
+        if c.empty:
+            continue
+        y = (c.label == "ring").to_numpy(float)
+        wt = np.sqrt(c.n_accounts.to_numpy(float))
+        for lab in (0.0, 1.0):
+            m = y == lab
+            if m.any():
+                wt[m] /= wt[m].sum()
+        xs.append(proto.design(c))
+        ys.append(y)
+        ws.append(wt)
+    return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+
+
+def _model_shell() -> RingModel:
+    n = len(FEATURES)
+    lg = LogisticModel(tuple(f for f, _, _ in FEATURES), np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+    return RingModel(lg, tuple(t for _, t, _ in FEATURES), tuple(c for _, _, c in FEATURES), {})
+
+
+def fit(worlds: list[World], l2: float, meta: dict[str, Any] | None = None) -> RingModel:
+    """The ring model fitted on ``worlds`` (no threshold table yet)."""
+    x, y, w = _training_rows(worlds)
+    shell = _model_shell()
+    lg = fit_logistic(x, y, features=shell.features, sample_weight=w, l2=l2, meta=meta or {})
+    return RingModel(lg, shell.transforms, shell.components, {})
+
+
+def scores(model: RingModel, world: World) -> np.ndarray:
+    """``ring_score`` per cluster of ``world`` under ``model`` (gates at their defaults)."""
+    out = apply_model(world.clusters, len(world.accounts), ScoringParams(), model)
+    return out["ring_score"].to_numpy(float)
+
+
+def account_scores(world: World, cluster_score: np.ndarray, gate: float) -> np.ndarray:
+    """Each account's effective score: its cluster's, or 0 outside clusters and below the gate."""
+    cid = world.accounts.cluster_id.to_numpy()
+    s = np.where(cid >= 0, cluster_score[np.maximum(cid, 0)], 0.0)
+    return np.where(world.accounts.member_score.to_numpy(float) >= gate, s, 0.0)
+
+
+def metrics(world: World, acc_score: np.ndarray, t: float) -> dict[str, float]:
+    """Account-level P, R, F1, FPR by population and ring recall (>= 80 % flagged; rings >= 20)."""
+    a = world.accounts
+    fl = acc_score > t
+    ring = (a.kind == "ring").to_numpy()
+    tp, fp = int((fl & ring).sum()), int((fl & ~ring).sum())
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / ring.sum() if ring.any() else 1.0
+    out = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+    for k in KINDS:
+        m = (a.kind == k).to_numpy()
+        out[f"fpr_{k}"] = float(fl[m].mean()) if m.any() else 0.0
+    rg = a[ring].assign(fl=fl[ring]).groupby("ring_id")["fl"].agg(["mean", "size"])
+    big = rg[rg["size"] >= 20]
+    out["ring_recall20"] = float((big["mean"] >= 0.8).mean()) if len(big) else float("nan")
+    return out
+
+
+def _world_threshold(world: World, acc_score: np.ndarray, target: float) -> float:
+    """Lowest threshold keeping this world's legit FPR <= target and the other benign kinds <= 10 target."""
+    need = 0.0
+    for k, f in (("legit", target), ("enterprise", 10 * target), ("automation", 10 * target)):
+        s = np.sort(acc_score[(world.accounts.kind == k).to_numpy()])[::-1]
+        allowed = int(np.floor(f * len(s) + 1e-9))
+        if allowed < len(s):
+            need = max(need, float(s[allowed]))
+    return need
+
+
+def out_of_fold(worlds: list[World], l2: float) -> dict[int, np.ndarray]:
+    """Cluster scores of each world under the model fitted on all the other worlds."""
+    return {w.seed: scores(fit([v for v in worlds if v.seed != w.seed], l2), w) for w in worlds}
+
+
+def threshold_table(worlds: list[World], oof: dict[int, np.ndarray], gate: float) -> dict[float, float]:
+    """Per target: the max over worlds of the world's lowest compliant threshold (out of fold)."""
+    acc = {w.seed: account_scores(w, oof[w.seed], gate) for w in worlds}
+    return {f: max(_world_threshold(w, acc[w.seed], f) for w in worlds) for f in TARGETS}
+
+
+def _fmt(v: float) -> str:
+    return "nan" if v != v else f"{v:.4f}" if abs(v) < 0.1 else f"{v:.3f}"
+
+
+def report(worlds: list[World], model: RingModel, oof: dict[int, np.ndarray], table: dict[float, float], gate: float,
+           argv: list[str]) -> str:
+    t = table[DEFAULT_TARGET]
+    rows = [{"seed": w.seed, "accounts": len(w.accounts), **metrics(w, account_scores(w, oof[w.seed], gate), t)}
+            for w in worlds]
+    df = pd.DataFrame(rows)
+    cols = ["precision", "recall", "f1", "fpr_legit", "fpr_enterprise", "fpr_automation", "ring_recall20"]
+    worst = {c: (df[c].min() if c in ("precision", "recall", "f1", "ring_recall20") else df[c].max()) for c in cols}
+    lg = model.logistic
+    lines = [
+        "# Ring model: training on the tuning worlds, leave-one-world-out", "",
+        f"- Command: `python benchmarks/train_scorer.py {shlex.join(argv)}`",
+        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; revision {git_revision()}",
+        f"- Machine: {machine_description()}",
+        f"- Worlds: {len(worlds)} **tuning** worlds ({', '.join(str(w.seed) for w in worlds)}); snapshot scales "
+        f"{sorted({w.meta['scale'] for w in worlds})}. Every figure below is on tuning worlds, cross-validated "
+        "(each world scored by a model fitted without it); it is not the quality claim.",
+        f"- Membership gate {gate}; threshold for target {DEFAULT_TARGET:g}: **{t:.4f}**.", "",
+        "## Threshold table (out of fold: every tuning world within the target)", "",
+        "| target legit FPR | enterprise / automation ≤ | threshold |", "|---:|---:|---:|",
+        *[f"| {f:g} | {10 * f:g} | {v:.4f} |" for f, v in table.items()], "",
+        "## Coefficients (model fitted on all tuning worlds; log-odds per robust standard unit)", "",
+        "| feature | transform | component | centre | scale | coefficient |", "|---|---|---|---:|---:|---:|",
+        *[f"| `{n}` | {tr} | {c} | {ce:.4g} | {sc:.4g} | {co:+.3f} |" for n, tr, c, ce, sc, co in
+          zip(lg.features, model.transforms, model.components, lg.center, lg.scale, lg.coef)],
+        f"| intercept | | | | | {lg.intercept:+.3f} |", "",
+        "## Per world at the default target (out of fold)", "",
+        "| seed | accounts | " + " | ".join(cols) + " |", "|---:|---:|" + "---:|" * len(cols),
+        *[f"| {r.seed} | {r.accounts:,} | " + " | ".join(_fmt(getattr(r, c)) for c in cols) + " |"
+          for r in df.itertuples()],
+        "| **worst** | | " + " | ".join(f"**{_fmt(worst[c])}**" for c in cols) + " |",
+        "| median | | " + " | ".join(_fmt(float(df[c].median())) for c in cols) + " |", "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("features", type=Path, help="Parquet written by cluster_features.py --features")
-    p.add_argument("--target-fpr", type=float, default=0.001)
+    p.add_argument("--snapshots", type=Path, required=True)
+    p.add_argument("--seeds", type=int, nargs="+", default=SEED_SETS["tuning"])
     p.add_argument("--l2", type=float, default=1.0)
+    p.add_argument("--gate", type=float, default=ScoringParams().min_member_score)
+    p.add_argument("--model-out", type=Path)
     p.add_argument("--out", type=Path)
     args_list = sys.argv[1:] if argv is None else argv
     a = p.parse_args(args_list)
-    table = pd.read_parquet(a.features)
-    res = lowo(table, a.target_fpr, a.l2)
-    md = _markdown(res, table, a, args_list)
+    if set(a.seeds) & set(SEED_SETS["evaluation"]):
+        p.error("evaluation worlds are never used for training (PROTOCOL.md)")
+    worlds = load(a.snapshots, a.seeds)
+    oof = out_of_fold(worlds, a.l2)
+    table = threshold_table(worlds, oof, a.gate)
+    meta = {"trained_on": "tuning worlds " + ",".join(str(w.seed) for w in worlds),
+            "command": "python benchmarks/train_scorer.py " + shlex.join(args_list),
+            "revision": git_revision(), "l2": a.l2, "membership_gate": a.gate,
+            "threshold_rule": "out-of-fold; every tuning world: legit FPR <= target, enterprise and automation "
+                              "FPR <= 10 x target"}
+    model = fit(worlds, a.l2, meta)
+    model = RingModel(model.logistic, model.transforms, model.components, table)
+    md = report(worlds, model, oof, table, a.gate, args_list)
+    if a.model_out:
+        model.to_json(a.model_out)
     if a.out:
         a.out.write_text(md)
     print(md)
-    return res
 
 
 if __name__ == "__main__":

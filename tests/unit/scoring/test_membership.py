@@ -102,8 +102,9 @@ def test_households_behind_ring_exits_are_not_flagged_end_to_end():
 
 def test_gate_zero_changes_nothing_and_bad_gates_are_refused():
     ev, acc, _ = planted()
-    a0 = accountgraph.detect(ev, acc, seed=0).assignments
-    assert (a0["flagged"] == ((a0["ring_score"] > accountgraph.DEFAULT_THRESHOLD))).all()
+    res = accountgraph.detect(ev, acc, seed=0, scoring={"min_member_score": 0.0})
+    a0 = res.assignments
+    assert (a0["flagged"] == ((a0["ring_score"] > res.params["threshold"]))).all()
     assert a0["member_score"].between(0, 1).all()
     assert (a0.loc[a0["cluster_id"] < 0, "member_score"] == 0).all()
     with pytest.raises(accountgraph.InvalidParameterError, match="min_member_score"):

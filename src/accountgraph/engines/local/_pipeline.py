@@ -165,6 +165,7 @@ def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, nod
     membership = find_communities(
         graph, method=p.method, resolution=p.resolution, split_min_size=p.split_min_size,
         merge_density=p.merge_density, seed=cfg.seed, node_key=node_key, n_iterations=p.n_iterations,
+        oversize_share=p.oversize_share, oversize_min=p.oversize_min,
     )
     membership, stats["n_detached"] = detach_weak_members(
         membership, graph, min_strength=p.detach_min_strength, min_size=p.detach_min_size,
@@ -188,9 +189,20 @@ def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int
     model = factorize_sorted(ev.model)[0].astype(np.int64) if ev.model is not None and len(ev) else None
     feats = score_clusters(
         n_clusters=n_cl, acc_cluster=acc_cluster, ev_account=inp.ev_account, ev_ts_us=ev.timestamp,
-        ev_output=ev.output_tokens, ev_family=ev_family, created_us=created, ev_model=model, params=cfg.scoring,
+        ev_output=ev.output_tokens, ev_family=ev_family, created_us=created, ev_model=model,
+        ev_ip=_ip_codes(ev), params=cfg.scoring,
     )
     return feats, created
+
+
+def _ip_codes(ev: ValidEvents) -> np.ndarray | None:
+    """An int64 code per event's IP (-1: none); codes are arbitrary, only equality matters."""
+    if ev.ip is None or not len(ev):
+        return None
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(combine_chunks(ev.ip))
+    return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None) -> DetectionResult:
