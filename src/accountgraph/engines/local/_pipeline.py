@@ -18,7 +18,6 @@ optional progress bars (one over the stages, one inside long stages).
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,10 +198,7 @@ def _ip_codes(ev: ValidEvents) -> np.ndarray | None:
     """An int64 code per event's IP (-1: none); codes are arbitrary, only equality matters."""
     if ev.ip is None or not len(ev):
         return None
-    import pyarrow.compute as pc
-
-    enc = pc.dictionary_encode(combine_chunks(ev.ip))
-    return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return factorize_sorted(ev.ip)[0].astype(np.int64)  # streamed input: its codes as they are
 
 
 def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None) -> DetectionResult:
