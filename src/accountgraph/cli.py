@@ -197,7 +197,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         args.events, args.accounts, seed=args.seed, ingest=_ingest(args), progress=not args.no_progress and None,
         pseudonymize=key, **({"threshold": args.threshold} if args.threshold is not None else {}),
     )
-    path = res.report(out, top=args.top, overwrite=args.overwrite)
+    path = res.report(out, top=args.top, overwrite=args.overwrite, progress=not args.no_progress and None)
     print(res.summary(min(args.top, 5)))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {min(args.top, len(res.clusters))} dossiers) "
           f"in {time.perf_counter() - t0:.1f}s")

@@ -42,3 +42,15 @@ def test_finished_task_is_logged(caplog):
 def test_enabled_resolves_none_to_the_terminal():
     assert enabled(True) is True and enabled(False) is False
     assert enabled(None) in (True, False)
+
+
+def test_report_shows_progress_per_dossier(tmp_path, capsys):
+    import accountgraph
+    from accountgraph.synth import generate
+
+    ds = generate("tiny", seed=0)
+    res = accountgraph.detect(ds.events, ds.accounts, seed=0)
+    res.report(tmp_path / "r.html", top=2, progress=True)
+    assert "dossiers" in capsys.readouterr().err
+    res.report(tmp_path / "q.html", top=2, progress=False, overwrite=True)
+    assert "dossiers" not in capsys.readouterr().err  # negative control

@@ -46,6 +46,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from .._parallel import map_batches
+from .._progress import task
 from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, as_text_array, band_keys, lsh_params, shingle_signatures
 
@@ -272,18 +273,27 @@ def _sign_batches(prompts: Any, sample: np.ndarray | None, batch_rows: int, band
     def work(item: tuple[np.ndarray, pa.Array]) -> tuple:
         return _sign_batch(item, bands, rows, num_perm, width, seed)
 
-    for rows_idx, rsig, k, acc, frows, n_ok, counts in map_batches(work, _batches(prompts, sample, batch_rows), -1):
-        stats["sampled"] += counts[0]
-        stats["invalid_utf8"] += counts[1]
-        stats["null"] += counts[2]
-        stats["no_tokens"] += counts[3]
-        out.row_ids.append(rows_idx)
-        out.row_sig.append(np.where(rsig >= 0, rsig + out.n_distinct, -1))
-        out.keys.append(k)
-        out.sighash.append(acc)
-        out.first_rows.append(frows)
-        out.n_distinct += n_ok
+    total = int(sample.sum()) if sample is not None else int(stats["rows"])
+    with task("prompts signed", total=total, unit="prompts") as progress:
+        for item in map_batches(work, _batches(prompts, sample, batch_rows), -1):
+            _collect(out, item, stats)
+            progress.update(item[6][0])
     return out
+
+
+def _collect(out: _Signed, item: tuple, stats: dict[str, Any]) -> None:
+    """Append one signed batch to ``out`` (ids of distinct prompts made global) and count it."""
+    rows_idx, rsig, k, acc, frows, n_ok, counts = item
+    stats["sampled"] += counts[0]
+    stats["invalid_utf8"] += counts[1]
+    stats["null"] += counts[2]
+    stats["no_tokens"] += counts[3]
+    out.row_ids.append(rows_idx)
+    out.row_sig.append(np.where(rsig >= 0, rsig + out.n_distinct, -1))
+    out.keys.append(k)
+    out.sighash.append(acc)
+    out.first_rows.append(frows)
+    out.n_distinct += n_ok
 
 
 def _families_of_signatures(signed: _Signed, bands: int) -> tuple[np.ndarray, np.ndarray]:

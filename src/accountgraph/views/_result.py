@@ -276,7 +276,7 @@ class DetectionResult:
         return write_graphml(self, path, cluster_id=cluster_id, overwrite=overwrite)
 
     def report(self, path: str | os.PathLike[str], top: int = 10, *, overwrite: bool = False,
-               title: str | None = None, include_prompts: bool | None = None) -> Path:
+               title: str | None = None, include_prompts: bool | None = None, progress: bool | None = None) -> Path:
         """Write a self-contained HTML report: summary table, plots and the top rings' dossiers.
 
         The file needs no network (inline CSS, plots as base64 PNG, no script),
@@ -293,6 +293,9 @@ class DetectionResult:
         include_prompts : bool, optional
             Show template representatives (raw prompts). Default: yes, unless
             the result is pseudonymised (prompts carry personal data).
+        progress : bool, optional
+            Show a progress bar over the dossiers (each takes a few seconds with
+            its plots); ``None`` shows one only on an interactive terminal.
 
         Returns
         -------
@@ -307,7 +310,7 @@ class DetectionResult:
 
         shown = self if include_prompts or (include_prompts is None and self._include_prompts) \
             else withhold_prompts(self)
-        return write_report(shown, path, top=top, overwrite=overwrite, title=title)
+        return write_report(shown, path, top=top, overwrite=overwrite, title=title, progress=progress)
 
     def plot(self, top: int = 10, *, ax: Axes | None = None) -> Axes:
         """Bars of the top clusters' ring_score stacked by contribution (needs matplotlib)."""
