@@ -152,7 +152,8 @@ def cluster_templates(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np
         return pd.DataFrame()
     if "representative" in templates.columns and "family" in templates.columns:
         rep = templates.set_index("family")["representative"]
-        return with_representatives(counts, lambda f: rep.reindex(f).tolist())
+        out = with_representatives(counts, lambda f: rep.reindex(f).tolist())
+        return out.astype({"representative": rep.dtype})
     return with_representatives(counts, lambda f: [None] * len(f))
 
 
@@ -169,15 +170,20 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
     keep = np.zeros(int(acc_cid.max()) + 2 if len(acc_cid) else 1, bool)
     keep[keep_ids] = True
     acc_keep = (acc_cid >= 0) & keep[np.maximum(acc_cid, 0)]
-    m = acc_keep[ev_account]
-    ev_acc = ev_account[m]
+    rows = np.flatnonzero(acc_keep[ev_account])
+    # Sorted by (cluster, account, time), ties in row order. Account codes follow the sorted
+    # ids, so two stable integer sorts give the order of sorting the text.
+    rows = rows[np.argsort(ts_us[rows], kind="stable")]
+    ev_acc = ev_account[rows].astype(np.int64)
+    rows = rows[np.argsort(acc_cid[ev_acc] * max(len(acc_cid), 1) + ev_acc, kind="stable")]
+    ev_acc = ev_account[rows]
     events = pd.DataFrame({
-        "cluster_id": acc_cid[ev_acc],
+        "cluster_id": acc_cid[ev_acc].astype(np.int64),
         "account_id": ids[ev_acc],
-        "timestamp": pd.to_datetime(ts_us[m], unit="us", utc=True),
-        "output_tokens": output[m] if output is not None else np.full(int(m.sum()), -1, np.int64),
-        "family": family[m] if family is not None else np.full(int(m.sum()), -1, np.int64),
-    }).sort_values(["cluster_id", "account_id", "timestamp"], kind="stable").reset_index(drop=True)
+        "timestamp": pd.to_datetime(ts_us[rows], unit="us", utc=True),
+        "output_tokens": output[rows].astype(np.int64) if output is not None else np.full(len(rows), -1, np.int64),
+        "family": family[rows].astype(np.int64) if family is not None else np.full(len(rows), -1, np.int64),
+    })
     n_acc = len(acc_cid)
     n_ev = np.bincount(ev_account, minlength=n_acc)
     first = np.full(n_acc, np.iinfo(np.int64).max)
@@ -194,14 +200,15 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
         "n_events": n_ev[ka],
         "first_seen": pd.to_datetime(np.where(has_ev, first[ka], np.iinfo(np.int64).min), unit="us", utc=True),
         "last_seen": pd.to_datetime(np.where(has_ev, last[ka], np.iinfo(np.int64).min), unit="us", utc=True),
-    }).sort_values(["cluster_id", "account_id"]).reset_index(drop=True)
-    e = acc_keep[graph.src] & (acc_cid[graph.src] == acc_cid[graph.dst])
+    }).iloc[np.lexsort((ka, acc_cid[ka]))].reset_index(drop=True)  # by (cluster, account id)
+    e = np.flatnonzero(acc_keep[graph.src] & (acc_cid[graph.src] == acc_cid[graph.dst]))
+    e = e[np.lexsort((graph.dst[e], graph.src[e], acc_cid[graph.src[e]]))]  # by (cluster, source, target)
     edges = pd.DataFrame({
         "cluster_id": acc_cid[graph.src[e]],
         "source": ids[graph.src[e]],
         "target": ids[graph.dst[e]],
         "weight": graph.link[e],
-    }).sort_values(["cluster_id", "source", "target"]).reset_index(drop=True)
+    })
     hour = (ts_us // 3_600_000_000) % 24
     uncl = acc_cid[ev_account] == -1
     population = {
