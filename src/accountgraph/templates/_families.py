@@ -34,6 +34,7 @@ evidence is then measured on the sample.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -105,6 +106,12 @@ class TemplateFamilies:
         if self._table is not None:
             return self._table["representative"].to_numpy()[families].tolist()
         return _fetch_rows(self._prompts, self._rep_rows[families], self._batch_rows)
+
+    def texts_only(self) -> TemplateFamilies:
+        """A copy without the per-row ``family`` array: what a result keeps to read texts later."""
+        out = copy.copy(self)
+        out.family = np.zeros(0, np.int64)
+        return out
 
     @property
     def n_families(self) -> int:

@@ -115,9 +115,8 @@ def _ingest(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None, 
         ac = validate_accounts(accounts, columns=p.account_columns, extra_signals=p.account_extra_signals,
                                quarantine=q, encoding=p.encoding)
     ids = [ev.account_id] + ([ac.account_id] if ac is not None else [])
-    codes, account_ids = factorize_union(ids)
-    return _Inputs(ev, ac, codes[0].astype(np.int64), codes[1].astype(np.int64) if ac is not None else None,
-                   account_ids)
+    codes, account_ids = factorize_union(ids)  # int32 while there are fewer than 2**31 accounts
+    return _Inputs(ev, ac, codes[0], codes[1] if ac is not None else None, account_ids)
 
 
 def _templates(cfg: PipelineConfig, inp: _Inputs, stats: dict[str, Any]) -> tuple[np.ndarray | None, TemplateFamilies | None]:
@@ -134,7 +133,10 @@ def _templates(cfg: PipelineConfig, inp: _Inputs, stats: dict[str, Any]) -> tupl
         seed=cfg.seed + 1, sample=sample, batch_rows=p.batch_rows, n_rows=len(ev),
     )
     stats["templates"] = fams.stats
-    return fams.family, fams
+    family = fams.family
+    if len(family) and int(family.max()) < 2**31 - 1:
+        family = family.astype(np.int32)  # 4 bytes per event for the rest of the run
+    return family, (fams.texts_only() if hasattr(fams, "texts_only") else fams)
 
 
 def _node_key(inp: _Inputs) -> np.ndarray:
