@@ -52,7 +52,6 @@ FEATURES: list[tuple[str, str, str]] = [
     ("weekly_quiet_share", "identity", "timing"),
     ("active_day_share", "identity", "cadence"),
     ("rate_vs_population", "log2", "cadence"),
-    ("daily_volume_cv", "identity", "cadence"),
     ("template_shared_share", "identity", "templates"),
     ("template_top3_share", "identity", "templates"),
     ("template_exclusive_share", "identity", "templates"),
@@ -95,17 +94,45 @@ def load(root: Path, seeds: list[int]) -> list[World]:
     return worlds
 
 
-def _training_rows(worlds: list[World]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+#: Evidence a ring can imitate or hide (mimicked timing, aged accounts, camouflage prompts, broad
+#: outputs, no pivot, human cadence); ``--augment`` teaches the model that any of it may look benign.
+MIMICABLE = ("timing", "cadence", "templates", "output", "creation", "pivot")
+
+
+def _mimic(c: pd.DataFrame, k: int, p: float, rng: np.random.Generator) -> pd.DataFrame:
+    """``k`` copies of each ring cluster in which each mimicable component is, with probability ``p``,
+    replaced by the values of a random benign cluster of the same world (all of that component's features)."""
+    ring, benign = c[c.label == "ring"], c[c.label == "benign"]
+    if ring.empty or benign.empty or k <= 0:
+        return c.iloc[:0]
+    copies = []
+    for _ in range(k):
+        x = ring.copy()
+        for comp in MIMICABLE:
+            cols = [f for f, _, cc in FEATURES if cc == comp]
+            hit = rng.random(len(x)) < p
+            if hit.any():
+                donor = benign.iloc[rng.integers(0, len(benign), int(hit.sum()))]
+                x.loc[x.index[hit], cols] = donor[cols].to_numpy()
+        copies.append(x)
+    return pd.concat(copies)
+
+
+def _training_rows(worlds: list[World], augment: int = 0,
+                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Design matrix, labels and weights: clusters of >= 3 accounts that are clearly ring or benign.
 
-    Each cluster weighs sqrt(its accounts); every world's ring and benign sides each sum to 1.
+    Each cluster weighs sqrt(its accounts); every world's ring and benign sides each sum to 1
+    (mimicry copies of ring clusters, ``augment`` per ring cluster, share the ring side's weight).
     """
     proto = _model_shell()
+    rng = np.random.default_rng(seed)
     xs, ys, ws = [], [], []
     for w in worlds:
         c = w.clusters[(w.clusters.n_accounts >= 3) & (w.clusters.label != "mixed") & (w.clusters.n_events > 0)]
         if c.empty:
             continue
+        c = pd.concat([c, _mimic(c, augment, 0.4, rng)], ignore_index=True)
         y = (c.label == "ring").to_numpy(float)
         wt = np.sqrt(c.n_accounts.to_numpy(float))
         for lab in (0.0, 1.0):
@@ -124,9 +151,9 @@ def _model_shell() -> RingModel:
     return RingModel(lg, tuple(t for _, t, _ in FEATURES), tuple(c for _, _, c in FEATURES), {})
 
 
-def fit(worlds: list[World], l2: float, meta: dict[str, Any] | None = None) -> RingModel:
+def fit(worlds: list[World], l2: float, meta: dict[str, Any] | None = None, augment: int = 0) -> RingModel:
     """The ring model fitted on ``worlds`` (no threshold table yet)."""
-    x, y, w = _training_rows(worlds)
+    x, y, w = _training_rows(worlds, augment)
     shell = _model_shell()
     lg = fit_logistic(x, y, features=shell.features, sample_weight=w, l2=l2, meta=meta or {})
     return RingModel(lg, shell.transforms, shell.components, {})
@@ -174,9 +201,9 @@ def _world_threshold(world: World, acc_score: np.ndarray, target: float) -> floa
     return need
 
 
-def out_of_fold(worlds: list[World], l2: float) -> dict[int, np.ndarray]:
+def out_of_fold(worlds: list[World], l2: float, augment: int = 0) -> dict[int, np.ndarray]:
     """Cluster scores of each world under the model fitted on all the other worlds."""
-    return {w.seed: scores(fit([v for v in worlds if v.seed != w.seed], l2), w) for w in worlds}
+    return {w.seed: scores(fit([v for v in worlds if v.seed != w.seed], l2, augment=augment), w) for w in worlds}
 
 
 def threshold_table(worlds: list[World], oof: dict[int, np.ndarray], gate: float) -> dict[float, float]:
@@ -225,11 +252,99 @@ def report(worlds: list[World], model: RingModel, oof: dict[int, np.ndarray], ta
     return "\n".join(lines)
 
 
+def gate_sweep(worlds: list[World], oof: dict[int, np.ndarray], gates: tuple[float, ...]) -> str:
+    """Per membership gate: its own out-of-fold threshold at the default target, worst and median results."""
+    lines = ["## Membership gate (out of fold, each gate with its own threshold at the default target)", "",
+             "| gate | threshold | F1 worst | F1 median | recall median | legit FPR worst | ent FPR worst |"
+             " auto FPR worst | ring recall ≥20 worst |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for g in gates:
+        t = threshold_table(worlds, oof, g)[DEFAULT_TARGET]
+        df = pd.DataFrame([metrics(w, account_scores(w, oof[w.seed], g), t) for w in worlds])
+        lines.append(f"| {g:g} | {t:.4f} | {df.f1.min():.3f} | {df.f1.median():.3f} | {df.recall.median():.3f} |"
+                     f" {df.fpr_legit.max():.4%} | {df.fpr_enterprise.max():.3%} | {df.fpr_automation.max():.3%} |"
+                     f" {df.ring_recall20.min():.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """ROC AUC by the rank-sum formula, ties half; NaN if a side is empty."""
+    from scipy.stats import rankdata
+
+    pos, neg = pos[np.isfinite(pos)], neg[np.isfinite(neg)]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    r = rankdata(np.r_[pos, neg])
+    return float((r[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def separation(worlds: list[World]) -> str:
+    """Per feature: AUC of ring vs benign clusters (>= 5 accounts), pooled and in the worst world."""
+    lines = ["## Separation of each feature (ring vs benign clusters of >= 5 accounts, before any fitting)", "",
+             "| feature | component | direction | AUC pooled | AUC median world | AUC worst world |",
+             "|---|---|---|---:|---:|---:|"]
+    c = pd.concat([w.clusters.assign(seed=w.seed) for w in worlds], ignore_index=True)
+    c = c[(c.n_accounts >= 5) & (c.label != "mixed")]
+    rows = []
+    for f, _, comp in FEATURES:
+        pooled = _auc(c[c.label == "ring"][f].to_numpy(float), c[c.label == "benign"][f].to_numpy(float))
+        sign = 1.0 if not np.isfinite(pooled) or pooled >= 0.5 else -1.0
+        per = [v for _, g in c.groupby("seed") if np.isfinite(v := _auc(
+            sign * g[g.label == "ring"][f].to_numpy(float), sign * g[g.label == "benign"][f].to_numpy(float)))]
+        rows.append((f, comp, "higher in rings" if sign > 0 else "lower in rings", max(pooled, 1 - pooled),
+                     float(np.median(per)) if per else np.nan, float(np.min(per)) if per else np.nan))
+    for r in sorted(rows, key=lambda r: -np.nan_to_num(r[5])):
+        lines.append(f"| `{r[0]}` | {r[1]} | {r[2]} | {r[3]:.3f} | {r[4]:.3f} | {r[5]:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def ceilings(worlds: list[World], gate: float) -> str:
+    """Where each world's ring accounts are: no cluster, a benign/mixed cluster, a ring cluster (below the gate)."""
+    lines = ["## Where the ring accounts are (the scorer's recall ceiling)", "",
+             "| seed | ring accounts | in no cluster | in a mixed or benign cluster | in a ring cluster, member < gate |"
+             " in a ring cluster, member >= gate (ceiling) |", "|---:|---:|---:|---:|---:|---:|"]
+    for w in worlds:
+        a = w.accounts[w.accounts.kind == "ring"]
+        lab = a.cluster_id.map(w.clusters.set_index("cluster_id")["label"])
+        none = (a.cluster_id < 0).mean()
+        other = ((a.cluster_id >= 0) & (lab != "ring")).mean()
+        low = ((lab == "ring") & (a.member_score < gate)).mean()
+        ok = ((lab == "ring") & (a.member_score >= gate)).mean()
+        lines.append(f"| {w.seed} | {len(a):,} | {none:.1%} | {other:.1%} | {low:.1%} | {ok:.1%} |")
+    return "\n".join(lines) + "\n"
+
+
+def hardest(worlds: list[World], oof: dict[int, np.ndarray], n: int = 15) -> str:
+    """The highest-scoring benign and lowest-scoring ring clusters (out of fold), with their features."""
+    rows = []
+    for w in worlds:
+        c = w.clusters.assign(score=oof[w.seed], seed=w.seed)
+        kinds = w.accounts[w.accounts.cluster_id >= 0].groupby("cluster_id")["kind"].agg(
+            lambda k: ",".join(f"{x}:{v}" for x, v in k.value_counts().items()))
+        c["mix"] = c.cluster_id.map(kinds)
+        rows.append(c[c.n_accounts >= 3])
+    df = pd.concat(rows, ignore_index=True)
+    feats = [f for f, _, _ in FEATURES]
+    show = ["seed", "cluster_id", "n_accounts", "mix", "score", *feats]
+
+    def table(d: pd.DataFrame) -> list[str]:
+        out = ["| " + " | ".join(show) + " |", "|" + "---|" * len(show)]
+        for r in d[show].itertuples(index=False):
+            out.append("| " + " | ".join(_fmt(v) if isinstance(v, float) else str(v) for v in r) + " |")
+        return out
+
+    ben = df[df.label == "benign"].sort_values("score", ascending=False).head(n)
+    ring = df[(df.label == "ring") & (df.n_accounts >= 10)].sort_values("score").head(n)
+    return "\n".join(["## Highest-scoring benign clusters (out of fold)", "", *table(ben), "",
+                      "## Lowest-scoring ring clusters of >= 10 accounts (out of fold)", "", *table(ring), ""])
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--snapshots", type=Path, required=True)
     p.add_argument("--seeds", type=int, nargs="+", default=SEED_SETS["tuning"])
     p.add_argument("--l2", type=float, default=1.0)
+    p.add_argument("--augment", type=int, default=0,
+                   help="mimicry copies per ring cluster (each mimicable component swapped for a benign one w.p. 0.4)")
     p.add_argument("--gate", type=float, default=ScoringParams().min_member_score)
     p.add_argument("--model-out", type=Path)
     p.add_argument("--out", type=Path)
@@ -238,16 +353,17 @@ def main(argv: list[str] | None = None) -> None:
     if set(a.seeds) & set(SEED_SETS["evaluation"]):
         p.error("evaluation worlds are never used for training (PROTOCOL.md)")
     worlds = load(a.snapshots, a.seeds)
-    oof = out_of_fold(worlds, a.l2)
+    oof = out_of_fold(worlds, a.l2, a.augment)
     table = threshold_table(worlds, oof, a.gate)
     meta = {"trained_on": "tuning worlds " + ",".join(str(w.seed) for w in worlds),
             "command": "python benchmarks/train_scorer.py " + shlex.join(args_list),
-            "revision": git_revision(), "l2": a.l2, "membership_gate": a.gate,
+            "revision": git_revision(), "l2": a.l2, "augment": a.augment, "membership_gate": a.gate,
             "threshold_rule": "out-of-fold; every tuning world: legit FPR <= target, enterprise and automation "
                               "FPR <= 10 x target"}
-    model = fit(worlds, a.l2, meta)
+    model = fit(worlds, a.l2, meta, a.augment)
     model = RingModel(model.logistic, model.transforms, model.components, table)
-    md = report(worlds, model, oof, table, a.gate, args_list)
+    md = report(worlds, model, oof, table, a.gate, args_list) + "\n" + gate_sweep(worlds, oof, (0.0, 0.1, 0.25, 0.5))
+    md += "\n" + separation(worlds) + "\n" + ceilings(worlds, a.gate) + "\n" + hardest(worlds, oof)
     if a.model_out:
         model.to_json(a.model_out)
     if a.out:

@@ -34,6 +34,10 @@ class ScoringParams(ParamsBase):
         Cluster sizes at which the size gate is 0 and 1 (log-linear between).
     spread_gate : (float, float), default (200.0, 80.0)
         Events per account-day at which the spread gate is 0 and 1.
+    team_gate : (int, float), default (5, 50.0)
+        A cluster of at most this many accounts whose accounts send at least this many
+        requests per active day (mean) is an automation team (an owner's few API keys),
+        never a ring: its ``team_gate`` is 0.
     max_account_share : float, default 0.1
         A cluster of at least ``share_gate_min`` accounts holding more than this share
         of all accounts is never flagged (``share_gate`` 0): a ring is a small share of
@@ -53,6 +57,7 @@ class ScoringParams(ParamsBase):
     burst_window_s: int = 72 * 3600
     size_gate: tuple[int, int] = (2, 6)
     spread_gate: tuple[float, float] = (200.0, 80.0)
+    team_gate: tuple[int, float] = (5, 50.0)
     max_account_share: float = 0.1
     share_gate_min: int = 1000
     min_member_score: float = 0.25
@@ -62,6 +67,7 @@ class ScoringParams(ParamsBase):
         "size_gate": Pair(Interval(int, 1, None)),
         "spread_gate": Pair(Interval(float, 0, None, "neither")),
         "max_account_share": Interval(float, 0, 1, "right"),
+        "team_gate": Pair(Interval(float, 0, None)),
         "share_gate_min": Interval(int, 1, None),
         "min_member_score": Interval(float, 0, 1),
     }

@@ -45,6 +45,8 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
 * size: ``ramp(log n, log 2, log 6)``: a pair is not a ring (0), three accounts 0.39;
 * spread: ``ramp(events per account-day, 200, 80)``: a few accounts each sending
   hundreds of requests a day are automation, however scripted;
+* automation team: a cluster of at most 5 accounts sending at least 50 requests per
+  account-day is an owner's few API keys (``team_gate``);
 * events: a cluster with no event at all (linked by attributes only) scores 0;
 * population share: a cluster of at least ``share_gate_min`` accounts holding more
   than ``max_account_share`` of all accounts is a community of the user base glued
@@ -191,8 +193,10 @@ def apply_model(feats: pd.DataFrame, n_accounts_total: int, params: ScoringParam
     spread_gate = np.where(df["n_events"].to_numpy() > 0, ramp(rate, hi_rate, lo_rate), 0.0)
     share_gate = ((n_acc <= params.max_account_share * max(n_accounts_total, 1))
                   | (n_acc < params.share_gate_min)).astype(np.float64)
-    gate = size_gate * spread_gate * share_gate
-    df["size_gate"], df["spread_gate"], df["share_gate"] = size_gate, spread_gate, share_gate
+    team_n, team_rate = params.team_gate
+    team_gate = 1.0 - ((n_acc <= team_n) & (rate >= team_rate)).astype(np.float64)
+    gate = size_gate * spread_gate * share_gate * team_gate
+    df["size_gate"], df["spread_gate"], df["share_gate"], df["team_gate"] = size_gate, spread_gate, share_gate, team_gate
 
     x = model.design(df)
     lg = model.logistic

@@ -171,7 +171,7 @@ def dossier_html(ex: ExplanationLike, *, image: str | None = None, heading: str 
     out += [f'<p class="note">{_esc(n)}</p>' for n in ex.notes]
     out.append(f"<{h3}>Why this score</{h3}>")
     c = ex.contributions.copy()
-    gates = " × ".join(f"{g} {float(ex.summary.get(f'{g}_gate', 1.0)):.2f}" for g in ("size", "spread", "share"))
+    gates = " × ".join(f"{g} {float(ex.summary.get(f'{g}_gate', 1.0)):.2f}" for g in ("size", "spread", "share", "team"))
     out.append(_table(c, [("component", "component", ""), ("contribution", "contribution", "bar"),
                           ("evidence", "evidence", "")],
                       caption=f"Contributions (negative: evidence against a ring) sum to the ring_score "

@@ -152,3 +152,15 @@ def accountgraph_errors():
     import accountgraph
 
     return accountgraph
+
+
+def test_small_high_volume_automation_team_is_never_a_ring():
+    """A team of a few keys sending hundreds of scripted requests a day scores 0, however ring-like."""
+    rng = np.random.default_rng(6)
+    for n_keys, per_day, gated in ((1, 400, True), (3, 300, True), (5, 60, True), (6, 60, False)):
+        acc, ts = _cluster_events(rng, n_keys, per_day * 14, scripted=True)
+        df = score_clusters(n_clusters=1, acc_cluster=np.zeros(n_keys, np.int64), ev_account=acc, ev_ts_us=ts,
+                            ev_output=np.full(len(acc), 900), ev_family=None, created_us=None)
+        assert (df.loc[0, "team_gate"] == 0) == gated, (n_keys, per_day)
+        if gated:
+            assert df.loc[0, "ring_score"] == 0

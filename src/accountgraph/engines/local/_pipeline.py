@@ -234,7 +234,7 @@ def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | No
     with _Stage(stats, "graph", bar):
         node_key = _node_key(inp)
         graph = _graph(cfg, inp, sig, ev_family, node_key)
-        stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap,
+        stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap, type_caps=graph.type_caps,
                      n_hub_signals=int((graph.status == HUB).sum()))
     with _Stage(stats, "communities", bar):
         acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
@@ -251,7 +251,11 @@ def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster:
     """Rank the clusters and build every result table."""
     clusters, new_id = rank_clusters(feats, cfg.threshold)
     pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # one grouping for both uses
-    member = member_scores(sig.account, sig.signal, acc_cluster, graph.degree, graph.weight, pairs)
+    template = np.zeros(sig.n_signals, bool)
+    if "template" in sig.type_names:
+        template = sig.signal_type == sig.type_names.index("template")
+    member = member_scores(sig.account, sig.signal, acc_cluster, graph.degree, graph.weight, pairs,
+                           n_events=sig.n_events, template=template)
     assignments, acc_cid = assignments_table(inp.account_ids, acc_cluster, new_id, feats["ring_score"].to_numpy(),
                                              cfg.threshold, member, cfg.scoring.min_member_score)
     shared, incidence = cluster_signals(sig, graph, acc_cid, inp.account_ids, pairs, new_id)
