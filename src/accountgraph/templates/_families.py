@@ -43,13 +43,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from .._parallel import map_batches
 from .._progress import task
 from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, as_text_array, band_keys, lsh_params, shingle_signatures
+from ._linking import band_families
 
 __all__ = ["TemplateFamilies", "template_families"]
 
@@ -343,37 +342,11 @@ def _families_of_signatures(signed: _Signed, bands: int) -> tuple[np.ndarray, np
     d_codes, d_uniq = pd.factorize(hashes, sort=True)
     n_d = len(d_uniq)
     del hashes
-    # Band by band, every signature is linked to the first one holding the same
-    # key (a star per key: same components as the signature-key bipartite
-    # graph, with one int32 edge per collision instead of a node and two
-    # entries per key), so memory stays a few bytes per sampled prompt and band.
-    src: list[np.ndarray] = []
-    dst: list[np.ndarray] = []
-    for b in range(bands):
-        kb = keys_all[:, b]
-        used = kb != 0
-        codes, _ = pd.factorize(kb[used], sort=False)
-        node = d_codes[used]
-        leader = np.empty(int(codes.max()) + 1 if codes.size else 0, np.int64)
-        leader[codes[::-1]] = node[::-1]  # the first signature seen with each key
-        lead = leader[codes]
-        linked = lead != node
-        src.append(node[linked].astype(np.int32))
-        dst.append(lead[linked].astype(np.int32))
+    # Families: union-find over "shares a band key" (:mod:`._linking`), numbered by
+    # their smallest signature hash (d_uniq is sorted, so by smallest index).
+    fam_of_d = band_families(keys_all, d_codes, n_d)
     del keys_all
-    e_src, e_dst = np.concatenate(src), np.concatenate(dst)
-    del src, dst
-    adj = sp.coo_matrix((np.ones(e_src.size, np.int8), (e_src, e_dst)), shape=(n_d, n_d)).tocsr()
-    del e_src, e_dst
-    _, comp = connected_components(adj, directed=False)
-    del adj
-    # Order-free family ids: rank components by their smallest signature hash
-    # (d_uniq is sorted, so the first member seen in index order is the smallest).
-    first = np.full(comp.max() + 1, np.iinfo(np.int64).max)
-    np.minimum.at(first, comp, np.arange(n_d))
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first)] = np.arange(len(first))
-    return d_codes, rank[comp]
+    return d_codes, fam_of_d
 
 
 def _family_table(family: np.ndarray, signed: _Signed, d_codes: np.ndarray, fam_of_d: np.ndarray,
