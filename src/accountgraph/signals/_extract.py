@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._progress import task
+from ._group import AccountOrder, account_order, pair_counts
 from ..ingest import ip_networks
 from ..ingest import ValidAccounts, ValidEvents, combine_chunks, factorize_sorted, factorize_union
 
@@ -139,6 +140,7 @@ def extract_signals(
     type_names: list[str] = []
     offset = 0
     done: dict[str, tuple] = {}
+    by = account_order(ev_account, n_acc) if len(ev_account) else None
     progress = task("signal types extracted", total=len(sources), unit="types")
     with progress as bar:
         for tname in sorted(sources):
@@ -146,8 +148,9 @@ def extract_signals(
             if parts is None:  # ip_net: the networks of the IP incidences
                 done[tname] = _networks(done.get("ip"), n_acc)
             else:
-                done[tname] = _incidences(tname, parts, n_acc)
+                done[tname] = _incidences(tname, parts, n_acc, by)
             bar.update(1)
+    del by
     for tname in sorted(sources):
         a, v, c, value_text = done[tname]
         if len(a) == 0:
@@ -220,8 +223,13 @@ def _networks(ip: tuple | None, n_acc: int) -> tuple[np.ndarray, np.ndarray, np.
     return a2, v2, c2, nets
 
 
-def _incidences(tname: str, parts: list[_Source], n_acc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
-    """Distinct (account, value code) pairs of one signal type, their event counts and the value texts."""
+def _incidences(tname: str, parts: list[_Source], n_acc: int,
+                by: AccountOrder | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
+    """Distinct (account, value code) pairs of one signal type, their event counts and the value texts.
+
+    Event columns go through the shared account order (:mod:`._group`); the few
+    rows of the accounts table are merged in with no events.
+    """
     if tname == "template":
         acc, fam, _ = parts[0]
         ok = fam >= 0
@@ -231,15 +239,30 @@ def _incidences(tname: str, parts: list[_Source], n_acc: int) -> tuple[np.ndarra
         else:
             uniq_vals = np.flatnonzero(present)
             codes = np.where(ok, np.searchsorted(uniq_vals, fam), -1)
-        a, v, c = _pairs(acc, codes, n_acc)
+        a, v, c = _event_pairs(acc, codes, len(uniq_vals), n_acc, by)
         return a, v, c, pc.binary_join_element_wise("family ", pa.array(uniq_vals).cast(pa.string()), "")
     # Factorise the union of all columns of this type together so a card
     # seen in events and in accounts is one signal.
     codes_parts, uniq = factorize_union([p[1] for p in parts])
-    codes_all = np.concatenate(codes_parts)
-    acc_all = np.concatenate([p[0] for p in parts])
-    counts_w = np.concatenate([np.ones(len(p[0]), np.int64) if p[2] else np.zeros(len(p[0]), np.int64) for p in parts])
-    if all(p[2] for p in parts):
-        counts_w = None
-    a, v, c = _pairs(acc_all, codes_all, n_acc, weights=counts_w)
-    return a, v, c, uniq
+    found = []
+    for (acc, _, from_events), codes in zip(parts, codes_parts):
+        if from_events:
+            found.append(_event_pairs(acc, codes, len(uniq), n_acc, by))
+        else:
+            a, v, c = _pairs(acc, codes, n_acc)
+            found.append((a, v, np.zeros_like(c)))
+    if len(found) == 1:
+        return (*found[0], uniq)
+    base = max(n_acc, 1)
+    keys = np.concatenate([v * base + a for a, v, _ in found])
+    u, inv = np.unique(keys, return_inverse=True)
+    c = np.bincount(inv.reshape(-1), weights=np.concatenate([c for _, _, c in found]), minlength=len(u))
+    return u % base, u // base, c.astype(np.int64), uniq
+
+
+def _event_pairs(acc: np.ndarray, codes: np.ndarray, n_vals: int, n_acc: int,
+                 by: AccountOrder | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(account, value) pairs of event rows: through the account order when there is one."""
+    if by is not None and len(acc) == len(by.order):
+        return pair_counts(codes, by, n_vals)
+    return _pairs(acc, codes, n_acc)
