@@ -93,9 +93,9 @@ def _log_kept(keep: np.ndarray) -> int:
 
 
 def _drop_duplicates(raw: pa.Table, ts: np.ndarray, out: _LeftOut, lazy: tuple[str, LazyColumn] | None,
-                     drop: bool) -> int:
+                     drop: bool, candidates: np.ndarray | None = None) -> int:
     """Count (and, with ``drop``, quarantine) rows that are exact copies of an earlier kept row."""
-    dup = duplicate_rows(raw, out.keep, ts, lazy)
+    dup = duplicate_rows(raw, out.keep, ts, lazy, candidates)
     n_dup = int(dup.sum())
     if drop:
         out.drop(dup, "duplicate_event")

@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from .._progress import task
 from ._columns import _as_string, factorize_sorted
+from ._duplicates import _same_timestamp_rows
 from ._event_columns import _check_prompt_type, _drop_duplicates, _log_kept, _output_tokens, _prompt_column
 from ._ip import check_ips
 from ._lazy import LazyColumn
@@ -196,6 +197,8 @@ def _finish(path: str | os.PathLike, cols: _Columns, lazy: LazyColumn | None, ex
             q: Quarantine, drop_duplicates: bool) -> ValidEvents:
     """Clean the distinct values, quarantine in validation's order, and build :class:`ValidEvents`."""
     out = _LeftOut(cols.n, "events", q)
+    same_ts = _same_timestamp_rows(np.ones(cols.n, bool), cols.ts)  # the only rows that can be copies
+    raw_at = {c: cols.codes[c][same_ts] for c in cols.text}  # their raw-value codes, before cleaning
     clean = {c: _as_string(pa.chunked_array([cols.tables[c].values()]), c, "events") for c in cols.text}
     acc, acc_uniq = _sorted_codes(cols, "account_id", clean.pop("account_id"))
     out.drop(acc < 0, "empty_account_id")
@@ -217,7 +220,8 @@ def _finish(path: str | os.PathLike, cols: _Columns, lazy: LazyColumn | None, ex
     on_disk = lazy is not None and not os.path.isdir(path)
     rows = ParquetRows(path, exclude=(lazy.column,) if on_disk else ())
     lazy_pair = (lazy.column, lazy) if on_disk and lazy is not None else None
-    n_dup = _drop_duplicates(rows, cols.ts, out, lazy_pair, drop_duplicates)
+    cand = _copy_candidates(same_ts, raw_at, cols, out.keep)
+    n_dup = _drop_duplicates(rows, cols.ts, out, lazy_pair, drop_duplicates, cand)
     out.capture(rows, lazy_pair)
     keep, dropped = out.keep, _log_kept(out.keep)
 
@@ -235,6 +239,24 @@ def _finish(path: str | os.PathLike, cols: _Columns, lazy: LazyColumn | None, ex
         output_tokens=None if cols.tok is None else (cols.tok[keep] if dropped else cols.tok),
         extra={c: column(c) for c in extra_signals}, n_input_rows=cols.n, n_duplicates=n_dup,
     )
+
+
+def _copy_candidates(same_ts: np.ndarray, raw_at: dict[str, np.ndarray], cols: _Columns,
+                     keep: np.ndarray) -> np.ndarray:
+    """Kept rows equal to another kept row on everything read in the stream (time, raw id codes, tokens).
+
+    Rows that are copies agree on all of these (each is a function of the raw
+    values), so only these few are read back whole and compared on every column.
+    """
+    k = keep[same_ts]
+    rows = same_ts[k]
+    if len(rows) < 2:
+        return rows[:0]
+    parts = [cols.ts[rows]] + [raw_at[c][k].astype(np.int64) for c in cols.text]
+    if cols.tok is not None and cols.tok_bad is not None:
+        parts += [cols.tok[rows], cols.tok_bad[rows].astype(np.int64)]
+    _, inv, cnt = np.unique(np.column_stack(parts), axis=0, return_inverse=True, return_counts=True)
+    return rows[cnt[inv.reshape(-1)] >= 2]
 
 
 def _used_only(codes: np.ndarray, uniq: pa.Array) -> pa.ChunkedArray:

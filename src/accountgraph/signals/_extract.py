@@ -135,12 +135,13 @@ def extract_signals(
     """
     sources = _sources(ev, ev_account, accts, acct_account, template_family, use_ip_network)
     n_acc = 1 + max([int(p[0].max()) for parts in sources.values() if parts is not None for p in parts
-                     if len(p[0])] or [0])
+                     if len(p[0])] + [int(ev_account.max()) if len(ev_account) else 0])
     accs, sigs, cnts, types, values = [], [], [], [], []
     type_names: list[str] = []
     offset = 0
     done: dict[str, tuple] = {}
-    by = account_order(ev_account, n_acc) if len(ev_account) else None
+    from_events = any(p[2] for parts in sources.values() if parts is not None for p in parts)
+    by = account_order(ev_account, n_acc) if len(ev_account) and from_events else None
     progress = task("signal types extracted", total=len(sources), unit="types")
     with progress as bar:
         for tname in sorted(sources):

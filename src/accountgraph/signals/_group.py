@@ -109,7 +109,10 @@ def account_order(acc: np.ndarray, n_acc: int) -> AccountOrder:
     >>> o.order.tolist(), o.start.tolist()
     ([1, 3, 0, 2], [0, 1, 2, 4])
     """
-    order, start = _compiled()[0](np.asarray(acc, np.int64) if acc.dtype.kind != "i" else acc, int(n_acc))
+    acc = np.asarray(acc) if np.asarray(acc).dtype.kind == "i" else np.asarray(acc, np.int64)
+    if len(acc) and (int(acc.min()) < 0 or int(acc.max()) >= n_acc):  # the kernel does not check bounds
+        raise ValueError(f"account codes must lie in [0, {n_acc}); got {int(acc.min())}..{int(acc.max())}")
+    order, start = _compiled()[0](acc, int(n_acc))
     return AccountOrder(order, start)
 
 
@@ -135,4 +138,6 @@ def pair_counts(values: np.ndarray, by: AccountOrder, n_values: int) -> tuple[np
     [[1, 0, 1], [0, 3, 3], [1, 1, 2]]
     """
     vals = np.asarray(values)[by.order]
+    if len(vals) and int(vals.max()) >= n_values:  # the kernel does not check bounds
+        raise ValueError(f"value codes must be below n_values={n_values}; got {int(vals.max())}")
     return _compiled()[1](vals, by.start, max(int(n_values), 1))
