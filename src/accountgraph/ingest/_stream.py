@@ -236,7 +236,7 @@ def _finish(path: str | os.PathLike, cols: _Columns, lazy: LazyColumn | None, ex
         payment_id=column("payment_id"), model=column("model"),
         timestamp=cols.ts[keep] if dropped else cols.ts,
         prompt=lazy.with_keep(keep if dropped else None) if lazy is not None else None,
-        output_tokens=None if cols.tok is None else (cols.tok[keep] if dropped else cols.tok),
+        output_tokens=None if cols.tok is None else _narrow(cols.tok[keep] if dropped else cols.tok),
         extra={c: column(c) for c in extra_signals}, n_input_rows=cols.n, n_duplicates=n_dup,
     )
 
@@ -257,6 +257,11 @@ def _copy_candidates(same_ts: np.ndarray, raw_at: dict[str, np.ndarray], cols: _
         parts += [cols.tok[rows], cols.tok_bad[rows].astype(np.int64)]
     _, inv, cnt = np.unique(np.column_stack(parts), axis=0, return_inverse=True, return_counts=True)
     return rows[cnt[inv.reshape(-1)] >= 2]
+
+
+def _narrow(tok: np.ndarray) -> np.ndarray:
+    """Token counts as int32 when every count fits (4 bytes per event instead of 8)."""
+    return tok.astype(np.int32) if not len(tok) or int(tok.max()) < 2**31 else tok
 
 
 def _used_only(codes: np.ndarray, uniq: pa.Array) -> pa.ChunkedArray:

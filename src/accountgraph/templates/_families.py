@@ -240,7 +240,9 @@ class _Signed:
 
     row_ids: list[np.ndarray] = field(default_factory=list)
     row_sig: list[np.ndarray] = field(default_factory=list)  # per row: global id of its batch-distinct prompt
-    keys: list[np.ndarray] = field(default_factory=list)
+    # Band keys of every signed prompt, filled in place (the largest array of the stage:
+    # collecting batches and concatenating them would hold it twice).
+    keys: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint64))
     sighash: list[np.ndarray] = field(default_factory=list)
     first_rows: list[np.ndarray] = field(default_factory=list)  # a row holding each batch-distinct prompt
     n_distinct: int = 0
@@ -300,12 +302,12 @@ def _sign_batches(prompts: Any, sample: np.ndarray | None, batch_rows: int, band
     Batches run on a thread pool; results come back in batch order, so the
     output does not depend on the number of workers.
     """
-    out = _Signed()
+    total = int(sample.sum()) if sample is not None else int(stats["rows"])
+    out = _Signed(keys=np.zeros((total, bands), np.uint64))
 
     def work(item: tuple[np.ndarray, pa.Array]) -> tuple:
         return _sign_batch(item, bands, rows, num_perm, width, seed)
 
-    total = int(sample.sum()) if sample is not None else int(stats["rows"])
     with task("prompts signed", total=total, unit="prompts") as progress:
         for item in map_batches(work, _batches(prompts, sample, batch_rows), -1):
             _collect(out, item, stats)
@@ -322,7 +324,10 @@ def _collect(out: _Signed, item: tuple, stats: dict[str, Any]) -> None:
     stats["no_tokens"] += counts[3]
     out.row_ids.append(rows_idx)
     out.row_sig.append(np.where(rsig >= 0, rsig + out.n_distinct, -1))
-    out.keys.append(k)
+    lo = out.n_distinct
+    if lo + len(k) > len(out.keys):  # never for text prompts: at most one key row per sampled row
+        out.keys = np.concatenate([out.keys, np.zeros((max(len(k), len(out.keys)), k.shape[1]), np.uint64)])
+    out.keys[lo:lo + len(k)] = k
     out.sighash.append(acc)
     out.first_rows.append(frows)
     out.n_distinct += n_ok
@@ -335,8 +340,8 @@ def _families_of_signatures(signed: _Signed, bands: int) -> tuple[np.ndarray, np
     distinct signature across batches, and for every distinct signature its
     order-free family id.
     """
-    keys_all = np.concatenate(signed.keys)
-    signed.keys.clear()
+    keys_all = signed.keys[: signed.n_distinct]
+    signed.keys = signed.keys[:0]
     hashes = np.concatenate(signed.sighash)
     # Identical prompts in different batches have identical signatures.
     d_codes, d_uniq = pd.factorize(hashes, sort=True)
