@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..signals import account_order, pair_counts
+
 __all__ = ["shared_family_focus", "substantial_families"]
 
 
@@ -73,22 +75,29 @@ def substantial_families(
         (at most ``top``, largest first, ties by family id), -1 padded.
     focus : ndarray of float64, shape (n_families,)
         Share of a family's users for whom it is substantial.
+
+    Notes
+    -----
+    Linear: (account, family) pairs counted through one counting sort of the
+    events by account (:func:`accountgraph.signals.pair_counts`).
     """
     sub = np.full((n_accounts, top), -1, np.int64)
     ok = ev_family >= 0
     if not ok.any():
         return sub, np.zeros(0)
     n_fam = int(ev_family.max()) + 1
-    key = ev_account[ok].astype(np.int64) * n_fam + ev_family[ok]
-    u, c = np.unique(key, return_counts=True)
-    acc, fam = u // n_fam, u % n_fam
-    total = np.bincount(ev_account[ok], minlength=n_accounts)
+    acc, fam, c = pair_counts(ev_family, account_order(ev_account, n_accounts), n_fam)
+    total = np.bincount(acc, weights=c, minlength=n_accounts)
     share = c / np.maximum(total[acc], 1)
+    users = np.bincount(fam, minlength=n_fam).astype(np.float64)
+    # Only families of at least ``min_share`` can be substantial; they hold the most
+    # prompts of their account, so dropping the rest leaves their ranks unchanged.
+    k = share >= min_share
+    acc, fam, c, share = acc[k], fam[k], c[k], share[k]
     order = np.lexsort((fam, -c, acc))
     acc, fam, share = acc[order], fam[order], share[order]
     rank = np.arange(len(acc)) - np.searchsorted(acc, acc, side="left")
     good = (rank < top) & (share >= min_share)
     sub[acc[good], rank[good]] = fam[good]
-    users = np.bincount(fam, minlength=n_fam).astype(np.float64)
     focused = np.bincount(fam[good], minlength=n_fam).astype(np.float64)
     return sub, focused / np.maximum(users, 1)
