@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from .._progress import task
 from ..signals import SignalTable
 from ._budget import _signal_status
+from ._clique import clique_projection
 from ._budget import circulant_pairs as circulant_pairs  # re-exported: tests import it from here
 from ._corroboration import shared_family_focus
 from ._corroboration import substantial_families as substantial_families  # re-exported
@@ -230,20 +231,16 @@ def _project_type(sig: SignalTable, sel: np.ndarray, inc_status: np.ndarray, n_a
                   lam_clip: float, common: np.ndarray | None = None) -> sp.csr_matrix | None:
     """Summed noisy-or evidence ``-log(1 - w)`` per account pair from the selected incidences of one type.
 
-    Linked signals are projected as cliques (``B B^T``), sampled ones as circulants; None if there are none.
+    Linked signals are projected as cliques (``triu(B B^T, 1)``, :mod:`._clique`), sampled ones as
+    circulants; None if there are none.
     """
     m = sel & (inc_status == LINKED)
     ms = sel & (inc_status == SAMPLED)
     if not (m.any() or ms.any()):
         return None
-    s_ids, s_local = np.unique(sig.signal[m], return_inverse=True)
-    lam = _evidence(weight[s_ids])
-    b = sp.csr_matrix(
-        (np.sqrt(lam)[s_local], (sig.account[m], s_local)),
-        shape=(n_accounts, len(s_ids)),
-    )
-    pm = sp.triu(b @ b.T, k=1).tocsr()
-    del b
+    s_m = sig.signal[m]
+    pm = clique_projection(sig.account[m], s_m, _evidence(weight[s_m]), n_accounts)  # triu(B B^T, 1)
+    del s_m
     if ms.any():
         u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed, common)
         d = degree[sid].astype(np.float64)
