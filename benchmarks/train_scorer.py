@@ -46,23 +46,26 @@ from run_benchmarks import git_revision, machine_description  # noqa: E402
 
 from accountgraph.scoring import LogisticModel, RingModel, ScoringParams, apply_model, fit_logistic  # noqa: E402
 
-#: (feature, transform, component) of the ring model.
-FEATURES: list[tuple[str, str, str]] = [
-    ("circadian_quiet_share", "identity", "timing"),
-    ("weekly_quiet_share", "identity", "timing"),
-    ("active_day_share", "identity", "cadence"),
-    ("rate_vs_population", "log2", "cadence"),
-    ("template_shared_share", "identity", "templates"),
-    ("template_top3_share", "identity", "templates"),
-    ("template_exclusive_share", "identity", "templates"),
-    ("output_vs_population", "log2", "output"),
-    ("output_rel_iqr", "identity", "output"),
-    ("creation_burst_share", "identity", "creation"),
-    ("new_model_excess", "identity", "pivot"),
-    ("exits_per_account_day", "log2", "infrastructure"),
-    ("ip_top_share", "identity", "infrastructure"),
-    ("sync_share", "identity", "infrastructure"),
+#: (feature, transform, component, direction) of the ring model; direction +1: higher is more
+#: ring-like, -1: lower is, 0: either (the fit keeps every coefficient on its side, or at 0).
+FEATURES: list[tuple[str, str, str, int]] = [
+    ("circadian_quiet_share", "identity", "timing", 1),
+    ("weekly_quiet_share", "identity", "timing", 1),
+    ("active_day_share", "identity", "cadence", 1),
+    ("rate_vs_population", "log2", "cadence", 1),
+    ("template_shared_share", "identity", "templates", 1),
+    ("template_top3_share", "identity", "templates", 1),
+    ("template_exclusive_share", "identity", "templates", 1),
+    ("output_vs_population", "log2", "output", 1),
+    ("output_rel_iqr", "identity", "output", -1),
+    ("creation_burst_share", "identity", "creation", 1),
+    ("new_model_excess", "identity", "pivot", 1),
+    ("exits_per_account_day", "log2", "infrastructure", 1),
+    ("ip_top_share", "identity", "infrastructure", -1),
+    ("sync_share", "identity", "infrastructure", 0),
 ]
+#: One standard unit per transform: a quarter of a share, one doubling of a ratio.
+UNITS = {"identity": 0.25, "log2": 1.0}
 TARGETS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 DEFAULT_TARGET = 1e-3
 KINDS = ("legit", "enterprise", "automation")
@@ -109,7 +112,7 @@ def _mimic(c: pd.DataFrame, k: int, p: float, rng: np.random.Generator) -> pd.Da
     for _ in range(k):
         x = ring.copy()
         for comp in MIMICABLE:
-            cols = [f for f, _, cc in FEATURES if cc == comp]
+            cols = [f for f, _, cc, _ in FEATURES if cc == comp]
             hit = rng.random(len(x)) < p
             if hit.any():
                 donor = benign.iloc[rng.integers(0, len(benign), int(hit.sum()))]
@@ -147,15 +150,17 @@ def _training_rows(worlds: list[World], augment: int = 0,
 
 def _model_shell() -> RingModel:
     n = len(FEATURES)
-    lg = LogisticModel(tuple(f for f, _, _ in FEATURES), np.zeros(n), np.ones(n), np.zeros(n), 0.0)
-    return RingModel(lg, tuple(t for _, t, _ in FEATURES), tuple(c for _, _, c in FEATURES), {})
+    lg = LogisticModel(tuple(f[0] for f in FEATURES), np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+    return RingModel(lg, tuple(f[1] for f in FEATURES), tuple(f[2] for f in FEATURES), {})
 
 
 def fit(worlds: list[World], l2: float, meta: dict[str, Any] | None = None, augment: int = 0) -> RingModel:
     """The ring model fitted on ``worlds`` (no threshold table yet)."""
     x, y, w = _training_rows(worlds, augment)
     shell = _model_shell()
-    lg = fit_logistic(x, y, features=shell.features, sample_weight=w, l2=l2, meta=meta or {})
+    units = np.array([UNITS[f[1]] for f in FEATURES])
+    lg = fit_logistic(x, y, features=shell.features, sample_weight=w, l2=l2, meta=meta or {},
+                      signs=np.array([f[3] for f in FEATURES], np.float64), scale=units)
     return RingModel(lg, shell.transforms, shell.components, {})
 
 
@@ -285,7 +290,7 @@ def separation(worlds: list[World]) -> str:
     c = pd.concat([w.clusters.assign(seed=w.seed) for w in worlds], ignore_index=True)
     c = c[(c.n_accounts >= 5) & (c.label != "mixed")]
     rows = []
-    for f, _, comp in FEATURES:
+    for f, _, comp, _ in FEATURES:
         pooled = _auc(c[c.label == "ring"][f].to_numpy(float), c[c.label == "benign"][f].to_numpy(float))
         sign = 1.0 if not np.isfinite(pooled) or pooled >= 0.5 else -1.0
         per = [v for _, g in c.groupby("seed") if np.isfinite(v := _auc(
@@ -323,7 +328,7 @@ def hardest(worlds: list[World], oof: dict[int, np.ndarray], n: int = 15) -> str
         c["mix"] = c.cluster_id.map(kinds)
         rows.append(c[c.n_accounts >= 3])
     df = pd.concat(rows, ignore_index=True)
-    feats = [f for f, _, _ in FEATURES]
+    feats = [f[0] for f in FEATURES]
     show = ["seed", "cluster_id", "n_accounts", "mix", "score", *feats]
 
     def table(d: pd.DataFrame) -> list[str]:

@@ -33,7 +33,7 @@ def _compiled() -> Any:
     from numba import njit
 
     @njit(nogil=True, cache=True)
-    def upper(acc_start, acc_sig, sig_start, members, sv, n_acc, cap):  # type: ignore[no-untyped-def]
+    def upper(acc_start, acc_pos, s_local, sig_start, members, value, n_acc, cap):  # type: ignore[no-untyped-def]
         sums = np.zeros(n_acc, np.float64)
         mark = np.full(n_acc, -1, np.int64)
         touched = np.empty(n_acc, np.int64)
@@ -44,13 +44,14 @@ def _compiled() -> Any:
         for i in range(n_acc):
             nt = 0
             for p in range(acc_start[i], acc_start[i + 1]):
-                j = acc_sig[p]
-                w = sv[j] * sv[j]
+                pi = acc_pos[p]  # account i's incidence with signal j
+                j = s_local[pi]
+                x = value[pi]
                 lo, hi = sig_start[j], sig_start[j + 1]
                 first = lo + np.searchsorted(members[lo:hi], i, side="right")  # members above i
                 for q in range(first, hi):
                     k = members[q]
-                    sums[k] += w
+                    sums[k] += x * value[q]
                     if mark[k] != i:
                         mark[k] = i
                         touched[nt] = k
@@ -76,26 +77,27 @@ def _compiled() -> Any:
     return upper
 
 
-def clique_projection(account: np.ndarray, signal: np.ndarray, lam: np.ndarray, n_accounts: int) -> sp.csr_matrix:
+def clique_projection(account: np.ndarray, signal: np.ndarray, value: np.ndarray, n_accounts: int) -> sp.csr_matrix:
     """``triu(B B^T, 1)`` as canonical CSR, for incidences sorted by (signal, account).
 
     Parameters
     ----------
     account, signal : ndarray of int, shape (m,)
         Distinct incidences, sorted by signal then account (a SignalTable's order).
-    lam : ndarray of float64, shape (m,)
-        The evidence ``lambda`` of each incidence's signal.
+    value : ndarray of float64, shape (m,)
+        ``B``'s entry for each incidence (``sqrt(lambda)`` of its signal times the
+        holder's factor).
     n_accounts : int
 
     Returns
     -------
     scipy.sparse.csr_matrix, shape (n_accounts, n_accounts)
         Upper triangle, sorted indices, equal to ``sp.triu(b @ b.T, k=1).tocsr()``
-        for ``b`` with ``sqrt(lam)`` at (account, signal).
+        for ``b`` with ``value`` at (account, signal).
 
     Examples
     --------
-    >>> m = clique_projection(np.array([0, 1, 2, 1, 2]), np.array([7, 7, 7, 9, 9]), np.array([1., 1, 1, 4, 4]), 3)
+    >>> m = clique_projection(np.array([0, 1, 2, 1, 2]), np.array([7, 7, 7, 9, 9]), np.array([1., 1, 1, 2, 2]), 3)
     >>> m.toarray().tolist()
     [[0.0, 1.0, 1.0], [0.0, 0.0, 5.0], [0.0, 0.0, 0.0]]
     """
@@ -105,14 +107,12 @@ def clique_projection(account: np.ndarray, signal: np.ndarray, lam: np.ndarray, 
         return sp.csr_matrix((n_accounts, n_accounts), dtype=np.float64)
     new = np.r_[True, signal[1:] != signal[:-1]]
     s_local = np.cumsum(new) - 1  # signals in order of appearance = ascending
-    sv = np.sqrt(np.asarray(lam, np.float64)[new])
     sig_start = np.r_[np.flatnonzero(new), m].astype(np.int64)
     by = account_order(account, n_accounts)  # stable: each account's signals stay ascending
-    acc_sig = s_local[by.order]
     size = np.diff(sig_start)
     pairs = int(np.sum(size * (size - 1) // 2))  # an upper bound on the pairs (shared signals repeat them)
-    ptr, idx, val = _compiled()(by.start, acc_sig, sig_start, account, sv, int(n_accounts),
-                                max(min(pairs, 1 << 24), 1))
+    ptr, idx, val = _compiled()(by.start, by.order, s_local, sig_start, account, np.asarray(value, np.float64),
+                                int(n_accounts), max(min(pairs, 1 << 24), 1))
     if len(idx) < 2**31 - 1:
         ptr = ptr.astype(np.int32)
     out = sp.csr_matrix((val, idx, ptr), shape=(n_accounts, n_accounts))

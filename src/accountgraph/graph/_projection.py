@@ -215,8 +215,11 @@ def _evidence_by_group(
         for t, tname in enumerate(sig.type_names):
             of_type = sig.signal_type[sig.signal] == t
             alpha = _type_weight(tname, weights)
-            pm = _project_type(sig, of_type & projected, inc_status, n_accounts, degree, weight, k_sig, node_key,
-                               seed, lam_clip, common) if alpha > 0 else None
+            pm = None
+            if alpha > 0 and (projected & of_type).any():
+                f = _holder_factor(sig.account[of_type], n_accounts, p.promiscuity)
+                pm = _project_type(sig, of_type & projected, inc_status, n_accounts, degree, weight, k_sig,
+                                   node_key, seed, lam_clip, f, common)
             progress.update(int(np.count_nonzero(proj_sig & (sig.signal_type == t))))
             if pm is None:
                 continue
@@ -228,27 +231,45 @@ def _evidence_by_group(
 
 def _project_type(sig: SignalTable, sel: np.ndarray, inc_status: np.ndarray, n_accounts: int, degree: np.ndarray,
                   weight: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int,
-                  lam_clip: float, common: np.ndarray | None = None) -> sp.csr_matrix | None:
+                  lam_clip: float, f: np.ndarray, common: np.ndarray | None = None) -> sp.csr_matrix | None:
     """Summed noisy-or evidence ``-log(1 - w)`` per account pair from the selected incidences of one type.
 
-    Linked signals are projected as cliques (``triu(B B^T, 1)``, :mod:`._clique`), sampled ones as
-    circulants; None if there are none.
+    Linked signals are projected as cliques (``triu(B B^T, 1)`` with ``B`` holding
+    ``sqrt(lambda) * f`` per incidence, :mod:`._clique`), sampled ones as circulants
+    (``lambda * f_u * f_v``); ``f`` is each account's holder factor; None if there are none.
     """
     m = sel & (inc_status == LINKED)
     ms = sel & (inc_status == SAMPLED)
     if not (m.any() or ms.any()):
         return None
-    s_m = sig.signal[m]
-    pm = clique_projection(sig.account[m], s_m, _evidence(weight[s_m]), n_accounts)  # triu(B B^T, 1)
-    del s_m
+    s_m, a_m = sig.signal[m], sig.account[m]
+    pm = clique_projection(a_m, s_m, np.sqrt(_evidence(weight[s_m])) * f[a_m], n_accounts)  # triu(B B^T, 1)
+    del s_m, a_m
     if ms.any():
         u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed, common)
         d = degree[sid].astype(np.float64)
         lam_s = _evidence(weight[sid]) * (d - 1) / (2 * k_sig[sid])
         pm = pm + sp.coo_matrix(
-            (np.minimum(lam_s, lam_clip), (np.minimum(u, v), np.maximum(u, v))), shape=pm.shape
+            (np.minimum(lam_s, lam_clip) * f[u] * f[v], (np.minimum(u, v), np.maximum(u, v))), shape=pm.shape
         ).tocsr()
     return pm
+
+
+def _holder_factor(account: np.ndarray, n_accounts: int, promiscuity: float) -> np.ndarray:
+    """Per account, how much its sharing of one signal of a type counts: ``min(1, sqrt(n0 / n))``.
+
+    ``n`` is how many signals of the type the account holds (``account``: the type's incidences)
+    and ``n0`` is ``promiscuity`` times the median holder's count. An account that touches hundreds
+    of fingerprints (spoofed per request) or of exits (rotated per request) shares one of them
+    with a stranger by chance: such a pair gets ``f_u * f_v`` of the evidence, while accounts that
+    share many of them (a ring's accounts, rotating through the same pool) still add up. 0 turns
+    it off (every factor 1).
+    """
+    if promiscuity <= 0 or not len(account):
+        return np.ones(n_accounts)
+    n = np.bincount(account, minlength=n_accounts).astype(np.float64)
+    n0 = promiscuity * float(np.median(n[n > 0]))
+    return np.minimum(1.0, np.sqrt(n0 / np.maximum(n, 1.0)))
 
 
 def _links(

@@ -106,14 +106,14 @@ def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int) -> Fea
 
 
 def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarray, k: int,
-               fam_users: np.ndarray) -> Features:
+               unclustered_share: np.ndarray) -> Features:
     """Shared templates: share of prompts in families used across the cluster (and in its top 3).
 
-    ``fam_users[f]`` is the number of distinct accounts in *no* cluster using family ``f``; a
-    family is the cluster's own when it has at least as many users inside the cluster as
-    unclustered users outside (``template_exclusive_share``): a ring's templates are (its other
-    accounts are in its other clusters), a public template used by thousands of unrelated
-    people is not.
+    ``unclustered_share[f]`` is the share of family ``f``'s users that are in no cluster. A
+    shared family is *coordinated* when at most half of its users are unclustered
+    (``template_exclusive_share``): a ring's templates are used by its accounts, which are in
+    its clusters (one per hydra head); a public template is used mostly by unrelated people in
+    no cluster.
     """
     ok = fam >= 0
     # Clusters may hold no events at all (accounts linked by their attributes only).
@@ -142,7 +142,7 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
     shared = np.bincount(cf_cl[shared_f], weights=prompts_cf[shared_f], minlength=k)
     shared_share = np.where(n_prompted > 0, shared / np.maximum(n_prompted, 1), 0.0)
     cf_fam = cf_u % n_fam
-    own = (users >= 2) & (users >= fam_users[cf_fam])
+    own = shared_f & (unclustered_share[cf_fam] <= 0.5)
     excl = np.bincount(cf_cl[own], weights=prompts_cf[own], minlength=k)
     excl_share = np.where(n_prompted > 0, excl / np.maximum(n_prompted, 1), np.nan)
     return {"template_top3_share": rep, "template_shared_share": shared_share,

@@ -113,10 +113,14 @@ def _sigmoid(t: np.ndarray) -> np.ndarray:
 
 
 def _robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median and IQR/1.349 per column (ignoring NaN), scale floored so it is never 0."""
+    """Median and a quarter of the 5-95 % range per column (ignoring NaN), never 0.
+
+    The range of all rows, not the interquartile range of the (mostly benign) majority: with a
+    narrow scale every ring would sit at the clip and the features would act as switches.
+    """
     center = np.nanmedian(x, axis=0)
-    q1, q3 = np.nanpercentile(x, [25, 75], axis=0)
-    scale = (q3 - q1) / 1.349
+    q05, q95 = np.nanpercentile(x, [5, 95], axis=0)
+    scale = (q95 - q05) / 4.0
     fallback = np.nanstd(x, axis=0)
     scale = np.where(scale > 1e-9, scale, np.where(fallback > 1e-9, fallback, 1.0))
     return np.nan_to_num(center), np.nan_to_num(scale, nan=1.0)
@@ -124,7 +128,8 @@ def _robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | list[str],
                  sample_weight: np.ndarray | None = None, l2: float = 1.0, clip: float = 4.0,
-                 max_iter: int = 50, tol: float = 1e-8, meta: dict[str, Any] | None = None) -> LogisticModel:
+                 max_iter: int = 50, tol: float = 1e-8, meta: dict[str, Any] | None = None,
+                 signs: np.ndarray | None = None, scale: np.ndarray | None = None) -> LogisticModel:
     """Fit an L2-regularised logistic regression by Newton's method (IRLS).
 
     Parameters
@@ -145,6 +150,15 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | li
         Newton iterations and the stopping tolerance on the largest step.
     meta : dict, optional
         Provenance stored with the model.
+    signs : numpy.ndarray of shape (p,), optional
+        The known direction of each feature (+1: higher means ring, -1: lower means ring, 0:
+        either). A coefficient fitted against its direction is set to 0 and the rest refitted,
+        until none is: a monotone model, in which no feature can argue for a ring by being less
+        ring-like (collinear features otherwise trade signs), and which transfers better.
+    scale : numpy.ndarray of shape (p,), optional
+        Fixed units per feature (e.g. a quarter of a share, one doubling of a ratio) instead of the
+        data's spread: coefficients then read as log-odds per such unit, and a feature that is 0
+        for most clusters is not blown up by a tiny spread. Centres stay the medians.
 
     Returns
     -------
@@ -159,22 +173,41 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | li
         raise InvalidParameterError("fit_logistic needs labels 0 and 1, both present")
     w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     w = w / w.mean()
-    center, scale = _robust_center_scale(x)
+    center, spread = _robust_center_scale(x)
+    scale = spread if scale is None else np.asarray(scale, dtype=np.float64)
     model = LogisticModel(tuple(features), center, scale, np.zeros(x.shape[1]), 0.0, clip)
     z = np.column_stack([np.ones(len(y)), model.standardise(x)])
-    beta = np.zeros(z.shape[1])
-    beta[0] = np.log(np.average(y, weights=w) / (1 - np.average(y, weights=w)))
-    penalty = np.full(z.shape[1], l2)
+    free = np.ones(z.shape[1], bool)
+    sg = np.zeros(x.shape[1]) if signs is None else np.asarray(signs, dtype=np.float64)
+    for _ in range(x.shape[1] + 1):
+        beta = _newton(z, y, w, l2, free, max_iter, tol)
+        wrong = np.flatnonzero(free[1:] & (sg * beta[1:] < 0)) + 1
+        if not len(wrong):
+            break
+        free[wrong] = False
+    return LogisticModel(tuple(features), center, scale, beta[1:].copy(), float(beta[0]), clip, dict(meta or {}))
+
+
+def _newton(z: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, free: np.ndarray, max_iter: int,
+            tol: float) -> np.ndarray:
+    """L2-penalised logistic regression (no penalty on column 0) over the ``free`` columns; others 0."""
+    zf = z[:, free]
+    beta = np.zeros(zf.shape[1])
+    p0 = np.average(y, weights=w)
+    beta[0] = np.log(p0 / (1 - p0))
+    penalty = np.full(zf.shape[1], l2)
     penalty[0] = 0.0
     for _ in range(max_iter):
-        p = _sigmoid(z @ beta)
-        grad = z.T @ (w * (y - p)) - penalty * beta
-        hess = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        p = _sigmoid(zf @ beta)
+        grad = zf.T @ (w * (y - p)) - penalty * beta
+        hess = (zf * (w * p * (1 - p))[:, None]).T @ zf + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hess, grad)
         beta += step
         if np.max(np.abs(step)) < tol:
             break
-    return LogisticModel(tuple(features), center, scale, beta[1:].copy(), float(beta[0]), clip, dict(meta or {}))
+    out = np.zeros(z.shape[1])
+    out[free] = beta
+    return out
 
 
 def _transform(x: np.ndarray, how: str) -> np.ndarray:

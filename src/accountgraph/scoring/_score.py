@@ -65,10 +65,11 @@ from ._behaviour import infrastructure_features, rhythm_features
 from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing, account_activity
 from ._features import distinct_keys
 from ._features import ramp as ramp  # re-exported: tests import it from here
+from ..signals import ClusterPairs
 from ._model import RingModel, load_model
 from ._params import COMPONENTS, ScoringParams
 
-__all__ = ["ScoringParams", "COMPONENTS", "score_clusters", "apply_model"]
+__all__ = ["ScoringParams", "COMPONENTS", "score_clusters", "apply_model", "cluster_features", "signal_concentration"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ def score_clusters(
     created_us: np.ndarray | None,
     ev_model: np.ndarray | None = None,
     ev_ip: np.ndarray | None = None,
+    pairs: ClusterPairs | None = None,
+    degree: np.ndarray | None = None,
     params: ScoringParams = ScoringParams(),
 ) -> pd.DataFrame:
     """Evidence features, contributions and ``ring_score`` for each cluster.
@@ -105,6 +108,9 @@ def score_clusters(
         Model code per event (-1 unknown).
     ev_ip : ndarray of int64 or None
         IP code per event (-1 none).
+    pairs : ClusterPairs, optional
+        :func:`~accountgraph.signals.cluster_pairs` of the incidences and ``acc_cluster``;
+        with ``degree`` (distinct accounts per signal) gives ``signal_concentration``.
     params : ScoringParams
 
     Returns
@@ -120,13 +126,14 @@ def score_clusters(
     """
     f = cluster_features(n_clusters=n_clusters, acc_cluster=acc_cluster, ev_account=ev_account, ev_ts_us=ev_ts_us,
                          ev_output=ev_output, ev_family=ev_family, created_us=created_us, ev_model=ev_model,
-                         ev_ip=ev_ip, burst_window_s=params.burst_window_s)
+                         ev_ip=ev_ip, burst_window_s=params.burst_window_s, pairs=pairs, degree=degree)
     return apply_model(f, len(acc_cluster), params, load_model(params.model))
 
 
 def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np.ndarray, ev_ts_us: np.ndarray,
                      ev_output: np.ndarray | None, ev_family: np.ndarray | None, created_us: np.ndarray | None,
-                     ev_model: np.ndarray | None, ev_ip: np.ndarray | None, burst_window_s: int) -> pd.DataFrame:
+                     ev_model: np.ndarray | None, ev_ip: np.ndarray | None, burst_window_s: int,
+                     pairs: ClusterPairs | None = None, degree: np.ndarray | None = None) -> pd.DataFrame:
     """Every evidence feature per cluster (see the module docstring), NaN where not measurable."""
     k = n_clusters
     n = len(acc_cluster)
@@ -142,7 +149,9 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     act = account_activity(ev_account, ts_all, n)
     f.update(_cadence(acc_cluster, act, k))
     if ev_family is not None and (ev_family >= 0).any():
-        f.update(_templates(ev_family[m], cl, acc, n_acc, k, _family_users(ev_family, ev_account, ~m)))
+        users_out = _family_users(ev_family, ev_account, ~m)
+        users_all = _family_users(ev_family, ev_account, np.ones(len(m), bool))
+        f.update(_templates(ev_family[m], cl, acc, n_acc, k, users_out / np.maximum(users_all, 1)))
     else:
         f.update({c: np.full(k, np.nan) for c in ("template_top3_share", "template_shared_share",
                                                   "template_exclusive_share")})
@@ -157,8 +166,26 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     piv = _pivot(ev_model, ev_ts_us, ev_cl, k) if ev_model is not None else None
     f.update(piv or {c: np.full(k, np.nan) for c in ("new_model_share", "new_model_excess", "new_model_lag_hours")})
     f.update(infrastructure_features(acc_cluster, ev_account, ts_all, ev_ip, k, act))
+    f["signal_concentration"] = signal_concentration(pairs, degree, k) if pairs is not None and degree is not None \
+        else np.full(k, np.nan)
     f["account_share"] = n_acc / max(n, 1)
     return pd.DataFrame(f)
+
+
+def signal_concentration(pairs: ClusterPairs, degree: np.ndarray, k: int) -> np.ndarray:
+    """Per cluster: how much of what its accounts share is theirs alone.
+
+    Over the signals held by at least two of the cluster's accounts, the mean (weighted by
+    those accounts) of the share of the signal's holders that are in the cluster. A ring's
+    exits, cards and stack are mostly the ring's; strangers glued together by a VPN exit, a
+    carrier's NAT and a public template share signals that thousands of others hold too.
+    """
+    m = pairs.count >= 2
+    kk = pairs.count[m].astype(np.float64)
+    share = kk / np.maximum(degree[pairs.signal[m]], 1)
+    num = np.bincount(pairs.cluster[m], weights=kk * share, minlength=k)
+    den = np.bincount(pairs.cluster[m], weights=kk, minlength=k)
+    return np.where(den > 0, num / np.maximum(den, 1e-12), np.nan)
 
 
 def _family_users(ev_family: np.ndarray, ev_account: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -9,9 +9,9 @@ import scipy.sparse as sp
 from accountgraph.graph._clique import clique_projection
 
 
-def _reference(account, signal, lam, n):
+def _reference(account, signal, value, n):
     s_ids, s_local = np.unique(signal, return_inverse=True)
-    b = sp.csr_matrix((np.sqrt(lam), (account, s_local)), shape=(n, len(s_ids)))
+    b = sp.csr_matrix((value, (account, s_local)), shape=(n, len(s_ids)))
     return sp.triu(b @ b.T, k=1).tocsr()
 
 
@@ -23,8 +23,10 @@ def test_clique_projection_equals_the_sparse_product(seed):
     inc = np.array(sorted(pairs, key=lambda x: (x[1], x[0])), np.int64).reshape(-1, 2)
     lam_sig = rng.random(n_sig) * 3
     lam_sig[rng.random(n_sig) < 0.2] = 0.0  # zero evidence: the product leaves such pairs out
-    got = clique_projection(inc[:, 0], inc[:, 1], lam_sig[inc[:, 1]], n)
-    ref = _reference(inc[:, 0], inc[:, 1], lam_sig[inc[:, 1]], n)
+    factor = np.where(rng.random(n) < 0.3, rng.random(n), 1.0)  # holder factors, as the projection uses them
+    value = np.sqrt(lam_sig[inc[:, 1]]) * factor[inc[:, 0]]
+    got = clique_projection(inc[:, 0], inc[:, 1], value, n)
+    ref = _reference(inc[:, 0], inc[:, 1], value, n)
     np.testing.assert_array_equal(got.indptr, ref.indptr)
     np.testing.assert_array_equal(got.indices, ref.indices)
     np.testing.assert_array_equal(got.data, ref.data)  # same summation order: equal to the last bit

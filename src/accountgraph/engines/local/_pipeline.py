@@ -180,7 +180,8 @@ def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, nod
 
 
 def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int,
-           ev_family: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray | None]:
+           ev_family: np.ndarray | None, pairs: Any = None,
+           degree: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray | None]:
     """Evidence features and ring score per canonical cluster; creation time per account."""
     ev, ac = inp.ev, inp.ac
     created = None
@@ -191,7 +192,7 @@ def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int
     feats = score_clusters(
         n_clusters=n_cl, acc_cluster=acc_cluster, ev_account=inp.ev_account, ev_ts_us=ev.timestamp,
         ev_output=ev.output_tokens, ev_family=ev_family, created_us=created, ev_model=model,
-        ev_ip=_ip_codes(ev), params=cfg.scoring,
+        ev_ip=_ip_codes(ev), pairs=pairs, degree=degree, params=cfg.scoring,
     )
     return feats, created
 
@@ -240,17 +241,17 @@ def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | No
         acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
         stats["n_clusters"] = n_cl
     with _Stage(stats, "score", bar):
-        feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family)
+        pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # scoring and views
+        feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs, graph.degree)
     with _Stage(stats, "views", bar):
-        return _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats)
+        return _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats, pairs)
 
 
 def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster: np.ndarray, sig: SignalTable,
             graph: AccountGraph, ev_family: np.ndarray | None, templates: TemplateFamilies | None, created: np.ndarray | None,
-            q: Quarantine, stats: dict[str, Any]) -> DetectionResult:
-    """Rank the clusters and build every result table."""
+            q: Quarantine, stats: dict[str, Any], pairs: Any) -> DetectionResult:
+    """Rank the clusters and build every result table (``pairs``: :func:`cluster_pairs`, shared with scoring)."""
     clusters, new_id = rank_clusters(feats, cfg.threshold)
-    pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # one grouping for both uses
     template = np.zeros(sig.n_signals, bool)
     if "template" in sig.type_names:
         template = sig.signal_type == sig.type_names.index("template")
