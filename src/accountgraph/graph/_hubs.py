@@ -56,7 +56,7 @@ def _compiled() -> Any:
     from numba import njit
 
     @njit(nogil=True, cache=True)
-    def cross(acc_start, acc_hub, acc_grp, s_acc, s_sig, group, n_sig):  # type: ignore[no-untyped-def]
+    def cross(acc_start, acc_hub, acc_grp, block_end, s_acc, s_sig, group, n_sig):  # type: ignore[no-untyped-def]
         cnt = np.zeros(n_sig, np.int64)
         touched = np.empty(n_sig, np.int64)
         n_t = 0
@@ -71,10 +71,13 @@ def _compiled() -> Any:
             gh = group[h]
             while r < len(s_sig) and s_sig[r] == h:
                 x = s_acc[r]
-                for p in range(acc_start[x], acc_start[x + 1]):
-                    if acc_grp[p] == gh:  # same group: never counted
+                p = acc_start[x]
+                while p < acc_start[x + 1]:
+                    if acc_grp[p] == gh:  # same group, never counted: skip its whole block
+                        p = block_end[p]
                         continue
                     o = acc_hub[p]
+                    p += 1
                     if cnt[o] == 0:
                         touched[n_t] = o
                         n_t += 1
@@ -108,11 +111,16 @@ def _cross_counts(acc: np.ndarray, sig: np.ndarray, s_acc: np.ndarray, s_sig: np
     per other hub, same-group hubs skipped.
     """
     n_acc = int(max(acc.max(initial=-1), s_acc.max(initial=-1))) + 1
-    by_acc = np.argsort(acc, kind="stable")  # every hub incidence, grouped by account (CSR)
+    by_acc = np.lexsort((group[sig], acc))  # every hub incidence, by account then group (CSR)
     acc_start = np.zeros(n_acc + 1, np.int64)
     acc_start[1:] = np.cumsum(np.bincount(acc, minlength=n_acc))
     acc_hub = sig[by_acc]
-    return _compiled()(acc_start, acc_hub, group[acc_hub], s_acc, s_sig, group, int(n_sig))
+    acc_grp = group[acc_hub]
+    a_sorted = acc[by_acc]
+    new = np.r_[True, (a_sorted[1:] != a_sorted[:-1]) | (acc_grp[1:] != acc_grp[:-1])]
+    starts = np.r_[np.flatnonzero(new), len(acc_hub)]
+    block_end = starts[1:][np.cumsum(new) - 1]  # first entry past each (account, group) block
+    return _compiled()(acc_start, acc_hub, acc_grp, block_end, s_acc, s_sig, group, int(n_sig))
 
 
 def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray, hub: np.ndarray,
