@@ -48,7 +48,7 @@ from .._parallel import map_batches
 from .._progress import task
 from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, as_text_array, band_keys, lsh_params, shingle_signatures
-from ._linking import band_families
+from ._linking import BandKeys, band_families
 
 __all__ = ["TemplateFamilies", "template_families"]
 
@@ -240,9 +240,9 @@ class _Signed:
 
     row_ids: list[np.ndarray] = field(default_factory=list)
     row_sig: list[np.ndarray] = field(default_factory=list)  # per row: global id of its batch-distinct prompt
-    # Band keys of every signed prompt, filled in place (the largest array of the stage:
-    # collecting batches and concatenating them would hold it twice).
-    keys: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint64))
+    # Band keys of every signed prompt, band by band (the largest data of the stage;
+    # spilled to files past a few hundred MiB, see BandKeys).
+    keys: BandKeys = field(default_factory=lambda: BandKeys(0, 1))
     sighash: list[np.ndarray] = field(default_factory=list)
     first_rows: list[np.ndarray] = field(default_factory=list)  # a row holding each batch-distinct prompt
     n_distinct: int = 0
@@ -303,7 +303,7 @@ def _sign_batches(prompts: Any, sample: np.ndarray | None, batch_rows: int, band
     output does not depend on the number of workers.
     """
     total = int(sample.sum()) if sample is not None else int(stats["rows"])
-    out = _Signed(keys=np.zeros((total, bands), np.uint64))
+    out = _Signed(keys=BandKeys(total, bands))
 
     def work(item: tuple[np.ndarray, pa.Array]) -> tuple:
         return _sign_batch(item, bands, rows, num_perm, width, seed)
@@ -324,10 +324,7 @@ def _collect(out: _Signed, item: tuple, stats: dict[str, Any]) -> None:
     stats["no_tokens"] += counts[3]
     out.row_ids.append(rows_idx)
     out.row_sig.append(np.where(rsig >= 0, rsig + out.n_distinct, -1))
-    lo = out.n_distinct
-    if lo + len(k) > len(out.keys):  # never for text prompts: at most one key row per sampled row
-        out.keys = np.concatenate([out.keys, np.zeros((max(len(k), len(out.keys)), k.shape[1]), np.uint64)])
-    out.keys[lo:lo + len(k)] = k
+    out.keys.append(k)
     out.sighash.append(acc)
     out.first_rows.append(frows)
     out.n_distinct += n_ok
@@ -340,8 +337,6 @@ def _families_of_signatures(signed: _Signed, bands: int) -> tuple[np.ndarray, np
     distinct signature across batches, and for every distinct signature its
     order-free family id.
     """
-    keys_all = signed.keys[: signed.n_distinct]
-    signed.keys = signed.keys[:0]
     hashes = np.concatenate(signed.sighash)
     # Identical prompts in different batches have identical signatures.
     d_codes, d_uniq = pd.factorize(hashes, sort=True)
@@ -349,8 +344,10 @@ def _families_of_signatures(signed: _Signed, bands: int) -> tuple[np.ndarray, np
     del hashes
     # Families: union-find over "shares a band key" (:mod:`._linking`), numbered by
     # their smallest signature hash (d_uniq is sorted, so by smallest index).
-    fam_of_d = band_families(keys_all, d_codes, n_d)
-    del keys_all
+    try:
+        fam_of_d = band_families(signed.keys, d_codes, n_d)
+    finally:
+        signed.keys.close()
     return d_codes, fam_of_d
 
 

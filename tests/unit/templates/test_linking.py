@@ -49,3 +49,34 @@ def test_band_families_equal_connected_components(seed):
 def test_no_shared_key_means_singletons():
     keys = np.arange(1, 11, dtype=np.uint64).reshape(5, 2)
     assert band_families(keys, np.arange(5), 5).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_band_keys_spilled_to_files_give_the_same_families(tmp_path):
+    from accountgraph.templates._linking import BandKeys
+
+    rng = np.random.default_rng(7)
+    keys = rng.integers(1, 50, (500, 4)).astype(np.uint64)
+    node = rng.integers(0, 300, 500)
+    mem, disk = BandKeys(500, 4), BandKeys(500, 4, spill_bytes=0)
+    for lo in range(0, 500, 128):
+        mem.append(keys[lo:lo + 128])
+        disk.append(keys[lo:lo + 128])
+    assert disk.spilled and not mem.spilled  # negative control: the spill path is really taken
+    np.testing.assert_array_equal(disk[2], keys[:, 2])
+    np.testing.assert_array_equal(band_families(disk, node, 300), band_families(keys, node, 300))
+    np.testing.assert_array_equal(band_families(mem, node, 300), band_families(keys, node, 300))
+    disk.close()
+
+
+def test_template_families_equal_with_spilled_keys(monkeypatch):
+    import accountgraph.templates._families as fam_mod
+    from accountgraph.synth import generate
+    from accountgraph.templates import template_families
+    from accountgraph.templates._linking import BandKeys
+
+    prompts = generate("tiny", seed=2).events["prompt"]
+    ref = template_families(prompts)
+    monkeypatch.setattr(fam_mod, "BandKeys", lambda rows, bands: BandKeys(rows, bands, spill_bytes=0))
+    got = template_families(prompts)
+    np.testing.assert_array_equal(got.family, ref.family)
+    assert got.families.equals(ref.families)
