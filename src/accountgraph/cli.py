@@ -190,6 +190,17 @@ def _detect_spark(args: argparse.Namespace, opts: dict[str, object], out: Path) 
     return 0
 
 
+def _stage_table(stats: dict) -> str:
+    """Each stage's wall time and peak resident memory, as kept in ``result.stats``."""
+    secs, peaks = stats.get("seconds", {}), stats.get("peak_rss_mib", {})
+    lines = ["stage          seconds   peak RSS"]
+    for name, s in secs.items():
+        peak = peaks.get(name)
+        lines.append(f"{name:<12} {s:9.1f}   {peak / 1024:6.2f} GiB" if peak is not None else f"{name:<12} {s:9.1f}")
+    lines.append(f"{'total':<12} {sum(secs.values()):9.1f}   {max(peaks.values(), default=0) / 1024:6.2f} GiB")
+    return "\n".join(lines)
+
+
 def _cmd_detect(args: argparse.Namespace) -> int:
     from . import detect
 
@@ -214,6 +225,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                  progress=not args.no_progress and None, **opts)
     _write_outputs(res, out)
     print(res.summary(args.top))
+    print(_stage_table(res.stats))
     print(f"wrote {args.out}/assignments.parquet and clusters.parquet in {time.perf_counter() - t0:.1f}s")
     if qout is not None:
         _write_parquet(res.quarantined_rows(), qout)
@@ -233,7 +245,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         args.events, args.accounts, seed=args.seed, ingest=_ingest(args), progress=not args.no_progress and None,
         pseudonymize=key, **({"threshold": args.threshold} if args.threshold is not None else {}),
     )
-    path = res.report(out, top=args.top, overwrite=args.overwrite)
+    path = res.report(out, top=args.top, overwrite=args.overwrite, progress=not args.no_progress and None)
     print(res.summary(min(args.top, 5)))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {min(args.top, len(res.clusters))} dossiers) "
           f"in {time.perf_counter() - t0:.1f}s")
