@@ -30,8 +30,13 @@ pytestmark = pytest.mark.skipif(
     reason="chromium is not installed (apt-get install -y chromium); the browser test needs a real browser",
 )
 
-# Colour of the 'timing' component in every plot (see accountgraph.views._plots.COMPONENT_COLORS).
-TIMING_RGB = np.array([0x4C, 0x72, 0xB0]) / 255
+# The fixed colour of each score component in every plot (accountgraph.views._plots.COMPONENT_COLORS).
+# Only those the page's own markup does not use (the report's flag colour is the templates colour).
+def _component_rgbs(page_text: str) -> list[np.ndarray]:
+    from accountgraph.views._plots import COMPONENT_COLORS
+
+    return [np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)]) / 255 for c in COMPONENT_COLORS.values()
+            if c.lower() not in page_text.lower()]
 
 
 def chromium(tmp_path: Path, url: str, *extra: str) -> subprocess.CompletedProcess:
@@ -96,10 +101,12 @@ def test_report_plots_visible_in_screenshot(report, tmp_path):
     bare = tmp_path / "bare.html"
     bare.write_text(re.sub(r'<img class="plot"[^>]*>', "", text), encoding="utf-8")
     control, _ = screenshot(tmp_path, bare, "bare.png")
-    with_plots, without = near(img, TIMING_RGB), near(control, TIMING_RGB)
+    rgbs = _component_rgbs(bare.read_text(encoding="utf-8"))
+    assert len(rgbs) >= 4
+    with_plots, without = sum(near(img, c) for c in rgbs), sum(near(control, c) for c in rgbs)
     assert without < 50
     assert with_plots > 2000, f"plot pixels: {with_plots} (control {without})"
-    print(f"distinct colours {len(colours)}, timing-blue pixels {with_plots} (control {without})")
+    print(f"distinct colours {len(colours)}, score-component pixels {with_plots} (control {without})")
 
 
 # ---------------------------------------------------------------- hostile strings

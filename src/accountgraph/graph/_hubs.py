@@ -125,7 +125,8 @@ def _cross_counts(acc: np.ndarray, sig: np.ndarray, s_acc: np.ndarray, s_sig: np
 
 def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray, hub: np.ndarray,
                      degree: np.ndarray, n_accounts: int, node_key: np.ndarray, *, sample: int = 64,
-                     min_share: float = 0.5, min_lift: float = 20.0) -> np.ndarray:
+                     min_share: float = 0.5, min_lift: float = 20.0,
+                     signal_key: np.ndarray | None = None) -> np.ndarray:
     """Which hub signals are coordinated (see the module docstring).
 
     Parameters
@@ -143,6 +144,10 @@ def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray,
     sample : int
         Accounts sampled per hub to estimate the shares.
     min_share, min_lift : float
+    signal_key : ndarray of int64, shape (n_signals,), optional
+        Increasing key of each signal that picks the hub samples (default: the signal id).
+        A caller holding only the hubs under compact ids passes their global ids here
+        and gets the samples (and the result) of the full signal space.
 
     Returns
     -------
@@ -168,7 +173,8 @@ def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray,
         return out
     acc, sig = account[m].astype(np.int64), signal[m].astype(np.int64)
     # each hub's sample: its `sample` members of lowest hash(node_key, hub)
-    h = _mix(node_key[acc].astype(np.int64) * np.int64(0x632BE59BD9B4E019) ^ sig)
+    skey = sig if signal_key is None else np.asarray(signal_key, np.int64)[sig]
+    h = _mix(node_key[acc].astype(np.int64) * np.int64(0x632BE59BD9B4E019) ^ skey)
     o = _order_by_signal_then_key(sig, h)  # np.lexsort((h, sig)), by a sort inside each hub
     acc_o, sig_o = acc[o], sig[o]
     start = np.searchsorted(sig_o, sig_o, side="left")

@@ -34,7 +34,7 @@ __all__ = ["require_matplotlib", "plot_scores", "plot_dossier", "COMPONENT_COLOR
 #: Fixed colour per score component, so every plot and the report use the same key.
 COMPONENT_COLORS = {
     "timing": "#4c72b0", "cadence": "#55a868", "templates": "#c44e52", "output": "#8172b2",
-    "creation": "#ccb974", "pivot": "#64b5cd",
+    "creation": "#ccb974", "pivot": "#64b5cd", "infrastructure": "#937860",
 }
 _RING, _POP, _OUT = "#c44e52", "#8c8c8c", "#bdbdbd"
 

@@ -47,30 +47,6 @@ class SparkGraph:
     type_caps: dict[str, float]
 
 
-class _SignalArray:
-    """A per-signal array over global signal ids, holding only some signals (the candidate hubs).
-
-    :func:`accountgraph.graph.coordinated_hubs` hashes global signal ids and packs
-    ``(signal, signal)`` keys with ``len(degree)``, so it must see global ids; this
-    answers ``a[ids]``, ``len(a)``, ``a.max()`` and ``a.sum()`` without a signal-sized array.
-    """
-
-    def __init__(self, keys: np.ndarray, values: np.ndarray, n: int) -> None:
-        self.keys, self.values, self.n = keys, values, n
-
-    def __getitem__(self, ids: np.ndarray) -> np.ndarray:
-        return self.values[np.searchsorted(self.keys, ids)]
-
-    def __len__(self) -> int:
-        return self.n
-
-    def max(self) -> Any:
-        return self.values.max()
-
-    def sum(self) -> Any:
-        return self.values.sum()
-
-
 class _Lookup:
     """``lookup[ids]`` for sparse integer keys (the per-signal ``k`` of :func:`circulant_pairs`)."""
 
@@ -162,11 +138,10 @@ def _coordinated(inc: Any, st: Any, type_names: list[str], n_accounts: int, p: G
     accs, a_local = np.unique(hi["acc"].to_numpy(), return_inverse=True)
     nk = np.zeros(len(accs), np.int64)
     nk[a_local] = hi["nk"].to_numpy()
-    n_sig = int(sig_ids.max()) + 1
-    out = coordinated_hubs(a_local.astype(np.int64), hi["sig"].to_numpy().astype(np.int64),
-                           _SignalArray(sig_ids, tg[h_type], n_sig), _SignalArray(sig_ids, np.ones(len(sig_ids), bool), n_sig),
-                           _SignalArray(sig_ids, h_deg.astype(np.int64), n_sig), n_accounts, nk)
-    common = out[sig_ids]
+    # the hubs under compact ids (increasing with the global ids, which pick the samples)
+    common = coordinated_hubs(a_local.astype(np.int64), np.searchsorted(sig_ids, hi["sig"].to_numpy()).astype(np.int64),
+                              tg[h_type], np.ones(len(sig_ids), bool), h_deg.astype(np.int64), n_accounts, nk,
+                              signal_key=sig_ids.astype(np.int64))
     if not common.any():
         return st
     d = h_deg[common]
