@@ -88,6 +88,7 @@ def build_graph(
     focus: np.ndarray | None = None,
     node_key: np.ndarray | None = None,
     seed: int = 0,
+    degree: np.ndarray | None = None,
     **overrides: Any,
 ) -> AccountGraph:
     """Weight signals and project them to an account–account graph.
@@ -109,6 +110,11 @@ def build_graph(
         change which pairs are sampled. Defaults to the account index.
     seed : int
         Seed of the member order of sampled signals.
+    degree : ndarray of int64, shape (n_signals,), optional
+        Distinct accounts per signal in the whole input, when ``sig`` holds
+        only part of the incidences (the monitor re-projects the accounts a
+        batch touched, with the rarity of every signal in the whole state).
+        Default: counted from ``sig``.
     **overrides
         Fields of :class:`GraphParams` that replace those of ``params``
         (``build_graph(sig, n, max_pairs=50)``), validated the same way.
@@ -131,7 +137,8 @@ def build_graph(
     if overrides:
         p = p.replace(**overrides)
     n_sig = sig.n_signals
-    degree = np.bincount(sig.signal, minlength=n_sig).astype(np.int64)
+    if degree is None:
+        degree = np.bincount(sig.signal, minlength=n_sig).astype(np.int64)
     cap = float(min(p.max_signal_degree, max(10.0, p.hub_share * n_accounts)))
     status, n_linked, k_sig = _signal_status(degree, cap, p.max_pairs, p.sample_neighbours)
     weight = np.zeros(n_sig, np.float64)

@@ -49,6 +49,7 @@ from ...views import (
     evidence_tables,
     rank_clusters,
 )
+from ..._seeds import apply_known_bad, seed_mask
 from .._base import PipelineConfig
 
 __all__ = ["LocalEngine", "run_pipeline"]
@@ -189,8 +190,9 @@ def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int
     return feats, created
 
 
-def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None) -> DetectionResult:
-    """Run every stage with the (validated) parameters ``cfg``."""
+def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None,
+                 known_bad: np.ndarray | None = None) -> DetectionResult:
+    """Run every stage with the (validated) parameters ``cfg``; ``known_bad``: seed account ids (see ``_seeds``)."""
     stats: dict[str, Any] = {}
     q = Quarantine()
     bar = _progress_bar(cfg.progress, 6)
@@ -217,7 +219,12 @@ def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | N
             stats["n_clusters"] = n_cl
         with _Stage(stats, "score", bar):
             feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family)
-            result = _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats)
+            seeds = None
+            if known_bad is not None:
+                seeds = seed_mask(inp.account_ids, known_bad)
+                feats = apply_known_bad(feats, acc_cluster, seeds)
+                stats["n_known_bad"] = int(seeds.sum())
+            result = _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats, seeds)
     finally:
         if bar is not None:
             bar.close()
@@ -226,13 +233,15 @@ def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | N
 
 def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster: np.ndarray, sig: SignalTable,
             graph: AccountGraph, ev_family: np.ndarray | None, templates: pd.DataFrame, created: np.ndarray | None,
-            q: Quarantine, stats: dict[str, Any]) -> DetectionResult:
+            q: Quarantine, stats: dict[str, Any], seeds: np.ndarray | None = None) -> DetectionResult:
     """Rank the clusters and build every result table."""
     clusters, new_id = rank_clusters(feats, cfg.threshold)
     pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # one grouping for both uses
     member = member_scores(sig.account, sig.signal, acc_cluster, graph.degree, graph.weight, pairs)
     assignments, acc_cid = assignments_table(inp.account_ids, acc_cluster, new_id, feats["ring_score"].to_numpy(),
                                              cfg.threshold, member, cfg.scoring.min_member_score)
+    if seeds is not None:
+        assignments["known_bad"] = seeds
     shared, incidence = cluster_signals(sig, graph, acc_cid, inp.account_ids, pairs, new_id)
     per_cluster_templates = cluster_templates(acc_cid, inp.ev_account, ev_family, templates)
     keep = clusters["cluster_id"].to_numpy()[: cfg.evidence_clusters].astype(np.int64)
@@ -278,6 +287,7 @@ class LocalEngine:
 
     name = "local"
 
-    def run(self, config: PipelineConfig, events: TableLike, accounts: TableLike | None) -> DetectionResult:
-        """See :class:`~accountgraph.engines.Engine`."""
-        return run_pipeline(config, events, accounts)
+    def run(self, config: PipelineConfig, events: TableLike, accounts: TableLike | None, *,
+            known_bad: np.ndarray | None = None) -> DetectionResult:
+        """See :class:`~accountgraph.engines.Engine`; ``known_bad``: seed account ids (``_seeds.known_bad_ids``)."""
+        return run_pipeline(config, events, accounts, known_bad)
