@@ -12,6 +12,7 @@ from ._corroboration import substantial_families
 from ._projection import AccountGraph, build_graph
 from ._weights import (
     DEFAULT_TYPE_WEIGHTS,
+    EVIDENCE_GROUPS,
     HUB,
     LINKED,
     OVER_BUDGET,
@@ -23,6 +24,6 @@ from ._weights import (
 
 __all__ = [
     "GraphParams",
-    "DEFAULT_TYPE_WEIGHTS", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES", "UNSHARED", "AccountGraph",
+    "DEFAULT_TYPE_WEIGHTS", "EVIDENCE_GROUPS", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES", "UNSHARED", "AccountGraph",
     "build_graph", "circulant_pairs", "rarity_weight", "substantial_families",
 ]

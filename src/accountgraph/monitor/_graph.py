@@ -1,110 +1,426 @@
-"""Re-projecting only the part of the account graph a batch changed.
+"""Links kept up to date by evidence deltas: an update costs its new incidences times their signals' reach.
 
-A link between two accounts depends on the signals they share and on each
-signal's degree (its rarity weight). A batch changes the degree of the signals
-it brings new accounts to (and the horizon those it takes accounts from). The
-*region* of an update is every account holding such a signal, if the signal
-was projectable (shared, at most the hub cap) before or after. Links between
-two region accounts are recomputed by the batch detector's own projection
-(:func:`accountgraph.graph.build_graph`) on the region's incidences, with the
-degrees of the whole state; every other link is kept as it was, since none of
-its signals changed. A hub that stays a hub changes nothing: a batch of a
-million ordinary users behind one carrier NAT re-projects nobody.
+The batch projection (:mod:`accountgraph.graph`) gives each shared signal a
+per-pair evidence ``lambda = -log(1 - w(d))`` from its rarity ``w`` at degree
+``d``, sums it per pair and type, and turns the sums into link weights. Here
+the sums are kept (:class:`~._pairs.PairTable`) and an update adds only:
 
-Approximations against a batch run on the same data: a link between a region
-account and an outside one keeps its template corroboration from the update
-that last computed it; a sampled signal (past the pair budget) whose members
-are partly outside the region gets its circulant over the region's members
-only; member order in circulants and Leiden follows the stable account codes.
+* for a signal that gained members: ``+lambda`` on the pairs each new member
+  forms with the others; for one that lost members (horizon): ``-lambda`` on
+  theirs;
+* for a signal whose rarity weight drifted by more than :data:`DRIFT` since it was
+  last applied, or whose projection mode changed (unshared, clique, sampled,
+  hub): its old contribution is removed and the new one added over all its
+  pairs.
+
+So the cost of an update is about (new incidences) x (their signals' degree)
+plus the rare full refreshes, not the size of the graph. The link weight of
+every pair whose evidence changed is recomputed exactly as the batch does
+(noisy-or per type, strongest type per evidence group, weighted sum, template
+corroboration, ``min_link``).
+
+Pair budget: as in the batch, signals are projected as cliques from the rarest
+up while the cliques fit ``max_pairs``; past that degree they are *sampled*.
+The batch samples with circulants over a member order, which a new member
+reshuffles; the monitor partitions the members of a sampled signal into
+``2**b`` hashed buckets of about ``k + 1`` accounts (``k`` as the batch
+derives it from the budget) and projects cliques inside buckets, with the
+evidence scaled by ``(d - 1) / (m - 1)`` (``m`` the bucket size) and clipped
+like the batch's. A new member then only links to its bucket, and a bucket
+splits in two when the degree doubles. The clique/sampled cut and ``k`` are
+re-derived from the degree histogram each update but only moved when they
+change by more than 10 %, so signals do not flip back and forth.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
+from .._hashing import splitmix64
 from ..engines import PipelineConfig
-from ..graph import AccountGraph, build_graph, substantial_families
-from ..signals import SignalTable
-from ._incidence import Changes
-from ._state import Delta, State, pack, unpack
+from ..graph import DEFAULT_TYPE_WEIGHTS, EVIDENCE_GROUPS, rarity_weight
+from ._pairs import PairTable, all_pairs, member_pairs
+from ._state import State, unpack
 
-__all__ = ["Region", "reproject"]
+__all__ = ["DRIFT", "relink", "rebuild_links"]
 
 logger = logging.getLogger(__name__)
 
+#: Largest drift of a signal's rarity weight (``1 - exp(-lambda)``, its share of a link's noisy-or)
+#: left unapplied; a link weight is then off by at most ``alpha * DRIFT`` per drifted signal.
+DRIFT = 0.02
+#: Pairs a drift refresh may touch per update (larger drifts first; past 3 x DRIFT always).
+REFRESH_BUDGET = 4_000_000
+#: Pairs generated per chunk (bounds the working memory of a large refresh).
+CHUNK_PAIRS = 8_000_000
+_SHIFT = 16  # group key = signal << 16 | bucket
 
-@dataclass
-class Region:
-    """The accounts an update re-linked, and the state's per-signal weights after it."""
 
-    accounts: np.ndarray
-    graph: AccountGraph  # the region's projection (global account codes; signal arrays of the whole state)
+def _evidence(w: np.ndarray) -> np.ndarray:
+    return -np.log1p(-np.minimum(w, 0.999))
 
 
-def _cap(cfg: PipelineConfig, n_accounts: int) -> float:
+def type_weights(state: State, cfg: PipelineConfig) -> np.ndarray:
+    """Link weight ``alpha`` of each signal type of the state."""
+    tw = {**DEFAULT_TYPE_WEIGHTS, **(cfg.graph.type_weights or {})}
+    return np.array([tw.get(t, tw.get("x:*", 0.5) if t.startswith("x:") else 0.0) for t in state.type_names])
+
+
+def policy(state: State, cfg: PipelineConfig) -> tuple[float, int, int]:
+    """Hub cap, largest clique degree and sampled neighbours, moved only past 10 % (kept in the state)."""
     p = cfg.graph
-    return float(min(p.max_signal_degree, max(10.0, p.hub_share * n_accounts)))
+    cap = float(min(p.max_signal_degree, max(10.0, p.hub_share * state.n_accounts)))
+    d = state.degree
+    hist = np.bincount(d[(d >= 2) & (d <= cap)], minlength=int(cap) + 1).astype(np.int64)
+    lv = np.arange(len(hist), dtype=np.int64)
+    cum = np.cumsum(hist * lv * (lv - 1) // 2)
+    if not len(cum) or cum[-1] <= p.max_pairs:
+        dc = int(cap)
+    else:
+        ok = np.flatnonzero((cum <= p.max_pairs) & (hist > 0))
+        dc = int(ok[-1]) if len(ok) else 1
+    over = int((hist[dc + 1:] * lv[dc + 1:]).sum())
+    k = min(int(p.sample_neighbours), max(1, p.max_pairs // max(over, 1))) if p.sample_neighbours >= 1 else 0
+    old_cap, old_dc, old_k = state.policy
+    if old_cap > 0 and abs(cap - old_cap) <= 0.1 * old_cap:
+        cap = old_cap
+    if old_dc > 0 and abs(dc - old_dc) <= 0.1 * old_dc:
+        dc = old_dc
+    if old_k > 0 and abs(k - old_k) <= 0.1 * old_k:
+        k = old_k
+    state.policy = (cap, dc, k)
+    return cap, dc, k
 
 
-def region_accounts(state: State, cfg: PipelineConfig, changes: list[Changes]) -> np.ndarray:
-    """Accounts holding a signal whose projectable degree changed, plus accounts that lost signals."""
-    cap = _cap(cfg, state.n_accounts)
-    sigs = np.concatenate([c.signals for c in changes])
-    old = np.concatenate([c.old_degree for c in changes])
-    new = state.degree[sigs]
-    projectable = ((old >= 2) & (old <= cap)) | ((new >= 2) & (new <= cap))
-    hot = np.zeros(state.n_signals, bool)
-    hot[sigs[projectable]] = True
-    acc, sig = unpack(state.inc_key)
-    members = acc[hot[sig]]
-    left = np.concatenate([c.accounts for c in changes[1:]]) if len(changes) > 1 else np.zeros(0, np.int64)
-    return np.union1d(members, left)
+def _targets(state: State, cfg: PipelineConfig, sig: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Mode (0 none, 1 clique, 2 sampled), bucket bits and per-pair evidence each signal should have now."""
+    cap, dc, k = state.policy
+    d = state.degree[sig]
+    usable = (d >= 2) & (d <= cap) & (alpha[state.sig_type[sig]] > 0)
+    mode = np.where(usable, np.where(d <= dc, 1, 2 if k >= 1 else 0), 0).astype(np.int8)
+    lam = _evidence(rarity_weight(d, cap)).astype(np.float64)
+    ideal = np.log2(np.maximum(d, 1) / (k + 1)) if k >= 1 else np.zeros(len(d))
+    old_b = state.sig_logb[sig].astype(np.float64)
+    keep_b = (state.sig_mode[sig] == 2) & (np.abs(ideal - old_b) <= 0.75)
+    logb = np.where(mode == 2, np.where(keep_b, old_b, np.maximum(np.round(ideal), 0)), 0).astype(np.int8)
+    m = np.maximum(d / np.exp2(logb), 2.0)
+    clip = _evidence(np.float64(cfg.graph.sample_clip))
+    lam = np.where(mode == 2, np.minimum(lam * (d - 1) / (m - 1), clip), lam)
+    return mode, logb, np.where(mode > 0, lam, 0.0)
 
 
-def _sub_table(state: State, in_region: np.ndarray) -> SignalTable:
-    acc, sig = unpack(state.inc_key)
-    m = in_region[acc]
-    return SignalTable(account=acc[m], signal=sig[m], n_events=state.inc_n[m], signal_type=state.sig_type,
-                       signal_value=pa.array([], pa.large_string()), type_names=list(state.type_names))
+def _members(state: State, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Current members of the given signals: ``(signal, account)`` sorted by signal then account."""
+    lo = np.searchsorted(state.sig_key, sig.astype(np.int64) << 32)
+    hi = np.searchsorted(state.sig_key, (sig.astype(np.int64) + 1) << 32)
+    n = hi - lo
+    idx = np.repeat(lo - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))
+    s, a = unpack(state.sig_key[idx])
+    return s, a
 
 
-def _substantial(state: State, cfg: PipelineConfig, sub: SignalTable) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Substantial template families of the region's accounts (from their template incidences' counts)."""
-    if "template" not in state.type_names:
-        return None, None
+def _groups(s: np.ndarray, a: np.ndarray, logb: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group key (signal, bucket) of each member, sorted by (group, account): ``(group, account, order)``."""
+    with np.errstate(over="ignore"):
+        h = splitmix64(a.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+                       ^ splitmix64(s.astype(np.uint64) + np.uint64(seed)))
+    b = logb.astype(np.uint64)
+    bucket = np.where(b > 0, h >> (np.uint64(64) - np.maximum(b, np.uint64(1))), np.uint64(0)).astype(np.int64)
+    g = (s.astype(np.int64) << _SHIFT) | bucket
+    o = np.lexsort((a, g))
+    return g[o], a[o], o
+
+
+def _emit(table: PairTable, state: State, g: np.ndarray, a: np.ndarray, lam_by_sig: np.ndarray, sign: float,
+          focus: np.ndarray | None = None) -> int:
+    """Add ``sign * lambda`` of each group's signal to its pairs (all pairs, or those of ``focus`` members)."""
+    key, i = all_pairs(g, a) if focus is None else member_pairs(g, a, focus)
+    sig = g[i] >> _SHIFT
+    return table.add(key, state.sig_type[sig].astype(np.int64), sign * lam_by_sig[sig])
+
+
+def _chunks(sig: np.ndarray, weight: np.ndarray) -> list[np.ndarray]:
+    """Split signals so each chunk generates about :data:`CHUNK_PAIRS` pairs."""
+    if not len(sig):
+        return []
+    cum = np.cumsum(weight)
+    cut = np.searchsorted(cum, np.arange(CHUNK_PAIRS, cum[-1], CHUNK_PAIRS))
+    return [c for c in np.split(sig, np.unique(cut)) if len(c)]
+
+
+def _old_members(state: State, sig: np.ndarray, new_key: np.ndarray, dead_key: np.ndarray):
+    """Members of ``sig`` before this update: current ones minus the new, plus the departed; sorted."""
+    s, a = _members(state, sig)
+    k = (s << 32) | a
+    k = k[~_isin_sorted(k, new_key)]
+    d = dead_key[_isin_sorted(dead_key >> 32, np.sort(sig))] if len(dead_key) else dead_key
+    k = np.sort(np.r_[k, d])
+    return unpack(k)
+
+
+def _unique(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (one sort; numpy's hash-based unique is slower on int64 keys)."""
+    x = np.sort(x)
+    return x[np.r_[True, x[1:] != x[:-1]]] if len(x) else x
+
+
+def _isin_sorted(x: np.ndarray, sorted_ref: np.ndarray) -> np.ndarray:
+    if not len(sorted_ref) or not len(x):
+        return np.zeros(len(x), bool)
+    p = np.minimum(np.searchsorted(sorted_ref, x), len(sorted_ref) - 1)
+    return sorted_ref[p] == x
+
+
+def _with_departed(state: State, sig: np.ndarray, dead_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Current members of ``sig`` plus those the horizon just removed: ``(signal, account)`` sorted."""
+    s, a = _members(state, sig)
+    d = dead_key[_isin_sorted(dead_key >> 32, np.sort(sig))] if len(dead_key) else dead_key
+    return unpack(np.sort(np.r_[(s << 32) | a, d]))
+
+
+def _drift(state: State, table: PairTable, sig: np.ndarray, lam_t: np.ndarray, new_key: np.ndarray,
+           dead_key: np.ndarray, seed: int) -> list[int]:
+    """Signals whose scheme is unchanged but whose evidence drifted: one pass over their pairs.
+
+    A pair of two staying members gets ``lam_t - lam_a``, a pair with a new member ``lam_t``,
+    a pair with a departed member ``-lam_a`` (a departed and a new member never formed one).
+    """
+    out = []
+    d = state.degree[sig].astype(np.float64)
+    for chunk in _chunks(sig, d * d / 2):
+        s, a = _with_departed(state, chunk, dead_key)
+        k = (s << 32) | a
+        new, gone = _isin_sorted(k, new_key), _isin_sorted(k, dead_key)
+        g, aa, o = _groups(s, a, state.sig_logb[s], seed)
+        new, gone = new[o], gone[o]
+        key, i, j = all_pairs(g, aa, both=True)
+        sg = g[i] >> _SHIFT
+        la, lt = state.sig_lam[sg], lam_t[sg]
+        val = np.where(gone[i] | gone[j], np.where(new[i] | new[j], 0.0, -la),
+                       np.where(new[i] | new[j], lt, lt - la))
+        out.append(table.add(key, state.sig_type[sg].astype(np.int64), val))
+    return out
+
+
+def _refresh(state: State, table: PairTable, sig: np.ndarray, target: tuple[np.ndarray, ...],
+             new_key: np.ndarray, dead_key: np.ndarray, seed: int) -> list[int]:
+    """Bring ``sig`` to their target projection: drift in one pass, a changed scheme by remove-then-add."""
+    mode_t, logb_t, lam_t = target
+    same = (mode_t[sig] == state.sig_mode[sig]) & (logb_t[sig] == state.sig_logb[sig])
+    out = _drift(state, table, sig[same], lam_t, new_key, dead_key, seed)
+    moved = sig[~same]
+    d = state.degree[moved].astype(np.float64)
+    for chunk in _chunks(moved, d * d):
+        s, a = _old_members(state, chunk, new_key, dead_key)
+        m = state.sig_mode[s] > 0
+        g, aa, _ = _groups(s[m], a[m], state.sig_logb[s[m]], seed)
+        out.append(_emit(table, state, g, aa, state.sig_lam, -1.0))
+        s, a = _members(state, chunk)
+        m = mode_t[s] > 0
+        g, aa, _ = _groups(s[m], a[m], logb_t[s[m]], seed)
+        out.append(_emit(table, state, g, aa, lam_t, 1.0))
+    state.sig_mode[sig], state.sig_logb[sig], state.sig_lam[sig] = mode_t[sig], logb_t[sig], lam_t[sig]
+    return out
+
+
+def _increment(state: State, table: PairTable, sig: np.ndarray, new_key: np.ndarray, dead_key: np.ndarray,
+               seed: int) -> list[int]:
+    """Pairs formed by the new members (+lambda) and left by the departed ones (-lambda), applied scheme."""
+    out = []
+    n_change = np.bincount(np.r_[new_key >> 32, dead_key >> 32], minlength=state.n_signals)[sig]
+    for chunk in _chunks(sig, state.degree[sig].astype(np.float64) * np.maximum(n_change, 1)):
+        s, a = _members(state, chunk)
+        focus = _isin_sorted((s << 32) | a, new_key)
+        g, aa, o = _groups(s, a, state.sig_logb[s], seed)
+        out.append(_emit(table, state, g, aa, state.sig_lam, 1.0, focus[o]))
+        s, a = _old_members(state, chunk, new_key, dead_key)
+        focus = _isin_sorted((s << 32) | a, dead_key)
+        if focus.any():
+            g, aa, o = _groups(s, a, state.sig_logb[s], seed)
+            out.append(_emit(table, state, g, aa, state.sig_lam, -1.0, focus[o]))
+    return out
+
+
+def _links(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Link weight of the given pair rows: strongest type per evidence group, summed, plus corroboration."""
+    t = state.pairs
+    ev = t.evidence[rows]
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(state.type_names[: ev.shape[1]]):
+        groups.setdefault(EVIDENCE_GROUPS.get(name, name), []).append(i)
+    w = np.zeros(len(rows), np.float32)
+    for cols in groups.values():
+        g = None
+        for c in cols:
+            if alpha[c] > 0:
+                v = np.float32(alpha[c]) * -np.expm1(-ev[:, c])
+                g = v if g is None else np.maximum(g, v)
+        if g is not None:
+            w += g
+    c = cfg.graph.corroboration
+    if c > 0 and state.subst.shape[1] and (state.subst >= 0).any():
+        u, v = unpack(t.key[rows])
+        has = (state.subst[:, 0] >= 0)
+        m = np.flatnonzero(has[u] & has[v])
+        if len(m):
+            w[m] += np.float32(c) * _shared_focus(state, u[m], v[m]).astype(np.float32)
+    return w
+
+
+def _shared_focus(state: State, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Largest focus of a template family substantial to both accounts of each pair (0 if none)."""
+    a, b = state.subst[u], state.subst[v]
+    users = np.maximum(state.degree, 1).astype(np.float64)
+    best = np.zeros(len(u))
+    for x in range(a.shape[1]):
+        fa = a[:, x]
+        ok = fa >= 0
+        for y in range(b.shape[1]):
+            hit = ok & (fa == b[:, y])
+            if hit.any():
+                f = np.where(hit, fa, 0)
+                best = np.where(hit, np.maximum(best, state.fam_count[f] / users[f]), best)
+    return best
+
+
+def refresh_substantial(state: State, cfg: PipelineConfig, accounts: np.ndarray) -> np.ndarray:
+    """Recompute the substantial template families of ``accounts``; return those whose set changed.
+
+    As :func:`accountgraph.graph.substantial_families`, from the template incidences'
+    event counts: an account's at most ``substantial_top`` largest families (ties by
+    family) that hold at least ``substantial_share`` of its prompts.
+    """
+    top, share = cfg.templates.substantial_top, cfg.templates.substantial_share
+    if state.subst.shape[1] != top:
+        state.subst = np.full((state.n_accounts, top), -1, np.int64)
+    if "template" not in state.type_names or not len(accounts):
+        return np.zeros(0, np.int64)
     t = state.type_names.index("template")
-    m = state.sig_type[sub.signal] == t
-    if not m.any():
-        return None, None
-    fam_codes, fam_local = np.unique(sub.signal[m], return_inverse=True)
-    counts = sub.n_events[m]
-    ev_acc = np.repeat(sub.account[m], counts)
-    ev_fam = np.repeat(fam_local.reshape(-1), counts)
-    return substantial_families(ev_acc, ev_fam, state.n_accounts, top=cfg.templates.substantial_top,
-                                min_share=cfg.templates.substantial_share)
+    accounts = np.unique(accounts)
+    lo = np.searchsorted(state.inc_key, accounts << 32)
+    hi = np.searchsorted(state.inc_key, (accounts + 1) << 32)
+    n = hi - lo
+    idx = np.repeat(lo - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))
+    acc, sig = unpack(state.inc_key[idx])
+    m = state.sig_type[sig] == t
+    acc, sig, cnt = acc[m], sig[m], state.inc_n[idx[m]]
+    total = np.bincount(acc, weights=cnt, minlength=state.n_accounts)
+    order = np.lexsort((sig, -cnt, acc))
+    acc, sig, cnt = acc[order], sig[order], cnt[order]
+    rank = np.arange(len(acc)) - np.searchsorted(acc, acc, side="left")
+    good = (rank < top) & (cnt >= share * total[acc])
+    new = np.full((state.n_accounts, top), -1, np.int64)
+    new[acc[good], rank[good]] = sig[good]
+    new = new[accounts]
+    old = state.subst[accounts]
+    changed = (np.sort(new, axis=1) != np.sort(old, axis=1)).any(axis=1)  # the set, not the rank order
+    np.subtract.at(state.fam_count, old[old >= 0], 1)
+    np.add.at(state.fam_count, new[new >= 0], 1)
+    state.subst[accounts] = new
+    return accounts[changed]
 
 
-def reproject(state: State, cfg: PipelineConfig, region: np.ndarray, delta: Delta) -> Region:
-    """Recompute the links among ``region`` accounts and splice them into the state's edges."""
-    in_region = np.zeros(state.n_accounts, bool)
-    in_region[region] = True
-    sub = _sub_table(state, in_region)
-    substantial, focus = _substantial(state, cfg, sub)
-    graph = build_graph(sub, state.n_accounts, cfg.graph, substantial=substantial, focus=focus,
-                        node_key=np.arange(state.n_accounts, dtype=np.int64), seed=cfg.seed, degree=state.degree)
-    keep = ~(in_region[state.e_src] & in_region[state.e_dst])
-    old_key = pack(state.e_src[keep], state.e_dst[keep])
-    new_key = pack(graph.src, graph.dst)
-    at = np.searchsorted(old_key, new_key)
-    key = np.insert(old_key, at, new_key)
-    state.e_w = np.insert(state.e_w[keep], at, graph.link)
-    state.e_src, state.e_dst = unpack(key)
-    delta.region = region
-    delta.edge_rows = (graph.src, graph.dst, graph.link)
-    logger.info("monitor graph: %d accounts re-linked (%d incidences), %d links among them, %d links in all",
-                len(region), len(sub.account), graph.n_edges, len(state.e_src))
-    return Region(region, graph)
+def weights_graph(state: State, cfg: PipelineConfig):
+    """An AccountGraph with the state's links and per-signal degree, rarity weight and status."""
+    from ..graph import HUB, LINKED, SAMPLED, UNSHARED, AccountGraph
+
+    cap = state.policy[0] or float(cfg.graph.max_signal_degree)
+    d = state.degree
+    mode = state.sig_mode
+    status = np.where(mode == 1, LINKED, np.where(mode == 2, SAMPLED, np.where(d > cap, HUB, UNSHARED)))
+    weight = np.where(mode > 0, rarity_weight(d, cap), 0.0)
+    return AccountGraph(state.n_accounts, d, weight, status.astype(np.int8), state.e_src, state.e_dst, state.e_w,
+                        cap, len(state.pairs))
+
+
+def _due(state: State, mode_t: np.ndarray, logb_t: np.ndarray, lam_t: np.ndarray) -> np.ndarray:
+    """Signals to bring to their target now.
+
+    A changed scheme (mode, buckets) always; a drift of the rarity weight (``1 - exp(-lambda)``, the
+    signal's share of a link's noisy-or, which bounds the link error) past :data:`DRIFT` largest
+    first within :data:`REFRESH_BUDGET` pairs, and past ``3 * DRIFT`` always.
+    """
+    scheme = (mode_t != state.sig_mode) | ((mode_t == 2) & (logb_t != state.sig_logb))
+    drift = np.abs(np.expm1(-lam_t) - np.expm1(-state.sig_lam))
+    cand = np.flatnonzero(~scheme & (drift > DRIFT))
+    d = state.degree[cand].astype(np.float64)
+    cost = np.where(state.sig_mode[cand] == 2, d * (state.policy[2] + 1) / 2, d * d / 2)
+    order = np.argsort(-drift[cand], kind="stable")
+    within = np.zeros(len(cand), bool)
+    within[order] = np.cumsum(cost[order]) <= REFRESH_BUDGET
+    out = scheme.copy()
+    out[cand[within | (drift[cand] > 3 * DRIFT)]] = True
+    return out
+
+
+def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.ndarray,
+           corr_accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Apply an update's incidence changes to the pair evidence and links.
+
+    Returns the accounts whose links moved and the signals whose applied projection changed.
+
+    Parameters
+    ----------
+    new_key, dead_key : ndarray of int64
+        The (signal << 32 | account) keys of incidences the update added and removed, sorted.
+    corr_accounts : ndarray of int64
+        Accounts whose template counts changed (their substantial families are recomputed).
+    """
+    policy(state, cfg)
+    alpha = type_weights(state, cfg)
+    table = state.pairs
+    table.ensure_types(len(state.type_names))
+    every = np.arange(state.n_signals)
+    target = _targets(state, cfg, every, alpha)
+    mode_t, logb_t, lam_t = target
+    again = _due(state, mode_t, logb_t, lam_t)
+    touched = _unique(np.r_[new_key >> 32, dead_key >> 32])
+    inc = touched[~again[touched] & (state.sig_mode[touched] > 0)]
+    _refresh(state, table, np.flatnonzero(again), target, new_key, dead_key, cfg.seed)
+    _increment(state, table, inc, new_key, dead_key, cfg.seed)
+    rows = table.take_touched()
+    dirty = refresh_substantial(state, cfg, corr_accounts)
+    if len(dirty) and len(table):
+        mark = np.zeros(state.n_accounts, bool)
+        mark[dirty] = True
+        u, v = unpack(table.key)
+        rows = _unique(np.r_[rows, np.flatnonzero(mark[u] | mark[v])])
+    old = table.link[rows].astype(np.float64)
+    new = _links(state, cfg, rows, alpha)
+    table.link[rows] = new
+    cut = cfg.graph.min_link
+    moved = ((old >= cut) != (new >= cut)) | ((new >= cut) & (np.abs(new - old) > 1e-6))
+    u, v = unpack(table.key[rows[moved]])
+    region = _unique(np.r_[u, v])
+    table.drop_empty(rows)
+    _edges(state, cut)
+    refreshed = np.flatnonzero(again)
+    logger.info("monitor links: %d signals refreshed, %d grown/shrunk, %d pairs changed, %d links moved, %d pairs, "
+                "%d links", len(refreshed), len(inc), len(rows), int(moved.sum()), len(table), len(state.e_src))
+    return region, refreshed
+
+
+def _edges(state: State, cut: float) -> None:
+    t = state.pairs
+    e = t.link >= cut
+    state.e_src, state.e_dst = unpack(t.key[e])
+    state.e_w = t.link[e].astype(np.float64)
+
+
+def rebuild_links(state: State, cfg: PipelineConfig) -> None:
+    """Recompute every pair's evidence from the incidences and each signal's applied projection (on reopen)."""
+    alpha = type_weights(state, cfg)
+    state.pairs = PairTable(evidence=np.zeros((0, len(state.type_names)), np.float32))
+    sig = np.flatnonzero(state.sig_mode > 0)
+    d = state.degree[sig].astype(np.float64)
+    for chunk in _chunks(sig, d * d):
+        s, a = _members(state, chunk)
+        g, aa, _ = _groups(s, a, state.sig_logb[s], cfg.seed)
+        _emit(state.pairs, state, g, aa, state.sig_lam, 1.0)
+    state.fam_count = np.bincount(state.subst[state.subst >= 0], minlength=state.n_signals).astype(np.int64)
+    rows = state.pairs.take_touched()
+    state.pairs.link = _links(state, cfg, np.arange(len(state.pairs)), alpha)
+    state.pairs.drop_empty(rows)
+    _edges(state, cfg.graph.min_link)

@@ -118,6 +118,9 @@ def merge_incidences(state: State, batch: tuple[np.ndarray, ...], active: np.nda
     state.inc_attr = np.insert(state.inc_attr, at, attr[new])
     acc_new, sig_new = unpack(key[new])
     state.degree += np.bincount(sig_new, minlength=state.n_signals)
+    sk = np.sort(pack(sig_new, acc_new))
+    state.sig_key = np.insert(state.sig_key, np.searchsorted(state.sig_key, sk), sk)
+    delta.new_sig_key = sk
     # Attributes of accounts active in this batch count as seen now.
     is_active = np.zeros(state.n_accounts, bool)
     is_active[active] = True
@@ -131,6 +134,11 @@ def merge_incidences(state: State, batch: tuple[np.ndarray, ...], active: np.nda
     return Changes(changed, old_deg[changed], np.unique(acc_new))
 
 
+def _in_sorted(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    p = np.minimum(np.searchsorted(ref, x), len(ref) - 1)
+    return ref[p] == x
+
+
 def expire_incidences(state: State, cutoff_us: int | None, delta: Delta) -> Changes:
     """Remove incidences last seen before ``cutoff_us`` (None: keep everything)."""
     e = np.zeros(0, np.int64)
@@ -141,6 +149,9 @@ def expire_incidences(state: State, cutoff_us: int | None, delta: Delta) -> Chan
         return Changes(e, e, e)
     acc, sig = unpack(state.inc_key[dead])
     delta.inc_dead = state.inc_key[dead]
+    sk = np.sort(pack(sig, acc))
+    delta.dead_sig_key = sk
+    state.sig_key = state.sig_key[~_in_sorted(state.sig_key, sk)]
     keep = ~dead
     for name in ("inc_key", "inc_n", "inc_first", "inc_last", "inc_attr"):
         setattr(state, name, getattr(state, name)[keep])

@@ -127,7 +127,7 @@ class Monitor:
         params["progress"] = progress
         mon = cls(state_dir, **params)
         mon._manifest = manifest
-        mon._state = load_state(store, manifest, mon._horizon_us)
+        mon._state = load_state(store, manifest, mon._horizon_us, mon._config)
         return mon
 
     # ------------------------------------------------------------------ state
@@ -177,7 +177,7 @@ class Monitor:
                 raise StateError(f"{str(self.state_dir)!r} already holds a monitor state; reopen it with "
                                  "Monitor.open(state_dir) instead of creating a new Monitor there.")
             if self._store.exists() and self._store.read_manifest()["seq"] != self._state.seq:
-                self._state = load_state(self._store, self._store.read_manifest(), self._horizon_us)
+                self._state = load_state(self._store, self._store.read_manifest(), self._horizon_us, self._config)
             b = read_batch(self._config, events, accounts)
             if any(x["hash"] == b.digest for x in self._state.batches):
                 logger.info("monitor: batch %s… was absorbed before (update %d); nothing to do", b.digest[:12],
@@ -191,7 +191,7 @@ class Monitor:
                                             {"params": self.get_params()})
             except BaseException:
                 # The committed state is intact on disk; drop the half-updated copy in memory.
-                self._state = load_state(self._store, self._store.read_manifest(), self._horizon_us) \
+                self._state = load_state(self._store, self._store.read_manifest(), self._horizon_us, self._config) \
                     if self._store.exists() else State()
                 self._manifest = self._store.read_manifest() if self._store.exists() else {}
                 raise

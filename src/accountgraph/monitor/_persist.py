@@ -10,8 +10,10 @@ lineage        append-only: each update's lineage rows
 events         one file per update (slim columns); dropped once past the horizon
 incidences     a base and deltas: the final values of the keys an update touched,
                tombstones for keys the horizon removed; reading keeps the last row per key
-edges          a base and deltas: the accounts whose mutual links were recomputed and the
-               new links among them; reading replays them in order
+links          a base and deltas: each signal's applied projection (mode, bucket bits, per-pair
+               evidence); reading keeps the last row per signal and recomputes the pair
+               evidence and the links from it and the incidences (so a reopen costs one
+               projection; an open monitor never pays it)
 band keys      a base and deltas: keys added, tombstones for keys forgotten
 =============  ==========================================================================
 
@@ -30,6 +32,7 @@ import pyarrow as pa
 
 from ._codes import Codes, hash_typed
 from ._state import Delta, EventSegment, State, pack, unpack
+from ._graph import rebuild_links
 from ._store import StateDir
 
 __all__ = ["load_state", "save_state"]
@@ -69,11 +72,12 @@ def _incidence_tables(state: State, d: Delta) -> tuple[pa.Table, pa.Table]:
     return full, delta
 
 
-def _edge_tables(state: State, d: Delta) -> tuple[pa.Table, pa.Table]:
-    full = _table(src=state.e_src, dst=state.e_dst, w=state.e_w)
-    src, dst, w = d.edge_rows if d.edge_rows is not None else (np.zeros(0, np.int64),) * 2 + (np.zeros(0),)
-    delta = _table(src=np.r_[d.region, src].astype(np.int64), dst=np.r_[np.full(len(d.region), -1), dst].astype(np.int64),
-                   w=np.r_[np.full(len(d.region), np.nan), w])
+def _signal_state_tables(state: State, d: Delta) -> tuple[pa.Table, pa.Table]:
+    """Each signal's applied projection (mode, bucket bits, per-pair evidence): in full, and the changed rows."""
+    sig = np.flatnonzero(state.sig_mode > 0)
+    full = _table(signal=sig, mode=state.sig_mode[sig], logb=state.sig_logb[sig], lam=state.sig_lam[sig])
+    ch = d.sig_changed
+    delta = _table(signal=ch, mode=state.sig_mode[ch], logb=state.sig_logb[ch], lam=state.sig_lam[ch])
     return full, delta
 
 
@@ -90,6 +94,7 @@ def save_state(store: StateDir, state: State, d: Delta, prev: dict[str, Any], me
     seq, files = state.seq, dict(prev.get("files", {}))
     acc = {"account_id": state.account_ids(), "hash": state.acc_codes.keys[np.argsort(state.acc_codes.codes)]}
     acc.update({c: getattr(state, c) for c in _ACC_COLS})
+    acc.update({f"subst_{i}": state.subst[:, i] for i in range(state.subst.shape[1])})
     files["accounts"] = store.write_table("accounts", seq, _table(**acc))
     if state.n_signals > d.sig_start:
         vals = state.signal_values().slice(d.sig_start)
@@ -97,7 +102,7 @@ def save_state(store: StateDir, state: State, d: Delta, prev: dict[str, Any], me
         files["signals"] = files.get("signals", []) + [store.write_table("signals", seq, _table(
             type=types, value=vals, hash=hash_typed(types.astype(np.int64), vals)))]
     files["incidences"] = _delta_kept(store, seq, "incidences", files.get("incidences"), *_incidence_tables(state, d))
-    files["edges"] = _delta_kept(store, seq, "edges", files.get("edges"), *_edge_tables(state, d))
+    files["links"] = _delta_kept(store, seq, "links", files.get("links"), *_signal_state_tables(state, d))
     files["fam_keys"] = _delta_kept(store, seq, "fam_keys", files.get("fam_keys"), *_key_tables(state, d))
     files["families"] = store.write_table("families", seq, pa.Table.from_pandas(state.families, preserve_index=False))
     files["rings"] = store.write_table("rings", seq, pa.Table.from_pandas(state.rings, preserve_index=False))
@@ -115,7 +120,7 @@ def save_state(store: StateDir, state: State, d: Delta, prev: dict[str, Any], me
             if kept_seg.seq == seq:
                 kept_seg.file = s.file
     files["events"] = events
-    manifest = {**meta, "seq": seq, "now_us": state.now_us, "start_us": state.start_us,
+    manifest = {**meta, "seq": seq, "now_us": state.now_us, "start_us": state.start_us, "policy": list(state.policy),
                 "next_ring_id": state.next_ring_id, "next_family_id": state.next_family_id,
                 "batches": state.batches, "type_names": state.type_names, "models": state.models,
                 "pending_seeds": state.pending_seeds, "files": files}
@@ -146,6 +151,8 @@ def _load_accounts(store: StateDir, state: State, files: dict[str, Any]) -> None
     state.acc_codes = Codes.from_hashes(t["hash"].to_numpy())
     for c in _ACC_COLS:
         setattr(state, c, t[c].to_numpy(zero_copy_only=False).copy())
+    sub = sorted(c for c in t.column_names if c.startswith("subst_"))
+    state.subst = np.column_stack([t[c].to_numpy() for c in sub]) if sub else np.zeros((t.num_rows, 0), np.int64)
     sigs = [store.read_table(f) for f in files.get("signals", [])]
     if sigs:
         s = pa.concat_tables(sigs)
@@ -164,21 +171,18 @@ def _load_graph(store: StateDir, state: State, files: dict[str, Any]) -> None:
                           ("inc_attr", "attr")):
             setattr(state, name, t[col].to_numpy()[rows].copy())
         state.degree = np.bincount(unpack(state.inc_key)[1], minlength=state.n_signals).astype(np.int64)
-    parts = _read_delta_kept(store, files.get("edges"))
+    sk = pack(*unpack(state.inc_key)[::-1])
+    state.sig_key = np.sort(sk)
+    n = state.n_signals
+    state.sig_mode, state.sig_logb, state.sig_lam = np.zeros(n, np.int8), np.zeros(n, np.int8), np.zeros(n)
+    parts = _read_delta_kept(store, files.get("links"))
     if parts:
-        base = parts[0]
-        key, w = pack(base["src"].to_numpy(), base["dst"].to_numpy()), base["w"].to_numpy()
-        for t in parts[1:]:
-            src, dst, ww = t["src"].to_numpy(), t["dst"].to_numpy(), t["w"].to_numpy()
-            reg = np.zeros(state.n_accounts, bool)
-            reg[src[dst < 0]] = True
-            s0, d0 = unpack(key)
-            keep = ~(reg[s0] & reg[d0])
-            nk = pack(src[dst >= 0], dst[dst >= 0])
-            at = np.searchsorted(key[keep], nk)
-            key, w = np.insert(key[keep], at, nk), np.insert(w[keep], at, ww[dst >= 0])
-        state.e_src, state.e_dst = unpack(key)
-        state.e_w = w
+        t = pa.concat_tables(parts)
+        rows = _last_per_key(t, "signal", np.zeros(t.num_rows, bool))
+        sig = t["signal"].to_numpy()[rows]
+        state.sig_mode[sig] = t["mode"].to_numpy()[rows]
+        state.sig_logb[sig] = t["logb"].to_numpy()[rows]
+        state.sig_lam[sig] = t["lam"].to_numpy()[rows]
     parts = _read_delta_kept(store, files.get("fam_keys"))
     if parts:
         t = pa.concat_tables(parts)
@@ -186,12 +190,13 @@ def _load_graph(store: StateDir, state: State, files: dict[str, Any]) -> None:
         state.fam_key, state.fam_key_fam = t["key"].to_numpy()[rows].copy(), t["family"].to_numpy()[rows].copy()
 
 
-def load_state(store: StateDir, manifest: dict[str, Any], horizon_us: int | None) -> State:
-    """Rebuild the in-memory state a committed manifest describes."""
+def load_state(store: StateDir, manifest: dict[str, Any], horizon_us: int | None, cfg: Any) -> State:
+    """Rebuild the in-memory state a committed manifest describes (the pair evidence is recomputed)."""
     state = State(seq=manifest["seq"], now_us=manifest["now_us"], start_us=manifest["start_us"],
                   next_ring_id=manifest["next_ring_id"], next_family_id=manifest["next_family_id"],
                   batches=list(manifest["batches"]), type_names=list(manifest["type_names"]),
-                  models=list(manifest["models"]), pending_seeds=list(manifest.get("pending_seeds", [])))
+                  models=list(manifest["models"]), pending_seeds=list(manifest.get("pending_seeds", [])),
+                  policy=tuple(manifest["policy"]))
     files = manifest["files"]
     _load_accounts(store, state, files)
     _load_graph(store, state, files)
@@ -202,6 +207,8 @@ def load_state(store: StateDir, manifest: dict[str, Any], horizon_us: int | None
                            file=e["file"])
         state.segments.append(seg.filter(seg.ts >= cutoff) if cutoff is not None else seg)
     state.families = store.read_table(files["families"]).to_pandas()
+    state.fam_count = np.zeros(state.n_signals, np.int64)
+    rebuild_links(state, cfg)
     state.rings = store.read_table(files["rings"]).to_pandas()
     lin = [store.read_table(f).to_pandas() for f in files.get("lineage", [])]
     if lin:

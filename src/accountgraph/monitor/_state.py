@@ -20,24 +20,12 @@ import pandas as pd
 import pyarrow as pa
 
 from ._codes import Codes
+from ._keys import pack, unpack
+from ._pairs import PairTable
 
 __all__ = ["Delta", "EventSegment", "State", "pack", "unpack"]
 
 NO_TS = np.iinfo(np.int64).min
-
-_SHIFT = np.int64(32)
-_MASK = np.int64(0xFFFFFFFF)
-
-
-def pack(account: np.ndarray, signal: np.ndarray) -> np.ndarray:
-    """Incidence key ``account << 32 | signal`` (sorts by account, then signal)."""
-    return (np.asarray(account, np.int64) << _SHIFT) | np.asarray(signal, np.int64)
-
-
-def unpack(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse of :func:`pack`."""
-    return key >> _SHIFT, key & _MASK
-
 
 def _i64(n: int = 0, fill: int = 0) -> np.ndarray:
     return np.full(n, fill, np.int64)
@@ -95,12 +83,21 @@ class State:
     sig_type: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
     sig_values: list[pa.Array] = field(default_factory=list)
     degree: np.ndarray = field(default_factory=_i64)
+    sig_mode: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))   # applied projection mode
+    sig_logb: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))   # applied bucket bits
+    sig_lam: np.ndarray = field(default_factory=lambda: np.zeros(0))             # applied per-pair evidence
+    fam_count: np.ndarray = field(default_factory=_i64)  # accounts for which a family is substantial
+    policy: tuple[float, int, int] = (0.0, 0, 0)         # hub cap, largest clique degree, sampled neighbours
     # distinct (account, signal) incidences, sorted by key
     inc_key: np.ndarray = field(default_factory=_i64)
     inc_n: np.ndarray = field(default_factory=_i64)
     inc_first: np.ndarray = field(default_factory=_i64)
     inc_last: np.ndarray = field(default_factory=_i64)
     inc_attr: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    sig_key: np.ndarray = field(default_factory=_i64)   # the same incidences as signal << 32 | account, sorted
+    # account pairs with evidence, and the links (pairs at or above min_link), sorted by (src, dst)
+    pairs: PairTable = field(default_factory=PairTable)
+    subst: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))  # substantial families
     # account-account links, sorted by (src, dst), src < dst
     e_src: np.ndarray = field(default_factory=_i64)
     e_dst: np.ndarray = field(default_factory=_i64)
@@ -149,6 +146,10 @@ class State:
                            ("samp_win", NO_TS), ("samp_cnt", 0), ("ring", -1), ("first_flagged", NO_TS)):
             setattr(self, name, np.concatenate([getattr(self, name), _i64(n_new, fill)]))
         self.member = np.concatenate([self.member, np.zeros(n_new)])
+        if self.subst.shape[1]:
+            self.subst = np.vstack([self.subst, np.full((n_new, self.subst.shape[1]), -1, np.int64)])
+        else:
+            self.subst = np.zeros((self.n_accounts, 0), np.int64)
         self.flagged = np.concatenate([self.flagged, np.zeros(n_new, bool)])
         self.known_bad = np.concatenate([self.known_bad, np.zeros(n_new, bool)])
 
@@ -158,7 +159,12 @@ class State:
             return
         self.sig_type = np.concatenate([self.sig_type, np.asarray(types, np.int16)])
         self.sig_values.append(values.cast(pa.large_string()))
-        self.degree = np.concatenate([self.degree, _i64(len(types))])
+        n = len(types)
+        self.degree = np.concatenate([self.degree, _i64(n)])
+        self.fam_count = np.concatenate([self.fam_count, _i64(n)])
+        self.sig_mode = np.concatenate([self.sig_mode, np.zeros(n, np.int8)])
+        self.sig_logb = np.concatenate([self.sig_logb, np.zeros(n, np.int8)])
+        self.sig_lam = np.concatenate([self.sig_lam, np.zeros(n)])
 
     def all_events(self, accounts: np.ndarray | None = None) -> EventSegment:
         """The events of every segment (of the accounts where ``accounts`` is true), concatenated."""
@@ -176,8 +182,9 @@ class Delta:
 
     inc_rows: np.ndarray = field(default_factory=_i64)      # keys touched (final values are in the state)
     inc_dead: np.ndarray = field(default_factory=_i64)      # keys removed (horizon)
-    region: np.ndarray = field(default_factory=_i64)        # accounts whose mutual links were recomputed
-    edge_rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the recomputed links
+    new_sig_key: np.ndarray = field(default_factory=_i64)   # incidences added, as signal << 32 | account
+    dead_sig_key: np.ndarray = field(default_factory=_i64)  # incidences removed, likewise
+    sig_changed: np.ndarray = field(default_factory=_i64)   # signals whose applied projection changed
     keys_added: tuple[np.ndarray, np.ndarray] | None = None  # (band key, family)
     keys_dead: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     sig_start: int = 0                                      # first signal code added by this update

@@ -28,12 +28,12 @@ from ..engines import PipelineConfig
 from ._batch import Batch, encode_batch
 from ._codes import hash_text
 from ._communities import region_communities
-from ._graph import region_accounts, reproject
+from ._graph import relink, weights_graph
 from ._identity import assign_rings
 from ._incidence import batch_incidences, expire_incidences, merge_incidences
 from ._rings import refresh_rings, ring_sizes, update_flags
 from ._scoring import rings_to_rescore, score_rings
-from ._state import Delta, EventSegment, State
+from ._state import Delta, EventSegment, State, unpack
 from ._templates import batch_families, expire_families
 
 __all__ = ["Outcome", "apply_update"]
@@ -99,6 +99,21 @@ def _moved(prev: np.ndarray, new: np.ndarray) -> dict[int, int]:
     return dict(zip(u.tolist(), c.tolist()))
 
 
+def _dead_template_accounts(state: State, delta: Delta) -> np.ndarray:
+    """Accounts that lost a template incidence to the horizon (their substantial families may move)."""
+    if "template" not in state.type_names or not len(delta.dead_sig_key):
+        return np.zeros(0, np.int64)
+    sig, acc = unpack(delta.dead_sig_key)
+    return np.unique(acc[state.sig_type[sig] == state.type_names.index("template")])
+
+
+def _new_loners(state: State, delta: Delta) -> np.ndarray:
+    """Accounts in no ring that joined a projected signal (candidates for attachment)."""
+    sig, acc = unpack(delta.new_sig_key)
+    acc = acc[state.sig_mode[sig] > 0]
+    return np.unique(acc[state.ring[acc] < 0])
+
+
 def _apply_seeds(state: State, seeds: np.ndarray | None) -> None:
     """Mark known-bad accounts; ids not seen yet wait in ``state.pending_seeds``."""
     ids = np.array(sorted(set(state.pending_seeds) | set(() if seeds is None else seeds.tolist())), dtype=object)
@@ -123,17 +138,20 @@ def apply_update(state: State, cfg: PipelineConfig, b: Batch, horizon_us: int | 
     state.segments.append(seg)
     delta.segment = seg
     clock.lap("templates")
-    ch_new = merge_incidences(state, batch_incidences(state, b, family), b.active, delta)
+    merge_incidences(state, batch_incidences(state, b, family), b.active, delta)
     cutoff = state.now_us - horizon_us if horizon_us else None
-    ch_old = expire_incidences(state, cutoff, delta)
+    expire_incidences(state, cutoff, delta)
     expire_families(state, cutoff, delta)
     expire_events(state, cutoff)
     clock.lap("signals")
-    region = region_accounts(state, cfg, [ch_new, ch_old])
-    reg = reproject(state, cfg, region, delta)
+    corr = np.unique(np.r_[b.ev_acc[family >= 0] if family is not None else np.zeros(0, np.int64),
+                           _dead_template_accounts(state, delta)])
+    region, delta.sig_changed = relink(state, cfg, delta.new_sig_key, delta.dead_sig_key, corr)
+    graph = weights_graph(state, cfg)
     clock.lap("graph")
     before = ring_sizes(state)
-    accounts, labels = region_communities(state, cfg, region, reg.graph)
+    loners = _new_loners(state, delta)
+    accounts, labels = region_communities(state, cfg, np.union1d(region, loners), graph)
     prev = state.ring[accounts].copy()
     clock.lap("communities")
     lineage, status = assign_rings(state, accounts, labels)
@@ -141,7 +159,7 @@ def apply_update(state: State, cfg: PipelineConfig, b: Batch, horizon_us: int | 
     clock.lap("identity")
     ev_count = _ring_events(state)
     rescore = rings_to_rescore(state, _moved(prev, state.ring[accounts]), status, b.active, ev_count)
-    feats, member = score_rings(state, cfg, rescore, reg.graph)
+    feats, member = score_rings(state, cfg, rescore, graph)
     refresh_rings(state, cfg.threshold, feats, rescore, status, before, ev_count, b.active)
     fresh = update_flags(state, cfg.scoring.min_member_score, member, rescore)
     clock.lap("score")
