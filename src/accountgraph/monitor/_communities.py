@@ -25,7 +25,12 @@ from ..engines import PipelineConfig
 from ..graph import AccountGraph
 from ._state import State, unpack
 
-__all__ = ["region_communities"]
+__all__ = ["WARM_ITERATIONS", "region_communities"]
+
+#: Leiden iterations of a warm start when ``n_iterations`` is -1 ("until stable"): igraph 1.0
+#: never returns from ``community_leiden(initial_membership=..., n_iterations=-1)`` when the
+#: starting partition is already stable (measured here), and a warm start converges in a few.
+WARM_ITERATIONS = 10
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +118,8 @@ def _warm_leiden(state: State, cfg: PipelineConfig, accounts: np.ndarray, comp: 
     graph = igraph.Graph(n=len(nodes), edges=np.column_stack([es, ed]).tolist(), directed=False)
     with isolated_igraph_rng(cfg.seed):
         part = graph.community_leiden(objective_function="modularity", weights=w.tolist(), resolution=p.resolution,
-                                      n_iterations=p.n_iterations, initial_membership=init.tolist())
+                                      n_iterations=p.n_iterations if p.n_iterations > 0 else WARM_ITERATIONS,
+                                      initial_membership=init.tolist())
     sub = _merge_dense(np.asarray(part.membership, np.int64), es, ed, w, p.merge_density)
     labels[nodes] = int(comp.max()) + 1 + sub
     return labels
@@ -147,7 +153,8 @@ def region_communities(state: State, cfg: PipelineConfig, region: np.ndarray,
         min_size=p.attach_min_size, min_concentration=p.attach_min_concentration, min_presence=p.attach_min_presence,
         min_strength=p.attach_min_strength, rounds=p.attach_rounds)
     ok = labels >= 0
-    sizes = np.bincount(labels[ok], minlength=int(labels.max()) + 1 if ok.any() else 0)
-    labels[ok & (sizes[np.maximum(labels, 0)] < p.min_cluster_size)] = -1
+    if ok.any():
+        sizes = np.bincount(labels[ok])
+        labels[ok & (sizes[np.maximum(labels, 0)] < p.min_cluster_size)] = -1
     logger.info("monitor communities: %d accounts revisited, %d detached, %d attached", len(accounts), n_det, n_att)
     return accounts, labels

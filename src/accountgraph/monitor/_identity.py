@@ -123,7 +123,7 @@ def assign_rings(state: State, accounts: np.ndarray, labels: np.ndarray) -> tupl
                 status[r] = "split"
     for ci in fresh.tolist():
         status.setdefault(int(new_id[ci]), "new")
-    state.ring[accounts] = np.where(cl >= 0, new_id[np.maximum(cl, 0)], -1)
+    state.ring[accounts] = np.append(new_id, -1)[np.where(cl >= 0, cl, k)]
     alive = set(np.unique(state.ring[state.ring >= 0]).tolist())
     for r in np.unique(prev[prev >= 0]).tolist():
         if r not in alive and r not in merged_away:

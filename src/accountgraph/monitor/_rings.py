@@ -48,11 +48,11 @@ def refresh_rings(state: State, threshold: float, feats: pd.DataFrame, scored: n
     live = np.flatnonzero(size > 0)
     old = state.rings.set_index("ring_id") if not state.rings.empty else pd.DataFrame()
     new_rows = feats.copy()
-    new_rows.insert(0, "ring_id", scored)
-    new_rows = new_rows.set_index("ring_id")
-    keep_old = old.loc[old.index.isin(live) & ~old.index.isin(scored)] if len(old) else old
-    table = pd.concat([keep_old[[c for c in keep_old.columns if c in new_rows.columns]], new_rows]) \
-        if len(keep_old) else new_rows
+    new_rows.index = pd.Index(scored, name="ring_id")
+    derived = ["status", "first_seen", "first_flagged_at", "flagged"] + _BOOK
+    keep_old = old.loc[old.index.isin(live) & ~old.index.isin(scored)].drop(columns=derived) if len(old) else old
+    parts = [p for p in (keep_old, new_rows) if len(p)]
+    table = pd.concat(parts) if parts else pd.DataFrame({"ring_score": pd.Series([], dtype=np.float64)})
     table = table.reindex(live)
     hist = old.reindex(live) if len(old) else pd.DataFrame(index=live)
     for col, fill in (("first_seen", state.now_us), ("first_flagged_at", NO_TS), ("scored_seq", state.seq),
