@@ -51,8 +51,10 @@ logger = logging.getLogger(__name__)
 #: Largest drift of a signal's rarity weight (``1 - exp(-lambda)``, its share of a link's noisy-or)
 #: left unapplied; a link weight is then off by at most ``alpha * DRIFT`` per drifted signal.
 DRIFT = 0.02
-#: Pairs a drift refresh may touch per update (larger drifts first; past 3 x DRIFT always).
-REFRESH_BUDGET = 4_000_000
+#: Pairs a drift refresh may touch per event of the batch (larger drifts first; past 3 x DRIFT
+#: always), at least :data:`MIN_REFRESH`: hourly and daily batches spend the same per day.
+REFRESH_PER_EVENT = 4
+MIN_REFRESH = 200_000
 #: Pairs generated per chunk (bounds the working memory of a large refresh).
 CHUNK_PAIRS = 8_000_000
 _SHIFT = 16  # group key = signal << 16 | bucket
@@ -69,7 +71,7 @@ def type_weights(state: State, cfg: PipelineConfig) -> np.ndarray:
 
 
 def policy(state: State, cfg: PipelineConfig) -> tuple[float, int, int]:
-    """Hub cap, largest clique degree and sampled neighbours, moved only past 10 % (kept in the state)."""
+    """Hub cap, largest clique degree and sampled neighbours (the last two moved only past 10 %)."""
     p = cfg.graph
     cap = float(min(p.max_signal_degree, max(10.0, p.hub_share * state.n_accounts)))
     d = state.degree
@@ -83,9 +85,9 @@ def policy(state: State, cfg: PipelineConfig) -> tuple[float, int, int]:
         dc = int(ok[-1]) if len(ok) else 1
     over = int((hist[dc + 1:] * lv[dc + 1:]).sum())
     k = min(int(p.sample_neighbours), max(1, p.max_pairs // max(over, 1))) if p.sample_neighbours >= 1 else 0
-    old_cap, old_dc, old_k = state.policy
-    if old_cap > 0 and abs(cap - old_cap) <= 0.1 * old_cap:
-        cap = old_cap
+    # The cap moves every signal's rarity: kept exact (it only moves while hub_share * n_accounts is
+    # below max_signal_degree, i.e. on small inputs, where a full refresh is cheap).
+    _, old_dc, old_k = state.policy
     if old_dc > 0 and abs(dc - old_dc) <= 0.1 * old_dc:
         dc = old_dc
     if old_k > 0 and abs(k - old_k) <= 0.1 * old_k:
@@ -138,7 +140,7 @@ def _emit(table: PairTable, state: State, g: np.ndarray, a: np.ndarray, lam_by_s
     """Add ``sign * lambda`` of each group's signal to its pairs (all pairs, or those of ``focus`` members)."""
     key, i = all_pairs(g, a) if focus is None else member_pairs(g, a, focus)
     sig = g[i] >> _SHIFT
-    return table.add(key, state.sig_type[sig].astype(np.int64), sign * lam_by_sig[sig])
+    return table.stage(key, state.sig_type[sig].astype(np.int64), sign * lam_by_sig[sig])
 
 
 def _chunks(sig: np.ndarray, weight: np.ndarray) -> list[np.ndarray]:
@@ -200,7 +202,7 @@ def _drift(state: State, table: PairTable, sig: np.ndarray, lam_t: np.ndarray, n
         la, lt = state.sig_lam[sg], lam_t[sg]
         val = np.where(gone[i] | gone[j], np.where(new[i] | new[j], 0.0, -la),
                        np.where(new[i] | new[j], lt, lt - la))
-        out.append(table.add(key, state.sig_type[sg].astype(np.int64), val))
+        out.append(table.stage(key, state.sig_type[sg].astype(np.int64), val))
     return out
 
 
@@ -261,11 +263,15 @@ def _links(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarra
             w += g
     c = cfg.graph.corroboration
     if c > 0 and state.subst.shape[1] and (state.subst >= 0).any():
-        u, v = unpack(t.key[rows])
-        has = (state.subst[:, 0] >= 0)
-        m = np.flatnonzero(has[u] & has[v])
+        # Corroboration adds at most c: below min_link - c a pair stays no link whatever it adds,
+        # so only the others are looked at (their stored weight is then the batch's exactly).
+        near = np.flatnonzero(w >= cfg.graph.min_link - c)
+        u, v = unpack(t.key[rows[near]])
+        has = state.subst[:, 0] >= 0
+        m = near[has[u] & has[v]]
         if len(m):
-            w[m] += np.float32(c) * _shared_focus(state, u[m], v[m]).astype(np.float32)
+            uu, vv = unpack(t.key[rows[m]])
+            w[m] += np.float32(c) * _shared_focus(state, uu, vv).astype(np.float32)
     return w
 
 
@@ -335,12 +341,12 @@ def weights_graph(state: State, cfg: PipelineConfig):
                         cap, len(state.pairs))
 
 
-def _due(state: State, mode_t: np.ndarray, logb_t: np.ndarray, lam_t: np.ndarray) -> np.ndarray:
+def _due(state: State, mode_t: np.ndarray, logb_t: np.ndarray, lam_t: np.ndarray, budget: float) -> np.ndarray:
     """Signals to bring to their target now.
 
     A changed scheme (mode, buckets) always; a drift of the rarity weight (``1 - exp(-lambda)``, the
     signal's share of a link's noisy-or, which bounds the link error) past :data:`DRIFT` largest
-    first within :data:`REFRESH_BUDGET` pairs, and past ``3 * DRIFT`` always.
+    first within ``budget`` pairs, and past ``3 * DRIFT`` always.
     """
     scheme = (mode_t != state.sig_mode) | ((mode_t == 2) & (logb_t != state.sig_logb))
     drift = np.abs(np.expm1(-lam_t) - np.expm1(-state.sig_lam))
@@ -349,14 +355,14 @@ def _due(state: State, mode_t: np.ndarray, logb_t: np.ndarray, lam_t: np.ndarray
     cost = np.where(state.sig_mode[cand] == 2, d * (state.policy[2] + 1) / 2, d * d / 2)
     order = np.argsort(-drift[cand], kind="stable")
     within = np.zeros(len(cand), bool)
-    within[order] = np.cumsum(cost[order]) <= REFRESH_BUDGET
+    within[order] = np.cumsum(cost[order]) <= budget
     out = scheme.copy()
     out[cand[within | (drift[cand] > 3 * DRIFT)]] = True
     return out
 
 
 def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.ndarray,
-           corr_accounts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+           corr_accounts: np.ndarray, n_events: int) -> tuple[np.ndarray, np.ndarray]:
     """Apply an update's incidence changes to the pair evidence and links.
 
     Returns the accounts whose links moved and the signals whose applied projection changed.
@@ -367,6 +373,8 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
         The (signal << 32 | account) keys of incidences the update added and removed, sorted.
     corr_accounts : ndarray of int64
         Accounts whose template counts changed (their substantial families are recomputed).
+    n_events : int
+        Events in the batch (sets the drift refresh budget).
     """
     policy(state, cfg)
     alpha = type_weights(state, cfg)
@@ -375,11 +383,12 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
     every = np.arange(state.n_signals)
     target = _targets(state, cfg, every, alpha)
     mode_t, logb_t, lam_t = target
-    again = _due(state, mode_t, logb_t, lam_t)
+    again = _due(state, mode_t, logb_t, lam_t, max(MIN_REFRESH, REFRESH_PER_EVENT * n_events))
     touched = _unique(np.r_[new_key >> 32, dead_key >> 32])
     inc = touched[~again[touched] & (state.sig_mode[touched] > 0)]
     _refresh(state, table, np.flatnonzero(again), target, new_key, dead_key, cfg.seed)
     _increment(state, table, inc, new_key, dead_key, cfg.seed)
+    table.flush()
     rows = table.take_touched()
     dirty = refresh_substantial(state, cfg, corr_accounts)
     if len(dirty) and len(table):
@@ -419,6 +428,7 @@ def rebuild_links(state: State, cfg: PipelineConfig) -> None:
         s, a = _members(state, chunk)
         g, aa, _ = _groups(s, a, state.sig_logb[s], cfg.seed)
         _emit(state.pairs, state, g, aa, state.sig_lam, 1.0)
+    state.pairs.flush()
     state.fam_count = np.bincount(state.subst[state.subst >= 0], minlength=state.n_signals).astype(np.int64)
     rows = state.pairs.take_touched()
     state.pairs.link = _links(state, cfg, np.arange(len(state.pairs)), alpha)

@@ -24,6 +24,8 @@ __all__ = ["PairTable", "all_pairs", "member_pairs"]
 
 _TYPE_BITS = np.int64(4)
 _TYPE_MASK = np.int64(15)
+#: Queued evidence changes merged at once (bounds the memory of a large refresh).
+FLUSH_CELLS = 20_000_000
 #: Most signal types a pair table holds (evidence cells are keyed ``pair << 4 | type``).
 MAX_TYPES = 16
 
@@ -101,6 +103,23 @@ class PairTable:
     evidence: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     link: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     touched: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    _buf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
+    _buf_n: int = field(default=0, repr=False)
+
+    def stage(self, key: np.ndarray, type_: np.ndarray, value: np.ndarray) -> int:
+        """Queue evidence changes; they are merged (one sort, one insertion) at :meth:`flush`."""
+        self._buf.append((key, type_, np.asarray(value, np.float64)))
+        self._buf_n += len(key)
+        if self._buf_n >= FLUSH_CELLS:
+            self.flush()
+        return len(key)
+
+    def flush(self) -> None:
+        """Merge the queued changes into the table."""
+        if self._buf:
+            k, t, v = (np.concatenate(c) for c in zip(*self._buf))
+            self._buf, self._buf_n = [], 0
+            self.add(k, t, v)
 
     def __len__(self) -> int:
         return len(self.key)
@@ -153,10 +172,20 @@ class PairTable:
         return rows
 
     def drop_empty(self, rows: np.ndarray, tol: float = 1e-5) -> None:
-        """Remove the given rows if all their evidence is (numerically) gone."""
+        """Remove the given rows if all their evidence is (numerically) gone.
+
+        Rows are only removed once they are 1 % of the table (one copy of the table then);
+        until then an empty row is harmless: its link weight is 0.
+        """
         if not len(rows):
             return
         dead = rows[(self.evidence[rows] <= tol).all(axis=1)]
+        self._n_empty = getattr(self, "_n_empty", 0) + len(dead)
+        if self._n_empty > 0.01 * len(self.key):
+            dead = np.flatnonzero((self.evidence <= tol).all(axis=1))
+            self._n_empty = 0
+        else:
+            dead = dead[:0]
         if len(dead):
             keep = np.ones(len(self.key), bool)
             keep[dead] = False

@@ -146,7 +146,7 @@ def apply_update(state: State, cfg: PipelineConfig, b: Batch, horizon_us: int | 
     clock.lap("signals")
     corr = np.unique(np.r_[b.ev_acc[family >= 0] if family is not None else np.zeros(0, np.int64),
                            _dead_template_accounts(state, delta)])
-    region, delta.sig_changed = relink(state, cfg, delta.new_sig_key, delta.dead_sig_key, corr)
+    region, delta.sig_changed = relink(state, cfg, delta.new_sig_key, delta.dead_sig_key, corr, len(b.ev))
     graph = weights_graph(state, cfg)
     clock.lap("graph")
     before = ring_sizes(state)
