@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from .._exceptions import StateError
 from ..ingest import Quarantine
 from ..views import RingExplanation
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ._monitor import Monitor
 
 __all__ = ["MonitorUpdate"]
 
@@ -65,9 +62,9 @@ class MonitorUpdate:
     lineage: pd.DataFrame
     quarantine: Quarantine
     stats: dict[str, Any] = field(default_factory=dict)
-    _monitor: Monitor | None = field(default=None, repr=False)
+    _monitor: Any = field(default=None, repr=False)  # the Monitor (typed Any: no import cycle)
 
-    def _current(self) -> Monitor:
+    def _current(self) -> Any:
         m = self._monitor
         if m is None or m.seq != self.seq:
             raise StateError(

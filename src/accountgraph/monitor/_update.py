@@ -28,7 +28,8 @@ from ..engines import PipelineConfig
 from ._batch import Batch, encode_batch
 from ._codes import hash_text
 from ._communities import region_communities
-from ._graph import relink, weights_graph
+from ._graph import relink
+from ._links import weights_graph
 from ._identity import assign_rings
 from ._incidence import batch_incidences, expire_incidences, merge_incidences
 from ._rings import refresh_rings, ring_sizes, update_flags
