@@ -39,7 +39,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._calibration import Calibration
-    from ._detector import DEFAULT_THRESHOLD, RingDetector, detect
+    from ._detector import DEFAULT_TARGET_FPR, DEFAULT_THRESHOLD, RingDetector, detect
     from .communities import CommunityParams
     from .graph import GraphParams
     from .ingest import IngestParams, Quarantine
@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Public name -> module it lives in (imported on first access, PEP 562).
 _LAZY = {
-    "detect": "._detector", "RingDetector": "._detector", "DEFAULT_THRESHOLD": "._detector",
+    "detect": "._detector", "RingDetector": "._detector", "DEFAULT_THRESHOLD": "._detector", "DEFAULT_TARGET_FPR": "._detector",
     "DetectionResult": ".views", "RingExplanation": ".views", "RingIndicators": ".views",
     "hash_indicator": ".views", "Quarantine": ".ingest",
     "IngestParams": ".ingest", "TemplateParams": ".templates", "GraphParams": ".graph",
@@ -76,6 +76,7 @@ __all__ = [
     "GraphParams",
     "CommunityParams",
     "ScoringParams",
+    "DEFAULT_TARGET_FPR",
     "DEFAULT_THRESHOLD",
     "AccountGraphError",
     "SchemaError",

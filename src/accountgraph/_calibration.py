@@ -142,7 +142,11 @@ def calibrate(detector: Any, labels: Any, target_fpr: float) -> Calibration:
         raise InvalidParameterError(f"target_fpr must be a float in [0, 1); got {target_fpr!r}.")
     lab = read_binary_labels(labels)
     asg = detector.result_.assignments
-    score = pd.Series(asg["ring_score"].to_numpy(float), index=asg["account_id"].astype(str).to_numpy())
+    # An account below the membership gate is not flagged whatever its cluster's score.
+    gate = float(detector.result_.params["scoring"].min_member_score) if "scoring" in detector.result_.params else 0.0
+    eff = np.where(asg["member_score"].to_numpy(float) >= gate, asg["ring_score"].to_numpy(float), 0.0) \
+        if "member_score" in asg else asg["ring_score"].to_numpy(float)
+    score = pd.Series(eff, index=asg["account_id"].astype(str).to_numpy())
     matched = lab.index.isin(score.index)
     n_unmatched = int((~matched).sum())
     if n_unmatched:
@@ -161,4 +165,4 @@ def calibrate(detector: Any, labels: Any, target_fpr: float) -> Calibration:
     new.set_params(threshold=t)
     return Calibration(detector=new, threshold=t, target_fpr=float(target_fpr), fpr=fp / n_neg, precision=precision,
                        recall=recall, f1=f1, n_positive=n_pos, n_negative=n_neg, n_unmatched=n_unmatched,
-                       previous_threshold=float(detector.threshold))
+                       previous_threshold=float(detector.result_.params.get("threshold", detector.effective_threshold())))

@@ -29,15 +29,15 @@ from .templates import TemplateParams
 from .views import DetectionResult, RingExplanation
 from .views._pseudonym import resolve_key
 
-__all__ = ["RingDetector", "detect", "DEFAULT_THRESHOLD"]
+__all__ = ["RingDetector", "detect", "DEFAULT_TARGET_FPR", "DEFAULT_THRESHOLD"]
 
 
-#: Default ``ring_score`` above which a cluster is flagged. Chosen on the
-#: synthetic scenarios (seed 0): the highest-scoring benign cluster (enterprise,
-#: family, automation) scored 0.34, the lowest ring cluster of the hardest tactic
-#: (mimicked human timing + 50-60 % camouflage prompts) 0.48; checked on a
-#: held-out seed in ``benchmarks/RESULTS.md``.
-DEFAULT_THRESHOLD = 0.45
+#: Default benign false-positive rate the flag threshold is set for: the ring model's
+#: table (measured on the tuning worlds of ``benchmarks/PROTOCOL.md``) gives the
+#: ``ring_score`` threshold at which the worst tuning world stayed within it.
+DEFAULT_TARGET_FPR = 0.001
+#: ``threshold=None``: take the threshold from ``target_fpr`` and the ring model.
+DEFAULT_THRESHOLD = None
 
 #: The stage parameter objects, by parameter name.
 _STAGES: dict[str, type[ParamsBase]] = {
@@ -51,8 +51,13 @@ class RingDetector:
 
     Parameters
     ----------
-    threshold : float, default 0.45
-        Clusters with ``ring_score`` above this are flagged.
+    threshold : float or None, default None
+        Clusters with ``ring_score`` above this are flagged. ``None``: the threshold the
+        ring model's table gives for ``target_fpr``.
+    target_fpr : float, default 0.001
+        The benign false-positive rate the default threshold is chosen for (used only when
+        ``threshold`` is None). The table was measured on synthetic tuning worlds; recalibrate
+        on your own labels with :meth:`calibrate`.
     ingest : IngestParams or dict, optional
         Column mapping and extra signal columns.
     templates : TemplateParams or dict, optional
@@ -62,7 +67,7 @@ class RingDetector:
     communities : CommunityParams or dict, optional
         Leiden and the account-level refinement (detach, attach).
     scoring : ScoringParams or dict, optional
-        Evidence weights and gates of the ring score.
+        The ring model, the gates of the ring score and the membership gate.
     evidence_clusters : int, default 50
         Keep per-event evidence (timelines, output lengths, links) for this
         many top-ranked clusters, for dossiers, reports and plots.
@@ -103,7 +108,8 @@ class RingDetector:
     """
 
     _constraints: ClassVar[dict[str, Constraint]] = {
-        "threshold": Interval(float, 0, 1),
+        "threshold": NoneOr(Interval(float, 0, 1)),
+        "target_fpr": Interval(float, 0, 1, "neither"),
         "evidence_clusters": Interval(int, 0, None),
         "random_state": Interval(int, 0, 2**32 - 2),
         "progress": NoneOr(Boolean()),
@@ -112,7 +118,8 @@ class RingDetector:
     def __init__(
         self,
         *,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = DEFAULT_THRESHOLD,
+        target_fpr: float = DEFAULT_TARGET_FPR,
         ingest: IngestParams | Mapping[str, Any] | None = None,
         templates: TemplateParams | Mapping[str, Any] | None = None,
         graph: GraphParams | Mapping[str, Any] | None = None,
@@ -125,6 +132,7 @@ class RingDetector:
         pseudonymize: bytes | str | bool | None = None,
     ) -> None:
         self.threshold = threshold
+        self.target_fpr = target_fpr
         self.ingest = ingest
         self.templates = templates
         self.graph = graph
@@ -175,8 +183,19 @@ class RingDetector:
         """Validate every parameter and bundle them for an engine."""
         check_params("RingDetector", {k: getattr(self, k) for k in self._constraints}, self._constraints)
         stages = {k: cls.coerce(getattr(self, k), owner="RingDetector", name=k) for k, cls in _STAGES.items()}
-        return PipelineConfig(threshold=float(self.threshold), evidence_clusters=int(self.evidence_clusters),
+        return PipelineConfig(threshold=self.effective_threshold(stages["scoring"]),  # type: ignore[arg-type]
+                              evidence_clusters=int(self.evidence_clusters),
                               seed=int(self.random_state), progress=self.progress, **stages)
+
+    def effective_threshold(self, scoring: ScoringParams | None = None) -> float:
+        """The ``ring_score`` threshold in force: ``threshold``, or the ring model's for ``target_fpr``."""
+        if self.threshold is not None:
+            return float(self.threshold)
+        from .scoring import load_model
+
+        if scoring is None:
+            scoring = ScoringParams.coerce(self.scoring, owner="RingDetector", name="scoring")
+        return load_model(scoring.model).threshold_for(float(self.target_fpr))
 
     # --------------------------------------------------------------------- fit
     def fit(self, events: TableLike, accounts: TableLike | None = None, *, known_bad: Any = None) -> RingDetector:
@@ -289,7 +308,8 @@ def detect(
     accounts: TableLike | None = None,
     *,
     seed: int = 0,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = DEFAULT_THRESHOLD,
+    target_fpr: float = DEFAULT_TARGET_FPR,
     ingest: IngestParams | Mapping[str, Any] | None = None,
     templates: TemplateParams | Mapping[str, Any] | None = None,
     graph: GraphParams | Mapping[str, Any] | None = None,
@@ -313,7 +333,7 @@ def detect(
     seed : int, default 0
         Random seed (Leiden, sampled projection, MinHash). Same input and seed
         give identical output.
-    threshold, ingest, templates, graph, communities, scoring, evidence_clusters, progress, engine, pseudonymize
+    threshold, target_fpr, ingest, templates, graph, communities, scoring, evidence_clusters, progress, engine, pseudonymize
         See :class:`RingDetector`.
     known_bad : collection of account ids, optional
         Confirmed-bad seed accounts (see :meth:`RingDetector.fit`).
@@ -332,7 +352,7 @@ def detect(
     True
     """
     det = RingDetector(
-        threshold=threshold, ingest=ingest, templates=templates, graph=graph, communities=communities,
+        threshold=threshold, target_fpr=target_fpr, ingest=ingest, templates=templates, graph=graph, communities=communities,
         scoring=scoring, evidence_clusters=evidence_clusters, random_state=seed, progress=progress, engine=engine,
         pseudonymize=pseudonymize,
     )

@@ -157,6 +157,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     opts: dict[str, object] = {"pseudonymize": _pseudonym_key(args)}
     if args.threshold is not None:
         opts["threshold"] = args.threshold
+    if args.target_fpr is not None:
+        opts["target_fpr"] = args.target_fpr
     if args.method:
         opts["communities"] = {"method": args.method}
     t0 = time.perf_counter()
@@ -241,7 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--accounts", help="accounts table (.parquet or .csv)")
     d.add_argument("--out", required=True, help="output directory")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--threshold", type=float, default=None, help="flag threshold on ring_score (default 0.45)")
+    d.add_argument("--threshold", type=float, default=None,
+                   help="flag threshold on ring_score (default: the ring model's threshold for --target-fpr)")
+    d.add_argument("--target-fpr", type=float, default=None,
+                   help="benign false-positive rate the default threshold is set for (default 0.001)")
     d.add_argument("--method", choices=["leiden", "components"], default=None)
     d.add_argument("--column", action="append", metavar="CANONICAL=YOURS", help="map an events column")
     d.add_argument("--account-column", action="append", metavar="CANONICAL=YOURS", help="map an accounts column")

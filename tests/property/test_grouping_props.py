@@ -76,3 +76,17 @@ def test_invariant_to_row_order(data, seed):
     b = group_quantile(values[perm], groups[perm], q)
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
+
+
+@settings(max_examples=200, deadline=None)
+@given(vals=st.lists(st.integers(0, 2**31 - 1) | st.sampled_from([0, 1, 2, 3]), max_size=60),
+       data=st.data(), qs=st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1), min_size=1, max_size=3))
+def test_group_quantiles_int_equals_the_dense_helper(vals, data, qs):
+    """The packed one-sort version gives, per quantile, exactly what group_quantile_dense gives."""
+    from accountgraph._grouping import group_quantiles_int
+
+    groups = np.array(data.draw(st.lists(st.integers(0, 7), min_size=len(vals), max_size=len(vals))), np.int64)
+    values = np.array(vals, np.int64)
+    got = group_quantiles_int(values, groups, 8, tuple(qs))
+    for q, g in zip(qs, got):
+        np.testing.assert_array_equal(g, group_quantile_dense(values.astype(np.float64), groups, 8, q))

@@ -34,7 +34,7 @@ def test_calibrated_detector_flags_what_calibration_reported(fitted):
     det, ds = fitted
     cal = det.calibrate(ds.labels, target_fpr=0.01)
     assert cal.detector is not det and cal.detector.threshold == cal.threshold
-    assert det.threshold == cal.previous_threshold  # the fitted detector is untouched
+    assert det.threshold is None and det.effective_threshold() == cal.previous_threshold  # the fitted detector is untouched
     asg = cal.detector.fit(ds.events, ds.accounts).assignments_
     lab = ds.labels.to_pandas().set_index("account_id")
     flagged = asg.set_index("account_id")["flagged"].reindex(lab.index, fill_value=False)

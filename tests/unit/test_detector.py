@@ -26,7 +26,8 @@ def test_estimator_contract(planted_data):
     [
         ({"communities": {"resolution": -1}},
          r"The 'resolution' parameter of CommunityParams must be a float in \(0, inf\). Got -1 instead."),
-        ({"threshold": 2}, r"The 'threshold' parameter of RingDetector must be a float in \[0, 1\]. Got 2 instead."),
+        ({"threshold": 2}, r"The 'threshold' parameter of RingDetector must be None or a float in \[0, 1\]. Got 2 instead."),
+        ({"target_fpr": 0}, r"The 'target_fpr' parameter of RingDetector must be a float in \(0, 1\). Got 0 instead."),
         ({"communities": {"method": "louvain"}}, "one of 'leiden', 'components'"),
         ({"communities": {"min_cluster_size": 1}}, r"an int in \[2, inf\)"),
         ({"graph": {"max_pairs": 0}}, r"The 'max_pairs' parameter of GraphParams must be an int in \[1, inf\)"),
@@ -36,7 +37,8 @@ def test_estimator_contract(planted_data):
         ({"templates": {"enabled": "no"}}, "The 'enabled' parameter of TemplateParams must be a bool. Got 'no'"),
         ({"progress": "yes"}, "The 'progress' parameter of RingDetector must be None or a bool"),
         ({"scoring": "x"}, "The 'scoring' parameter of RingDetector must be None, a ScoringParams or a dict"),
-        ({"scoring": {"weights": {"timing": -1}}}, "The 'weights' parameter of ScoringParams must be a mapping"),
+        ({"scoring": {"max_account_share": 0}}, "The 'max_account_share' parameter of ScoringParams must be"),
+        ({"scoring": {"model": 3}}, "The 'model' parameter of ScoringParams must be None or the path"),
         ({"graph": {"max_pairz": 3}}, r"unknown key\(s\) \['max_pairz'\]"),
     ],
 )
@@ -64,7 +66,7 @@ def test_nested_params_round_trip():
     with pytest.raises(InvalidParameterError, match="no parameter"):
         det.set_params(nope=1)
     assert set(RingDetector().get_params(deep=False)) == {
-        "threshold", "ingest", "templates", "graph", "communities", "scoring", "evidence_clusters",
+        "threshold", "target_fpr", "ingest", "templates", "graph", "communities", "scoring", "evidence_clusters",
         "random_state", "progress", "engine", "pseudonymize"}
 
 

@@ -20,10 +20,7 @@ renaming accounts does not reshuffle Leiden's visiting order.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import random
-from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
@@ -32,23 +29,12 @@ from scipy.sparse.csgraph import connected_components
 
 from .._grouping import group_quantile
 from ..graph import AccountGraph
+from ._leiden import isolated_igraph_rng, leiden_components, merge_dense, split_oversized
 
-__all__ = ["isolated_igraph_rng", "find_communities", "detach_weak_members", "attach_by_shared_signals"]
+__all__ = ["isolated_igraph_rng", "find_communities", "detach_weak_members", "attach_by_shared_signals",
+           "split_oversized"]
 
 logger = logging.getLogger(__name__)
-
-@contextlib.contextmanager
-def isolated_igraph_rng(seed: int) -> Iterator[None]:
-    """Run igraph with a private random generator seeded with ``seed``."""
-    import igraph
-
-    igraph.set_random_number_generator(random.Random(seed))
-    try:
-        yield
-    finally:
-        # igraph exposes no getter; its default generator is the random module.
-        igraph.set_random_number_generator(random)
-
 
 def find_communities(
     graph: AccountGraph,
@@ -60,6 +46,8 @@ def find_communities(
     seed: int = 0,
     node_key: np.ndarray | None = None,
     n_iterations: int = -1,
+    oversize_share: float = 1.0,
+    oversize_min: int = 1000,
 ) -> np.ndarray:
     """Partition the linked accounts.
 
@@ -74,7 +62,7 @@ def find_communities(
         Components with at most this many accounts are not split.
     merge_density : float
         Leiden communities whose cross-link weight per possible pair reaches
-        this are rejoined (see :func:`_merge_dense`): Leiden's job here is to cut
+        this are rejoined (see :func:`~._leiden.merge_dense`): Leiden's job here is to cut
         bridges between unrelated groups, not to split a densely knit ring
         into its payment cells.
     seed : int
@@ -84,6 +72,10 @@ def find_communities(
         (ties broken by account code).
     n_iterations : int
         Leiden iterations; negative runs until the partition is stable.
+    oversize_share, oversize_min : float, int
+        Communities larger than ``max(oversize_min, oversize_share * n_accounts)`` are split
+        again at higher resolutions (:func:`~._leiden.split_oversized`): a ring is a small
+        share of a user base.
 
     Returns
     -------
@@ -114,6 +106,10 @@ def find_communities(
     nodes, sub = _split_large(graph, comp, big, resolution=resolution, merge_density=merge_density, seed=seed,
                               node_key=node_key, n_iterations=n_iterations)
     membership[nodes] = comp.max() + 1 + sub
+    max_size = max(int(oversize_min), int(oversize_share * n))
+    if oversize_share < 1.0 and (np.bincount(membership[active]) > max_size).any():
+        membership, _ = split_oversized(membership, graph.src, graph.dst, graph.link, node_key, max_size=max_size,
+                                        resolution=resolution, seed=seed, n_iterations=n_iterations)
     return membership
 
 
@@ -121,66 +117,32 @@ def _split_large(
     graph: AccountGraph, comp: np.ndarray, big: np.ndarray, *, resolution: float, merge_density: float,
     seed: int, node_key: np.ndarray | None, n_iterations: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Leiden on the accounts of the large components, then :func:`_merge_dense`.
+    """Leiden on each large component (:func:`leiden_components`), then :func:`merge_dense`.
 
-    Returns the accounts handed to igraph (in igraph's vertex order) and their
-    community labels ``0..``.
+    Returns the accounts handed to igraph (grouped by component, ranked by their first
+    account in ``node_key`` order) and their community labels ``0..``.
     """
-    import igraph
-
     n = graph.n_accounts
     nodes = np.flatnonzero(big)
-    if node_key is not None:
-        nodes = nodes[np.lexsort((nodes, node_key[nodes]))]
+    key = node_key[nodes] if node_key is not None else nodes
+    first = np.full(int(comp.max()) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, comp[nodes], key)
+    rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")
+    nodes = nodes[np.lexsort((nodes, key, rank[comp[nodes]]))]
+    crank = np.unique(rank[comp[nodes]], return_inverse=True)[1]
     pos = np.full(n, -1, np.int64)
     pos[nodes] = np.arange(len(nodes))
     e = big[graph.src]  # both ends share a component, so both are big
     es, ed = pos[graph.src[e]], pos[graph.dst[e]]
-    g = igraph.Graph(n=len(nodes), edges=np.column_stack([es, ed]).tolist(), directed=False)
-    with isolated_igraph_rng(seed):
-        part = g.community_leiden(
-            objective_function="modularity",
-            weights=graph.link[e].tolist(),
-            resolution=resolution,
-            n_iterations=n_iterations,
-        )
-    sub = np.asarray(part.membership, np.int64)
-    n_leiden = int(sub.max()) + 1
-    sub, n_merged = _merge_dense(sub, es, ed, graph.link[e], merge_density)
+    sub = leiden_components(crank, es, ed, graph.link[e], resolution=resolution, seed=seed,
+                            n_iterations=n_iterations)
+    n_leiden = int(np.unique(sub).size)
+    sub, n_merged = merge_dense(np.unique(sub, return_inverse=True)[1], es, ed, graph.link[e], merge_density)
     logger.info(
         "leiden: %d accounts in %d large components -> %d communities, %d rejoined by density >= %.2f -> %d",
-        len(nodes), int(np.unique(comp[big]).size), n_leiden, n_merged, merge_density, int(np.unique(sub).size),
+        len(nodes), int(crank.max()) + 1, n_leiden, n_merged, merge_density, int(np.unique(sub).size),
     )
     return nodes, sub
-
-
-def _merge_dense(
-    sub: np.ndarray, es: np.ndarray, ed: np.ndarray, w: np.ndarray, merge_density: float
-) -> tuple[np.ndarray, int]:
-    """Rejoin communities whose mutual link density is at least ``merge_density``.
-
-    The density of two communities ``i`` and ``j`` is their cut weight divided
-    by ``n_i * n_j``: the mean link weight over all cross pairs. Payment cells
-    of one ring, tied by a shared automation stack and proxy pool, are densely
-    cross-linked and are rejoined; unrelated groups chained by a few bridge
-    accounts are not. Vectorised: one ``unique`` over community pairs and one
-    connected-components pass on the community graph.
-    """
-    k = int(sub.max()) + 1
-    size = np.bincount(sub, minlength=k).astype(np.float64)
-    a, b = sub[es], sub[ed]
-    cross = a != b
-    lo, hi = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
-    key, inv = np.unique(lo * k + hi, return_inverse=True)
-    cut = np.bincount(inv, weights=w[cross], minlength=len(key))
-    ci, cj = key // k, key % k
-    dense = cut / (size[ci] * size[cj]) >= merge_density
-    n_merged = int(dense.sum())
-    if not n_merged:
-        return sub, 0
-    cg = sp.coo_matrix((np.ones(n_merged), (ci[dense], cj[dense])), shape=(k, k))
-    _, lab = connected_components(cg, directed=False)
-    return lab[sub], n_merged
 
 
 def detach_weak_members(

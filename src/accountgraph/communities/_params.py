@@ -27,6 +27,13 @@ class CommunityParams(ParamsBase):
         reaches this are rejoined (a ring's cells stay one cluster).
     n_iterations : int, default -1
         Leiden iterations (-1: until stable).
+    oversize_share : float, default 0.02
+        Communities holding more than this share of all accounts (and more than
+        ``oversize_min``) are partitioned again at 4x, 16x, 64x the resolution: a ring
+        is a small share of a user base, a community that large is glued by common
+        signals. 1 turns it off.
+    oversize_min : int, default 1000
+        Communities of at most this many accounts are never re-split for their share.
     min_cluster_size : int, default 2
         Smaller communities are reported as "in no cluster".
     detach_min_strength : float, default 0.15
@@ -57,6 +64,8 @@ class CommunityParams(ParamsBase):
     split_min_size: int = 8
     merge_density: float = 0.05
     n_iterations: int = -1
+    oversize_share: float = 0.02
+    oversize_min: int = 1000
     min_cluster_size: int = 2
     detach_min_strength: float = 0.15
     detach_min_size: int = 6
@@ -74,6 +83,8 @@ class CommunityParams(ParamsBase):
         "split_min_size": Interval(int, 1, None),
         "merge_density": Interval(float, 0, None, "neither"),
         "n_iterations": Interval(int, -1, None),
+        "oversize_share": Interval(float, 0, 1, "right"),
+        "oversize_min": Interval(int, 1, None),
         "min_cluster_size": Interval(int, 2, None),
         "detach_min_strength": Interval(float, 0, 1, "left"),
         "detach_min_size": Interval(int, 2, None),

@@ -104,14 +104,17 @@ def _mix64(x: np.ndarray) -> np.ndarray:
 
 
 def circulant_pairs(
-    account: np.ndarray, signal: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int
+    account: np.ndarray, signal: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int,
+    common: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sparse stand-in for the cliques of some signals: pairs ``(u, v, signal)``.
 
     The members of each signal are put in a seeded pseudo-random order that
     depends on ``node_key`` (not on account names or row order), and each is
     linked to the next ``k_sig[signal]`` members cyclically: ``d * k`` distinct
-    pairs for a signal of degree ``d`` when ``k <= (d - 1) // 2``.
+    pairs for a signal of degree ``d`` when ``k <= (d - 1) // 2``. Signals marked in
+    ``common`` (a bool per signal) share one order, so accounts holding several of them
+    are neighbours in each (coordinated hubs, :mod:`._hubs`).
 
     Examples
     --------
@@ -120,7 +123,8 @@ def circulant_pairs(
     (5, [2, 2, 2, 2, 2])
     """
     with np.errstate(over="ignore"):
-        salt = _mix64(signal.astype(np.int64) * 0x632BE59BD9B4E019 + (seed & 0xFFFFFFFF))
+        salt_sig = signal.astype(np.int64) if common is None else np.where(common[signal], -1, signal)
+        salt = _mix64(salt_sig.astype(np.int64) * 0x632BE59BD9B4E019 + (seed & 0xFFFFFFFF))
         key = _mix64((node_key[account].astype(np.uint64) ^ salt).astype(np.int64))
     o = np.lexsort((key, signal))
     acc, sid = account[o], signal[o]

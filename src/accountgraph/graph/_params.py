@@ -39,6 +39,21 @@ class GraphParams(ParamsBase):
         over-budget signal's clique; 0 leaves such signals out.
     sample_clip : float, default 0.5
         Most evidence, in [0, 1), that one sampled co-occurrence can carry.
+    max_cosharers : float, default 150.0
+        Scale-aware hub caps: per signal type, the cap is lowered (below
+        ``max_signal_degree``) until the median account holding that type shares its
+        signals of that type with at most this many other accounts (see
+        :func:`~accountgraph.graph._weights.type_caps`). ``inf`` turns it off.
+    coordinated_weight : float, default 0.5
+        Rarity weight given to *coordinated hubs* (hubs held by the same accounts as a
+        hub of another kind, :mod:`accountgraph.graph._hubs`), which are then projected
+        onto circulants with one common member order. 0 leaves every hub unprojected.
+    coordinated_max_share : float, default 0.05
+        Hubs held by more than this share of all accounts (and more than
+        ``max_signal_degree``) are never coordinated.
+    cosharers_min_accounts : int, default 20000
+        Types held by fewer accounts keep the plain cap: the median account must be a
+        typical member of a population, not of a small extract dominated by one ring.
     """
 
     max_signal_degree: int = 500
@@ -49,6 +64,10 @@ class GraphParams(ParamsBase):
     corroboration: float = 0.25
     sample_neighbours: int = 8
     sample_clip: float = 0.5
+    max_cosharers: float = 150.0
+    cosharers_min_accounts: int = 20_000
+    coordinated_weight: float = 0.5
+    coordinated_max_share: float = 0.05
 
     _constraints: ClassVar[dict[str, Constraint]] = {
         "max_signal_degree": Interval(int, 2, None),
@@ -59,4 +78,8 @@ class GraphParams(ParamsBase):
         "corroboration": Interval(float, 0, None),
         "sample_neighbours": Interval(int, 0, 1024),
         "sample_clip": Interval(float, 0, 1, "left"),
+        "max_cosharers": Interval(float, 0, None, "neither"),
+        "cosharers_min_accounts": Interval(int, 1, None),
+        "coordinated_weight": Interval(float, 0, 1, "left"),
+        "coordinated_max_share": Interval(float, 0, 1),
     }

@@ -19,7 +19,7 @@ be linked".
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,8 @@ from ._corroboration import shared_family_focus
 from ._corroboration import substantial_families as substantial_families  # re-exported
 from ._params import GraphParams
 from ._weights import DEFAULT_TYPE_WEIGHTS, EVIDENCE_GROUPS, HUB, LINKED, SAMPLED, _evidence, _type_weight, rarity_weight
+from ._hubs import coordinated_hubs
+from ._weights import type_caps
 from ._weights import OVER_BUDGET as OVER_BUDGET  # re-exported
 from ._weights import STATUS_NAMES as STATUS_NAMES  # re-exported
 from ._weights import UNSHARED as UNSHARED  # re-exported
@@ -62,6 +64,9 @@ class AccountGraph:
         Effective hub cap after the small-input adjustment.
     n_pairs : int
         Candidate pairs projected (before ``min_link``).
+    type_caps : dict of str to float
+        The hub cap of each signal type (at most ``cap``; lowered where the typical account
+        would meet many strangers through the type, see :func:`~._weights.type_caps`).
     """
 
     n_accounts: int
@@ -73,6 +78,7 @@ class AccountGraph:
     link: np.ndarray
     cap: float
     n_pairs: int
+    type_caps: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_edges(self) -> int:
@@ -140,14 +146,18 @@ def build_graph(
     if degree is None:
         degree = np.bincount(sig.signal, minlength=n_sig).astype(np.int64)
     cap = float(min(p.max_signal_degree, max(10.0, p.hub_share * n_accounts)))
-    status, n_linked, k_sig = _signal_status(degree, cap, p.max_pairs, p.sample_neighbours)
+    caps = _type_caps(sig, degree, cap, p)
+    sig_cap = caps[sig.signal_type] if n_sig else np.zeros(0)
+    status, n_linked, k_sig = _signal_status(degree, sig_cap, p.max_pairs, p.sample_neighbours)
     weight = np.zeros(n_sig, np.float64)
     used = (status == LINKED) | (status == SAMPLED)
-    weight[used] = rarity_weight(degree[used], cap)
+    weight[used] = rarity_weight(degree[used], sig_cap[used])
     if node_key is None:
         node_key = np.arange(n_accounts, dtype=np.int64)
+    common = _coordinate(sig, p, degree, status, k_sig, weight, n_accounts, node_key)
 
-    per_group, n_pairs = _evidence_by_group(sig, n_accounts, p, degree, weight, status, k_sig, node_key, seed)
+    per_group, n_pairs = _evidence_by_group(sig, n_accounts, p, degree, weight, status, k_sig, node_key, seed,
+                                            common)
     if per_group:
         src, dst, link = _links(per_group, p, substantial, focus)
     else:
@@ -158,12 +168,45 @@ def build_graph(
         n_accounts, n_sig, n_linked, int((status == SAMPLED).sum()), int((status == HUB).sum()), n_pairs,
         len(src), p.min_link,
     )
-    return AccountGraph(n_accounts, degree, weight, status, src, dst, link, cap, n_pairs)
+    return AccountGraph(n_accounts, degree, weight, status, src, dst, link, cap, n_pairs,
+                        {t: float(c) for t, c in zip(sig.type_names, caps)})
+
+
+def _type_caps(sig: SignalTable, degree: np.ndarray, cap: float, p: GraphParams) -> np.ndarray:
+    """The scale-aware hub cap of each signal type (:func:`~._weights.type_caps`), logged where lowered."""
+    if not sig.n_signals:
+        return np.zeros(len(sig.type_names))
+    caps = type_caps(sig.signal_type[sig.signal], sig.account, degree[sig.signal], len(sig.type_names), cap,
+                     p.max_cosharers, p.cosharers_min_accounts)
+    for t, c in enumerate(caps):
+        if c < cap:
+            logger.info("graph: hub cap of %s lowered to %.0f (median account's co-sharers at the population's "
+                        "degrees)", sig.type_names[t], c)
+    return caps
+
+
+def _coordinate(sig: SignalTable, p: GraphParams, degree: np.ndarray, status: np.ndarray, k_sig: np.ndarray,
+                weight: np.ndarray, n_accounts: int, node_key: np.ndarray) -> np.ndarray:
+    """Mark coordinated hubs SAMPLED (in place: status, k, weight); return the mask (:mod:`._hubs`)."""
+    common = np.zeros(len(degree), bool)
+    if p.coordinated_weight <= 0 or not (status == HUB).any():
+        return common
+    groups = sorted({EVIDENCE_GROUPS.get(t, t) for t in sig.type_names})
+    type_group = np.array([groups.index(EVIDENCE_GROUPS.get(t, t)) for t in sig.type_names], np.int64)
+    hub = (status == HUB) & (degree <= max(p.max_signal_degree, p.coordinated_max_share * n_accounts))
+    common = coordinated_hubs(sig.account, sig.signal, type_group[sig.signal_type], hub, degree, n_accounts,
+                              node_key)
+    k = np.minimum(int(p.sample_neighbours), (degree[common] - 1) // 2)
+    budget = max(int(p.max_pairs) // max(int(degree[common].sum()), 1), 1)
+    k_sig[common] = np.minimum(k, budget)
+    status[common] = SAMPLED
+    weight[common] = p.coordinated_weight
+    return common
 
 
 def _evidence_by_group(
     sig: SignalTable, n_accounts: int, p: GraphParams, degree: np.ndarray, weight: np.ndarray,
-    status: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int,
+    status: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int, common: np.ndarray | None = None,
 ) -> tuple[dict[str, list[sp.csr_matrix]], int]:
     """Per evidence group, the weighted noisy-or evidence matrices of its types; candidate pairs."""
     weights = dict(DEFAULT_TYPE_WEIGHTS if p.type_weights is None else {**DEFAULT_TYPE_WEIGHTS, **p.type_weights})
@@ -187,7 +230,7 @@ def _evidence_by_group(
         pm = sp.triu(b @ b.T, k=1).tocsr()
         del b
         if ms.any():
-            u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed)
+            u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed, common)
             d = degree[sid].astype(np.float64)
             lam_s = _evidence(weight[sid]) * (d - 1) / (2 * k_sig[sid])
             pm = pm + sp.coo_matrix(

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._detector import DEFAULT_THRESHOLD, RingDetector
+from .._detector import DEFAULT_TARGET_FPR, DEFAULT_THRESHOLD, RingDetector
 from .._exceptions import InvalidParameterError, StateError
 from .._seeds import known_bad_ids
 from ..engines import PipelineConfig
@@ -55,7 +55,7 @@ class Monitor:
     horizon_days : float or None, default 30
         Evidence (incidences, links, kept events, template families) not seen
         for this long ages out; None keeps everything.
-    threshold, ingest, templates, graph, communities, scoring, evidence_clusters, random_state, progress
+    threshold, target_fpr, ingest, templates, graph, communities, scoring, evidence_clusters, random_state, progress
         As for :class:`~accountgraph.RingDetector`; fixed for the life of the state.
 
     Notes
@@ -85,7 +85,8 @@ class Monitor:
         state_dir: str | os.PathLike[str],
         *,
         horizon_days: float | None = 30.0,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = DEFAULT_THRESHOLD,
+        target_fpr: float = DEFAULT_TARGET_FPR,
         ingest: Any = None,
         templates: Any = None,
         graph: Any = None,
@@ -97,7 +98,8 @@ class Monitor:
     ) -> None:
         self.state_dir = Path(state_dir)
         self.horizon_days = horizon_days
-        self._detector = RingDetector(threshold=threshold, ingest=ingest, templates=templates, graph=graph,
+        self._detector = RingDetector(threshold=threshold, target_fpr=target_fpr, ingest=ingest, templates=templates,
+                                      graph=graph,
                                       communities=communities, scoring=scoring, evidence_clusters=evidence_clusters,
                                       random_state=random_state, progress=progress, pseudonymize=False)
         self._config: PipelineConfig = self._detector._config()
@@ -143,7 +145,8 @@ class Monitor:
     def get_params(self) -> dict[str, Any]:
         """The parameters, as stored in the state's manifest (JSON-able)."""
         cfg = self._config
-        out: dict[str, Any] = {"horizon_days": self.horizon_days, "threshold": cfg.threshold,
+        out: dict[str, Any] = {"horizon_days": self.horizon_days, "threshold": self._detector.threshold,
+                               "target_fpr": self._detector.target_fpr,
                                "evidence_clusters": cfg.evidence_clusters, "random_state": cfg.seed}
         for s in _STAGES:
             out[s] = {k: (dict(v) if isinstance(v, Mapping) else list(v) if isinstance(v, tuple) else v)

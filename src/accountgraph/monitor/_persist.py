@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ._codes import Codes, hash_typed
-from ._state import Delta, EventSegment, State, pack, unpack
+from ._state import SEGMENT_COLUMNS, Delta, EventSegment, State, pack, unpack
 from ._graph import rebuild_links
 from ._store import StateDir
 
@@ -113,8 +113,7 @@ def save_state(store: StateDir, state: State, d: Delta, prev: dict[str, Any], me
     events = [e for e in files.get("events", []) if e["file"] in kept]
     if d.segment is not None and len(d.segment):
         s = d.segment
-        s.file = store.write_table("events", seq, _table(account=s.account, ts=s.ts, output=s.output,
-                                                          family=s.family, model=s.model))
+        s.file = store.write_table("events", seq, _table(**{c: getattr(s, c) for c in SEGMENT_COLUMNS}))
         events.append({"file": s.file, "seq": seq, "rows": len(s)})
         for kept_seg in state.segments:
             if kept_seg.seq == seq:
@@ -203,8 +202,7 @@ def load_state(store: StateDir, manifest: dict[str, Any], horizon_us: int | None
     cutoff = state.now_us - horizon_us if horizon_us else None
     for e in files.get("events", []):
         t = store.read_table(e["file"])
-        seg = EventSegment(e["seq"], *(t[c].to_numpy().copy() for c in ("account", "ts", "output", "family", "model")),
-                           file=e["file"])
+        seg = EventSegment(e["seq"], *(t[c].to_numpy().copy() for c in SEGMENT_COLUMNS), file=e["file"])
         state.segments.append(seg.filter(seg.ts >= cutoff) if cutoff is not None else seg)
     state.families = store.read_table(files["families"]).to_pandas()
     state.fam_count = np.zeros(state.n_signals, np.int64)

@@ -30,6 +30,7 @@ from .._seeds import apply_known_bad
 from ..engines import PipelineConfig
 from ..graph import AccountGraph
 from ..scoring import member_scores, score_clusters
+from ..signals import cluster_pairs
 from ._state import State, unpack
 
 __all__ = ["REFERENCE_EVENTS", "reference_events", "rings_to_rescore", "score_rings"]
@@ -94,17 +95,24 @@ def score_rings(state: State, cfg: PipelineConfig, ring_ids: np.ndarray,
     ev = state.all_events()
     take = (acc_cluster[ev.account] >= 0) | reference_events(state, in_ring)
     a, ts = ev.account[take], ev.ts[take]
-    out, fam, model = ev.output[take], ev.family[take], ev.model[take]
+    out, fam, model, ip = ev.output[take], ev.family[take], ev.model[take], ev.ip[take]
+    acc, sig = unpack(state.inc_key)
+    m = acc_cluster[acc] >= 0
+    acc, sig, n_ev = acc[m], sig[m], state.inc_n[m]
+    pairs = cluster_pairs(acc, sig, acc_cluster, state.n_signals)
     feats = score_clusters(
         n_clusters=len(ring_ids), acc_cluster=acc_cluster, ev_account=a, ev_ts_us=ts,
         ev_output=out if (out >= 0).any() else None, ev_family=fam if (fam >= 0).any() else None,
-        created_us=state.created, ev_model=model if (model >= 0).any() else None, params=cfg.scoring,
+        created_us=state.created, ev_model=model if (model >= 0).any() else None,
+        ev_ip=ip if (ip >= 0).any() else None, pairs=pairs, degree=graph.degree, params=cfg.scoring,
     )
     if state.known_bad.any():
         feats = apply_known_bad(feats, acc_cluster, state.known_bad)
-    acc, sig = unpack(state.inc_key)
-    m = acc_cluster[acc] >= 0
-    member = member_scores(acc[m], sig[m], acc_cluster, graph.degree, graph.weight)
+    template = np.zeros(state.n_signals, bool)
+    if "template" in state.type_names:
+        template = state.sig_type == state.type_names.index("template")
+    member = member_scores(acc, sig, acc_cluster, graph.degree, graph.weight, pairs, n_events=n_ev,
+                           template=template)
     return feats, member[:n]
 
 

@@ -23,9 +23,12 @@ from ._codes import Codes
 from ._keys import pack, unpack
 from ._pairs import PairTable
 
-__all__ = ["Delta", "EventSegment", "State", "pack", "unpack"]
+__all__ = ["Delta", "EventSegment", "SEGMENT_COLUMNS", "State", "pack", "unpack"]
 
 NO_TS = np.iinfo(np.int64).min
+#: Columns of a kept event: account code, time (us), output tokens, template family, model code,
+#: IP (its signal code); -1 where unknown.
+SEGMENT_COLUMNS = ("account", "ts", "output", "family", "model", "ip")
 
 def _i64(n: int = 0, fill: int = 0) -> np.ndarray:
     return np.full(n, fill, np.int64)
@@ -41,6 +44,7 @@ class EventSegment:
     output: np.ndarray
     family: np.ndarray
     model: np.ndarray
+    ip: np.ndarray
     file: str = ""
 
     def __len__(self) -> int:
@@ -48,7 +52,7 @@ class EventSegment:
 
     def filter(self, keep: np.ndarray) -> EventSegment:
         return EventSegment(self.seq, self.account[keep], self.ts[keep], self.output[keep], self.family[keep],
-                            self.model[keep], self.file)
+                            self.model[keep], self.ip[keep], self.file)
 
 
 @dataclass
@@ -171,9 +175,8 @@ class State:
         segs = self.segments if accounts is None else [s.filter(accounts[s.account]) for s in self.segments]
         if not segs:
             e = _i64()
-            return EventSegment(-1, e, e, e, e, e)
-        return EventSegment(-1, *(np.concatenate([getattr(s, c) for s in segs])
-                                  for c in ("account", "ts", "output", "family", "model")))
+            return EventSegment(-1, e, e, e, e, e, e)
+        return EventSegment(-1, *(np.concatenate([getattr(s, c) for s in segs]) for c in SEGMENT_COLUMNS))
 
 
 @dataclass

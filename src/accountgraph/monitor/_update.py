@@ -23,10 +23,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from ..engines import PipelineConfig
 from ._batch import Batch, encode_batch
-from ._codes import hash_text
+from ._codes import hash_text, hash_typed
+from ..ingest import combine_chunks
 from ._communities import region_communities
 from ._graph import relink
 from ._links import weights_graph
@@ -63,13 +65,25 @@ class _Clock:
         self.t = now
 
 
+def _ip_codes(state: State, b: Batch) -> np.ndarray:
+    """The signal code of each event's IP (-1: none); the IP signals exist once the batch is merged."""
+    n = len(b.ev)
+    if b.ev.ip is None or not n or "ip" not in state.type_names:
+        return np.full(n, -1, np.int64)
+    enc = pc.dictionary_encode(combine_chunks(b.ev.ip))
+    t = np.full(len(enc.dictionary), state.type_names.index("ip"))
+    codes = state.sig_codes.lookup(hash_typed(t, enc.dictionary))
+    idx = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
+    return np.where(idx >= 0, np.append(codes, -1)[idx], -1)
+
+
 def _segment(state: State, b: Batch, family: np.ndarray | None) -> EventSegment:
     n = len(b.ev)
     minus = np.full(n, -1, np.int64)
     out = b.ev.output_tokens if b.ev.output_tokens is not None else minus
     return EventSegment(state.seq, b.ev_acc.astype(np.int64), b.ev.timestamp.astype(np.int64),
                         np.asarray(out, np.int64), family if family is not None else minus,
-                        b.model if b.model is not None else minus)
+                        b.model if b.model is not None else minus, _ip_codes(state, b))
 
 
 def expire_events(state: State, cutoff_us: int | None) -> None:
@@ -135,11 +149,11 @@ def apply_update(state: State, cfg: PipelineConfig, b: Batch, horizon_us: int | 
     _apply_seeds(state, seeds)
     clock.lap("codes")
     family = batch_families(state, cfg.templates, cfg.seed + 1, b.ev.prompt, b.ev_acc, b.ev.timestamp, delta)
+    clock.lap("templates")
+    merge_incidences(state, batch_incidences(state, b, family), b.active, delta)
     seg = _segment(state, b, family)
     state.segments.append(seg)
     delta.segment = seg
-    clock.lap("templates")
-    merge_incidences(state, batch_incidences(state, b, family), b.active, delta)
     cutoff = state.now_us - horizon_us if horizon_us else None
     expire_incidences(state, cutoff, delta)
     expire_families(state, cutoff, delta)

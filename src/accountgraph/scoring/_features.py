@@ -1,21 +1,21 @@
-"""Evidence features of the ring score, one function per component.
+"""Evidence features of the ring score, one function per evidence group.
 
-Each ``_<component>`` function computes its features for every cluster at once
+Each ``_<group>`` function computes its features for every cluster at once
 (``bincount`` and sorting over cluster codes; no loop over clusters or rows)
-and returns ``(features, score)``: the feature columns in output order and the
-component's ring-likeness in [0, 1] per cluster, through the ramps of
-:class:`~accountgraph.scoring.ScoringParams`. ``score`` is ``None`` when the
-input lacks what the component needs.
+and returns them as named columns. The ring model (:mod:`._model`) turns them
+into log-odds contributions; NaN means "not measurable here" and contributes
+nothing. The behavioural features computed per account first are in
+:mod:`._behaviour`.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from .._grouping import group_quantile_dense
-from ._params import ScoringParams
+from .._grouping import group_quantile_dense, group_quantiles_int
 
-__all__ = ["ramp"]
+__all__ = ["account_activity", "account_days", "distinct_keys", "ramp"]
 
 _US_PER_S = 1_000_000
 _DAY = 86_400
@@ -29,7 +29,7 @@ def ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
 
 
-def _timing(cl: np.ndarray, ts: np.ndarray, n_ev: np.ndarray, k: int, p: ScoringParams) -> tuple[Features, np.ndarray]:
+def _timing(cl: np.ndarray, ts: np.ndarray, n_ev: np.ndarray, k: int) -> Features:
     """Scripted round-the-clock use: hour-of-day entropy, quiet-hours share, weekend share."""
     hour = (ts // 3600) % 24
     hist = np.bincount(cl * 24 + hour, minlength=k * 24).reshape(k, 24).astype(np.float64)
@@ -39,45 +39,91 @@ def _timing(cl: np.ndarray, ts: np.ndarray, n_ev: np.ndarray, k: int, p: Scoring
     quiet = np.sort(prob, axis=1)[:, :8].sum(axis=1)
     dow = ((ts // _DAY) + 3) % 7  # 1970-01-01 was a Thursday; 5, 6 = Sat, Sun
     weekend = np.bincount(cl, weights=(dow >= 5).astype(np.float64), minlength=k) / np.maximum(n_ev, 1)
-    f = {"hour_entropy": ent, "quiet_hours_share": quiet, "weekend_share": weekend}
-    return f, ramp(quiet, *p.quiet_hours_ramp) * ramp(weekend, *p.weekend_ramp)
+    return {"hour_entropy": ent, "quiet_hours_share": quiet, "weekend_share": weekend}
 
 
-def _cadence(acc_cluster: np.ndarray, acc: np.ndarray, ts: np.ndarray, k: int,
-             p: ScoringParams) -> tuple[Features, np.ndarray]:
-    """Load-balanced accounts: per-account daily volume spread, share of lifetime days active."""
-    day = ts // _DAY
-    n_accounts_total = len(acc_cluster)
-    ad = np.unique(acc.astype(np.int64) * (day.max() + 1 if len(day) else 1) + day) if len(day) else np.zeros(0, np.int64)
-    ad_acc = ad // (day.max() + 1) if len(day) else ad
-    active_days = np.bincount(ad_acc, minlength=n_accounts_total).astype(np.float64)
-    acc_events = np.bincount(acc, minlength=n_accounts_total).astype(np.float64)
-    first = np.full(n_accounts_total, np.iinfo(np.int64).max)
-    last = np.full(n_accounts_total, np.iinfo(np.int64).min)
-    np.minimum.at(first, acc, day)
-    np.maximum.at(last, acc, day)
-    in_cl = np.flatnonzero((acc_cluster >= 0) & (acc_events > 0))
+def distinct_keys(key: np.ndarray) -> np.ndarray:
+    """Distinct values of an int64 key, in no particular order (hash-based: O(n), not a sort)."""
+    import pandas as pd
+
+    return np.asarray(pd.unique(np.asarray(key, dtype=np.int64)))
+
+
+def account_days(acc: np.ndarray, day: np.ndarray, n_accounts: int, n_days: int) -> np.ndarray:
+    """Distinct (account, day) pairs as ``account * n_days + day`` (day already relative, >= 0).
+
+    A dense bincount over the account-day grid when it is small enough (O(n)), else a hash set.
+    """
+    key = acc * n_days + day
+    if n_accounts * n_days <= 60_000_000:
+        return np.flatnonzero(np.bincount(key, minlength=n_accounts * n_days))
+    return distinct_keys(key)
+
+
+def account_activity(ev_account: np.ndarray, ts_s: np.ndarray, n_accounts: int) -> dict[str, np.ndarray]:
+    """Per account: events, distinct active days, first and last active day (UTC days)."""
+    acc = ev_account.astype(np.int64)
+    day = ts_s // _DAY
+    events = np.bincount(acc, minlength=n_accounts).astype(np.float64)
+    if not len(day):
+        z = np.zeros(n_accounts)
+        return {"events": events, "active_days": z, "first_day": z, "last_day": z, "day0": 0, "n_days": 1}
+    d0 = int(day.min())
+    n_days = int(day.max()) - d0 + 1
+    ad = account_days(acc, day - d0, n_accounts, n_days)
+    a, d = ad // n_days, ad % n_days
+    active = np.bincount(a, minlength=n_accounts).astype(np.float64)
+    first = np.full(n_accounts, np.iinfo(np.int64).max)
+    last = np.full(n_accounts, np.iinfo(np.int64).min)
+    np.minimum.at(first, a, d)
+    np.maximum.at(last, a, d)
+    return {"events": events, "active_days": active, "first_day": first.astype(np.float64),
+            "last_day": last.astype(np.float64), "day0": d0, "n_days": n_days}
+
+
+def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int) -> Features:
+    """Load-balanced accounts: per-account daily volume, its spread, share of lifetime days active.
+
+    ``act`` is :func:`account_activity` over every event of the input, so the median account
+    of the whole input is the reference for ``rate_vs_population``.
+    """
+    events, active = act["events"], act["active_days"]
+    in_cl = np.flatnonzero((acc_cluster >= 0) & (events > 0))
     c_of = acc_cluster[in_cl]
-    rate = acc_events[in_cl] / np.maximum(active_days[in_cl], 1)
-    life = (last[in_cl] - first[in_cl] + 1).astype(np.float64)
-    active_frac = active_days[in_cl] / np.maximum(life, 1)
+    rate = events[in_cl] / np.maximum(active[in_cl], 1)
+    life = act["last_day"][in_cl] - act["first_day"][in_cl] + 1
+    active_frac = active[in_cl] / np.maximum(life, 1)
     cnt = np.bincount(c_of, minlength=k).astype(np.float64)
     mean_rate = np.bincount(c_of, weights=rate, minlength=k) / np.maximum(cnt, 1)
     var_rate = np.bincount(c_of, weights=rate**2, minlength=k) / np.maximum(cnt, 1) - mean_rate**2
     cv_rate = np.sqrt(np.maximum(var_rate, 0)) / np.maximum(mean_rate, 1e-9)
     active_share = np.bincount(c_of, weights=active_frac, minlength=k) / np.maximum(cnt, 1)
-    f = {"events_per_account_day": mean_rate, "daily_volume_cv": cv_rate, "active_day_share": active_share}
-    return f, 0.5 * ramp(cv_rate, *p.volume_cv_ramp) + 0.5 * ramp(active_share, *p.active_day_ramp)
+    has = events > 0
+    pop_med = float(np.median(events[has] / np.maximum(active[has], 1))) if has.any() else 1.0
+    med_rate = group_quantile_dense(rate, c_of, k, 0.5) if len(c_of) else np.full(k, np.nan)
+    return {"events_per_account_day": mean_rate, "daily_volume_cv": cv_rate, "active_day_share": active_share,
+            "rate_vs_population": np.where(cnt > 0, med_rate / max(pop_med, 1e-9), np.nan)}
 
 
 def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarray, k: int,
-               p: ScoringParams) -> tuple[Features, np.ndarray]:
-    """Shared templates: share of prompts in families used across the cluster (and in its top 3)."""
+               unclustered_share: np.ndarray) -> Features:
+    """Shared templates: share of prompts in families used across the cluster (and in its top 3).
+
+    ``unclustered_share[f]`` is the share of family ``f``'s users that are in no cluster. A
+    shared family is *coordinated* when at most half of its users are unclustered
+    (``template_exclusive_share``): a ring's templates are used by its accounts, which are in
+    its clusters (one per hydra head); a public template is used mostly by unrelated people in
+    no cluster.
+    """
     ok = fam >= 0
     # Clusters may hold no events at all (accounts linked by their attributes only).
     n_fam = int(fam.max()) + 1 if len(fam) else 1
     key = cl[ok].astype(np.int64) * n_fam + fam[ok]
-    u, c = np.unique(key, return_counts=True)
+    codes, u = pd.factorize(key)
+    u = np.asarray(u, dtype=np.int64)
+    c = np.bincount(codes, minlength=len(u))
+    by_key = np.argsort(u)
+    u_sorted, c_sorted = u[by_key], c[by_key]
     ucl = u // n_fam
     order = np.lexsort((-c, ucl))
     ucl, c = ucl[order], c[order]
@@ -88,66 +134,56 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
     rep = np.where(n_prompted > 0, top3 / np.maximum(n_prompted, 1), 0.0)
     # Families shared across the cluster: distinct accounts per (cluster, family).
     n_accs = int(acc.max()) + 1 if len(acc) else 1
-    cf = cl[ok].astype(np.int64) * n_fam + fam[ok]
-    trip = np.unique(cf * n_accs + acc[ok])
+    trip = distinct_keys(key * n_accs + acc[ok])
     cf_u, users = np.unique(trip // n_accs, return_counts=True)
     cf_cl = cf_u // n_fam
     shared_f = users >= np.maximum(3, 0.3 * n_acc[cf_cl])
-    prompts_cf = np.bincount(np.searchsorted(cf_u, cf), minlength=len(cf_u))
+    prompts_cf = c_sorted[np.searchsorted(u_sorted, cf_u)]
     shared = np.bincount(cf_cl[shared_f], weights=prompts_cf[shared_f], minlength=k)
     shared_share = np.where(n_prompted > 0, shared / np.maximum(n_prompted, 1), 0.0)
-    f = {"template_top3_share": rep, "template_shared_share": shared_share,
-         "n_template_families": np.bincount(ucl, minlength=k)}
-    return f, ramp(shared_share, *p.template_shared_ramp)
+    cf_fam = cf_u % n_fam
+    own = shared_f & (unclustered_share[cf_fam] <= 0.5)
+    excl = np.bincount(cf_cl[own], weights=prompts_cf[own], minlength=k)
+    excl_share = np.where(n_prompted > 0, excl / np.maximum(n_prompted, 1), np.nan)
+    return {"template_top3_share": rep, "template_shared_share": shared_share,
+            "template_exclusive_share": excl_share, "n_template_families": np.bincount(ucl, minlength=k)}
 
 
-def _output(ev_output: np.ndarray, ev_cl: np.ndarray, m: np.ndarray, cl: np.ndarray, k: int,
-            p: ScoringParams) -> tuple[Features, np.ndarray]:
+def _output(ev_output: np.ndarray, ev_cl: np.ndarray, m: np.ndarray, cl: np.ndarray, k: int) -> Features:
     """Long, tight outputs: median output length against the population's, relative IQR."""
-    out = ev_output[m].astype(np.float64)
+    out = ev_output[m]
     ok = out >= 0
     # Reference: accounts in no cluster (a big ring must not define "normal").
     ref = (ev_output >= 0) & (ev_cl < 0)
     if ref.sum() < 100:
         ref = ev_output >= 0
     pop_median = float(np.median(ev_output[ref]))
-    med = group_quantile_dense(out[ok], cl[ok], k, 0.5)
-    q1 = group_quantile_dense(out[ok], cl[ok], k, 0.25)
-    q3 = group_quantile_dense(out[ok], cl[ok], k, 0.75)
+    med, q1, q3 = group_quantiles_int(out[ok], cl[ok], k, (0.5, 0.25, 0.75))
     rel_iqr = (q3 - q1) / np.maximum(med, 1)
     ratio = med / max(pop_median, 1)
-    f = {"output_median": med, "output_rel_iqr": rel_iqr, "output_vs_population": ratio}
-    lo, hi = p.output_ratio_ramp
-    score = np.nan_to_num(
-        0.5 * ramp(np.log2(np.maximum(ratio, 1e-9)), np.log2(lo), np.log2(hi))
-        + 0.5 * ramp(rel_iqr, *p.output_iqr_ramp)
-    )
-    return f, score
+    return {"output_median": med, "output_rel_iqr": rel_iqr, "output_vs_population": ratio}
 
 
-def _creation(acc_cluster: np.ndarray, created_us: np.ndarray, k: int,
-              p: ScoringParams) -> tuple[Features, np.ndarray]:
+def _creation(acc_cluster: np.ndarray, created_us: np.ndarray, k: int, window_s: int) -> Features:
     """Creation burst: share of accounts created within the densest window (>= 3 known)."""
     ok = (acc_cluster >= 0) & (created_us >= 0)
     c_cl = acc_cluster[ok].astype(np.int64)
     c_t = created_us[ok] // _US_PER_S
     key = np.sort(c_cl * (1 << 33) + (c_t - c_t.min() if len(c_t) else c_t))
-    within = np.searchsorted(key, key + p.burst_window_s, side="right") - np.arange(len(key))
+    within = np.searchsorted(key, key + window_s, side="right") - np.arange(len(key))
     kc = key >> 33
     best = np.zeros(k)
     np.maximum.at(best, kc, within)
     known = np.bincount(c_cl, minlength=k).astype(np.float64)
     burst = np.where(known >= 3, best / np.maximum(known, 1), np.nan)
-    return {"creation_burst_share": burst}, np.nan_to_num(ramp(burst, *p.creation_burst_ramp))
+    return {"creation_burst_share": burst}
 
 
-def _pivot(model: np.ndarray, ts_us: np.ndarray, ev_cl: np.ndarray, k: int,
-           p: ScoringParams) -> tuple[Features, np.ndarray] | None:
+def _pivot(model: np.ndarray, ts_us: np.ndarray, ev_cl: np.ndarray, k: int) -> Features | None:
     """Share of each cluster's traffic on newly released models right after release.
 
-    Returns ``(features, score)`` with the share, its excess over the
-    population and the first-use lag in hours per cluster, or ``None`` when no
-    model is released inside the data.
+    Returns the share, its excess over the population and the first-use lag in
+    hours per cluster, or ``None`` when no model is released inside the data.
     """
     ok = model >= 0
     if not ok.any():
@@ -177,6 +213,5 @@ def _pivot(model: np.ndarray, ts_us: np.ndarray, ev_cl: np.ndarray, k: int,
     n_new = np.bincount(ev_cl[c & on_new], minlength=k).astype(np.float64)
     share = np.where(n_w >= 20, n_new / np.maximum(n_w, 1), np.nan)
     excess = share - pop
-    f = {"new_model_share": share, "new_model_excess": excess,
-         "new_model_lag_hours": np.where(np.isfinite(lag), lag, np.nan)}
-    return f, np.nan_to_num(ramp(excess, *p.pivot_excess_ramp))
+    return {"new_model_share": share, "new_model_excess": excess,
+            "new_model_lag_hours": np.where(np.isfinite(lag), lag, np.nan)}

@@ -4,7 +4,9 @@ A cluster is flagged as a whole, but not every account in it need be a ring
 member: a household behind one of the ring's residential exits, or a user of a
 public template the ring copied, is pulled in by a single shared signal. The
 member score compares an account's share of its cluster's *concentrated*
-signals with that of the cluster's typical member.
+signals with that of the cluster's typical member, and its own behaviour (the
+share of its prompts in the templates its cluster shares) with the typical
+member's; the stronger of the two counts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ __all__ = ["member_scores"]
 
 
 def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarray, degree: np.ndarray,
-                  weight: np.ndarray, pairs: ClusterPairs | None = None) -> np.ndarray:
+                  weight: np.ndarray, pairs: ClusterPairs | None = None, *, n_events: np.ndarray | None = None,
+                  template: np.ndarray | None = None) -> np.ndarray:
     """Member score in [0, 1] per account (0 for accounts in no cluster).
 
     Parameters
@@ -34,6 +37,10 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     pairs : ClusterPairs, optional
         :func:`~accountgraph.signals.cluster_pairs` of these incidences and
         clusters, if already computed (it is computed otherwise).
+    n_events : ndarray of int64, shape (m,), optional
+        Events behind each incidence; with ``template``, enables the behaviour half.
+    template : ndarray of bool, shape (n_signals,), optional
+        Which signals are prompt-template families.
 
     Returns
     -------
@@ -47,9 +54,17 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     holding it are in ``c``). An account's strength is the sum of ``e`` over
     its signals, and its member score is that strength over the cluster's
     median strength, clipped to 1. The typical member scores 1; an account tied
-    by one exit that the others hold among many scores far less. Vectorised:
-    one ``unique`` over (cluster, signal) pairs (shared with the views) and
-    two ``bincount``.
+    by one exit that the others hold among many scores far less.
+
+    Behaviour: a cluster's *shared* templates are the families used by at least
+    ``max(3, 30 %)`` of its accounts; an account's behaviour is the share of its
+    prompts in them, over the cluster's median member's (clipped to 1; clusters
+    whose median member sends none have no behaviour evidence). The member score
+    is the larger of the two ratios, so a ring account tied by few signals but
+    sending the ring's templates stays in, while a household behind one of the
+    ring's exits, which sends none of them, scores low on both. Vectorised: one
+    ``unique`` over (cluster, signal) pairs (shared with the views) and a few
+    ``bincount``.
     """
     n = len(acc_cluster)
     out = np.zeros(n, np.float64)
@@ -69,4 +84,27 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(ref_acc > 0, strength[member] / ref_acc, (strength[member] > 0).astype(np.float64))
     out[member] = np.clip(ratio, 0.0, 1.0)
+    if n_events is not None and template is not None:
+        out = np.maximum(out, _behaviour_ratio(account, signal, acc_cluster, pairs, n_events, template, n_cl))
+    return out
+
+
+def _behaviour_ratio(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarray, pairs: ClusterPairs,
+                     n_events: np.ndarray, template: np.ndarray, n_cl: int) -> np.ndarray:
+    """Each clustered account's share of prompts in its cluster's shared templates, over the median member's."""
+    n = len(acc_cluster)
+    rows = pairs.rows
+    is_t = template[signal[rows]]
+    acc = account[rows]
+    ev = n_events[rows].astype(np.float64)
+    size = np.bincount(acc_cluster[acc_cluster >= 0], minlength=n_cl)
+    cl = pairs.cluster[pairs.pair]
+    shared = is_t & (pairs.count[pairs.pair] >= np.maximum(3, 0.3 * size[cl]))
+    prompts = np.bincount(acc[is_t], weights=ev[is_t], minlength=n)
+    in_shared = np.bincount(acc[shared], weights=ev[shared], minlength=n)
+    share = np.where(prompts > 0, in_shared / np.maximum(prompts, 1), 0.0)
+    member = acc_cluster >= 0
+    ref = group_quantile_dense(share[member], acc_cluster[member], n_cl, 0.5)[acc_cluster[member]]
+    out = np.zeros(n)
+    out[member] = np.where(ref > 0, np.clip(share[member] / np.where(ref > 0, ref, 1.0), 0.0, 1.0), 0.0)
     return out

@@ -8,8 +8,11 @@ score. It is fitted with Newton's method (IRLS) in numpy: the problem has tens o
 features and at most a few hundred thousand clusters, so a dependency such as
 scikit-learn would add nothing but an import.
 
-Not wired into :func:`score_clusters` yet; ``benchmarks/train_scorer.py`` uses it to
-measure how well such a model transfers across worlds (leave-one-world-out).
+:class:`RingModel` is what :func:`~accountgraph.scoring.score_clusters` applies: a
+logistic model over named, transformed cluster features, each assigned to an evidence
+component, with the table of thresholds that met a range of benign false-positive
+rates on the tuning worlds. The default is shipped as ``ring_model.json`` beside this
+module and rebuilt by ``benchmarks/train_scorer.py``.
 """
 
 from __future__ import annotations
@@ -23,10 +26,14 @@ import numpy as np
 
 from .._exceptions import InvalidParameterError
 
-__all__ = ["LogisticModel", "fit_logistic"]
+__all__ = ["LogisticModel", "RingModel", "fit_logistic", "default_model", "load_model"]
 
 #: Version of the JSON layout written by :meth:`LogisticModel.to_json`.
 FORMAT_VERSION = 1
+#: Version of the JSON layout written by :meth:`RingModel.to_json`.
+RING_MODEL_VERSION = 2
+#: Feature transforms a ring model may name.
+TRANSFORMS = ("identity", "log2")
 
 
 @dataclass(frozen=True)
@@ -106,10 +113,14 @@ def _sigmoid(t: np.ndarray) -> np.ndarray:
 
 
 def _robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median and IQR/1.349 per column (ignoring NaN), scale floored so it is never 0."""
+    """Median and a quarter of the 5-95 % range per column (ignoring NaN), never 0.
+
+    The range of all rows, not the interquartile range of the (mostly benign) majority: with a
+    narrow scale every ring would sit at the clip and the features would act as switches.
+    """
     center = np.nanmedian(x, axis=0)
-    q1, q3 = np.nanpercentile(x, [25, 75], axis=0)
-    scale = (q3 - q1) / 1.349
+    q05, q95 = np.nanpercentile(x, [5, 95], axis=0)
+    scale = (q95 - q05) / 4.0
     fallback = np.nanstd(x, axis=0)
     scale = np.where(scale > 1e-9, scale, np.where(fallback > 1e-9, fallback, 1.0))
     return np.nan_to_num(center), np.nan_to_num(scale, nan=1.0)
@@ -117,7 +128,8 @@ def _robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | list[str],
                  sample_weight: np.ndarray | None = None, l2: float = 1.0, clip: float = 4.0,
-                 max_iter: int = 50, tol: float = 1e-8, meta: dict[str, Any] | None = None) -> LogisticModel:
+                 max_iter: int = 50, tol: float = 1e-8, meta: dict[str, Any] | None = None,
+                 signs: np.ndarray | None = None) -> LogisticModel:
     """Fit an L2-regularised logistic regression by Newton's method (IRLS).
 
     Parameters
@@ -138,6 +150,11 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | li
         Newton iterations and the stopping tolerance on the largest step.
     meta : dict, optional
         Provenance stored with the model.
+    signs : numpy.ndarray of shape (p,), optional
+        The known direction of each feature (+1: higher means ring, -1: lower means ring, 0:
+        either). A coefficient fitted against its direction is set to 0 and the rest refitted,
+        until none is: a monotone model, in which no feature can argue for a ring by being less
+        ring-like (collinear features otherwise trade signs), and which transfers better.
 
     Returns
     -------
@@ -155,16 +172,142 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | li
     center, scale = _robust_center_scale(x)
     model = LogisticModel(tuple(features), center, scale, np.zeros(x.shape[1]), 0.0, clip)
     z = np.column_stack([np.ones(len(y)), model.standardise(x)])
-    beta = np.zeros(z.shape[1])
-    beta[0] = np.log(np.average(y, weights=w) / (1 - np.average(y, weights=w)))
-    penalty = np.full(z.shape[1], l2)
+    free = np.ones(z.shape[1], bool)
+    sg = np.zeros(x.shape[1]) if signs is None else np.asarray(signs, dtype=np.float64)
+    for _ in range(x.shape[1] + 1):
+        beta = _newton(z, y, w, l2, free, max_iter, tol)
+        wrong = np.flatnonzero(free[1:] & (sg * beta[1:] < 0)) + 1
+        if not len(wrong):
+            break
+        free[wrong] = False
+    return LogisticModel(tuple(features), center, scale, beta[1:].copy(), float(beta[0]), clip, dict(meta or {}))
+
+
+def _newton(z: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, free: np.ndarray, max_iter: int,
+            tol: float) -> np.ndarray:
+    """L2-penalised logistic regression (no penalty on column 0) over the ``free`` columns; others 0."""
+    zf = z[:, free]
+    beta = np.zeros(zf.shape[1])
+    p0 = np.average(y, weights=w)
+    beta[0] = np.log(p0 / (1 - p0))
+    penalty = np.full(zf.shape[1], l2)
     penalty[0] = 0.0
     for _ in range(max_iter):
-        p = _sigmoid(z @ beta)
-        grad = z.T @ (w * (y - p)) - penalty * beta
-        hess = (z * (w * p * (1 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        p = _sigmoid(zf @ beta)
+        grad = zf.T @ (w * (y - p)) - penalty * beta
+        hess = (zf * (w * p * (1 - p))[:, None]).T @ zf + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hess, grad)
         beta += step
         if np.max(np.abs(step)) < tol:
             break
-    return LogisticModel(tuple(features), center, scale, beta[1:].copy(), float(beta[0]), clip, dict(meta or {}))
+    out = np.zeros(z.shape[1])
+    out[free] = beta
+    return out
+
+
+def _transform(x: np.ndarray, how: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if how == "log2":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.log2(np.maximum(x, 1e-3))
+    return x
+
+
+@dataclass(frozen=True)
+class RingModel:
+    """A fitted ring scorer: which features, how transformed, which evidence component each feeds.
+
+    Attributes
+    ----------
+    logistic : LogisticModel
+        Coefficients over the *transformed* features, in the order of ``features``.
+    transforms : tuple of str
+        One of :data:`TRANSFORMS` per feature.
+    components : tuple of str
+        The evidence component (``timing``, ``templates``, ...) each feature's contribution adds to.
+    thresholds : dict of float to float
+        ``target benign FPR -> ring_score threshold`` measured on the tuning worlds (see ``meta``).
+    """
+
+    logistic: LogisticModel
+    transforms: tuple[str, ...]
+    components: tuple[str, ...]
+    thresholds: dict[float, float]
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.logistic.features
+
+    def design(self, table: Any) -> np.ndarray:
+        """The transformed feature matrix of a table with the model's feature columns (missing: NaN)."""
+        cols = []
+        for name, how in zip(self.features, self.transforms):
+            v = table[name] if name in table else np.full(len(table), np.nan)
+            cols.append(_transform(np.asarray(v, dtype=np.float64), how))
+        return np.column_stack(cols) if cols else np.zeros((len(table), 0))
+
+    def threshold_for(self, target_fpr: float) -> float:
+        """The ring-score threshold for a target benign false-positive rate.
+
+        Log-linear interpolation in the measured table; outside it, the nearest end.
+        """
+        keys = np.array(sorted(self.thresholds))
+        vals = np.array([self.thresholds[k] for k in keys])
+        if not len(keys):
+            raise InvalidParameterError("this ring model has no threshold table; pass threshold= explicitly")
+        t = float(np.interp(np.log(max(float(target_fpr), 1e-12)), np.log(keys), vals))
+        return min(max(t, 0.0), 1.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.logistic.to_dict()
+        d.update(format_version=RING_MODEL_VERSION, transforms=list(self.transforms),
+                 components=list(self.components),
+                 thresholds={f"{k:g}": float(v) for k, v in sorted(self.thresholds.items())})
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RingModel:
+        if d.get("format_version") != RING_MODEL_VERSION:
+            raise InvalidParameterError(
+                f"ring model format_version {d.get('format_version')!r} is not supported (expected "
+                f"{RING_MODEL_VERSION}); retrain it with benchmarks/train_scorer.py")
+        bad = [t for t in d["transforms"] if t not in TRANSFORMS]
+        if bad or len(d["transforms"]) != len(d["features"]) or len(d["components"]) != len(d["features"]):
+            raise InvalidParameterError(
+                f"ring model: one transform (among {TRANSFORMS}) and one component per feature; got "
+                f"{len(d['features'])} features, transforms {d['transforms']!r}, components {d['components']!r}")
+        lg = LogisticModel.from_dict({**d, "format_version": FORMAT_VERSION})
+        return cls(lg, tuple(d["transforms"]), tuple(d["components"]),
+                   {float(k): float(v) for k, v in d.get("thresholds", {}).items()})
+
+    def to_json(self, path: str | Path) -> None:
+        """Write the model as indented, key-sorted JSON (byte-stable for the same model)."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n")
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> RingModel:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+_DEFAULT_PATH = Path(__file__).with_name("ring_model.json")
+
+
+def load_model(model: RingModel | str | Path | dict[str, Any] | None) -> RingModel:
+    """A :class:`RingModel` from itself, a JSON path, a dict, or ``None`` (the shipped default)."""
+    if model is None:
+        return default_model()
+    if isinstance(model, RingModel):
+        return model
+    if isinstance(model, dict):
+        return RingModel.from_dict(model)
+    return RingModel.from_json(model)
+
+
+_CACHE: dict[str, RingModel] = {}
+
+
+def default_model() -> RingModel:
+    """The ring model shipped with the package (``scoring/ring_model.json``), read once."""
+    if "default" not in _CACHE:
+        _CACHE["default"] = RingModel.from_json(_DEFAULT_PATH)
+    return _CACHE["default"]

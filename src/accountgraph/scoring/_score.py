@@ -1,63 +1,57 @@
 """Scoring: how much does each cluster look like a ring, and why.
 
 Stage 5 of the pipeline. Every cluster gets evidence features computed from its
-events and accounts (vectorised with ``bincount``/sorting over cluster codes;
-no loop over clusters or rows) and a ``ring_score`` in [0, 1] that is an
-additive sum of per-evidence contributions, so an analyst can see exactly what
-drove it and the contributions always add up to the score.
+events and accounts (vectorised with ``bincount``/sorting over cluster codes; no
+loop over clusters or rows), a **fitted ring model** turns them into log-odds, and
+``ring_score`` is the model's probability times a few hard gates. The model is a
+logistic regression over transformed features, fitted on the *tuning* worlds of
+``benchmarks/PROTOCOL.md`` and shipped as a versioned data file
+(``scoring/ring_model.json``; rebuilt by ``benchmarks/train_scorer.py``); users can
+pass their own (``ScoringParams(model=path)``).
 
-Evidence and its ring-likeness ramp (``ramp(x, lo, hi)`` is 0 below ``lo``,
-1 above ``hi``, linear between; each ramp's end points are a parameter of
-:class:`ScoringParams`, named in brackets, with the defaults shown):
+Evidence (features in :mod:`._features` and :mod:`._behaviour`), grouped into the
+components that ``explain()`` and the report show:
 
-=============== ============================================================= ======
-component       feature(s)                                                    weight
-=============== ============================================================= ======
-``timing``      scripted round-the-clock use: share of the cluster's events    0.25
-                in its 8 quietest hours of the day (uniform use gives 1/3,
-                people who sleep ~0.05; ramp 0.12 -> 0.28 [quiet_hours_ramp])
-                times weekend activity (share 0.04 -> 0.15, so an office
-                scores low [weekend_ramp])
-``cadence``     load-balanced accounts: low spread of per-account daily         0.20
-                volume (CV 1.0 -> 0.3 [volume_cv_ramp]) and accounts active
-                on most days of their lifetime (0.4 -> 0.9 [active_day_ramp])
-``templates``   shared templates: share of the cluster's prompts in template    0.20
-                families used by at least max(3, 30 %) of its accounts
-                (0.2 -> 0.6 [template_shared_ramp]). Camouflage prompts are
-                diverse and fall outside;
-                the campaign's templates, used by every member, do not
-                (``template_top3_share`` is reported as well)
-``output``      long, tight outputs: median output length vs the population     0.15
-                (x1 -> x3 in log2 [output_ratio_ramp]) and low relative
-                spread (IQR/median 1.0 -> 0.3 [output_iqr_ramp])
-``creation``    creation burst: share of accounts created within the densest    0.20
-                72-hour window (0.3 -> 0.7 [creation_burst_ramp]), only where
-                >= 3 accounts' creation time is known
-``pivot``       pivot to a newly released model: in the 48 hours after a        0.10
-                model first appears (at least 2 days into the data), the share
-                of the cluster's traffic on it minus the population's share
-                (0.1 -> 0.5 [pivot_excess_ramp]); needs the optional
-                ``model`` column and >= 20 of
-                the cluster's events in those windows
-=============== ============================================================= ======
+================== ===================================================================
+component          features
+================== ===================================================================
+``timing``         per-account phase-aligned quiet share of the day and of the week
+                   (24/7 scripts vs people who sleep, wherever they live)
+``cadence``        share of lifetime days active, per-account daily volume against the
+                   input's median account, its spread
+``templates``      share of prompts in families used across the cluster, in its top 3
+                   families, and in families that are the cluster's own (at least half
+                   of their users are in it: a public template is not)
+``output``         median output length against the input's, relative spread
+``creation``       share of accounts created within the densest 72 hours
+``pivot``          excess share of traffic on a newly released model right after release
+``infrastructure`` distinct IPs per account-day against the input's median account
+                   (proxy rotation), share of events from the 3 busiest IPs (an office or
+                   a host anchors an organisation), same-minute use of one IP by several
+                   accounts
+================== ===================================================================
 
-The weighted sum is multiplied by two gates. The **size gate**,
-``ramp(log n, log 2, log 6)`` [size_gate], is 0 for a pair, 0.39 for three accounts and 1
-from six on; the **spread gate**, ``ramp(events per account-day, 200, 80)``
-[spread_gate], is
-1 up to 80 requests per account-day and 0 from 200 on. Rings spread their load
-over many accounts so that each looks harmless (~26 a day in the 2026
-campaigns); a pair, a family, or a few automation accounts each sending
-hundreds of requests a day, however scripted, is not a ring. The ``contrib_*``
-columns already include the gates, so they still sum to ``ring_score``.
+**Contributions.** With ``b`` the model's intercept and ``l_i`` the log-odds of
+feature ``i`` (``L = b + sum l_i``), the probability is ``p = sigmoid(L)``. Each
+feature gets ``l_i * (p - sigmoid(b)) / (L - b)`` (the secant slope of the logistic
+between the baseline and the cluster, so every share has the sign of its log-odds),
+``contrib_baseline`` is ``sigmoid(b)``, and a component's ``contrib_<name>`` is the sum
+over its features. Gates multiply everything, so the ``contrib_*`` columns always
+add up to ``ring_score`` exactly. A missing feature (NaN: no prompts, no creation
+times, no model release, no IPs) contributes 0 and is listed in ``missing``.
 
-When an input lacks what a component needs (no prompts, no output lengths, no
-account creation times), its weight is spread over the available components and
-the cluster's ``missing`` column says so. The weights, ramps and gates are all
-parameters (:class:`ScoringParams`, ``scoring__<name>`` on :class:`RingDetector`)
-and were chosen on the synthetic scenarios; the benchmarks report how they fare
-there, including the traps. The features are computed in :mod:`._features`,
-one function per component.
+**Gates** (not learned; reasons a cluster cannot be a ring whatever its evidence):
+
+* size: ``ramp(log n, log 2, log 6)``: a pair is not a ring (0), three accounts 0.39;
+* spread: ``ramp(events per account-day, 200, 80)``: a few accounts each sending
+  hundreds of requests a day are automation, however scripted;
+* automation team: a cluster of at most 5 accounts sending at least 50 requests per
+  account-day is an owner's few API keys (``team_gate``);
+* events: a cluster with no event at all (linked by attributes only) scores 0;
+* population share: a cluster of at least ``share_gate_min`` accounts holding more
+  than ``max_account_share`` of all accounts is a community of the user base glued
+  by common signals, not a ring (``share_gate`` 0; the communities stage has already
+  tried to split it).
 """
 
 from __future__ import annotations
@@ -67,11 +61,15 @@ import logging
 import numpy as np
 import pandas as pd
 
-from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing
+from ._behaviour import infrastructure_features, rhythm_features
+from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing, account_activity
+from ._features import distinct_keys
 from ._features import ramp as ramp  # re-exported: tests import it from here
+from ..signals import ClusterPairs
+from ._model import RingModel, load_model
 from ._params import COMPONENTS, ScoringParams
 
-__all__ = ["ScoringParams", "COMPONENTS", "score_clusters"]
+__all__ = ["ScoringParams", "COMPONENTS", "score_clusters", "apply_model", "cluster_features", "signal_concentration"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +84,9 @@ def score_clusters(
     ev_family: np.ndarray | None,
     created_us: np.ndarray | None,
     ev_model: np.ndarray | None = None,
+    ev_ip: np.ndarray | None = None,
+    pairs: ClusterPairs | None = None,
+    degree: np.ndarray | None = None,
     params: ScoringParams = ScoringParams(),
 ) -> pd.DataFrame:
     """Evidence features, contributions and ``ring_score`` for each cluster.
@@ -105,80 +106,141 @@ def score_clusters(
         Account creation time (-1 unknown).
     ev_model : ndarray of int64 or None
         Model code per event (-1 unknown).
+    ev_ip : ndarray of int64 or None
+        IP code per event (-1 none).
+    pairs : ClusterPairs, optional
+        :func:`~accountgraph.signals.cluster_pairs` of the incidences and ``acc_cluster``;
+        with ``degree`` (distinct accounts per signal) gives ``signal_concentration``.
     params : ScoringParams
 
     Returns
     -------
     pandas.DataFrame
-        One row per cluster index (0..n_clusters-1) with feature columns,
-        ``contrib_<component>`` columns, ``ring_score`` and ``missing``.
+        One row per cluster index (0..n_clusters-1) with feature columns, the gates,
+        ``logit``, ``contrib_<component>`` columns and ``contrib_baseline`` (summing to
+        ``ring_score``) and ``missing``.
 
     Notes
     -----
-    O(n_events log n_events) for the per-cluster sorts; O(n_events) memory.
+    O(n_events log n_events) for the sorts and factorisations; O(n_events) memory.
     """
+    f = cluster_features(n_clusters=n_clusters, acc_cluster=acc_cluster, ev_account=ev_account, ev_ts_us=ev_ts_us,
+                         ev_output=ev_output, ev_family=ev_family, created_us=created_us, ev_model=ev_model,
+                         ev_ip=ev_ip, burst_window_s=params.burst_window_s, pairs=pairs, degree=degree)
+    return apply_model(f, len(acc_cluster), params, load_model(params.model))
+
+
+def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np.ndarray, ev_ts_us: np.ndarray,
+                     ev_output: np.ndarray | None, ev_family: np.ndarray | None, created_us: np.ndarray | None,
+                     ev_model: np.ndarray | None, ev_ip: np.ndarray | None, burst_window_s: int,
+                     pairs: ClusterPairs | None = None, degree: np.ndarray | None = None) -> pd.DataFrame:
+    """Every evidence feature per cluster (see the module docstring), NaN where not measurable."""
     k = n_clusters
+    n = len(acc_cluster)
+    ts_all = ev_ts_us // _US_PER_S
     ev_cl = acc_cluster[ev_account]
     m = ev_cl >= 0
-    cl, acc, ts = ev_cl[m], ev_account[m], ev_ts_us[m] // _US_PER_S
+    cl, acc, ts = ev_cl[m], ev_account[m], ts_all[m]
     n_acc = np.bincount(acc_cluster[acc_cluster >= 0], minlength=k).astype(np.int64)
     n_ev = np.bincount(cl, minlength=k).astype(np.int64)
     f: dict[str, np.ndarray] = {"n_accounts": n_acc, "n_events": n_ev}
-    s: dict[str, np.ndarray] = {}
-    missing: list[str] = []
-
-    def add(name: str, result: tuple[dict[str, np.ndarray], np.ndarray] | None) -> None:
-        if result is None:
-            missing.append(name)
-        else:
-            f.update(result[0])
-            s[name] = result[1]
-
-    add("timing", _timing(cl, ts, n_ev, k, params))
-    add("cadence", _cadence(acc_cluster, acc, ts, k, params))
+    f.update(_timing(cl, ts, n_ev, k))
+    f.update(rhythm_features(acc_cluster, acc, ts, k))
+    act = account_activity(ev_account, ts_all, n)
+    f.update(_cadence(acc_cluster, act, k))
     if ev_family is not None and (ev_family >= 0).any():
-        add("templates", _templates(ev_family[m], cl, acc, n_acc, k, params))
+        users_out = _family_users(ev_family, ev_account, ~m)
+        users_all = _family_users(ev_family, ev_account, np.ones(len(m), bool))
+        f.update(_templates(ev_family[m], cl, acc, n_acc, k, users_out / np.maximum(users_all, 1)))
     else:
-        f["template_top3_share"] = np.full(k, np.nan)
-        add("templates", None)
-    has_output = ev_output is not None and (ev_output >= 0).any()
-    add("output", _output(ev_output, ev_cl, m, cl, k, params) if has_output else None)
-    has_created = created_us is not None and (created_us >= 0).any()
-    add("creation", _creation(acc_cluster, created_us, k, params) if has_created else None)
-    add("pivot", _pivot(ev_model, ev_ts_us, ev_cl, k, params) if ev_model is not None else None)
+        f.update({c: np.full(k, np.nan) for c in ("template_top3_share", "template_shared_share",
+                                                  "template_exclusive_share")})
+    if ev_output is not None and (ev_output >= 0).any():
+        f.update(_output(ev_output, ev_cl, m, cl, k))
+    else:
+        f.update({c: np.full(k, np.nan) for c in ("output_median", "output_rel_iqr", "output_vs_population")})
+    burst = None
+    if created_us is not None and (created_us >= 0).any():
+        burst = _creation(acc_cluster, created_us, k, burst_window_s)["creation_burst_share"]
+    f["creation_burst_share"] = burst if burst is not None else np.full(k, np.nan)
+    piv = _pivot(ev_model, ev_ts_us, ev_cl, k) if ev_model is not None else None
+    f.update(piv or {c: np.full(k, np.nan) for c in ("new_model_share", "new_model_excess", "new_model_lag_hours")})
+    f.update(infrastructure_features(acc_cluster, ev_account, ts_all, ev_ip, k, act))
+    f["signal_concentration"] = signal_concentration(pairs, degree, k) if pairs is not None and degree is not None \
+        else np.full(k, np.nan)
+    f["account_share"] = n_acc / max(n, 1)
+    return pd.DataFrame(f)
 
-    gate = _gates(f, n_acc, n_ev, params)
-    return _combine(f, s, missing, gate, params, k)
+
+def signal_concentration(pairs: ClusterPairs, degree: np.ndarray, k: int) -> np.ndarray:
+    """Per cluster: how much of what its accounts share is theirs alone.
+
+    Over the signals held by at least two of the cluster's accounts, the mean (weighted by
+    those accounts) of the share of the signal's holders that are in the cluster. A ring's
+    exits, cards and stack are mostly the ring's; strangers glued together by a VPN exit, a
+    carrier's NAT and a public template share signals that thousands of others hold too.
+    """
+    m = pairs.count >= 2
+    kk = pairs.count[m].astype(np.float64)
+    share = kk / np.maximum(degree[pairs.signal[m]], 1)
+    num = np.bincount(pairs.cluster[m], weights=kk * share, minlength=k)
+    den = np.bincount(pairs.cluster[m], weights=kk, minlength=k)
+    return np.where(den > 0, num / np.maximum(den, 1e-12), np.nan)
 
 
-def _gates(f: dict[str, np.ndarray], n_acc: np.ndarray, n_ev: np.ndarray, params: ScoringParams) -> np.ndarray:
-    """Size gate times spread gate per cluster (both also stored in ``f``)."""
+def _family_users(ev_family: np.ndarray, ev_account: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Distinct accounts per template family among the events ``rows`` (a boolean mask)."""
+    n_fam = int(ev_family.max()) + 1
+    ok = (ev_family >= 0) & rows
+    if not ok.any():
+        return np.zeros(n_fam, np.int64)
+    n_acc = int(ev_account.max()) + 1
+    pairs = distinct_keys(ev_family[ok].astype(np.int64) * n_acc + ev_account[ok])
+    return np.bincount(pairs // n_acc, minlength=n_fam)
+
+
+def _sigmoid(t: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(t, dtype=np.float64)))
+
+
+def apply_model(feats: pd.DataFrame, n_accounts_total: int, params: ScoringParams,
+                model: RingModel) -> pd.DataFrame:
+    """Gates, log-odds, per-component contributions and ``ring_score`` from a feature table.
+
+    ``feats`` needs ``n_accounts``, ``n_events``, ``events_per_account_day`` and the model's
+    features. Cluster-sized: any engine that computes the features can call this.
+    """
+    df = feats.copy()
+    k = len(df)
+    n_acc = df["n_accounts"].to_numpy(np.float64)
     lo, hi = params.size_gate
     size_gate = ramp(np.log(np.maximum(n_acc, 1)), np.log(lo), np.log(hi))
-    # Rings spread load so each account looks harmless; a few accounts each
-    # sending hundreds of requests a day are automation, not a ring.
     hi_rate, lo_rate = params.spread_gate
-    # A cluster without a single event (accounts linked by their attributes
-    # only) shows no coordinated usage: nothing to score, never flagged.
-    spread_gate = np.where(n_ev > 0, ramp(f["events_per_account_day"], hi_rate, lo_rate), 0.0)
-    f["size_gate"], f["spread_gate"] = size_gate, spread_gate
-    return size_gate * spread_gate
+    rate = np.nan_to_num(df["events_per_account_day"].to_numpy(np.float64))
+    spread_gate = np.where(df["n_events"].to_numpy() > 0, ramp(rate, hi_rate, lo_rate), 0.0)
+    share_gate = ((n_acc <= params.max_account_share * max(n_accounts_total, 1))
+                  | (n_acc < params.share_gate_min)).astype(np.float64)
+    team_n, team_rate = params.team_gate
+    team_gate = 1.0 - ((n_acc <= team_n) & (rate >= team_rate)).astype(np.float64)
+    gate = size_gate * spread_gate * share_gate * team_gate
+    df["size_gate"], df["spread_gate"], df["share_gate"], df["team_gate"] = size_gate, spread_gate, share_gate, team_gate
 
-
-def _combine(f: dict[str, np.ndarray], s: dict[str, np.ndarray], missing: list[str], gate: np.ndarray,
-             params: ScoringParams, k: int) -> pd.DataFrame:
-    """Features, gated weighted contributions (renormalised over available components) and ``ring_score``."""
-    w = {c: float(params.weights.get(c, 0.0)) for c in COMPONENTS if c in s}
-    total = sum(w.values())
-    df = pd.DataFrame(f)
-    score = np.zeros(k)
+    x = model.design(df)
+    lg = model.logistic
+    parts = lg.contributions(x) if k else np.zeros((0, len(lg.features)))
+    logit = lg.intercept + parts.sum(axis=1)
+    p, p0 = _sigmoid(logit), float(_sigmoid(np.array(lg.intercept)))
+    delta = logit - lg.intercept
+    # secant slope of the logistic between the baseline and the cluster (its derivative at 0 gap)
+    slope = np.where(np.abs(delta) > 1e-9, (p - p0) / np.where(np.abs(delta) > 1e-9, delta, 1.0), p0 * (1 - p0))
+    df["logit"] = logit
     for comp in COMPONENTS:
-        if comp in s:
-            contrib = gate * (w[comp] / total) * s[comp] if total > 0 else np.zeros(k)
-        else:
-            contrib = np.zeros(k)
-        df[f"contrib_{comp}"] = contrib
-        score += contrib
-    df["ring_score"] = np.clip(score, 0.0, 1.0)
+        cols = [i for i, c in enumerate(model.components) if c == comp]
+        df[f"contrib_{comp}"] = gate * slope * parts[:, cols].sum(axis=1) if cols else np.zeros(k)
+    df["contrib_baseline"] = gate * p0
+    df["ring_score"] = gate * p
+    missing = [c for c in COMPONENTS
+               if any(model.components[i] == c for i in range(len(model.features)))
+               and all(np.isnan(x[:, i]).all() for i in range(len(model.features)) if model.components[i] == c)]
     df["missing"] = ",".join(missing)
     return df

@@ -94,10 +94,13 @@ class World:
         popular fingerprint.
     cgnat_users_per_exit, vpn_users_per_exit : int
         Legitimate users per CGNAT / VPN exit (defaults 150 and 400).
+    device_catalog : int or None
+        Popular fingerprints in the catalogue; ``None``: ``max(50, n_legit // 20)``.
     """
 
     def __init__(self, rng: np.random.Generator, n_legit: int, *,
-                 cgnat_users_per_exit: int = 150, vpn_users_per_exit: int = 400) -> None:
+                 cgnat_users_per_exit: int = 150, vpn_users_per_exit: int = 400,
+                 device_catalog: int | None = None) -> None:
         self.rng = rng
         n_blocks = max(64, n_legit // 30)
         f = np.array(_RESIDENTIAL)[rng.integers(0, len(_RESIDENTIAL), n_blocks)]
@@ -117,8 +120,8 @@ class World:
         self.n_payments = 0
         self.emails: list[str] = list(WEBMAIL) + list(UNIVERSITIES)
         self.webmail_sampler = ZipfSampler(len(WEBMAIL), a=1.3, q=1.0)
-        self.popular_dev_off = self.new_devices(max(50, n_legit // 20))
-        self.popular_dev_n = max(50, n_legit // 20)
+        self.popular_dev_n = max(50, n_legit // 20) if device_catalog is None else int(device_catalog)
+        self.popular_dev_off = self.new_devices(self.popular_dev_n)
         self.popular_dev_sampler = ZipfSampler(self.popular_dev_n, a=1.15, q=2.0)
 
     def _exits(self, prefixes: list[tuple[int, int]], n: int) -> np.ndarray:

@@ -190,6 +190,29 @@ def add_legit(pop: Population) -> None:
         lf = np.flatnonzero(rng.random(n) < spec.longform_share)
         pop.update_last(lf, tok_mu=np.log(rng.uniform(1500, 4000, lf.size)),
                         tok_sigma=rng.uniform(0.2, 0.45, lf.size))
+    if spec.public_templates > 0:
+        _public_long_tail(pop, rng, np.flatnonzero(boiler), spec.public_templates)
+
+
+def _public_long_tail(pop: Population, rng: np.random.Generator, users: np.ndarray, k: int) -> None:
+    """Move 60% of the boilerplate users to a long tail of ``k`` public templates (Zipf).
+
+    Each template is a fixed run of 25-60 vocabulary words (a prompt-library entry) and a short
+    free part, so prompts of one template form one family and templates differ from each other;
+    popular ones are hubs, the tail is shared by tens to hundreds of strangers.
+    """
+    from ._text import vocabulary
+    from ._util import ZipfSampler
+
+    words = np.asarray(vocabulary().to_pylist(), dtype=object)
+    ids = []
+    for _ in range(k):
+        body = " ".join(words[rng.integers(40, 6000, int(rng.integers(25, 61)))])
+        ids.append(pop.bank.add(f"{body}\n\n{{short}}"))
+    off = pop.add_templates(ids + ids[:1])
+    pick = users[rng.random(users.size) < 0.6]
+    rank = ZipfSampler(k, a=1.0, q=2.0)(rng, pick.size)
+    pop.update_last(pick, tpl_off=off + rank, tpl_len=rng.integers(1, 3, pick.size))
 
 
 _TOOLS = ["Copilot", "Assist", "Helper", "Desk", "Bot", "Studio", "Lens", "Scribe"]

@@ -78,6 +78,8 @@ RANDOM_RANGES: dict[str, tuple[float, float]] = {
     "output_sigma": (0.05, 1.0),
     "churn": (0.0, 0.4),
     "pivot_delay_hours": (1.0, 72.0),
+    "device_catalog": (300, 30_000),
+    "public_templates": (20, 3000),
 }
 _R = RANDOM_RANGES
 _FAMILIES = ("coding", "agentic", "reasoning")
@@ -187,6 +189,13 @@ def _cap_ring_events(drawn: list[tuple[RingTactic, float]], cap: float) -> list[
     return out
 
 
+def _catalogues(g: np.random.Generator) -> tuple[int | None, int]:
+    """Device catalogue and public long tail; drawn last, so the rest of a spec is what its seed drew before."""
+    catalog = None if g.random() < 0.5 else int(round(_logu(g, "device_catalog")))
+    public = 0 if g.random() < 0.3 else int(round(_logu(g, "public_templates")))
+    return catalog, public
+
+
 def random_scenario(seed: int) -> Scenario:
     """Draw a whole world spec (benign population and rings) from ``seed``.
 
@@ -253,6 +262,7 @@ def random_scenario(seed: int) -> Scenario:
     benign_events = days * (n_legit * benign["legit_rate"] + sum(ent) * benign["enterprise_rate"]
                             + n_auto * benign["automation_rate"])
     rings = _cap_ring_events(drawn, _u(g, "ring_event_share") * benign_events)
+    catalog, public = _catalogues(g)
 
     desc = (f"Randomised world (seed {seed}): {n_total:,} accounts over {days} days, "
             f"{len(rings)} rings of {int(sizes.min())}-{int(sizes.max())} accounts with "
@@ -262,5 +272,6 @@ def random_scenario(seed: int) -> Scenario:
         name=f"random-{seed}", description=desc, start=start.isoformat(), days=days,
         n_legit=n_legit, enterprise_sizes=ent, n_automation=n_auto, rings=tuple(rings),
         model_release_day=release, automation_team_sizes=(1, 1, 2, 2, 3, 4, 5),
+        device_catalog=catalog, public_templates=public,
         **benign,  # type: ignore[arg-type]
     )

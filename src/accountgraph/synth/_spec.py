@@ -236,6 +236,14 @@ class Scenario:
     enterprise_batch_share : float
         Share of enterprises that also run 24/7 internal batch jobs: 1-5% of their
         accounts (at least one) send flat, templated, high-volume traffic from the office IPs.
+    device_catalog : int or None
+        Size of the catalogue of popular device fingerprints legitimate users draw from
+        (heavy-tailed popularity). ``None``: one per 20 legitimate users, so sharing stays
+        constant as the user base grows; a fixed number makes every fingerprint shared by
+        more strangers as the user base grows, as real browser/SDK builds are.
+    public_templates : int
+        Extra public prompt templates (a long tail of prompt-library entries, Zipf
+        popularity) that boilerplate users draw from besides the five classic ones; 0: none.
     n_automation : int
         Automation accounts (teams drawn from ``automation_team_sizes``).
     automation_team_sizes : tuple of int
@@ -271,6 +279,11 @@ class Scenario:
     longform_share: float = 0.0
     enterprise_batch_share: float = 0.0
     automation_team_sizes: tuple[int, ...] = (1, 1, 1, 2, 3)
+    # Catalogues that do not grow with the user base (issue 11): a fixed set of popular
+    # fingerprints and a long tail of public prompt templates make strangers share mid-rarity
+    # signals more and more as the population grows. ``None`` / 0 keep the original pools.
+    device_catalog: int | None = None
+    public_templates: int = 0
 
     def __post_init__(self) -> None:
         _check("Scenario", self,
@@ -283,6 +296,13 @@ class Scenario:
         if any(isinstance(x, bool) or not isinstance(x, int) or x < 1
                for x in self.enterprise_sizes):
             _fail("Scenario", "enterprise_sizes", "a tuple of ints >= 1", self.enterprise_sizes)
+        if self.device_catalog is not None and (
+                isinstance(self.device_catalog, bool) or not isinstance(self.device_catalog, int)
+                or self.device_catalog < 1):
+            _fail("Scenario", "device_catalog", "None or an int in [1, inf)", self.device_catalog)
+        if isinstance(self.public_templates, bool) or not isinstance(self.public_templates, int) \
+                or self.public_templates < 0:
+            _fail("Scenario", "public_templates", "an int in [0, inf)", self.public_templates)
         if self.max_household < 2:
             _fail("Scenario", "max_household", "an int in [2, inf)", self.max_household)
         if not self.automation_team_sizes or any(

@@ -81,7 +81,7 @@ class SynthDataset:
 
 def _build(spec: Scenario, seed: int) -> tuple[Population, EventGenerator, pa.Table, pa.Table]:
     world = World(rng_for(seed, 0), spec.n_legit, cgnat_users_per_exit=spec.cgnat_users_per_exit,
-                  vpn_users_per_exit=spec.vpn_users_per_exit)
+                  vpn_users_per_exit=spec.vpn_users_per_exit, device_catalog=spec.device_catalog)
     pop = Population(spec, world, seed)
     add_legit(pop)
     add_enterprises(pop)

@@ -54,22 +54,28 @@ def _fmt_pct(x: Any) -> str:
 
 def _component_evidence(comp: str, s: dict[str, Any], missing: set[str]) -> str:
     """One sentence naming the features behind a component's contribution."""
+    if comp == "baseline":
+        return "the model's prior for a cluster with every feature at its typical value"
     if comp in missing:
         return "not scored: the input lacks what this component needs"
     g = s.get
+    nan = float("nan")
     if comp == "timing":
-        return (f"{_fmt_pct(g('quiet_hours_share'))} of events in the ring's 8 quietest hours "
-                f"(people who sleep: ~5%); {_fmt_pct(g('weekend_share'))} on weekends")
+        return (f"{_fmt_pct(g('circadian_quiet_share'))} of each account's events in its own 8 quietest hours "
+                f"(people who sleep: ~5%, 24/7 scripts: ~33%); {_fmt_pct(g('weekly_quiet_share'))} in its 2 "
+                f"quietest days of the week (uniform: 29%)")
     if comp == "cadence":
-        return (f"per-account daily volume CV {g('daily_volume_cv', float('nan')):.2f}; accounts active on "
-                f"{_fmt_pct(g('active_day_share'))} of their lifetime days")
+        return (f"accounts active on {_fmt_pct(g('active_day_share'))} of their lifetime days; the median account "
+                f"sends {g('rate_vs_population', nan):.1f}x the requests per active day of the input's median "
+                f"account (volume CV {g('daily_volume_cv', nan):.2f})")
     if comp == "templates":
-        return (f"{_fmt_pct(g('template_shared_share'))} of prompts fall in template families shared across the ring's "
-                f"accounts ({_fmt_pct(g('template_top3_share'))} in its top-3 families)")
+        return (f"{_fmt_pct(g('template_shared_share'))} of prompts fall in template families shared across the "
+                f"cluster's accounts ({_fmt_pct(g('template_top3_share'))} in its top-3 families, "
+                f"{_fmt_pct(g('template_exclusive_share'))} in families mostly used inside it)")
     if comp == "output":
-        return (f"median output {g('output_median', float('nan')):.0f} tokens "
-                f"({g('output_vs_population', float('nan')):.1f}x the population median), "
-                f"relative IQR {g('output_rel_iqr', float('nan')):.2f}")
+        return (f"median output {g('output_median', nan):.0f} tokens "
+                f"({g('output_vs_population', nan):.1f}x the population median), "
+                f"relative IQR {g('output_rel_iqr', nan):.2f}")
     if comp == "creation":
         b = g("creation_burst_share")
         if b is None or pd.isna(b):
@@ -78,21 +84,19 @@ def _component_evidence(comp: str, s: dict[str, Any], missing: set[str]) -> str:
     if comp == "pivot":
         return (f"{_fmt_pct(g('new_model_share'))} of traffic on newly released models right after release "
                 f"({_fmt_pct(g('new_model_excess'))} above the population)")
+    if comp == "infrastructure":
+        return (f"{g('exits_per_account_day', nan):.1f}x the input's distinct IPs per account-day; "
+                f"{_fmt_pct(g('ip_top_share'))} of events from its 3 busiest IPs; "
+                f"{_fmt_pct(g('sync_share'))} of events share an IP and a minute with another account")
     return ""
 
 
 def _contributions(summary: dict[str, Any], comps: list[str], params: ScoringParams) -> pd.DataFrame:
+    """One row per component (log-odds share scaled to the score) and the baseline; they sum to the score."""
     missing = {m for m in str(summary.get("missing") or "").split(",") if m}
-    gate = float(summary.get("size_gate", 1.0))
-    w = {c: float(params.weights.get(c, 0.0)) for c in comps if c not in missing}
-    total = sum(w.values())
-    rows = []
-    for c in comps:
-        mx = gate * w[c] / total if (c in w and total > 0) else 0.0
-        v = float(summary[f"contrib_{c}"])
-        rows.append({"component": c, "contribution": v, "max_contribution": mx,
-                     "evidence": _component_evidence(c, summary, missing)})
-    return pd.DataFrame(rows, columns=["component", "contribution", "max_contribution", "evidence"])
+    rows = [{"component": c, "contribution": float(summary[f"contrib_{c}"]),
+             "evidence": _component_evidence(c, summary, missing)} for c in comps]
+    return pd.DataFrame(rows, columns=["component", "contribution", "evidence"])
 
 
 def link_centrality(edges: pd.DataFrame, accounts: list[str] | np.ndarray) -> pd.DataFrame:

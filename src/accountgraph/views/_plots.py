@@ -101,7 +101,7 @@ def plot_scores(result: ResultLike, top: int = 10, *, ax: Axes | None = None) ->
         ax.axvline(float(thr), color="black", linestyle="--", linewidth=1, label=f"threshold {float(thr):g}")
     ax.set_yticks(y, [f"#{cid} ({n} acc){' *' if fl else ''}" for cid, n, fl in
                       c[["cluster_id", "n_accounts", "flagged"]].itertuples(index=False)])
-    ax.set_xlim(0, 1)
+    ax.set_xlim(min(0.0, float(np.min(left, initial=0.0))), 1)
     ax.set_xlabel("ring_score (sum of contributions); * = flagged")
     ax.set_title(f"Top {len(c)} clusters by ring_score")
     if len(c):
@@ -120,11 +120,10 @@ def _contributions(ax: Axes, ex: ExplanationLike) -> None:
     c = ex.contributions
     y = np.arange(len(c))[::-1]
     cols = [_color(comp, i) for i, comp in enumerate(c["component"])]
-    if "max_contribution" in c:
-        ax.barh(y, c["max_contribution"], color="none", edgecolor=cols, linewidth=1, linestyle="--")
     ax.barh(y, c["contribution"], color=cols)
+    ax.axvline(0, color="black", linewidth=0.5)
     ax.set_yticks(y, c["component"].tolist())
-    ax.set_title(f"Score {ex.ring_score:.3f} = sum of contributions\n(dashed: most each could add)", fontsize=10)
+    ax.set_title(f"Score {ex.ring_score:.3f} = sum of contributions\n(negative: evidence against a ring)", fontsize=10)
 
 
 def _signals(ax: Axes, ex: ExplanationLike, n: int = 10) -> None:

@@ -170,10 +170,11 @@ def dossier_html(ex: ExplanationLike, *, image: str | None = None, heading: str 
     out += [f'<p class="note">{_esc(n)}</p>' for n in ex.notes]
     out.append(f"<{h3}>Why this score</{h3}>")
     c = ex.contributions.copy()
+    gates = " × ".join(f"{g} {float(ex.summary.get(f'{g}_gate', 1.0)):.2f}" for g in ("size", "spread", "share", "team"))
     out.append(_table(c, [("component", "component", ""), ("contribution", "contribution", "bar"),
-                          ("max_contribution", "at most", "num"), ("evidence", "evidence", "")],
-                      caption=f"Contributions sum to the ring_score {ex.ring_score:.3f} "
-                              f"(size gate {float(ex.summary.get('size_gate', 1.0)):.2f} included)."))
+                          ("evidence", "evidence", "")],
+                      caption=f"Contributions (negative: evidence against a ring) sum to the ring_score "
+                              f"{ex.ring_score:.3f}; gates {gates} included."))
     out.append(f"<{h3}>Signals that tie the ring together</{h3}>")
     sig = ex.signals
     if sig.empty:

@@ -7,7 +7,8 @@ import random
 import igraph
 import numpy as np
 
-from accountgraph.communities._communities import _merge_dense, find_communities, isolated_igraph_rng
+from accountgraph.communities._communities import find_communities, isolated_igraph_rng
+from accountgraph.communities._leiden import merge_dense as _merge_dense
 from accountgraph.graph._projection import AccountGraph
 
 

@@ -30,6 +30,28 @@ def test_typical_member_scores_one_and_a_one_signal_member_less():
     assert got[6] == 0.0
 
 
+def test_behaviour_keeps_a_weakly_tied_member_who_sends_the_clusters_templates():
+    """Account 5 shares one of three signals, but sends the cluster's template like everyone: score 1.
+
+    Signal 4 is a template family used by accounts 0-5 (a shared template of the cluster); a
+    household account (6, in the cluster through signal 0 only) sends a template nobody else
+    uses and stays low.
+    """
+    acc, sig, cl, degree, weight = _toy()
+    acc = np.r_[acc[:-1], 6, np.arange(6), 6]
+    sig = np.r_[sig[:-1], 0, np.full(6, 4), 5]
+    cl = np.array([0, 0, 0, 0, 0, 0, 0])
+    degree = np.bincount(sig, minlength=6)
+    weight = np.array([0.5, 0.5, 0.5, 0.0, 0.0, 0.0])
+    n_events = np.full(len(acc), 10)
+    template = np.array([False, False, False, False, True, True])
+    plain = member_scores(acc, sig, cl, degree, weight)
+    both = member_scores(acc, sig, cl, degree, weight, n_events=n_events, template=template)
+    assert plain[5] == pytest.approx(1 / 3) and both[5] == 1.0
+    assert both[6] == plain[6] < 0.5
+    assert (both >= plain).all()
+
+
 def test_hub_signals_count_for_nothing():
     acc, sig, cl, degree, weight = _toy()
     weight = weight.copy()
@@ -102,8 +124,9 @@ def test_households_behind_ring_exits_are_not_flagged_end_to_end():
 
 def test_gate_zero_changes_nothing_and_bad_gates_are_refused():
     ev, acc, _ = planted()
-    a0 = accountgraph.detect(ev, acc, seed=0).assignments
-    assert (a0["flagged"] == ((a0["ring_score"] > accountgraph.DEFAULT_THRESHOLD))).all()
+    res = accountgraph.detect(ev, acc, seed=0, scoring={"min_member_score": 0.0})
+    a0 = res.assignments
+    assert (a0["flagged"] == ((a0["ring_score"] > res.params["threshold"]))).all()
     assert a0["member_score"].between(0, 1).all()
     assert (a0.loc[a0["cluster_id"] < 0, "member_score"] == 0).all()
     with pytest.raises(accountgraph.InvalidParameterError, match="min_member_score"):

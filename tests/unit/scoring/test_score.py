@@ -1,10 +1,13 @@
-"""Scoring: ramps, contributions, size gate, pivot evidence."""
+"""Scoring: the ring model, contributions that sum to the score, gates, pivot evidence."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+import json
+
+from accountgraph.scoring import RingModel, default_model
 from accountgraph.scoring._score import COMPONENTS, ScoringParams, ramp, score_clusters
 
 H = 3600 * 1_000_000
@@ -39,10 +42,11 @@ def test_scripted_cluster_outscores_office_and_contributions_sum():
     created = np.concatenate([T0 - rng.integers(0, H, 20), T0 - rng.integers(0, 300, 20) * DAY])
     df = score_clusters(n_clusters=2, acc_cluster=acc_cluster, ev_account=acc, ev_ts_us=ts, ev_output=out,
                         ev_family=None, created_us=created)
-    assert df.loc[0, "ring_score"] > 0.7 > 0.2 > df.loc[1, "ring_score"]
-    contrib = df[[f"contrib_{c}" for c in COMPONENTS]].sum(axis=1)
-    np.testing.assert_allclose(contrib, df["ring_score"])
-    assert df.loc[0, "missing"] == "templates,pivot"
+    assert df.loc[0, "ring_score"] > 10 * df.loc[1, "ring_score"]
+    assert df.loc[0, "contrib_timing"] > 0 > df.loc[1, "contrib_timing"]
+    contrib = df[[f"contrib_{c}" for c in COMPONENTS] + ["contrib_baseline"]].sum(axis=1)
+    np.testing.assert_allclose(contrib, df["ring_score"], rtol=0, atol=1e-12)
+    assert df.loc[0, "missing"] == "templates,pivot,infrastructure"
 
 
 def test_size_gate_zero_for_pairs():
@@ -68,14 +72,95 @@ def test_pivot_to_new_model():
     df = score_clusters(n_clusters=2, acc_cluster=(np.arange(40) >= 20).astype(np.int64), ev_account=acc,
                         ev_ts_us=ts, ev_output=None, ev_family=None, created_us=None, ev_model=model)
     assert df.loc[0, "new_model_share"] > 0.95 and df.loc[1, "new_model_share"] < 0.2
-    assert df.loc[0, "contrib_pivot"] > 0 == df.loc[1, "contrib_pivot"]
+    assert df.loc[0, "contrib_pivot"] > 0 and df.loc[0, "contrib_pivot"] > df.loc[1, "contrib_pivot"]
     assert df.loc[0, "new_model_lag_hours"] < 1
 
 
-def test_weights_are_parameters():
+def _one_feature_model(tmp_path, feature="circadian_quiet_share", component="timing", coef=3.0):
+    base = default_model().to_dict()
+    d = {**base, "features": [feature], "center": [0.1], "scale": [0.1], "coef": [coef], "intercept": -2.0,
+         "transforms": ["identity"], "components": [component]}
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(d))
+    return path
+
+
+def test_model_is_a_parameter(tmp_path):
+    """A model file passed as ScoringParams(model=...) is the one applied: one feature, one component."""
     rng = np.random.default_rng(3)
     acc, ts = _cluster_events(rng, 10, 100, scripted=True)
-    only_timing = ScoringParams(weights={"timing": 1.0})
+    params = ScoringParams(model=str(_one_feature_model(tmp_path)))
     df = score_clusters(n_clusters=1, acc_cluster=np.zeros(10, np.int64), ev_account=acc, ev_ts_us=ts,
-                        ev_output=None, ev_family=None, created_us=None, params=only_timing)
-    assert df.loc[0, "ring_score"] == pytest.approx(df.loc[0, "contrib_timing"])
+                        ev_output=None, ev_family=None, created_us=None, params=params)
+    other = [c for c in COMPONENTS if c != "timing"]
+    assert (df.loc[0, [f"contrib_{c}" for c in other]] == 0).all()
+    z = (df.loc[0, "circadian_quiet_share"] - 0.1) / 0.1
+    p = 1 / (1 + np.exp(-(-2.0 + 3.0 * min(z, 4.0))))
+    assert df.loc[0, "ring_score"] == pytest.approx(p * df.loc[0, "size_gate"] * df.loc[0, "spread_gate"])
+    assert df.loc[0, "contrib_timing"] + df.loc[0, "contrib_baseline"] == pytest.approx(df.loc[0, "ring_score"])
+
+
+def test_contributions_sum_for_any_model(tmp_path):
+    """The secant-slope split adds up exactly, for positive, negative and zero log-odds gaps."""
+    rng = np.random.default_rng(4)
+    a1, t1 = _cluster_events(rng, 12, 200, scripted=True)
+    a2, t2 = _cluster_events(rng, 12, 50, scripted=False, start_acc=12)
+    acc, ts = np.concatenate([a1, a2]), np.concatenate([t1, t2])
+    for coef in (-2.0, 0.0, 2.0):
+        params = ScoringParams(model=str(_one_feature_model(tmp_path, coef=coef)))
+        df = score_clusters(n_clusters=2, acc_cluster=np.repeat([0, 1], 12), ev_account=acc, ev_ts_us=ts,
+                            ev_output=None, ev_family=None, created_us=None, params=params)
+        total = df[[f"contrib_{c}" for c in COMPONENTS] + ["contrib_baseline"]].sum(axis=1)
+        np.testing.assert_allclose(total, df["ring_score"], rtol=0, atol=1e-12)
+        if coef == 0.0:
+            assert (df["contrib_timing"] == 0).all()
+
+
+def test_share_gate_never_flags_a_population_scale_cluster():
+    rng = np.random.default_rng(5)
+    acc, ts = _cluster_events(rng, 30, 200, scripted=True)
+    small = ScoringParams(share_gate_min=20)
+    # 30 clustered accounts among 100: 30 % of the population
+    df = score_clusters(n_clusters=1, acc_cluster=np.r_[np.zeros(30, np.int64), -np.ones(70, np.int64)],
+                        ev_account=acc, ev_ts_us=ts, ev_output=None, ev_family=None, created_us=None, params=small)
+    assert df.loc[0, "share_gate"] == 0 and df.loc[0, "ring_score"] == 0
+    df = score_clusters(n_clusters=1, acc_cluster=np.r_[np.zeros(30, np.int64), -np.ones(370, np.int64)],
+                        ev_account=acc, ev_ts_us=ts, ev_output=None, ev_family=None, created_us=None, params=small)
+    assert df.loc[0, "share_gate"] == 1 and df.loc[0, "ring_score"] > 0
+    # below share_gate_min (default 1000) a small input may be mostly one ring
+    df = score_clusters(n_clusters=1, acc_cluster=np.r_[np.zeros(30, np.int64), -np.ones(70, np.int64)],
+                        ev_account=acc, ev_ts_us=ts, ev_output=None, ev_family=None, created_us=None)
+    assert df.loc[0, "share_gate"] == 1
+
+
+def test_model_file_round_trip_and_version_check(tmp_path):
+    m = default_model()
+    path = tmp_path / "m.json"
+    m.to_json(path)
+    again = RingModel.from_json(path)
+    assert again.to_dict() == m.to_dict()
+    d = m.to_dict()
+    d["format_version"] = 99
+    with pytest.raises(accountgraph_errors().InvalidParameterError, match="format_version"):
+        RingModel.from_dict(d)
+    assert 0 <= m.threshold_for(0.001) <= 1
+    ts = [m.threshold_for(f) for f in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)]
+    assert ts == sorted(ts, reverse=True)  # a laxer target never raises the threshold
+
+
+def accountgraph_errors():
+    import accountgraph
+
+    return accountgraph
+
+
+def test_small_high_volume_automation_team_is_never_a_ring():
+    """A team of a few keys sending hundreds of scripted requests a day scores 0, however ring-like."""
+    rng = np.random.default_rng(6)
+    for n_keys, per_day, gated in ((1, 400, True), (3, 300, True), (5, 60, True), (6, 60, False)):
+        acc, ts = _cluster_events(rng, n_keys, per_day * 14, scripted=True)
+        df = score_clusters(n_clusters=1, acc_cluster=np.zeros(n_keys, np.int64), ev_account=acc, ev_ts_us=ts,
+                            ev_output=np.full(len(acc), 900), ev_family=None, created_us=None)
+        assert (df.loc[0, "team_gate"] == 0) == gated, (n_keys, per_day)
+        if gated:
+            assert df.loc[0, "ring_score"] == 0

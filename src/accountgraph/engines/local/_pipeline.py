@@ -162,6 +162,7 @@ def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, nod
     membership = find_communities(
         graph, method=p.method, resolution=p.resolution, split_min_size=p.split_min_size,
         merge_density=p.merge_density, seed=cfg.seed, node_key=node_key, n_iterations=p.n_iterations,
+        oversize_share=p.oversize_share, oversize_min=p.oversize_min,
     )
     membership, stats["n_detached"] = detach_weak_members(
         membership, graph, min_strength=p.detach_min_strength, min_size=p.detach_min_size,
@@ -175,7 +176,8 @@ def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, nod
 
 
 def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int,
-           ev_family: np.ndarray | None) -> tuple[pd.DataFrame, np.ndarray | None]:
+           ev_family: np.ndarray | None, pairs: Any = None,
+           degree: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray | None]:
     """Evidence features and ring score per canonical cluster; creation time per account."""
     ev, ac = inp.ev, inp.ac
     created = None
@@ -185,9 +187,20 @@ def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int
     model = factorize_sorted(ev.model)[0].astype(np.int64) if ev.model is not None and len(ev) else None
     feats = score_clusters(
         n_clusters=n_cl, acc_cluster=acc_cluster, ev_account=inp.ev_account, ev_ts_us=ev.timestamp,
-        ev_output=ev.output_tokens, ev_family=ev_family, created_us=created, ev_model=model, params=cfg.scoring,
+        ev_output=ev.output_tokens, ev_family=ev_family, created_us=created, ev_model=model,
+        ev_ip=_ip_codes(ev), pairs=pairs, degree=degree, params=cfg.scoring,
     )
     return feats, created
+
+
+def _ip_codes(ev: ValidEvents) -> np.ndarray | None:
+    """An int64 code per event's IP (-1: none); codes are arbitrary, only equality matters."""
+    if ev.ip is None or not len(ev):
+        return None
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(combine_chunks(ev.ip))
+    return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None,
@@ -212,19 +225,21 @@ def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | N
         with _Stage(stats, "graph", bar):
             node_key = _node_key(inp)
             graph = _graph(cfg, inp, sig, ev_family, node_key)
-            stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap,
+            stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap, type_caps=graph.type_caps,
                          n_hub_signals=int((graph.status == HUB).sum()))
         with _Stage(stats, "communities", bar):
             acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
             stats["n_clusters"] = n_cl
         with _Stage(stats, "score", bar):
-            feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family)
+            pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # scoring and views
+            feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs, graph.degree)
             seeds = None
             if known_bad is not None:
                 seeds = seed_mask(inp.account_ids, known_bad)
                 feats = apply_known_bad(feats, acc_cluster, seeds)
                 stats["n_known_bad"] = int(seeds.sum())
-            result = _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats, seeds)
+            result = _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats, pairs,
+                             seeds)
     finally:
         if bar is not None:
             bar.close()
@@ -233,11 +248,14 @@ def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | N
 
 def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster: np.ndarray, sig: SignalTable,
             graph: AccountGraph, ev_family: np.ndarray | None, templates: pd.DataFrame, created: np.ndarray | None,
-            q: Quarantine, stats: dict[str, Any], seeds: np.ndarray | None = None) -> DetectionResult:
-    """Rank the clusters and build every result table."""
+            q: Quarantine, stats: dict[str, Any], pairs: Any, seeds: np.ndarray | None = None) -> DetectionResult:
+    """Rank the clusters and build every result table (``pairs``: :func:`cluster_pairs`, shared with scoring)."""
     clusters, new_id = rank_clusters(feats, cfg.threshold)
-    pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # one grouping for both uses
-    member = member_scores(sig.account, sig.signal, acc_cluster, graph.degree, graph.weight, pairs)
+    template = np.zeros(sig.n_signals, bool)
+    if "template" in sig.type_names:
+        template = sig.signal_type == sig.type_names.index("template")
+    member = member_scores(sig.account, sig.signal, acc_cluster, graph.degree, graph.weight, pairs,
+                           n_events=sig.n_events, template=template)
     assignments, acc_cid = assignments_table(inp.account_ids, acc_cluster, new_id, feats["ring_score"].to_numpy(),
                                              cfg.threshold, member, cfg.scoring.min_member_score)
     if seeds is not None:

@@ -1,0 +1,154 @@
+"""Behavioural evidence that mimicry and scale do not erase (issue 11).
+
+Features computed per *account* first and only then pooled per cluster, so that a
+cluster of thousands of strangers spread over every time zone does not look
+"round the clock" in aggregate, and so that a ring is compared with the population
+of the same input rather than with fixed constants:
+
+``circadian_quiet_share``
+    Each account's hour-of-day histogram is aligned on the account's own activity phase
+    (the circular mean hour), the aligned histograms of a cluster are summed, and the
+    feature is the share of events in the 8 quietest aligned hours. People sleep
+    (about 0.05 wherever they live); scripts running 24/7 give about 1/3; a ring that
+    mimics one diurnal curve looks human here, and is caught by other evidence.
+``weekly_quiet_share``
+    The same on the day-of-week histogram, 2 quietest aligned days (uniform 2/7).
+``exits_per_account_day``
+    Distinct IPs per active account-day (median account of the cluster), over the same
+    for the median account of the whole input: proxy rotation.
+``ip_top_share``
+    Share of the cluster's events sent from its 3 busiest IPs: an office NAT or an
+    automation host is an organisational anchor; a proxy pool is not.
+``sync_share``
+    Share of the cluster's IP-using events whose (IP, minute) is shared by two or more
+    of its accounts: scripted accounts acting through the same exit at the same time.
+
+All are vectorised (``bincount``, one factorisation of the clustered events' IPs); no
+loop over clusters, accounts or events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._grouping import group_quantile_dense
+from ._features import account_days, distinct_keys
+
+__all__ = ["rhythm_features", "infrastructure_features"]
+
+_DAY = 86_400
+
+
+def _aligned_quiet(hist: np.ndarray, acc_cluster: np.ndarray, k: int, quiet: int) -> np.ndarray:
+    """Share of events in the ``quiet`` quietest bins of the phase-aligned cluster histogram.
+
+    ``hist`` is (n_accounts, b) event counts per account and cyclic bin. Each row is rotated so
+    that its circular-mean bin lands on bin ``b // 2`` before the rows of a cluster are summed.
+    """
+    n, b = hist.shape
+    ang = 2 * np.pi * np.arange(b) / b
+    phase = np.arctan2(hist @ np.sin(ang), hist @ np.cos(ang))
+    shift = np.round(phase / (2 * np.pi) * b).astype(np.int64) - b // 2
+    idx = (np.arange(b)[None, :] + shift[:, None]) % b
+    aligned = np.take_along_axis(hist, idx, axis=1)
+    m = acc_cluster >= 0
+    agg = np.zeros((k, b))
+    np.add.at(agg, acc_cluster[m], aligned[m])
+    tot = agg.sum(axis=1)
+    q = np.sort(agg, axis=1)[:, :quiet].sum(axis=1)
+    return np.where(tot > 0, q / np.maximum(tot, 1), np.nan)
+
+
+def rhythm_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.ndarray,
+                    k: int) -> dict[str, np.ndarray]:
+    """``circadian_quiet_share`` and ``weekly_quiet_share`` per cluster (NaN without events).
+
+    Parameters
+    ----------
+    acc_cluster : ndarray of int64, shape (n_accounts,)
+        Cluster index per account (-1: none).
+    ev_account, ts_s : ndarray, shape (n_events,)
+        Account code and UTC time in seconds of each event (clustered events only is enough).
+    k : int
+        Number of clusters.
+    """
+    n = len(acc_cluster)
+    acc = ev_account.astype(np.int64)
+    hour = (ts_s // 3600) % 24
+    dow = (ts_s // _DAY + 3) % 7  # 1970-01-01 was a Thursday
+    h = np.bincount(acc * 24 + hour, minlength=n * 24).reshape(n, 24).astype(np.float64)
+    w = np.bincount(acc * 7 + dow, minlength=n * 7).reshape(n, 7).astype(np.float64)
+    return {"circadian_quiet_share": _aligned_quiet(h, acc_cluster, k, 8),
+            "weekly_quiet_share": _aligned_quiet(w, acc_cluster, k, 2)}
+
+
+def infrastructure_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.ndarray,
+                            ev_ip: np.ndarray | None, k: int, act: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``exits_per_account_day``, ``ip_top_share`` and ``sync_share`` per cluster.
+
+    Parameters
+    ----------
+    acc_cluster : ndarray of int64, shape (n_accounts,)
+    ev_account, ts_s : ndarray, shape (n_events,)
+        Account code and UTC seconds of every event of the input.
+    ev_ip : ndarray of int64 or None, shape (n_events,)
+        IP code per event (-1: none); ``None`` when the input has no IPs (all NaN).
+    k : int
+    act : dict
+        :func:`~._features.account_activity` of the same events (active days per account).
+    """
+    nan = np.full(k, np.nan)
+    if ev_ip is None or not (ev_ip >= 0).any():
+        return {"exits_per_account_day": nan, "ip_top_share": nan, "sync_share": nan}
+    ok = ev_ip >= 0
+    every = bool(ok.all())
+    acc, ip, ts = (ev_account, ev_ip, ts_s) if every else (ev_account[ok], ev_ip[ok], ts_s[ok])
+    acc = acc.astype(np.int64)
+    n = len(acc_cluster)
+    n_days = int(act["n_days"])
+    day = ts // _DAY - int(act["day0"])
+    days = act["active_days"] if every else np.bincount(account_days(acc, day, n, n_days) // n_days,
+                                                        minlength=n).astype(np.float64)
+    n_ip = int(ip.max()) + 1
+    adi = distinct_keys((acc * n_days + day) * n_ip + ip)
+    exits = np.bincount(adi // n_ip // n_days, minlength=n).astype(np.float64)
+    has = days > 0
+    per_acc = np.where(has, exits / np.maximum(days, 1), np.nan)
+    pop = float(np.median(per_acc[has])) if has.any() else 1.0
+    m = has & (acc_cluster >= 0)
+    med = group_quantile_dense(per_acc[m], acc_cluster[m], k, 0.5) if m.any() else nan
+    out = {"exits_per_account_day": med / max(pop, 1e-9)}
+    out.update(_ip_concentration(acc_cluster, acc, ip, ts, k))
+    return out
+
+
+def _ip_concentration(acc_cluster: np.ndarray, acc: np.ndarray, ip: np.ndarray, ts: np.ndarray,
+                      k: int) -> dict[str, np.ndarray]:
+    """Top-3 IP share and same-minute sharing of IPs, over the clustered events."""
+    cl = acc_cluster[acc]
+    m = cl >= 0
+    if not m.any():
+        return {"ip_top_share": np.full(k, np.nan), "sync_share": np.full(k, np.nan)}
+    cl, acc, ip, minute = cl[m], acc[m], ip[m], ts[m] // 60
+    import pandas as pd
+
+    n_ip = int(ip.max()) + 1
+    ci_code, ci = pd.factorize(cl * n_ip + ip)
+    cnt = np.bincount(ci_code)
+    ci_cl = np.asarray(ci) // n_ip
+    order = np.lexsort((-cnt, ci_cl))
+    ci_cl, cnt = ci_cl[order], cnt[order]
+    rank = np.arange(len(ci_cl)) - np.searchsorted(ci_cl, ci_cl, side="left")
+    total = np.bincount(cl, minlength=k).astype(np.float64)
+    top = np.bincount(ci_cl[rank < 3], weights=cnt[rank < 3], minlength=k)
+    # (cluster, ip, minute) buckets used by >= 2 distinct accounts of the cluster
+    t0 = int(minute.min())
+    n_min = int(minute.max()) - t0 + 1
+    b_inv = pd.factorize(ci_code.astype(np.int64) * n_min + (minute - t0))[0]
+    n_acc = int(acc.max()) + 1
+    pairs = distinct_keys(b_inv.astype(np.int64) * n_acc + acc)
+    users = np.bincount(pairs // n_acc, minlength=int(b_inv.max()) + 1)
+    synced = np.bincount(cl, weights=(users[b_inv] >= 2).astype(np.float64), minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"ip_top_share": np.where(total > 0, top / total, np.nan),
+                "sync_share": np.where(total > 0, synced / total, np.nan)}

@@ -1,0 +1,54 @@
+"""Coordinated hubs: a ring behind hub-sized exits is linked; strangers behind popular hubs are not."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from accountgraph.graph import GraphParams, build_graph
+from accountgraph.graph._hubs import coordinated_hubs
+from accountgraph.signals import SignalTable
+import pyarrow as pa
+
+
+def _table(pairs: list[tuple[int, int]], types: list[int], names: list[str]) -> SignalTable:
+    acc = np.array([a for a, _ in pairs], np.int64)
+    sig = np.array([s for _, s in pairs], np.int64)
+    o = np.lexsort((acc, sig))
+    return SignalTable(acc[o], sig[o], np.ones(len(o), np.int64), np.array(types, np.int16),
+                       pa.array([str(i) for i in range(len(types))], pa.large_string()), names)
+
+
+def _world(rng):
+    """20,000 accounts: a 600-account ring using 40 exits (each held by ~180 > cap) and a
+    3-fingerprint stack; everybody else behind 6 NAT exits and 20 popular fingerprints at random."""
+    n, ring = 20_000, np.arange(600)
+    pairs = []
+    for a in ring:
+        for e in rng.choice(40, 12, replace=False):
+            pairs.append((int(a), int(e)))            # ring exits 0..39 (type ip)
+        pairs.append((int(a), 40 + int(rng.integers(0, 3))))  # ring stack 40..42 (type device)
+    for a in range(600, n):
+        pairs.append((a, 43 + int(rng.integers(0, 6))))   # NAT exits 43..48 (ip)
+        pairs.append((a, 49 + int(rng.integers(0, 20))))  # popular fingerprints 49..68 (device)
+    types = [0] * 40 + [1] * 3 + [0] * 6 + [1] * 20
+    return n, ring, _table(sorted(set(pairs)), types, ["ip", "device"])
+
+
+def test_ring_hubs_are_coordinated_and_public_hubs_are_not():
+    n, ring, sig = _world(np.random.default_rng(0))
+    degree = np.bincount(sig.signal)
+    hub = degree > 100
+    got = coordinated_hubs(sig.account, sig.signal, sig.signal_type.astype(np.int64), hub, degree, n, np.arange(n))
+    assert got[:43].all()          # the ring's exits and its stack
+    assert not got[43:].any()      # NAT exits and popular fingerprints: strangers
+
+
+def test_coordinated_hubs_link_the_ring_and_nothing_else():
+    n, ring, sig = _world(np.random.default_rng(1))
+    p = GraphParams(max_signal_degree=100, type_weights={"ip": 0.45, "device": 0.45})
+    with_ = build_graph(sig, n, p)
+    without = build_graph(sig, n, p.replace(coordinated_weight=0.0))
+    assert without.n_edges == 0
+    linked = np.unique(np.r_[with_.src, with_.dst])
+    assert set(linked.tolist()) <= set(ring.tolist())
+    assert len(linked) > 0.9 * len(ring)
