@@ -94,7 +94,6 @@ def build_graph(
     focus: np.ndarray | None = None,
     node_key: np.ndarray | None = None,
     seed: int = 0,
-    degree: np.ndarray | None = None,
     **overrides: Any,
 ) -> AccountGraph:
     """Weight signals and project them to an account–account graph.
@@ -116,11 +115,6 @@ def build_graph(
         change which pairs are sampled. Defaults to the account index.
     seed : int
         Seed of the member order of sampled signals.
-    degree : ndarray of int64, shape (n_signals,), optional
-        Distinct accounts per signal in the whole input, when ``sig`` holds
-        only part of the incidences (the monitor re-projects the accounts a
-        batch touched, with the rarity of every signal in the whole state).
-        Default: counted from ``sig``.
     **overrides
         Fields of :class:`GraphParams` that replace those of ``params``
         (``build_graph(sig, n, max_pairs=50)``), validated the same way.
@@ -143,8 +137,7 @@ def build_graph(
     if overrides:
         p = p.replace(**overrides)
     n_sig = sig.n_signals
-    if degree is None:
-        degree = np.bincount(sig.signal, minlength=n_sig).astype(np.int64)
+    degree = np.bincount(sig.signal, minlength=n_sig).astype(np.int64)
     cap = float(min(p.max_signal_degree, max(10.0, p.hub_share * n_accounts)))
     caps = _type_caps(sig, degree, cap, p)
     sig_cap = caps[sig.signal_type] if n_sig else np.zeros(0)

@@ -35,17 +35,18 @@ change by more than 10 %, so signals do not flip back and forth.
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import numpy as np
 
 from .._hashing import splitmix64
 from ..engines import PipelineConfig
-from ..graph import DEFAULT_TYPE_WEIGHTS, rarity_weight
 from ._links import link_weights, refresh_substantial
 from ._pairs import PairTable, all_pairs, member_pairs
+from ._policy import COORDINATED, policy, targets, type_weights
 from ._state import State, unpack
 
-__all__ = ["DRIFT", "policy", "relink", "rebuild_links", "type_weights"]
+__all__ = ["DRIFT", "relink", "rebuild_links"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,60 +59,8 @@ REFRESH_PER_EVENT = 4
 MIN_REFRESH = 200_000
 #: Pairs generated per chunk (bounds the working memory of a large refresh).
 CHUNK_PAIRS = 8_000_000
-_SHIFT = 16  # group key = signal << 16 | bucket
-
-
-def _evidence(w: np.ndarray) -> np.ndarray:
-    return -np.log1p(-np.minimum(w, 0.999))
-
-
-def type_weights(state: State, cfg: PipelineConfig) -> np.ndarray:
-    """Link weight ``alpha`` of each signal type of the state."""
-    tw = {**DEFAULT_TYPE_WEIGHTS, **(cfg.graph.type_weights or {})}
-    return np.array([tw.get(t, tw.get("x:*", 0.5) if t.startswith("x:") else 0.0) for t in state.type_names])
-
-
-def policy(state: State, cfg: PipelineConfig) -> tuple[float, int, int]:
-    """Hub cap, largest clique degree and sampled neighbours (the last two moved only past 10 %)."""
-    p = cfg.graph
-    cap = float(min(p.max_signal_degree, max(10.0, p.hub_share * state.n_accounts)))
-    d = state.degree
-    hist = np.bincount(d[(d >= 2) & (d <= cap)], minlength=int(cap) + 1).astype(np.int64)
-    lv = np.arange(len(hist), dtype=np.int64)
-    cum = np.cumsum(hist * lv * (lv - 1) // 2)
-    if not len(cum) or cum[-1] <= p.max_pairs:
-        dc = int(cap)
-    else:
-        ok = np.flatnonzero((cum <= p.max_pairs) & (hist > 0))
-        dc = int(ok[-1]) if len(ok) else 1
-    over = int((hist[dc + 1:] * lv[dc + 1:]).sum())
-    k = min(int(p.sample_neighbours), max(1, p.max_pairs // max(over, 1))) if p.sample_neighbours >= 1 else 0
-    # The cap moves every signal's rarity: kept exact (it only moves while hub_share * n_accounts is
-    # below max_signal_degree, i.e. on small inputs, where a full refresh is cheap).
-    _, old_dc, old_k = state.policy
-    if old_dc > 0 and abs(dc - old_dc) <= 0.1 * old_dc:
-        dc = old_dc
-    if old_k > 0 and abs(k - old_k) <= 0.1 * old_k:
-        k = old_k
-    state.policy = (cap, dc, k)
-    return cap, dc, k
-
-
-def _targets(state: State, cfg: PipelineConfig, sig: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Mode (0 none, 1 clique, 2 sampled), bucket bits and per-pair evidence each signal should have now."""
-    cap, dc, k = state.policy
-    d = state.degree[sig]
-    usable = (d >= 2) & (d <= cap) & (alpha[state.sig_type[sig]] > 0)
-    mode = np.where(usable, np.where(d <= dc, 1, 2 if k >= 1 else 0), 0).astype(np.int8)
-    lam = _evidence(rarity_weight(d, cap)).astype(np.float64)
-    ideal = np.log2(np.maximum(d, 1) / (k + 1)) if k >= 1 else np.zeros(len(d))
-    old_b = state.sig_logb[sig].astype(np.float64)
-    keep_b = (state.sig_mode[sig] == 2) & (np.abs(ideal - old_b) <= 0.75)
-    logb = np.where(mode == 2, np.where(keep_b, old_b, np.maximum(np.round(ideal), 0)), 0).astype(np.int8)
-    m = np.maximum(d / np.exp2(logb), 2.0)
-    clip = _evidence(np.float64(cfg.graph.sample_clip))
-    lam = np.where(mode == 2, np.minimum(lam * (d - 1) / (m - 1), clip), lam)
-    return mode, logb, np.where(mode > 0, lam, 0.0)
+_SHIFT = 16  # group key = signal << 16 | partition << 15 | bucket
+_PART2 = np.int64(1 << 15)
 
 
 def _members(state: State, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,23 +73,56 @@ def _members(state: State, sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, a
 
 
-def _groups(s: np.ndarray, a: np.ndarray, logb: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group key (signal, bucket) of each member, sorted by (group, account): ``(group, account, order)``."""
+class _Groups(NamedTuple):
+    """Members laid out by group (signal, partition, bucket), sorted by (group, account)."""
+
+    g: np.ndarray      # group key
+    a: np.ndarray      # account
+    o: np.ndarray      # index of the member in the input arrays
+    b1: np.ndarray     # the member's bucket in the first partition
+    p2: np.ndarray     # whether the group belongs to the second (staggered) partition
+
+
+def _groups(s: np.ndarray, a: np.ndarray, logb: np.ndarray, mode: np.ndarray, seed: int) -> _Groups:
+    """Lay out members of signals for pair generation.
+
+    A clique signal is one group. A sampled signal's members are put on a circle by a hash of
+    (account, signal) — of (account) alone for coordinated hubs, so that accounts sharing several
+    of them sit together in each — and cut into ``2**logb`` arcs twice, the second cut shifted by
+    half an arc: each member links to its arc-mates in both, the union of the arcs is connected
+    (as the batch's circulants are), and a pair in the same arc of both cuts counts once.
+    """
+    salt = np.where(mode == COORDINATED, np.uint64(0xC0FFEE), s.astype(np.uint64))
     with np.errstate(over="ignore"):
-        h = splitmix64(a.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-                       ^ splitmix64(s.astype(np.uint64) + np.uint64(seed)))
-    b = logb.astype(np.uint64)
-    bucket = np.where(b > 0, h >> (np.uint64(64) - np.maximum(b, np.uint64(1))), np.uint64(0)).astype(np.int64)
-    g = (s.astype(np.int64) << _SHIFT) | bucket
-    o = np.lexsort((a, g))
-    return g[o], a[o], o
+        h = splitmix64(a.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ splitmix64(salt + np.uint64(seed)))
+        b = logb.astype(np.uint64)
+        cut = b > 0
+        shift = np.uint64(64) - np.maximum(b, np.uint64(1))
+        b1 = np.where(cut, h >> shift, np.uint64(0)).astype(np.int64)
+        half = np.where(cut, np.uint64(1) << (np.uint64(63) - np.maximum(b, np.uint64(1))), np.uint64(0))
+        b2 = ((h + half) >> shift).astype(np.int64)
+    base = s.astype(np.int64) << _SHIFT
+    idx2 = np.flatnonzero(cut)
+    g = np.r_[base | b1, base[idx2] | _PART2 | b2[idx2]]
+    acc = np.r_[a, a[idx2]]
+    src = np.r_[np.arange(len(a)), idx2]
+    o = np.lexsort((acc, g))
+    p2 = np.r_[np.zeros(len(a), bool), np.ones(len(idx2), bool)]
+    return _Groups(g[o], acc[o], src[o], b1[src[o]], p2[o])
 
 
-def _emit(table: PairTable, state: State, g: np.ndarray, a: np.ndarray, lam_by_sig: np.ndarray, sign: float,
+def _pairs_of(gr: _Groups, focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of the groups (all, or those of ``focus`` members), each pair of a signal once."""
+    key, i, j = all_pairs(gr.g, gr.a, both=True) if focus is None else member_pairs(gr.g, gr.a, focus)
+    dup = gr.p2[i] & (gr.b1[i] == gr.b1[j])  # already paired in the first cut
+    return key[~dup], i[~dup], j[~dup]
+
+
+def _emit(table: PairTable, state: State, gr: _Groups, lam_by_sig: np.ndarray, sign: float,
           focus: np.ndarray | None = None) -> int:
     """Add ``sign * lambda`` of each group's signal to its pairs (all pairs, or those of ``focus`` members)."""
-    key, i = all_pairs(g, a) if focus is None else member_pairs(g, a, focus)
-    sig = g[i] >> _SHIFT
+    key, i, _ = _pairs_of(gr, focus)
+    sig = gr.g[i] >> _SHIFT
     return table.stage(key, state.sig_type[sig].astype(np.int64), sign * lam_by_sig[sig])
 
 
@@ -196,10 +178,10 @@ def _drift(state: State, table: PairTable, sig: np.ndarray, lam_t: np.ndarray, n
         s, a = _with_departed(state, chunk, dead_key)
         k = (s << 32) | a
         new, gone = _isin_sorted(k, new_key), _isin_sorted(k, dead_key)
-        g, aa, o = _groups(s, a, state.sig_logb[s], seed)
-        new, gone = new[o], gone[o]
-        key, i, j = all_pairs(g, aa, both=True)
-        sg = g[i] >> _SHIFT
+        gr = _groups(s, a, state.sig_logb[s], state.sig_mode[s], seed)
+        new, gone = new[gr.o], gone[gr.o]
+        key, i, j = _pairs_of(gr)
+        sg = gr.g[i] >> _SHIFT
         la, lt = state.sig_lam[sg], lam_t[sg]
         val = np.where(gone[i] | gone[j], np.where(new[i] | new[j], 0.0, -la),
                        np.where(new[i] | new[j], lt, lt - la))
@@ -218,12 +200,12 @@ def _refresh(state: State, table: PairTable, sig: np.ndarray, target: tuple[np.n
     for chunk in _chunks(moved, d * d):
         s, a = _old_members(state, chunk, new_key, dead_key)
         m = state.sig_mode[s] > 0
-        g, aa, _ = _groups(s[m], a[m], state.sig_logb[s[m]], seed)
-        out.append(_emit(table, state, g, aa, state.sig_lam, -1.0))
+        gr = _groups(s[m], a[m], state.sig_logb[s[m]], state.sig_mode[s[m]], seed)
+        out.append(_emit(table, state, gr, state.sig_lam, -1.0))
         s, a = _members(state, chunk)
         m = mode_t[s] > 0
-        g, aa, _ = _groups(s[m], a[m], logb_t[s[m]], seed)
-        out.append(_emit(table, state, g, aa, lam_t, 1.0))
+        gr = _groups(s[m], a[m], logb_t[s[m]], mode_t[s[m]], seed)
+        out.append(_emit(table, state, gr, lam_t, 1.0))
     state.sig_mode[sig], state.sig_logb[sig], state.sig_lam[sig] = mode_t[sig], logb_t[sig], lam_t[sig]
     return out
 
@@ -236,13 +218,13 @@ def _increment(state: State, table: PairTable, sig: np.ndarray, new_key: np.ndar
     for chunk in _chunks(sig, state.degree[sig].astype(np.float64) * np.maximum(n_change, 1)):
         s, a = _members(state, chunk)
         focus = _isin_sorted((s << 32) | a, new_key)
-        g, aa, o = _groups(s, a, state.sig_logb[s], seed)
-        out.append(_emit(table, state, g, aa, state.sig_lam, 1.0, focus[o]))
+        gr = _groups(s, a, state.sig_logb[s], state.sig_mode[s], seed)
+        out.append(_emit(table, state, gr, state.sig_lam, 1.0, focus[gr.o]))
         s, a = _old_members(state, chunk, new_key, dead_key)
         focus = _isin_sorted((s << 32) | a, dead_key)
         if focus.any():
-            g, aa, o = _groups(s, a, state.sig_logb[s], seed)
-            out.append(_emit(table, state, g, aa, state.sig_lam, -1.0, focus[o]))
+            gr = _groups(s, a, state.sig_logb[s], state.sig_mode[s], seed)
+            out.append(_emit(table, state, gr, state.sig_lam, -1.0, focus[gr.o]))
     return out
 
 
@@ -253,11 +235,11 @@ def _due(state: State, mode_t: np.ndarray, logb_t: np.ndarray, lam_t: np.ndarray
     signal's share of a link's noisy-or, which bounds the link error) past :data:`DRIFT` largest
     first within ``budget`` pairs, and past ``3 * DRIFT`` always.
     """
-    scheme = (mode_t != state.sig_mode) | ((mode_t == 2) & (logb_t != state.sig_logb))
+    scheme = (mode_t != state.sig_mode) | ((mode_t >= 2) & (logb_t != state.sig_logb))
     drift = np.abs(np.expm1(-lam_t) - np.expm1(-state.sig_lam))
     cand = np.flatnonzero(~scheme & (drift > DRIFT))
     d = state.degree[cand].astype(np.float64)
-    cost = np.where(state.sig_mode[cand] == 2, d * (state.policy[2] + 1) / 2, d * d / 2)
+    cost = np.where(state.sig_mode[cand] >= 2, d * (state.policy[2] + 1) / 2, d * d / 2)
     order = np.argsort(-drift[cand], kind="stable")
     within = np.zeros(len(cand), bool)
     within[order] = np.cumsum(cost[order]) <= budget
@@ -286,7 +268,7 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
     table = state.pairs
     table.ensure_types(len(state.type_names))
     every = np.arange(state.n_signals)
-    target = _targets(state, cfg, every, alpha)
+    target = targets(state, cfg, every, alpha)
     mode_t, logb_t, lam_t = target
     again = _due(state, mode_t, logb_t, lam_t, max(MIN_REFRESH, REFRESH_PER_EVENT * n_events))
     touched = _unique(np.r_[new_key >> 32, dead_key >> 32])
@@ -331,8 +313,8 @@ def rebuild_links(state: State, cfg: PipelineConfig) -> None:
     d = state.degree[sig].astype(np.float64)
     for chunk in _chunks(sig, d * d):
         s, a = _members(state, chunk)
-        g, aa, _ = _groups(s, a, state.sig_logb[s], cfg.seed)
-        _emit(state.pairs, state, g, aa, state.sig_lam, 1.0)
+        gr = _groups(s, a, state.sig_logb[s], state.sig_mode[s], cfg.seed)
+        _emit(state.pairs, state, gr, state.sig_lam, 1.0)
     state.pairs.flush()
     state.fam_count = np.bincount(state.subst[state.subst >= 0], minlength=state.n_signals).astype(np.int64)
     rows = state.pairs.take_touched()

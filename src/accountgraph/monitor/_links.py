@@ -106,11 +106,12 @@ def weights_graph(state: State, cfg: PipelineConfig):
     """An AccountGraph with the state's links and per-signal degree, rarity weight and status."""
     from ..graph import HUB, LINKED, SAMPLED, UNSHARED, AccountGraph
 
-    cap = state.policy[0] or float(cfg.graph.max_signal_degree)
     d = state.degree
+    cap = state.type_caps[state.sig_type] if len(state.type_caps) else np.full(len(d), float(cfg.graph.max_signal_degree))
     mode = state.sig_mode
-    status = np.where(mode == 1, LINKED, np.where(mode == 2, SAMPLED, np.where(d > cap, HUB, UNSHARED)))
-    weight = np.where(mode > 0, rarity_weight(d, cap), 0.0)
+    status = np.where(mode == 1, LINKED, np.where(mode >= 2, SAMPLED, np.where(d > cap, HUB, UNSHARED)))
+    weight = np.where(mode == 3, cfg.graph.coordinated_weight, np.where(mode > 0, rarity_weight(d, cap), 0.0))
     return AccountGraph(state.n_accounts, d, weight, status.astype(np.int8), state.e_src, state.e_dst, state.e_w,
-                        cap, len(state.pairs))
+                        float(state.policy[0]), len(state.pairs),
+                        {t: float(c) for t, c in zip(state.type_names, state.type_caps)})
 

@@ -60,17 +60,17 @@ def all_pairs(group: np.ndarray, acc: np.ndarray, both: bool = False) -> tuple[n
     return (key, i, j) if both else (key, i)
 
 
-def member_pairs(group: np.ndarray, acc: np.ndarray, focus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def member_pairs(group: np.ndarray, acc: np.ndarray, focus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs each ``focus`` element forms with the other members of its group (each pair once).
 
-    Returns ``(pair keys, element index of the focus member)``; ``sum_focus (d - 1)``
+    Returns ``(pair keys, element index of the focus member, of the other)``; ``sum_focus (d - 1)``
     candidates, minus pairs of two focus members counted twice.
     """
     starts, sizes, pos = _layout(group)
     f = np.flatnonzero(focus)
     if not len(f):
         e = np.zeros(0, np.int64)
-        return e, e
+        return e, e, e
     size_of = np.repeat(sizes, sizes)
     start_of = np.repeat(starts, sizes)
     cnt = size_of[f] - 1
@@ -80,7 +80,7 @@ def member_pairs(group: np.ndarray, acc: np.ndarray, focus: np.ndarray) -> tuple
     keep = ~focus[j] | (j > i)
     i, j = i[keep], j[keep]
     a, b = acc[i], acc[j]
-    return pack(np.minimum(a, b), np.maximum(a, b)), i
+    return pack(np.minimum(a, b), np.maximum(a, b)), i, j
 
 
 @dataclass

@@ -120,6 +120,7 @@ def save_state(store: StateDir, state: State, d: Delta, prev: dict[str, Any], me
                 kept_seg.file = s.file
     files["events"] = events
     manifest = {**meta, "seq": seq, "now_us": state.now_us, "start_us": state.start_us, "policy": list(state.policy),
+                "type_caps": state.type_caps.tolist(), "caps_at": state.caps_at,
                 "next_ring_id": state.next_ring_id, "next_family_id": state.next_family_id,
                 "batches": state.batches, "type_names": state.type_names, "models": state.models,
                 "pending_seeds": state.pending_seeds, "files": files}
@@ -182,6 +183,7 @@ def _load_graph(store: StateDir, state: State, files: dict[str, Any]) -> None:
         state.sig_mode[sig] = t["mode"].to_numpy()[rows]
         state.sig_logb[sig] = t["logb"].to_numpy()[rows]
         state.sig_lam[sig] = t["lam"].to_numpy()[rows]
+    state.coord = state.sig_mode == 3
     parts = _read_delta_kept(store, files.get("fam_keys"))
     if parts:
         t = pa.concat_tables(parts)
@@ -195,7 +197,8 @@ def load_state(store: StateDir, manifest: dict[str, Any], horizon_us: int | None
                   next_ring_id=manifest["next_ring_id"], next_family_id=manifest["next_family_id"],
                   batches=list(manifest["batches"]), type_names=list(manifest["type_names"]),
                   models=list(manifest["models"]), pending_seeds=list(manifest.get("pending_seeds", [])),
-                  policy=tuple(manifest["policy"]))
+                  policy=tuple(manifest["policy"]), type_caps=np.asarray(manifest["type_caps"], np.float64),
+                  caps_at=int(manifest["caps_at"]))
     files = manifest["files"]
     _load_accounts(store, state, files)
     _load_graph(store, state, files)

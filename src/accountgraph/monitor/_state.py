@@ -91,7 +91,10 @@ class State:
     sig_logb: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))   # applied bucket bits
     sig_lam: np.ndarray = field(default_factory=lambda: np.zeros(0))             # applied per-pair evidence
     fam_count: np.ndarray = field(default_factory=_i64)  # accounts for which a family is substantial
-    policy: tuple[float, int, int] = (0.0, 0, 0)         # hub cap, largest clique degree, sampled neighbours
+    policy: tuple[float, int, int, int] = (0.0, 0, 0, 0)  # plain cap, clique cut degree, sampled, coordinated k
+    type_caps: np.ndarray = field(default_factory=lambda: np.zeros(0))  # hub cap per signal type
+    caps_at: int = 0                                     # incidences when the caps were last computed
+    coord: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # coordinated hubs
     # distinct (account, signal) incidences, sorted by key
     inc_key: np.ndarray = field(default_factory=_i64)
     inc_n: np.ndarray = field(default_factory=_i64)
@@ -169,6 +172,7 @@ class State:
         self.sig_mode = np.concatenate([self.sig_mode, np.zeros(n, np.int8)])
         self.sig_logb = np.concatenate([self.sig_logb, np.zeros(n, np.int8)])
         self.sig_lam = np.concatenate([self.sig_lam, np.zeros(n)])
+        self.coord = np.concatenate([self.coord, np.zeros(n, bool)])
 
     def all_events(self, accounts: np.ndarray | None = None) -> EventSegment:
         """The events of every segment (of the accounts where ``accounts`` is true), concatenated."""

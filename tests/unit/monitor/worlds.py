@@ -57,12 +57,12 @@ def names(prefix: str, lo: int, hi: int) -> list[str]:
     return [f"{prefix}{j:03d}" for j in range(lo, hi)]
 
 
-def growing_ring(days: int = 4, start: int = 12, step: int = 10, n_users: int = 150,
-                 seed: int = 0) -> list[pd.DataFrame]:
-    """Daily batches of a ring that gains ``step`` accounts a day, among ordinary users."""
+def growing_ring(days: int = 4, start: int = 12, step: int = 10, n_users: int = 150, seed: int = 0,
+                 cells: int = 2) -> list[pd.DataFrame]:
+    """Daily batches of a ring (``cells`` payment cells) that gains ``step`` accounts a day, among ordinary users."""
     out = []
     for d in range(days):
-        ring = ring_day(names("ring", 0, start + step * d), d, cards=["cell-a", "cell-b"],
+        ring = ring_day(names("ring", 0, start + step * d), d, cards=[f"cell-{c}" for c in range(cells)],
                         ips=[f"198.51.100.{p}" for p in range(12)], device="headless-1", seed=seed + d)
         out.append(pd.concat([ring, legit_day(n_users, d, seed=seed)], ignore_index=True))
     return out
