@@ -55,6 +55,11 @@ class Monitor:
     horizon_days : float or None, default 30
         Evidence (incidences, links, kept events, template families) not seen
         for this long ages out; None keeps everything.
+    warm_start : bool, default False
+        Start Leiden on a touched component from the previous rings instead of
+        running the batch detector's partition on it: cheaper and stabler, but a
+        community keeps benign accounts it absorbed early (measured in
+        ``monitor/_communities.py``); ring ids are carried over either way.
     threshold, target_fpr, ingest, templates, graph, communities, scoring, evidence_clusters, random_state, progress
         As for :class:`~accountgraph.RingDetector`; fixed for the life of the state.
 
@@ -85,6 +90,7 @@ class Monitor:
         state_dir: str | os.PathLike[str],
         *,
         horizon_days: float | None = 30.0,
+        warm_start: bool = False,
         threshold: float | None = DEFAULT_THRESHOLD,
         target_fpr: float = DEFAULT_TARGET_FPR,
         ingest: Any = None,
@@ -98,6 +104,9 @@ class Monitor:
     ) -> None:
         self.state_dir = Path(state_dir)
         self.horizon_days = horizon_days
+        if not isinstance(warm_start, bool):
+            raise InvalidParameterError(f"The 'warm_start' parameter of Monitor must be a bool. Got {warm_start!r} instead.")
+        self.warm_start = warm_start
         self._detector = RingDetector(threshold=threshold, target_fpr=target_fpr, ingest=ingest, templates=templates,
                                       graph=graph,
                                       communities=communities, scoring=scoring, evidence_clusters=evidence_clusters,
@@ -145,7 +154,8 @@ class Monitor:
     def get_params(self) -> dict[str, Any]:
         """The parameters, as stored in the state's manifest (JSON-able)."""
         cfg = self._config
-        out: dict[str, Any] = {"horizon_days": self.horizon_days, "threshold": self._detector.threshold,
+        out: dict[str, Any] = {"horizon_days": self.horizon_days, "warm_start": self.warm_start,
+                               "threshold": self._detector.threshold,
                                "target_fpr": self._detector.target_fpr,
                                "evidence_clusters": cfg.evidence_clusters, "random_state": cfg.seed}
         for s in _STAGES:
@@ -187,7 +197,7 @@ class Monitor:
                             next(x["seq"] for x in self._state.batches if x["hash"] == b.digest))
                 return self._outcome(replayed=True, quarantine=b.quarantine)
             try:
-                out = apply_update(self._state, self._config, b, self._horizon_us, seeds)
+                out = apply_update(self._state, self._config, b, self._horizon_us, seeds, self.warm_start)
                 self._state.batches.append({"seq": self._state.seq, "hash": b.digest, "n_events": len(b.ev),
                                             "now_us": self._state.now_us})
                 self._manifest = save_state(self._store, self._state, out.delta, self._manifest,

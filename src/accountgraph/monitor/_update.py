@@ -140,7 +140,7 @@ def _apply_seeds(state: State, seeds: np.ndarray | None) -> None:
 
 
 def apply_update(state: State, cfg: PipelineConfig, b: Batch, horizon_us: int | None,
-                 seeds: np.ndarray | None) -> Outcome:
+                 seeds: np.ndarray | None, warm_start: bool = False) -> Outcome:
     """Absorb one validated batch into ``state`` (in memory; :mod:`._persist` writes it)."""
     clock = _Clock()
     state.seq += 1
@@ -166,7 +166,7 @@ def apply_update(state: State, cfg: PipelineConfig, b: Batch, horizon_us: int | 
     clock.lap("graph")
     before = ring_sizes(state)
     loners = _new_loners(state, delta)
-    accounts, labels = region_communities(state, cfg, np.union1d(region, loners), graph)
+    accounts, labels = region_communities(state, cfg, np.union1d(region, loners), graph, warm=warm_start)
     prev = state.ring[accounts].copy()
     clock.lap("communities")
     lineage, status = assign_rings(state, accounts, labels)

@@ -12,8 +12,9 @@ IPS_A = [f"198.51.100.{p}" for p in range(12)]
 IPS_B = [f"203.0.113.{p}" for p in range(12)]
 
 
-def test_ring_keeps_its_id_while_it_grows(tmp_path):
-    mon = Monitor(tmp_path / "s", horizon_days=None)
+@pytest.mark.parametrize("warm", [False, True])
+def test_ring_keeps_its_id_while_it_grows(tmp_path, warm):
+    mon = Monitor(tmp_path / "s", horizon_days=None, warm_start=warm)
     seen, statuses = set(), []
     for d, batch in enumerate(growing_ring(days=4)):
         up = mon.update(batch)
