@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,7 @@ KILL_ENV = "ACCOUNTGRAPH_MONITOR_TEST_KILL_AT"
 #: Where the test hook can kill an update: after the first data file, after all
 #: data files, after the temporary manifest, after the rename (before clean-up).
 KILL_POINTS = ("first_file", "data_written", "manifest_written", "committed")
+_DATA_FILE = re.compile(r"[a-z_]+(-delta)?\.\d{8}\.parquet")
 
 
 def _maybe_kill(point: str) -> None:
@@ -179,12 +181,18 @@ class StateDir:
         self.collect_garbage(referenced_files(full))
 
     def collect_garbage(self, keep: set[str]) -> int:
-        """Delete data files (and temporaries) the committed manifest does not name."""
+        """Delete the monitor's data files (and temporaries) the committed manifest does not name.
+
+        Only names this module writes (``<table>.<8 digits>.parquet``, ``.<that>.tmp``,
+        ``MANIFEST.json.tmp``) are touched; anything else in the directory is left alone.
+        """
         n = 0
         for p in self.path.iterdir():
             name = p.name
-            stale_tmp = name.startswith(".") and name.endswith(".tmp")
-            if (name.endswith(".parquet") and name not in keep) or stale_tmp:
+            ours = _DATA_FILE.fullmatch(name) is not None
+            stale_tmp = name == MANIFEST + ".tmp" or (name.startswith(".") and name.endswith(".tmp")
+                                                      and _DATA_FILE.fullmatch(name[1:-4]) is not None)
+            if (ours and name not in keep) or stale_tmp:
                 p.unlink(missing_ok=True)
                 n += 1
         return n

@@ -158,3 +158,16 @@ def test_no_pickles_only_parquet_and_json(tmp_path, batches):
     assert names == {".parquet", ".json"}
     manifest = json.loads((tmp_path / "s" / MANIFEST).read_text())
     assert manifest["format"] == "accountgraph-monitor-state" and manifest["format_version"] == 1
+
+
+def test_the_monitor_deletes_only_its_own_files(tmp_path, batches):
+    state = tmp_path / "s"
+    mon = Monitor(state)
+    mon.update(batches[0])
+    mine = state / "notes.parquet"
+    batches[0].head(3).to_parquet(mine)
+    (state / "README.txt").write_text("keep me")
+    mon.update(batches[1])
+    assert mine.exists() and (state / "README.txt").exists()
+    names = [p.name for p in state.iterdir()]
+    assert not [n for n in names if n.startswith("accounts.00000001")]  # superseded, swept
