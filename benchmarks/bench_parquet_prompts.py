@@ -1,6 +1,7 @@
 """Sign every prompt of a Parquet events file, streamed: throughput and peak memory.
 
-Issue 4 asks for the ``seed-2026`` prompts at full scale (~33.5M) with peak
+Issue 4 asks for the ``seed-2026`` prompts at full scale (~33.5M; that world is now called
+``seed-2026-small``, and ``seed-2026`` has ~51M prompts) with peak
 memory reported. This reads the ``prompt`` column batch by batch with the
 pipeline's own reader (:class:`accountgraph.ingest._io.LazyColumn`, no other column is loaded),
 signs each batch with :func:`accountgraph.minhash.prompt_signatures` in the default
@@ -8,7 +9,7 @@ mode on every core, cuts the signatures into LSH band keys
 (:func:`accountgraph.minhash.band_keys`, the template signals), and keeps only a
 checksum, so memory is bounded by the batch::
 
-    .venv/bin/accountgraph synth --scenario seed-2026 --out /tmp/seed2026     # ~4 min
+    .venv/bin/accountgraph synth --scenario seed-2026-small --out /tmp/seed2026     # ~4 min
     .venv/bin/python benchmarks/bench_parquet_prompts.py /tmp/seed2026/events.parquet \\
         --out benchmarks/results/seed2026_prompts.md
 

@@ -5,7 +5,7 @@ Each case runs in a fresh subprocess so its peak RSS (``ru_maxrss``) is its own.
 Usage::
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_synth.py            # default cases
-    PYTHONPATH=src .venv/bin/python benchmarks/bench_synth.py --full     # + seed-2026 at scale 1
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_synth.py --full     # + seed-2026(-small) at scale 1
     PYTHONPATH=src .venv/bin/python benchmarks/bench_synth.py --out benchmarks/results/synth.md
 """
 
@@ -27,10 +27,11 @@ from pathlib import Path
 CASES = {
     "small": ("generate", "small", 1.0),
     "residential-proxy": ("generate", "residential-proxy", 1.0),
-    "seed-2026@0.1": ("write", "seed-2026", 0.1),
-    "feb-2026@0.1": ("write", "feb-2026", 0.1),
+    # The small-user-base worlds (named seed-2026 / feb-2026 before issue 13), as in synth.md.
+    "seed-2026-small@0.1": ("write", "seed-2026-small", 0.1),
+    "feb-2026-small@0.1": ("write", "feb-2026-small", 0.1),
 }
-FULL = {"seed-2026@1": ("write", "seed-2026", 1.0)}
+FULL = {"seed-2026-small@1": ("write", "seed-2026-small", 1.0), "seed-2026@1": ("write", "seed-2026", 1.0)}
 
 
 def run_case(mode: str, scenario: str, scale: float) -> dict[str, object]:
@@ -62,7 +63,7 @@ def run_case(mode: str, scenario: str, scale: float) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--full", action="store_true", help="also write seed-2026 at scale 1")
+    ap.add_argument("--full", action="store_true", help="also write seed-2026-small and seed-2026 at scale 1")
     ap.add_argument("--out", type=Path, default=None, help="write a Markdown table here")
     ap.add_argument("--case", nargs=3, metavar=("MODE", "SCENARIO", "SCALE"),
                     help=argparse.SUPPRESS)

@@ -7,7 +7,7 @@ scenarios with several caps (``none`` = every prompt) and reports quality and
 the template stage's time::
 
     .venv/bin/python benchmarks/sample_cap.py --data-root /tmp/bench/data0 \\
-        --scenarios small-seed0-scale1 camouflage-seed0-scale1 seed-2026-seed0-scale0.05 \\
+        --scenarios small-seed0-scale1 camouflage-seed0-scale1 seed-2026-small-seed0-scale0.05 \\
         --caps 1 4 16 none --out benchmarks/results/sample_cap.md
 
 Each directory must hold ``events.parquet``, ``accounts.parquet`` and

@@ -63,8 +63,9 @@ FEATURES: list[tuple[str, str, str, int]] = [
     ("exits_per_account_day", "log2", "infrastructure", 1),
     ("ip_top_share", "identity", "infrastructure", -1),
     ("sync_share", "identity", "infrastructure", 0),
-    ("signal_concentration", "identity", "infrastructure", 1),
 ]
+#: One standard unit per transform: a quarter of a share, one doubling of a ratio.
+UNITS = {"identity": 0.25, "log2": 1.0}
 TARGETS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 DEFAULT_TARGET = 1e-3
 KINDS = ("legit", "enterprise", "automation")
@@ -153,12 +154,16 @@ def _model_shell() -> RingModel:
     return RingModel(lg, tuple(f[1] for f in FEATURES), tuple(f[2] for f in FEATURES), {})
 
 
+CLIP = [4.0]  # bound on |z| per feature; set from --clip
+
+
 def fit(worlds: list[World], l2: float, meta: dict[str, Any] | None = None, augment: int = 0) -> RingModel:
     """The ring model fitted on ``worlds`` (no threshold table yet)."""
     x, y, w = _training_rows(worlds, augment)
     shell = _model_shell()
+    units = np.array([UNITS[f[1]] for f in FEATURES])
     lg = fit_logistic(x, y, features=shell.features, sample_weight=w, l2=l2, meta=meta or {},
-                      signs=np.array([f[3] for f in FEATURES], np.float64))
+                      signs=np.array([f[3] for f in FEATURES], np.float64), scale=units, clip=CLIP[0])
     return RingModel(lg, shell.transforms, shell.components, {})
 
 
@@ -204,9 +209,10 @@ def _world_threshold(world: World, acc_score: np.ndarray, target: float) -> floa
     return need
 
 
-def out_of_fold(worlds: list[World], l2: float, augment: int = 0) -> dict[int, np.ndarray]:
-    """Cluster scores of each world under the model fitted on all the other worlds."""
-    return {w.seed: scores(fit([v for v in worlds if v.seed != w.seed], l2, augment=augment), w) for w in worlds}
+def out_of_fold(worlds: list[World], l2: float, augment: int = 0) -> tuple[dict[int, np.ndarray], dict[int, RingModel]]:
+    """Cluster scores of each world under the model fitted on all the other worlds (and those models)."""
+    models = {w.seed: fit([v for v in worlds if v.seed != w.seed], l2, augment=augment) for w in worlds}
+    return {w.seed: scores(models[w.seed], w) for w in worlds}, models
 
 
 def threshold_table(worlds: list[World], oof: dict[int, np.ndarray], gate: float) -> dict[float, float]:
@@ -300,6 +306,35 @@ def separation(worlds: list[World]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def mimicry_stress(worlds: list[World], models: dict[int, RingModel], gate: float, t: float) -> str:
+    """Recall if every ring cluster imitated one component (its features set to its world's median benign cluster).
+
+    Out of fold (each world scored by the model fitted without it), at the default threshold:
+    how much of the recall survives a ring that fakes human timing, aged accounts, camouflage
+    prompts, broad outputs, no pivot or human cadence, one at a time.
+    """
+    lines = ["## Mimicry stress (out of fold): recall when every ring cluster imitates one component", "",
+             "| imitated | pooled recall | worst-world recall |", "|---|---:|---:|"]
+    for comp in ("none", *MIMICABLE, "infrastructure"):
+        hit = tot = 0
+        worst = 1.0
+        for w in worlds:
+            c = w.clusters.copy()
+            if comp != "none":
+                cols = [f[0] for f in FEATURES if f[2] == comp]
+                ben = c[c.label == "benign"]
+                if len(ben):
+                    c.loc[c.label == "ring", cols] = ben[cols].median().to_numpy()
+            sc = apply_model(c, len(w.accounts), ScoringParams(), models[w.seed])["ring_score"].to_numpy(float)
+            acc = account_scores(w, sc, gate)
+            ring = (w.accounts.kind == "ring").to_numpy()
+            hit += int((acc[ring] > t).sum())
+            tot += int(ring.sum())
+            worst = min(worst, float((acc[ring] > t).mean()) if ring.any() else 1.0)
+        lines.append(f"| {comp} | {hit / max(tot, 1):.3f} | {worst:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def ceilings(worlds: list[World], gate: float) -> str:
     """Where each world's ring accounts are: no cluster, a benign/mixed cluster, a ring cluster (below the gate)."""
     lines = ["## Where the ring accounts are (the scorer's recall ceiling)", "",
@@ -346,6 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--snapshots", type=Path, required=True)
     p.add_argument("--seeds", type=int, nargs="+", default=SEED_SETS["tuning"])
     p.add_argument("--l2", type=float, default=1.0)
+    p.add_argument("--clip", type=float, default=4.0, help="bound on each standardised feature (units)")
     p.add_argument("--augment", type=int, default=0,
                    help="mimicry copies per ring cluster (each mimicable component swapped for a benign one w.p. 0.4)")
     p.add_argument("--gate", type=float, default=ScoringParams().min_member_score)
@@ -355,18 +391,19 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(args_list)
     if set(a.seeds) & set(SEED_SETS["evaluation"]):
         p.error("evaluation worlds are never used for training (PROTOCOL.md)")
+    CLIP[0] = a.clip
     worlds = load(a.snapshots, a.seeds)
-    oof = out_of_fold(worlds, a.l2, a.augment)
+    oof, models = out_of_fold(worlds, a.l2, a.augment)
     table = threshold_table(worlds, oof, a.gate)
     meta = {"trained_on": "tuning worlds " + ",".join(str(w.seed) for w in worlds),
             "command": "python benchmarks/train_scorer.py " + shlex.join(args_list),
-            "revision": git_revision(), "l2": a.l2, "augment": a.augment, "membership_gate": a.gate,
+            "revision": git_revision(), "l2": a.l2, "clip": a.clip, "augment": a.augment, "membership_gate": a.gate,
             "threshold_rule": "out-of-fold; every tuning world: legit FPR <= target, enterprise and automation "
                               "FPR <= 10 x target"}
     model = fit(worlds, a.l2, meta, a.augment)
     model = RingModel(model.logistic, model.transforms, model.components, table)
-    md = report(worlds, model, oof, table, a.gate, args_list) + "\n" + gate_sweep(worlds, oof, (0.0, 0.1, 0.25, 0.5))
-    md += "\n" + separation(worlds) + "\n" + ceilings(worlds, a.gate) + "\n" + hardest(worlds, oof)
+    md = report(worlds, model, oof, table, a.gate, args_list) + "\n" + gate_sweep(worlds, oof, (0.0, 0.25, 0.5, 0.6, 0.7, 0.8))
+    md += "\n" + mimicry_stress(worlds, models, a.gate, table[DEFAULT_TARGET]) + "\n" + separation(worlds) + "\n" + ceilings(worlds, a.gate) + "\n" + hardest(worlds, oof)
     if a.model_out:
         model.to_json(a.model_out)
     if a.out:

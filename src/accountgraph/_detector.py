@@ -76,8 +76,9 @@ class RingDetector:
         and of MinHash (``random_state + 1``).
     progress : bool or None, default None
         Show a progress bar; ``None`` shows one only on an interactive terminal.
-    engine : {"local"}, default "local"
-        Where the stages run (see :mod:`accountgraph.engines`).
+    engine : {"local", "spark"}, default "local"
+        Where the stages run (see :mod:`accountgraph.engines`). ``"spark"`` returns a
+        :class:`~accountgraph.engines.spark.SparkDetectionResult` (see :mod:`accountgraph.spark`).
     pseudonymize : bytes, str, False or None, default None
         Key (at least 16 bytes) to replace every identifier in the result by
         its keyed pseudonym (see :meth:`DetectionResult.pseudonymized`); None
@@ -236,6 +237,8 @@ class RingDetector:
         engine = get_engine(self.engine)
         if known_bad is None:
             self.result_ = engine.run(config, events, accounts)
+        elif self.engine != "local":
+            raise InvalidParameterError(f"known_bad seeds are supported by the local engine only, not engine={self.engine!r}.")
         else:
             self.result_ = engine.run(config, events, accounts,  # type: ignore[call-arg]
                                       known_bad=known_bad_ids(known_bad, "RingDetector.fit"))

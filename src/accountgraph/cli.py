@@ -144,6 +144,63 @@ def _check_inputs(args: argparse.Namespace) -> None:
             raise FileNotFoundError(f"no such file or directory: {p!r}")
 
 
+def _write_spark_outputs(result, out: Path) -> None:
+    """The Spark result's tables as Parquet datasets (directories of parts) in a fresh directory swapped into place."""
+    import shutil
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        result.assignments.write.parquet(str(tmp / "assignments.parquet"))
+        result.cluster_signals.write.parquet(str(tmp / "cluster_signals.parquet"))
+        pq.write_table(pa.Table.from_pandas(result.clusters, preserve_index=False), tmp / "clusters.parquet")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def _detect_spark(args: argparse.Namespace, opts: dict[str, object], out: Path) -> int:
+    """``accountgraph detect --engine spark``: the same run on Spark (outputs are Parquet datasets)."""
+    from ._exceptions import InvalidParameterError
+
+    for flag, given in (("--quarantine-out", args.quarantine_out), ("--pseudonymize", args.pseudonymize),
+                        ("--encoding", args.encoding)):
+        if given:
+            raise InvalidParameterError(f"{flag} is not available with --engine spark (the quarantined rows stay in "
+                                        "Spark, pseudonymise a collected result, and Spark reads CSV as UTF-8).")
+    from .spark import detect as spark_detect
+
+    opts.pop("pseudonymize", None)
+    t0 = time.perf_counter()
+    res = spark_detect(args.events, args.accounts, seed=args.seed, master=args.spark_master,
+                       ingest={"columns": _columns(args.column), "account_columns": _columns(args.account_column)},
+                       **opts)
+    _write_spark_outputs(res, out)
+    print(res.summary(args.top))
+    print(f"wrote {args.out}/assignments.parquet, clusters.parquet and cluster_signals.parquet (Spark) in "
+          f"{time.perf_counter() - t0:.1f}s")
+    return 0
+
+
+def _stage_table(stats: dict) -> str:
+    """Each stage's wall time and peak resident memory, as kept in ``result.stats``."""
+    secs, peaks = stats.get("seconds", {}), stats.get("peak_rss_mib", {})
+    lines = ["stage          seconds   peak RSS"]
+    for name, s in secs.items():
+        peak = peaks.get(name)
+        lines.append(f"{name:<12} {s:9.1f}   {peak / 1024:6.2f} GiB" if peak is not None else f"{name:<12} {s:9.1f}")
+    lines.append(f"{'total':<12} {sum(secs.values()):9.1f}   {max(peaks.values(), default=0) / 1024:6.2f} GiB")
+    return "\n".join(lines)
+
+
 def _cmd_detect(args: argparse.Namespace) -> int:
     from . import detect
 
@@ -161,11 +218,14 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         opts["target_fpr"] = args.target_fpr
     if args.method:
         opts["communities"] = {"method": args.method}
+    if args.engine == "spark":
+        return _detect_spark(args, opts, out)
     t0 = time.perf_counter()
     res = detect(args.events, args.accounts, seed=args.seed, ingest=_ingest(args),
                  progress=not args.no_progress and None, **opts)
     _write_outputs(res, out)
     print(res.summary(args.top))
+    print(_stage_table(res.stats))
     print(f"wrote {args.out}/assignments.parquet and clusters.parquet in {time.perf_counter() - t0:.1f}s")
     if qout is not None:
         _write_parquet(res.quarantined_rows(), qout)
@@ -185,7 +245,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         args.events, args.accounts, seed=args.seed, ingest=_ingest(args), progress=not args.no_progress and None,
         pseudonymize=key, **({"threshold": args.threshold} if args.threshold is not None else {}),
     )
-    path = res.report(out, top=args.top, overwrite=args.overwrite)
+    path = res.report(out, top=args.top, overwrite=args.overwrite, progress=not args.no_progress and None)
     print(res.summary(min(args.top, 5)))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {min(args.top, len(res.clusters))} dossiers) "
           f"in {time.perf_counter() - t0:.1f}s")
@@ -256,6 +316,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--encoding", help="text encoding of CSV input, e.g. latin-1 (default: UTF-8, undecodable "
                    "rows quarantined as invalid_utf8)")
     d.add_argument("--no-progress", action="store_true")
+    d.add_argument("--engine", choices=["local", "spark"], default="local",
+                   help="where the stages run (spark needs: pip install 'accountgraph[spark]')")
+    d.add_argument("--spark-master", metavar="URL", help="Spark master URL for --engine spark (default local[2])")
     d.add_argument("--pseudonymize", action="store_true",
                    help="replace account ids, IPs, payment ids, device ids and e-mail domains in every output by "
                    "keyed hashes; the key comes from $ACCOUNTGRAPH_PSEUDONYM_KEY only")

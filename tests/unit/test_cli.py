@@ -168,3 +168,11 @@ def test_cli_encoding(tmp_path, capsys):
                  "--encoding", "latin-1", "--no-progress"]) == 0
     assert len(pd.read_parquet(tmp_path / "q2.parquet")) == 0
     assert len(pd.read_parquet(tmp_path / "b" / "assignments.parquet")) == 3
+
+
+def test_cli_detect_prints_each_stage_time_and_peak(tmp_path, small_inputs, capsys):
+    ev, acc = small_inputs
+    assert main(["detect", str(ev), "--accounts", str(acc), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    for stage in ("validate", "templates", "signals", "graph", "communities", "score", "views", "total"):
+        assert any(line.startswith(stage) and "GiB" in line for line in out.splitlines()), stage

@@ -85,3 +85,12 @@ def test_empty_events():
     ev = pd.DataFrame({"account_id": pd.Series([], dtype=str), "timestamp": pd.Series([], dtype="datetime64[us, UTC]")})
     res = accountgraph.detect(ev)
     assert len(res.assignments) == 0 and len(res.clusters) == 0
+
+
+def test_stats_keep_each_stage_time_and_peak_memory(planted_data):
+    ev, acc, _ = planted_data
+    res = accountgraph.detect(ev, acc, seed=0)
+    stages = ["validate", "templates", "signals", "graph", "communities", "score", "views"]
+    assert list(res.stats["seconds"]) == stages
+    assert list(res.stats["peak_rss_mib"]) == stages
+    assert all(v > 0 for v in res.stats["peak_rss_mib"].values())

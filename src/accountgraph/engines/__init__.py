@@ -13,7 +13,7 @@ from ._base import Engine, PipelineConfig
 __all__ = ["Engine", "PipelineConfig", "get_engine", "ENGINES"]
 
 #: Engine names :func:`get_engine` knows.
-ENGINES = ("local",)
+ENGINES = ("local", "spark")
 
 
 def get_engine(name: str) -> Engine:
@@ -23,9 +23,15 @@ def get_engine(name: str) -> Engine:
     ------
     InvalidParameterError
         For an unknown name.
+    EngineUnavailableError
+        For ``"spark"`` without pyspark installed.
     """
     if name == "local":
         from .local import LocalEngine
 
         return LocalEngine()
+    if name == "spark":
+        from .spark import SparkEngine  # raises EngineUnavailableError (with the install hint) without pyspark
+
+        return SparkEngine()
     raise InvalidParameterError(f"The 'engine' parameter must be one of {list(ENGINES)}. Got {name!r} instead.")

@@ -9,7 +9,6 @@ Interface: :func:`build_graph` weights the signals of a
 from ._params import GraphParams
 from ._budget import circulant_pairs
 from ._corroboration import substantial_families
-from ._hubs import coordinated_hubs
 from ._projection import AccountGraph, build_graph
 from ._weights import (
     DEFAULT_TYPE_WEIGHTS,
@@ -21,11 +20,15 @@ from ._weights import (
     STATUS_NAMES,
     UNSHARED,
     rarity_weight,
-    type_caps,
 )
+# For other engines (Spark), which rebuild the projection from the same per-signal numbers.
+from ._weights import _evidence as signal_evidence
+from ._weights import _type_weight as type_weight
+from ._weights import type_caps
+from ._hubs import coordinated_hubs
 
 __all__ = [
     "GraphParams",
-    "DEFAULT_TYPE_WEIGHTS", "EVIDENCE_GROUPS", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES", "UNSHARED", "AccountGraph",
-    "build_graph", "circulant_pairs", "coordinated_hubs", "rarity_weight", "substantial_families", "type_caps",
+    "DEFAULT_TYPE_WEIGHTS", "EVIDENCE_GROUPS", "signal_evidence", "type_weight", "type_caps", "coordinated_hubs", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES", "UNSHARED", "AccountGraph",
+    "build_graph", "circulant_pairs", "rarity_weight", "substantial_families",
 ]

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 import numpy as np
 
 from ._weights import HUB, LINKED, OVER_BUDGET, SAMPLED, UNSHARED
@@ -103,6 +105,44 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+_kernel: Any = None
+
+
+def _segment_sort() -> Any:
+    """Compiled stable sort of ``key`` inside each run of equal signals."""
+    global _kernel
+    if _kernel is None:
+        from numba import njit
+
+        @njit(nogil=True, cache=True)
+        def sort_runs(order, starts, key):  # type: ignore[no-untyped-def]
+            for g in range(len(starts) - 1):
+                lo, hi = starts[g], starts[g + 1]
+                if hi - lo > 1:
+                    seg = order[lo:hi].copy()
+                    o = np.argsort(key[seg], kind="mergesort")
+                    order[lo:hi] = seg[o]
+            return order
+
+        _kernel = sort_runs
+    return _kernel
+
+
+def _order_by_signal_then_key(signal: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """``np.lexsort((key, signal))``: by signal, then key, ties in input order.
+
+    The incidences usually arrive sorted by signal (as a SignalTable holds them), so
+    only each signal's members are sorted, in one compiled pass.
+    """
+    if len(signal) > 1 and not bool(np.all(signal[1:] >= signal[:-1])):
+        order = np.argsort(signal, kind="stable")
+    else:
+        order = np.arange(len(signal))
+    s = signal[order]
+    starts = np.r_[np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.zeros(0, np.int64), len(s)]
+    return _segment_sort()(order.astype(np.int64), starts.astype(np.int64), key)
+
+
 def circulant_pairs(
     account: np.ndarray, signal: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int,
     common: np.ndarray | None = None,
@@ -126,7 +166,7 @@ def circulant_pairs(
         salt_sig = signal.astype(np.int64) if common is None else np.where(common[signal], -1, signal)
         salt = _mix64(salt_sig.astype(np.int64) * 0x632BE59BD9B4E019 + (seed & 0xFFFFFFFF))
         key = _mix64((node_key[account].astype(np.uint64) ^ salt).astype(np.int64))
-    o = np.lexsort((key, signal))
+    o = _order_by_signal_then_key(signal, key)
     acc, sid = account[o], signal[o]
     starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
     size = np.diff(np.r_[starts, len(sid)])

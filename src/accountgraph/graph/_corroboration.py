@@ -14,33 +14,52 @@ share nothing else.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ..signals import account_order, pair_counts
+
 __all__ = ["shared_family_focus", "substantial_families"]
+
+
+_kernel: Any = None
+
+
+def _compiled() -> Any:
+    global _kernel
+    if _kernel is None:
+        from numba import njit
+
+        @njit(nogil=True, cache=True)
+        def best_shared(rows, cols, substantial, focus, out):  # type: ignore[no-untyped-def]
+            k = substantial.shape[1]
+            for i in range(len(rows)):
+                r, c = rows[i], cols[i]
+                best = 0.0
+                for x in range(k):
+                    fa = substantial[r, x]
+                    if fa < 0:
+                        continue
+                    for y in range(k):
+                        if substantial[c, y] == fa and focus[fa] > best:
+                            best = focus[fa]
+                out[i] = best
+
+        _kernel = best_shared
+    return _kernel
 
 
 def shared_family_focus(rows: np.ndarray, cols: np.ndarray, substantial: np.ndarray, focus: np.ndarray) -> np.ndarray:
     """For each pair, the largest ``focus`` of a family substantial to both (0 if none).
 
-    ``substantial`` has a handful of columns, so this is ``k * k`` vectorised
-    comparisons over the pairs, in chunks to bound memory.
+    ``substantial`` has a handful of columns, so this is ``k * k`` comparisons
+    per pair, in one compiled pass (no temporaries the size of the pairs).
     """
     out = np.zeros(len(rows), np.float64)
-    if not len(focus):  # no prompt in any template family (e.g. every prompt distinct)
+    if not len(focus) or not len(rows):  # no prompt in any template family (e.g. every prompt distinct)
         return out
-    k = substantial.shape[1]
-    step = 5_000_000
-    for lo in range(0, len(rows), step):
-        a = substantial[rows[lo:lo + step]]
-        b = substantial[cols[lo:lo + step]]
-        best = np.zeros(len(a))
-        for x in range(k):
-            fa = a[:, x]
-            ok = fa >= 0
-            for y in range(k):
-                hit = ok & (fa == b[:, y])
-                best = np.where(hit, np.maximum(best, focus[np.where(hit, fa, 0)]), best)
-        out[lo:lo + step] = best
+    _compiled()(rows, cols, substantial, np.asarray(focus, np.float64), out)
     return out
 
 
@@ -56,22 +75,29 @@ def substantial_families(
         (at most ``top``, largest first, ties by family id), -1 padded.
     focus : ndarray of float64, shape (n_families,)
         Share of a family's users for whom it is substantial.
+
+    Notes
+    -----
+    Linear: (account, family) pairs counted through one counting sort of the
+    events by account (:func:`accountgraph.signals.pair_counts`).
     """
     sub = np.full((n_accounts, top), -1, np.int64)
     ok = ev_family >= 0
     if not ok.any():
         return sub, np.zeros(0)
     n_fam = int(ev_family.max()) + 1
-    key = ev_account[ok].astype(np.int64) * n_fam + ev_family[ok]
-    u, c = np.unique(key, return_counts=True)
-    acc, fam = u // n_fam, u % n_fam
-    total = np.bincount(ev_account[ok], minlength=n_accounts)
+    acc, fam, c = pair_counts(ev_family, account_order(ev_account, n_accounts), n_fam)
+    total = np.bincount(acc, weights=c, minlength=n_accounts)
     share = c / np.maximum(total[acc], 1)
+    users = np.bincount(fam, minlength=n_fam).astype(np.float64)
+    # Only families of at least ``min_share`` can be substantial; they hold the most
+    # prompts of their account, so dropping the rest leaves their ranks unchanged.
+    k = share >= min_share
+    acc, fam, c, share = acc[k], fam[k], c[k], share[k]
     order = np.lexsort((fam, -c, acc))
     acc, fam, share = acc[order], fam[order], share[order]
     rank = np.arange(len(acc)) - np.searchsorted(acc, acc, side="left")
     good = (rank < top) & (share >= min_share)
     sub[acc[good], rank[good]] = fam[good]
-    users = np.bincount(fam, minlength=n_fam).astype(np.float64)
     focused = np.bincount(fam[good], minlength=n_fam).astype(np.float64)
     return sub, focused / np.maximum(users, 1)

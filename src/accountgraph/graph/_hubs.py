@@ -28,7 +28,11 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 import numpy as np
+
+from ._budget import _order_by_signal_then_key
 
 __all__ = ["coordinated_hubs"]
 
@@ -40,6 +44,83 @@ def _mix(x: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
+
+
+_kernel: Any = None
+
+
+def _compiled() -> Any:
+    global _kernel
+    if _kernel is not None:
+        return _kernel
+    from numba import njit
+
+    @njit(nogil=True, cache=True)
+    def cross(acc_start, acc_hub, acc_grp, block_end, s_acc, s_sig, group, n_sig):  # type: ignore[no-untyped-def]
+        cnt = np.zeros(n_sig, np.int64)
+        touched = np.empty(n_sig, np.int64)
+        n_t = 0
+        cap = 1024
+        oa = np.empty(cap, np.int64)
+        ob = np.empty(cap, np.int64)
+        oc = np.empty(cap, np.int64)
+        n_out = 0
+        r = 0
+        while r < len(s_sig):
+            h = s_sig[r]
+            gh = group[h]
+            while r < len(s_sig) and s_sig[r] == h:
+                x = s_acc[r]
+                p = acc_start[x]
+                while p < acc_start[x + 1]:
+                    if acc_grp[p] == gh:  # same group, never counted: skip its whole block
+                        p = block_end[p]
+                        continue
+                    o = acc_hub[p]
+                    p += 1
+                    if cnt[o] == 0:
+                        touched[n_t] = o
+                        n_t += 1
+                    cnt[o] += 1
+                r += 1
+            row = np.sort(touched[:n_t])
+            if n_out + n_t > cap:
+                cap = max(2 * cap, n_out + n_t)
+                oa2, ob2, oc2 = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
+                oa2[:n_out], ob2[:n_out], oc2[:n_out] = oa[:n_out], ob[:n_out], oc[:n_out]
+                oa, ob, oc = oa2, ob2, oc2
+            for o in row:
+                oa[n_out], ob[n_out], oc[n_out] = h, o, cnt[o]
+                n_out += 1
+                cnt[o] = 0
+            n_t = 0
+        return oa[:n_out].copy(), ob[:n_out].copy(), oc[:n_out].copy()
+
+    _kernel = cross
+    return cross
+
+
+def _cross_counts(acc: np.ndarray, sig: np.ndarray, s_acc: np.ndarray, s_sig: np.ndarray, group: np.ndarray,
+                  n_sig: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(hub, other hub, accounts)``: for each hub, how many of its sampled accounts hold each hub of
+    another evidence group, sorted by (hub, other).
+
+    The same counts as expanding every sampled account into all its hubs and counting the
+    cross-group pairs, without the expansion (a large ring's accounts hold hundreds of
+    exit hubs each: billions of same-group pairs): one compiled pass per hub with a counter
+    per other hub, same-group hubs skipped.
+    """
+    n_acc = int(max(acc.max(initial=-1), s_acc.max(initial=-1))) + 1
+    by_acc = np.lexsort((group[sig], acc))  # every hub incidence, by account then group (CSR)
+    acc_start = np.zeros(n_acc + 1, np.int64)
+    acc_start[1:] = np.cumsum(np.bincount(acc, minlength=n_acc))
+    acc_hub = sig[by_acc]
+    acc_grp = group[acc_hub]
+    a_sorted = acc[by_acc]
+    new = np.r_[True, (a_sorted[1:] != a_sorted[:-1]) | (acc_grp[1:] != acc_grp[:-1])]
+    starts = np.r_[np.flatnonzero(new), len(acc_hub)]
+    block_end = starts[1:][np.cumsum(new) - 1]  # first entry past each (account, group) block
+    return _compiled()(acc_start, acc_hub, acc_grp, block_end, s_acc, s_sig, group, int(n_sig))
 
 
 def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray, hub: np.ndarray,
@@ -88,28 +169,16 @@ def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray,
     acc, sig = account[m].astype(np.int64), signal[m].astype(np.int64)
     # each hub's sample: its `sample` members of lowest hash(node_key, hub)
     h = _mix(node_key[acc].astype(np.int64) * np.int64(0x632BE59BD9B4E019) ^ sig)
-    o = np.lexsort((h, sig))
+    o = _order_by_signal_then_key(sig, h)  # np.lexsort((h, sig)), by a sort inside each hub
     acc_o, sig_o = acc[o], sig[o]
     start = np.searchsorted(sig_o, sig_o, side="left")
     rank = np.arange(len(sig_o)) - start
     keep = rank < sample
     s_acc, s_sig = acc_o[keep], sig_o[keep]
-    # every hub incidence, grouped by account (CSR)
-    by_acc = np.argsort(acc, kind="stable")
-    a_sorted, h_sorted = acc[by_acc], sig[by_acc]
-    lo = np.searchsorted(a_sorted, s_acc, side="left")
-    hi = np.searchsorted(a_sorted, s_acc, side="right")
-    cnt = hi - lo
-    rep = np.repeat(np.arange(len(s_acc)), cnt)
-    pos = lo[rep] + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    src, other = s_sig[rep], h_sorted[pos]
-    cross = group[src] != group[other]
-    src, other = src[cross], other[cross]
-    if not len(src):
+    # for each hub, how many of its sampled accounts hold each hub of another group
+    a, b, c = _cross_counts(acc, sig, s_acc, s_sig, group, len(degree))
+    if not len(a):
         return out
-    n_sig = len(degree)
-    key, c = np.unique(src * n_sig + other, return_counts=True)
-    a, b = key // n_sig, key % n_sig
     share = c / np.minimum(degree[a], sample)
     lift = share / np.maximum(degree[b] / max(n_accounts, 1), 1e-12)
     assoc = lift >= min_lift

@@ -44,6 +44,13 @@ class GraphParams(ParamsBase):
         ``max_signal_degree``) until the median account holding that type shares its
         signals of that type with at most this many other accounts (see
         :func:`~accountgraph.graph._weights.type_caps`). ``inf`` turns it off.
+    promiscuity : float, default 4.0
+        A pair of accounts holding ``n_u`` and ``n_v`` signals of a type keeps
+        ``min(1, sqrt(promiscuity * min / max))`` of the evidence it gets through that type:
+        an account that spoofs a fingerprint or rotates an exit per request shares one of them
+        with a person who holds a few (a household behind one of the ring's exits) by chance,
+        while two accounts of one ring rotating through the same pool are balanced and keep
+        all of it. 0 turns it off.
     coordinated_weight : float, default 0.5
         Rarity weight given to *coordinated hubs* (hubs held by the same accounts as a
         hub of another kind, :mod:`accountgraph.graph._hubs`), which are then projected
@@ -66,6 +73,7 @@ class GraphParams(ParamsBase):
     sample_clip: float = 0.5
     max_cosharers: float = 150.0
     cosharers_min_accounts: int = 20_000
+    promiscuity: float = 4.0
     coordinated_weight: float = 0.5
     coordinated_max_share: float = 0.05
 
@@ -81,5 +89,6 @@ class GraphParams(ParamsBase):
         "max_cosharers": Interval(float, 0, None, "neither"),
         "cosharers_min_accounts": Interval(int, 1, None),
         "coordinated_weight": Interval(float, 0, 1, "left"),
+        "promiscuity": Interval(float, 0, None),
         "coordinated_max_share": Interval(float, 0, 1),
     }

@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._progress import task
 from ..signals import SignalTable
 from ._budget import _signal_status
+from ._clique import clique_projection
 from ._budget import circulant_pairs as circulant_pairs  # re-exported: tests import it from here
 from ._corroboration import shared_family_focus
 from ._corroboration import substantial_families as substantial_families  # re-exported
@@ -207,32 +209,67 @@ def _evidence_by_group(
     inc_status = status[sig.signal]
     per_group: dict[str, list[sp.csr_matrix]] = {}
     n_pairs = 0
-    for t, tname in enumerate(sig.type_names):
-        alpha = _type_weight(tname, weights)
-        of_type = sig.signal_type[sig.signal] == t
-        m = (inc_status == LINKED) & of_type
-        ms = (inc_status == SAMPLED) & of_type
-        if alpha <= 0 or not (m.any() or ms.any()):
-            continue
-        s_ids, s_local = np.unique(sig.signal[m], return_inverse=True)
-        lam = _evidence(weight[s_ids])
-        b = sp.csr_matrix(
-            (np.sqrt(lam)[s_local], (sig.account[m], s_local)),
-            shape=(n_accounts, len(s_ids)),
-        )
-        pm = sp.triu(b @ b.T, k=1).tocsr()
-        del b
-        if ms.any():
-            u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed, common)
-            d = degree[sid].astype(np.float64)
-            lam_s = _evidence(weight[sid]) * (d - 1) / (2 * k_sig[sid])
-            pm = pm + sp.coo_matrix(
-                (np.minimum(lam_s, lam_clip), (np.minimum(u, v), np.maximum(u, v))), shape=pm.shape
-            ).tocsr()
-        n_pairs += pm.nnz
-        pm.data = alpha * -np.expm1(-pm.data)
-        per_group.setdefault(EVIDENCE_GROUPS.get(tname, tname), []).append(pm)
+    projected = (inc_status == LINKED) | (inc_status == SAMPLED)
+    proj_sig = (status == LINKED) | (status == SAMPLED)
+    with task("signals projected", total=int(np.count_nonzero(proj_sig)), unit="signals") as progress:
+        for t, tname in enumerate(sig.type_names):
+            of_type = sig.signal_type[sig.signal] == t
+            alpha = _type_weight(tname, weights)
+            pm = None
+            if alpha > 0 and (projected & of_type).any():
+                pm = _project_type(sig, of_type & projected, inc_status, n_accounts, degree, weight, k_sig,
+                                   node_key, seed, lam_clip, common)
+                if pm is not None:
+                    _balance(pm, np.bincount(sig.account[of_type], minlength=n_accounts), p.promiscuity)
+            progress.update(int(np.count_nonzero(proj_sig & (sig.signal_type == t))))
+            if pm is None:
+                continue
+            n_pairs += pm.nnz
+            pm.data = alpha * -np.expm1(-pm.data)
+            per_group.setdefault(EVIDENCE_GROUPS.get(tname, tname), []).append(pm)
     return per_group, n_pairs
+
+
+def _project_type(sig: SignalTable, sel: np.ndarray, inc_status: np.ndarray, n_accounts: int, degree: np.ndarray,
+                  weight: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int,
+                  lam_clip: float, common: np.ndarray | None = None) -> sp.csr_matrix | None:
+    """Summed noisy-or evidence ``-log(1 - w)`` per account pair from the selected incidences of one type.
+
+    Linked signals are projected as cliques (``triu(B B^T, 1)`` with ``B`` holding
+    ``sqrt(lambda)`` per incidence, :mod:`._clique`), sampled ones as circulants; None if
+    there are none. The caller applies the pair balance (:func:`_balance`).
+    """
+    m = sel & (inc_status == LINKED)
+    ms = sel & (inc_status == SAMPLED)
+    if not (m.any() or ms.any()):
+        return None
+    s_m, a_m = sig.signal[m], sig.account[m]
+    pm = clique_projection(a_m, s_m, np.sqrt(_evidence(weight[s_m])), n_accounts)  # triu(B B^T, 1)
+    del s_m, a_m
+    if ms.any():
+        u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed, common)
+        d = degree[sid].astype(np.float64)
+        lam_s = _evidence(weight[sid]) * (d - 1) / (2 * k_sig[sid])
+        pm = pm + sp.coo_matrix(
+            (np.minimum(lam_s, lam_clip), (np.minimum(u, v), np.maximum(u, v))), shape=pm.shape
+        ).tocsr()
+    return pm
+
+
+def _balance(pm: sp.csr_matrix, n: np.ndarray, promiscuity: float) -> None:
+    """Scale each pair's evidence by ``min(1, sqrt(promiscuity * min(n_u, n_v) / max(n_u, n_v)))``, in place.
+
+    ``n`` counts each account's signals of the type. An account that touches hundreds of
+    fingerprints (spoofed per request) or exits (rotated per request) shares one of them with a
+    person who has three by chance: that pair keeps a small share of its evidence. Two such
+    accounts of one ring, rotating through the same pool, are balanced and keep all of it, as do
+    two people with a handful each. 0 turns it off.
+    """
+    if promiscuity <= 0 or not pm.nnz:
+        return
+    rows = np.repeat(np.arange(pm.shape[0]), np.diff(pm.indptr))
+    a, b = n[rows].astype(np.float64), n[pm.indices].astype(np.float64)
+    pm.data *= np.minimum(1.0, np.sqrt(promiscuity * np.minimum(a, b) / np.maximum(np.maximum(a, b), 1.0)))
 
 
 def _links(

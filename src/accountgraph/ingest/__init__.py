@@ -15,7 +15,7 @@ column on disk), ``_schema`` (the contract), ``_read`` / ``_events`` / ``_accoun
 from ._params import IngestParams
 from ._io import LazyColumn, TableLike, check_encoding, is_parquet_path, to_arrow
 from ._ip import canonical_ips, ip_networks
-from ._columns import combine_chunks, factorize_sorted, take_sorted
+from ._columns import combine_chunks, factorize_sorted, factorize_union, take_sorted
 from ._quarantine import Quarantine
 from ._schema import ACCOUNT_COLUMNS, EVENT_COLUMNS, ValidAccounts, ValidEvents
 from ._events import validate_events
@@ -24,6 +24,6 @@ from ._accounts import validate_accounts
 __all__ = [
     "IngestParams",
     "ACCOUNT_COLUMNS", "EVENT_COLUMNS", "LazyColumn", "Quarantine", "TableLike", "ValidAccounts", "ValidEvents",
-    "canonical_ips", "check_encoding", "combine_chunks", "factorize_sorted", "ip_networks", "is_parquet_path", "take_sorted", "to_arrow",
+    "canonical_ips", "check_encoding", "combine_chunks", "factorize_sorted", "factorize_union", "ip_networks", "is_parquet_path", "take_sorted", "to_arrow",
     "validate_accounts", "validate_events",
 ]

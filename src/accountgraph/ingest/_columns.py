@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from .._exceptions import SchemaError
 from ._csv import UNDECODABLE_COLUMN
 
-__all__ = ["combine_chunks", "factorize_sorted"]
+__all__ = ["combine_chunks", "factorize_sorted", "factorize_union"]
 
 
 def _pop_undecodable(raw: pa.Table) -> tuple[pa.Table, np.ndarray | None]:
@@ -96,7 +96,12 @@ def take_sorted(col: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Chunked
 
 
 def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
-    """``table.take(rows)`` for increasing ``rows``, column by column with :func:`take_sorted`."""
+    """``table.take(rows)`` for increasing ``rows``, column by column with :func:`take_sorted`.
+
+    A table left on disk (:class:`~._parquet.ParquetRows`) reads just those rows.
+    """
+    if hasattr(table, "take_rows"):
+        return table.take_rows(rows)
     return pa.Table.from_arrays([take_sorted(col, rows) for col in table.columns], schema=table.schema)
 
 
@@ -109,6 +114,29 @@ def combine_chunks(col: pa.ChunkedArray | pa.Array) -> pa.Array:
             col = col.cast(pa.large_binary())
         return col.combine_chunks()
     return col
+
+
+def _indices(arr: pa.DictionaryArray) -> np.ndarray:
+    """The indices of a dictionary array as int64, -1 where null."""
+    idx = arr.indices
+    if not idx.null_count:
+        return np.asarray(idx.to_numpy(), dtype=np.int64)
+    raw = np.asarray(idx.fill_null(0).to_numpy(), dtype=np.int64)
+    return np.where(np.asarray(idx.is_valid().to_numpy(zero_copy_only=False), bool), raw, -1)
+
+
+def _one_dictionary(arr: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
+    """A dictionary column as one dictionary array (chunks unified)."""
+    if isinstance(arr, pa.ChunkedArray):
+        if arr.num_chunks == 1:
+            return arr.chunk(0)
+        return arr.unify_dictionaries().combine_chunks() if arr.num_chunks else \
+            pa.DictionaryArray.from_arrays(pa.array([], pa.int32()), pa.array([], arr.type.value_type))
+    return arr
+
+
+def _dtype(n_uniques: int) -> type:
+    return np.int32 if n_uniques < 2**31 - 1 else np.int64
 
 
 def factorize_sorted(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -124,7 +152,14 @@ def factorize_sorted(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Ar
     Hash-based ``dictionary_encode`` numbers values in order of first
     appearance; re-ranking the (small) dictionary by sort order makes the codes
     independent of row order. Cost: O(n) hashing plus O(u log u) for u uniques.
+    A dictionary array is coded by its dictionary's values (all of them): O(n)
+    to map the indices plus the sort of the dictionary.
     """
+    if pa.types.is_dictionary(arr.type):
+        d = _one_dictionary(arr)
+        lut, uniq = factorize_sorted(d.dictionary)
+        lut = np.append(lut.astype(np.int64), -1)
+        return lut[_indices(d)].astype(_dtype(len(uniq))), uniq
     arr = combine_chunks(arr)
     enc = arr.dictionary_encode()
     order = np.asarray(pc.array_sort_indices(enc.dictionary).to_numpy(), dtype=np.int64)
@@ -135,5 +170,40 @@ def factorize_sorted(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Ar
     raw = np.asarray(idx.fill_null(0).to_numpy(), dtype=np.int64)
     codes = rank[raw] if len(rank) else np.zeros(len(raw), np.int64)
     codes[null] = -1
-    dtype = np.int32 if len(order) < 2**31 - 1 else np.int64
-    return codes.astype(dtype), enc.dictionary.take(pa.array(order))
+    return codes.astype(_dtype(len(order))), enc.dictionary.take(pa.array(order))
+
+
+def factorize_union(columns: list[pa.ChunkedArray | pa.Array]) -> tuple[list[np.ndarray], pa.Array]:
+    """Codes of several text columns over the sorted distinct values they hold together; null -> -1.
+
+    Equals ``factorize_sorted`` of the columns concatenated (as ``large_string``),
+    split back per column, without materialising the text of dictionary
+    columns: those contribute the dictionary values their rows use.
+
+    Examples
+    --------
+    >>> d = pa.DictionaryArray.from_arrays(pa.array([1, None, 1]), pa.array(["x", "c", "a"]))
+    >>> codes, uniq = factorize_union([d, pa.array(["b", "c"])])
+    >>> [c.tolist() for c in codes], uniq.to_pylist()
+    ([[1, -1, 1], [0, 1]], ['b', 'c'])
+    """
+    parts, dict_idx = [], []
+    for col in columns:
+        if pa.types.is_dictionary(col.type):
+            d = _one_dictionary(col)
+            idx = _indices(d)
+            used = np.flatnonzero(np.bincount(idx[idx >= 0], minlength=len(d.dictionary)))
+            parts.append(combine_chunks(d.dictionary.take(pa.array(used))).cast(pa.large_string()))
+            remap = np.full(len(d.dictionary) + 1, -1, np.int64)
+            remap[used] = np.arange(len(used))
+            dict_idx.append(remap[idx])
+        else:
+            parts.append(combine_chunks(col).cast(pa.large_string()))
+            dict_idx.append(None)
+    codes_all, uniq = factorize_sorted(pa.chunked_array(parts, type=pa.large_string()))
+    out, lo = [], 0
+    for part, idx in zip(parts, dict_idx):
+        c = codes_all[lo:lo + len(part)]
+        lo += len(part)
+        out.append(c if idx is None else np.append(c, c.dtype.type(-1))[idx])
+    return out, uniq

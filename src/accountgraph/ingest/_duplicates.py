@@ -83,18 +83,20 @@ def _refine_by_lazy_column(gid: np.ndarray, rows: np.ndarray, lc: LazyColumn) ->
 
 
 def duplicate_rows(raw: pa.Table, keep: np.ndarray, ts: np.ndarray,
-                   lazy: tuple[str, LazyColumn] | None = None) -> np.ndarray:
+                   lazy: tuple[str, LazyColumn] | None = None, candidates: np.ndarray | None = None) -> np.ndarray:
     """Kept rows identical on every input column to an earlier kept row.
 
     Only rows sharing their timestamp with another kept row can be copies, so
     those few are compared in full (Arrow hash group-by); a prompt column left
     on disk is read for the rows still equal on everything else. O(n log n)
     for the timestamp sort; the full comparison costs O(candidates).
+    ``candidates`` (sorted kept rows) replaces the timestamp test when the
+    caller has already narrowed the rows that can be copies.
     """
     dup = np.zeros(len(keep), bool)
     if int(keep.sum()) < 2:
         return dup
-    rows = _same_timestamp_rows(keep, ts)
+    rows = _same_timestamp_rows(keep, ts) if candidates is None else candidates
     if not len(rows):
         return dup
     gid = _group_ids(take_rows(raw, rows))

@@ -7,13 +7,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from .._exceptions import SchemaError
 from ._columns import _as_string
-from ._duplicates import duplicate_rows
+from ._event_columns import _check_prompt_type, _drop_duplicates, _log_kept, _output_tokens, _prompt_column
 from ._io import TableLike, is_parquet_path
 from ._ip import check_ips
 from ._lazy import LazyColumn
@@ -25,16 +22,6 @@ from ._timestamps import MAX_TS_US, MIN_TS_US, to_us
 __all__ = ["validate_events"]
 
 logger = logging.getLogger(__name__)
-
-
-def _is_text_type(t: pa.DataType) -> bool:
-    return (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t)
-            or pa.types.is_large_binary(t) or pa.types.is_null(t) or pa.types.is_dictionary(t))
-
-
-def _check_prompt_type(t: pa.DataType) -> None:
-    if not _is_text_type(t):
-        raise SchemaError(f"events.prompt must be text; found Arrow type {t}.")
 
 
 def _split_lazy_prompt(events: TableLike, columns: Mapping[str, str] | None
@@ -67,52 +54,6 @@ def _timestamps(table: pa.Table, out: _LeftOut) -> np.ndarray:
     return ts
 
 
-# Token counts past 2**53 cannot be told apart once a float has held them, and
-# no real response is that long: quarantine them rather than round them.
-_MAX_TOKENS = 2**53
-
-
-def _integer_tokens(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(values, is_null, is_bad)`` of an integer column, exactly (no float round trip)."""
-    if pa.types.is_uint64(col.type):
-        col = pc.min_element_wise(col, pa.scalar(_MAX_TOKENS, pa.uint64()))
-    raw = col.cast(pa.int64())
-    null = np.asarray(pc.is_null(raw).to_numpy(zero_copy_only=False), bool)
-    v = np.asarray(raw.fill_null(0).to_numpy(), dtype=np.int64)
-    return v, null, ~null & ((v < 0) | (v >= _MAX_TOKENS))
-
-
-def _float_tokens(f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(values, is_null, is_bad)`` of float counts: negative, fractional, infinite or >= 2**53 is bad."""
-    null = np.isnan(f)
-    with np.errstate(invalid="ignore"):
-        bad = ~null & ((f < 0) | ~np.isfinite(f) | (f != np.floor(f)) | (f >= _MAX_TOKENS))
-    return np.where(null | bad, 0, f).astype(np.int64), null, bad
-
-
-def _output_tokens(col: pa.ChunkedArray, out: _LeftOut) -> np.ndarray:
-    """Token counts as int64 (-1 = unknown); negative, fractional, huge or non-numeric rows quarantined."""
-    t = col.type
-    if pa.types.is_integer(t):
-        v, null, bad = _integer_tokens(col)
-    elif pa.types.is_floating(t):
-        v, null, bad = _float_tokens(np.asarray(col.cast(pa.float64()).to_numpy(), dtype=np.float64))
-    elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
-        f = pd.to_numeric(col.to_pandas(), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        if pa.types.is_null(t):
-            raw_null = np.ones(len(col), bool)
-        else:
-            raw_null = np.asarray(pc.is_null(_as_string(col, "output_tokens", "events")).to_numpy(
-                zero_copy_only=False), bool)
-        out.drop(np.isnan(f) & ~raw_null, "bad_output_tokens")  # text that is not a number
-        v, null, bad = _float_tokens(f)
-    else:
-        raise SchemaError(f"events.output_tokens must be an integer column; found Arrow type {t}. "
-                          "Cast it to int64 (counts of tokens, null where unknown).")
-    out.drop(bad, "bad_output_tokens")
-    return np.where(null | bad, -1, v)
-
-
 def _ips(table: pa.Table, out: _LeftOut) -> pa.ChunkedArray | None:
     """Canonical IP text; malformed addresses quarantined."""
     if "ip" not in table.column_names:
@@ -126,36 +67,8 @@ def _optional_string(table: pa.Table, column: str) -> pa.ChunkedArray | None:
     return _as_string(table[column], column, "events") if column in table.column_names else None
 
 
-def _prompt_column(table: pa.Table) -> pa.ChunkedArray | None:
-    if "prompt" not in table.column_names:
-        return None
-    _check_prompt_type(table["prompt"].type)
-    return table["prompt"]
-
-
-def _log_kept(keep: np.ndarray) -> int:
-    """Number of rows left out (logged when there are any)."""
-    n = len(keep)
-    dropped = int(n - keep.sum())
-    if dropped:
-        logger.info("events: kept %d of %d rows (%d quarantined)", n - dropped, n, dropped)
-    return dropped
-
-
 def _filtered(a: pa.ChunkedArray | None, mask: pa.Array, dropped: int) -> pa.ChunkedArray | None:
     return None if a is None else (a.filter(mask) if dropped else a)
-
-
-def _drop_duplicates(raw: pa.Table, ts: np.ndarray, out: _LeftOut, lazy: tuple[str, LazyColumn] | None,
-                     drop: bool) -> int:
-    """Count (and, with ``drop``, quarantine) rows that are exact copies of an earlier kept row."""
-    dup = duplicate_rows(raw, out.keep, ts, lazy)
-    n_dup = int(dup.sum())
-    if drop:
-        out.drop(dup, "duplicate_event")
-    elif n_dup:
-        logger.warning("events: %d row(s) are exact copies of an earlier row; kept (drop_duplicates=False)", n_dup)
-    return n_dup
 
 
 def validate_events(
@@ -202,7 +115,30 @@ def validate_events(
     ``null_timestamp``, ``unparseable_timestamp``, ``timestamp_out_of_range``,
     ``malformed_ip``, ``bad_output_tokens``, ``duplicate_event``.
     Time O(n) vectorised (plus an O(n log n) timestamp sort to find copies);
-    IPv6 addresses are parsed once per distinct value.
+    IPv6 addresses are parsed once per distinct value. A Parquet path (a file,
+    or a directory of files with one schema) is streamed row group by row
+    group (:mod:`accountgraph.ingest._stream`): its identifier columns come
+    back as dictionary arrays over sorted values and memory holds per event
+    only their codes, the timestamp and the token count; prompts stay on disk.
+    The result is the same as validating the table in memory.
+    """
+    if is_parquet_path(events) and Path(events).exists():
+        from ._parquet import streamable_schema
+        from ._stream import stream_events
+
+        schema = streamable_schema(events)
+        if schema is not None:
+            return stream_events(events, schema, columns=columns, extra_signals=extra_signals,
+                                 quarantine=quarantine, drop_duplicates=drop_duplicates)
+    return _validate_table(events, columns=columns, extra_signals=extra_signals, quarantine=quarantine,
+                           encoding=encoding, drop_duplicates=drop_duplicates)
+
+
+def _validate_table(events: TableLike, *, columns: Mapping[str, str] | None, extra_signals: Sequence[str],
+                    quarantine: Quarantine, encoding: str | None, drop_duplicates: bool) -> ValidEvents:
+    """:func:`validate_events` on the whole table in memory (a Parquet file's prompts stay on disk).
+
+    The reference the streamed reader of Parquet inputs (:mod:`._stream`) is tested against.
     """
     events, columns, lazy_prompt = _split_lazy_prompt(events, columns)
     raw, table, undecodable = read_input(events, "events", columns=columns, required=REQUIRED_EVENTS,

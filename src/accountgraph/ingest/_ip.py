@@ -66,6 +66,9 @@ def canonical_ips(uniq: pa.Array) -> tuple[pa.Array, np.ndarray]:
 def ip_networks(canon: pa.Array) -> pa.Array:
     """Network of each canonical IP: ``a.b.c.0/24`` for IPv4, the /48 for IPv6.
 
+    A dictionary array gives a dictionary array (same indices, the networks of
+    its dictionary), anything else a ``large_string`` array.
+
     Examples
     --------
     >>> import pyarrow as pa
@@ -83,7 +86,10 @@ def ip_networks(canon: pa.Array) -> pa.Array:
         packed = _v6(nets[i])
         if packed is not None:
             nets[i] = socket.inet_ntop(socket.AF_INET6, packed[:6] + bytes(10)) + "/48"
-    return pa.array(nets, pa.large_string()).take(enc.indices)
+    values = pa.array(nets, pa.large_string())
+    if pa.types.is_dictionary(canon.type):  # keep the codes: no text per row
+        return pa.DictionaryArray.from_arrays(enc.indices, values)
+    return values.take(enc.indices)
 
 
 def check_ips(col: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray]:

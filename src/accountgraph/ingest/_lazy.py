@@ -89,14 +89,31 @@ class LazyColumn:
                 yield kept_idx, arr.filter(pa.array(sel))
 
     def take(self, rows: Any, batch_rows: int = 65_536) -> list:
-        """Texts at the given kept-row positions, in the given order (one scan)."""
+        """Texts at the given kept-row positions, in the given order.
+
+        Reads only the row groups holding those rows (one pass over them).
+        """
         import numpy as np
+        import pyarrow.parquet as pq
 
         rows = np.asarray(rows, np.int64)
-        want = np.zeros(len(self), bool)
-        want[rows] = True
-        found: dict[int, Any] = {}
-        for idx, arr in self.iter_arrays(want, batch_rows):
-            for i, v in zip(idx.tolist(), arr.to_pylist()):
-                found[i] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
-        return [found.get(int(r)) for r in rows]
+        if not len(rows):
+            return []
+        file_rows = np.flatnonzero(np.asarray(self.keep, bool))[rows] if self.keep is not None else rows
+        order = np.argsort(file_rows, kind="stable")
+        wanted = file_rows[order]
+        out: list = [None] * len(rows)
+        base = 0
+        for f in self._files():
+            pf = pq.ParquetFile(f, pre_buffer=False)
+            meta = pf.metadata
+            for g in range(meta.num_row_groups):
+                n = meta.row_group(g).num_rows
+                lo, hi = np.searchsorted(wanted, [base, base + n])
+                if hi > lo:
+                    col = pf.read_row_group(g, columns=[self.column]).column(0)
+                    texts = col.take(pa.array(wanted[lo:hi] - base)).to_pylist()
+                    for k, v in zip(order[lo:hi].tolist(), texts):
+                        out[k] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+                base += n
+        return out

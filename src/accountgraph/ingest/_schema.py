@@ -36,7 +36,9 @@ class ValidEvents:
 
     ``timestamp`` is int64 microseconds since the epoch, UTC. Optional columns
     absent from the input are ``None``. ``extra`` maps declared extra signal
-    names to string columns.
+    names to string columns. From a streamed Parquet input the identifier
+    columns are dictionary arrays over sorted values and ``output_tokens`` is
+    int32 when every count fits (-1: unknown, as in int64).
     """
 
     account_id: pa.ChunkedArray

@@ -173,6 +173,15 @@ def oph_ascii(data, off, valid, salt, sig, filled, status):  # type: ignore[no-u
     return ntok
 
 
+@njit(inline="always")
+def _bin_min(sig, r, acc, pp):  # type: ignore[no-untyped-def]
+    """Keep the low 32 bits of shingle hash ``acc`` as the minimum of its bin in row ``r``."""
+    b = ((acc >> _S32) * pp) >> _S32
+    v = acc & _LOW32
+    if v < sig[r, b]:
+        sig[r, b] = v
+
+
 @njit(nogil=True, cache=True)
 def shingles_ascii(data, off, valid, salt, width, sig, status):  # type: ignore[no-untyped-def]
     """One-permutation MinHash of the word ``width``-shingles of the pure-ASCII rows.
@@ -180,28 +189,40 @@ def shingles_ascii(data, off, valid, salt, width, sig, status):  # type: ignore[
     A shingle's hash is ``h_0`` folded with ``x = splitmix64(x * GOLDEN ^ h_j)``
     over its token hashes (as :func:`accountgraph._templates.shingle_signatures`);
     bin minima of its low 32 bits go to ``sig`` (uint64 (n, p), initialised to
-    ``2**64 - 1``). ``status`` as in :func:`oph_ascii`.
+    ``2**64 - 1``). ``status`` as in :func:`oph_ascii`. Widths 1 to 3 (the
+    template stage uses 3) keep the last token hashes in registers; wider
+    shingles go through a ring buffer; the values are the same.
     """
     n, p = sig.shape
     pp = np.uint64(p)
-    ring = np.zeros(width, dtype=np.uint64)
+    ring = np.zeros(max(width, 1), dtype=np.uint64)
     for r in range(n):
         lo, hi, ok = _claim_row(data, off, valid, status, r)
         if not ok:
             continue
         k = 0
+        h1 = h2 = np.uint64(0)  # the two previous token hashes (widths <= 3)
         s, e, i = _next_token(data, lo, hi)
         while s < e:
-            ring[k % width] = _token_hash(data, s, e, salt)
+            h = _token_hash(data, s, e, salt)
             k += 1
-            if k >= width:
-                acc = ring[(k - width) % width]
-                for j in range(1, width):
-                    acc = _splitmix(acc * GOLDEN ^ ring[(k - width + j) % width])
-                b = ((acc >> _S32) * pp) >> _S32
-                v = acc & _LOW32
-                if v < sig[r, b]:
-                    sig[r, b] = v
+            if width == 3:
+                if k >= 3:
+                    _bin_min(sig, r, _splitmix(_splitmix(h2 * GOLDEN ^ h1) * GOLDEN ^ h), pp)
+                h2, h1 = h1, h
+            elif width == 2:
+                if k >= 2:
+                    _bin_min(sig, r, _splitmix(h1 * GOLDEN ^ h), pp)
+                h1 = h
+            elif width == 1:
+                _bin_min(sig, r, h, pp)
+            else:
+                ring[(k - 1) % width] = h
+                if k >= width:
+                    acc = ring[(k - width) % width]
+                    for j in range(1, width):
+                        acc = _splitmix(acc * GOLDEN ^ ring[(k - width + j) % width])
+                    _bin_min(sig, r, acc, pp)
             s, e, i = _next_token(data, i, hi)
 
 
@@ -269,20 +290,26 @@ def rotation_densify(sig):  # type: ignore[no-untyped-def]
     its distance, so two prompts' bins collide with probability close to their
     Jaccard similarity even when most bins are empty (without it a band with
     one filled bin would match on one shared shingle). Rows without any
-    non-empty bin stay empty. One right-to-left
-    pass over the doubled row; only empty bins are written and only non-empty
-    ones read, so working in place is safe.
+    non-empty bin stay empty. One right-to-left pass over the doubled row
+    (first the wrap-around copy, to find the next non-empty bin, then the
+    row itself); only empty bins are written and only non-empty ones read, so
+    working in place is safe.
     """
     n, p = sig.shape
     for r in range(n):
         nxt = -1
-        for t in range(2 * p - 1, -1, -1):
-            j = t % p
+        for j in range(p):  # the first non-empty bin of the copy at positions p .. 2p-1
             if sig[r, j] != _EMPTY64:
+                nxt = p + j
+                break
+        if nxt < 0:
+            continue
+        for t in range(p - 1, -1, -1):
+            if sig[r, t] != _EMPTY64:
                 nxt = t
-            elif t < p and nxt >= 0:
+            else:
                 d = np.uint64(nxt - t)
-                sig[r, j] = _splitmix(sig[r, nxt % p] ^ (d * GOLDEN)) & _LOW32
+                sig[r, t] = _splitmix(sig[r, nxt - p if nxt >= p else nxt] ^ (d * GOLDEN)) & _LOW32
 
 
 @njit(nogil=True, cache=True)

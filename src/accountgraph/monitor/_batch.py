@@ -73,7 +73,7 @@ def _digest(ev: ValidEvents, ac: ValidAccounts | None) -> str:
         h = _mix(h, _text_hash(col, n))
     h = _mix(h, ev.timestamp.view(np.uint64))
     if ev.output_tokens is not None:
-        h = _mix(h, ev.output_tokens.view(np.uint64))
+        h = _mix(h, ev.output_tokens.astype(np.int64).view(np.uint64))  # int32 from streamed Parquet
     parts = [n, int(np.bitwise_xor.reduce(h)) if n else 0, int(h.sum(dtype=np.uint64)) if n else 0]
     if ac is not None:
         m = len(ac.account_id)

@@ -27,6 +27,8 @@ __all__ = ["Codes", "hash_text", "hash_typed"]
 def hash_text(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
     """64-bit hash (uint64) of each string; nulls hash as the empty string."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if pa.types.is_dictionary(values.type):  # decoded first: ChunkedArray.to_numpy of a dictionary
+            values = values.cast(values.type.value_type)  # column turns nulls into values (pyarrow 26)
         values = values.to_numpy(zero_copy_only=False)
     obj = np.asarray(values, dtype=object)
     if len(obj) == 0:

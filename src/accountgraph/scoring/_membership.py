@@ -6,7 +6,7 @@ public template the ring copied, is pulled in by a single shared signal. The
 member score compares an account's share of its cluster's *concentrated*
 signals with that of the cluster's typical member, and its own behaviour (the
 share of its prompts in the templates its cluster shares) with the typical
-member's; the stronger of the two counts.
+member's; where the cluster has such templates, the score is the mean of both.
 """
 
 from __future__ import annotations
@@ -59,10 +59,11 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     Behaviour: a cluster's *shared* templates are the families used by at least
     ``max(3, 30 %)`` of its accounts; an account's behaviour is the share of its
     prompts in them, over the cluster's median member's (clipped to 1; clusters
-    whose median member sends none have no behaviour evidence). The member score
-    is the larger of the two ratios, so a ring account tied by few signals but
-    sending the ring's templates stays in, while a household behind one of the
-    ring's exits, which sends none of them, scores low on both. Vectorised: one
+    whose median member sends none have no behaviour evidence). Where there is
+    behaviour evidence the member score is the mean of the two ratios, so a ring
+    account tied by few signals but sending the ring's templates stays in (1/3 and
+    1 give 2/3), while people behind the ring's exits, who send none of its
+    templates, score at most half however many exits they share. Vectorised: one
     ``unique`` over (cluster, signal) pairs (shared with the views) and a few
     ``bincount``.
     """
@@ -85,7 +86,8 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
         ratio = np.where(ref_acc > 0, strength[member] / ref_acc, (strength[member] > 0).astype(np.float64))
     out[member] = np.clip(ratio, 0.0, 1.0)
     if n_events is not None and template is not None:
-        out = np.maximum(out, _behaviour_ratio(account, signal, acc_cluster, pairs, n_events, template, n_cl))
+        beh = _behaviour_ratio(account, signal, acc_cluster, pairs, n_events, template, n_cl)
+        out = np.where(np.isnan(beh), out, 0.5 * (out + np.nan_to_num(beh)))
     return out
 
 
@@ -105,6 +107,6 @@ def _behaviour_ratio(account: np.ndarray, signal: np.ndarray, acc_cluster: np.nd
     share = np.where(prompts > 0, in_shared / np.maximum(prompts, 1), 0.0)
     member = acc_cluster >= 0
     ref = group_quantile_dense(share[member], acc_cluster[member], n_cl, 0.5)[acc_cluster[member]]
-    out = np.zeros(n)
-    out[member] = np.where(ref > 0, np.clip(share[member] / np.where(ref > 0, ref, 1.0), 0.0, 1.0), 0.0)
+    out = np.full(n, np.nan)
+    out[member] = np.where(ref > 0, np.clip(share[member] / np.where(ref > 0, ref, 1.0), 0.0, 1.0), np.nan)
     return out

@@ -129,7 +129,7 @@ def _robust_center_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | list[str],
                  sample_weight: np.ndarray | None = None, l2: float = 1.0, clip: float = 4.0,
                  max_iter: int = 50, tol: float = 1e-8, meta: dict[str, Any] | None = None,
-                 signs: np.ndarray | None = None) -> LogisticModel:
+                 signs: np.ndarray | None = None, scale: np.ndarray | None = None) -> LogisticModel:
     """Fit an L2-regularised logistic regression by Newton's method (IRLS).
 
     Parameters
@@ -155,6 +155,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | li
         either). A coefficient fitted against its direction is set to 0 and the rest refitted,
         until none is: a monotone model, in which no feature can argue for a ring by being less
         ring-like (collinear features otherwise trade signs), and which transfers better.
+    scale : numpy.ndarray of shape (p,), optional
+        Fixed units per feature (e.g. a quarter of a share, one doubling of a ratio) instead of the
+        data's spread: coefficients then read as log-odds per such unit, and a feature that is 0
+        for most clusters is not blown up by a tiny spread. Centres stay the medians.
 
     Returns
     -------
@@ -169,7 +173,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | li
         raise InvalidParameterError("fit_logistic needs labels 0 and 1, both present")
     w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     w = w / w.mean()
-    center, scale = _robust_center_scale(x)
+    center, spread = _robust_center_scale(x)
+    scale = spread if scale is None else np.asarray(scale, dtype=np.float64)
     model = LogisticModel(tuple(features), center, scale, np.zeros(x.shape[1]), 0.0, clip)
     z = np.column_stack([np.ones(len(y)), model.standardise(x)])
     free = np.ones(z.shape[1], bool)

@@ -32,12 +32,16 @@ class ScoringParams(ParamsBase):
         Width of the densest account-creation window (72 hours).
     size_gate : (int, int), default (2, 6)
         Cluster sizes at which the size gate is 0 and 1 (log-linear between).
-    spread_gate : (float, float), default (200.0, 80.0)
-        Events per account-day at which the spread gate is 0 and 1.
+    spread_gate : (float, float), default (1000.0, 400.0)
+        Events per account-day at which the spread gate is 0 and 1: accounts each sending a
+        thousand requests a day are automation, however coordinated (rings spread their
+        load: 2-200 a day per account on the tuning worlds; small high-volume teams are
+        the team gate's).
     team_gate : (int, float), default (5, 50.0)
         A cluster of at most this many accounts whose accounts send at least this many
         requests per active day (mean) is an automation team (an owner's few API keys),
-        never a ring: its ``team_gate`` is 0.
+        never a ring: its ``team_gate`` is 0. Up to four times as many such accounts are a
+        team too when 90 % of their traffic comes from 3 addresses (a host, not a proxy pool).
     max_account_share : float, default 0.1
         A cluster of at least ``share_gate_min`` accounts holding more than this share
         of all accounts is never flagged (``share_gate`` 0): a ring is a small share of
@@ -46,7 +50,7 @@ class ScoringParams(ParamsBase):
     share_gate_min : int, default 1000
         Clusters smaller than this are exempt from the share gate, so a small input (an
         analyst's extract of suspicious accounts) can still be mostly one ring.
-    min_member_score : float, default 0.25
+    min_member_score : float, default 0.5
         An account of a flagged cluster is flagged only if its own member
         score (``assignments.member_score``: its share of the cluster's
         concentrated signals against the cluster's median member) is at least
@@ -56,11 +60,11 @@ class ScoringParams(ParamsBase):
     model: str | None = None
     burst_window_s: int = 72 * 3600
     size_gate: tuple[int, int] = (2, 6)
-    spread_gate: tuple[float, float] = (200.0, 80.0)
+    spread_gate: tuple[float, float] = (1000.0, 400.0)
     team_gate: tuple[int, float] = (5, 50.0)
     max_account_share: float = 0.1
     share_gate_min: int = 1000
-    min_member_score: float = 0.25
+    min_member_score: float = 0.5
 
     _constraints: ClassVar[dict[str, Constraint]] = {
         "burst_window_s": Interval(int, 1, None),

@@ -43,10 +43,12 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
 **Gates** (not learned; reasons a cluster cannot be a ring whatever its evidence):
 
 * size: ``ramp(log n, log 2, log 6)``: a pair is not a ring (0), three accounts 0.39;
-* spread: ``ramp(events per account-day, 200, 80)``: a few accounts each sending
-  hundreds of requests a day are automation, however scripted;
+* spread: ``ramp(events per account-day, 1000, 400)``: accounts each sending a
+  thousand requests a day are automation, however scripted;
 * automation team: a cluster of at most 5 accounts sending at least 50 requests per
-  account-day is an owner's few API keys (``team_gate``);
+  account-day is an owner's few API keys, and so is one of at most 20 such accounts that
+  sends 90 % of its traffic from its 3 busiest addresses (a host or an office, not a proxy
+  pool) (``team_gate``);
 * events: a cluster with no event at all (linked by attributes only) scores 0;
 * population share: a cluster of at least ``share_gate_min`` accounts holding more
   than ``max_account_share`` of all accounts is a community of the user base glued
@@ -221,7 +223,9 @@ def apply_model(feats: pd.DataFrame, n_accounts_total: int, params: ScoringParam
     share_gate = ((n_acc <= params.max_account_share * max(n_accounts_total, 1))
                   | (n_acc < params.share_gate_min)).astype(np.float64)
     team_n, team_rate = params.team_gate
-    team_gate = 1.0 - ((n_acc <= team_n) & (rate >= team_rate)).astype(np.float64)
+    top_ip = np.nan_to_num(df["ip_top_share"].to_numpy(np.float64)) if "ip_top_share" in df else np.zeros(k)
+    team = (rate >= team_rate) & ((n_acc <= team_n) | ((n_acc <= 4 * team_n) & (top_ip >= 0.9)))
+    team_gate = 1.0 - team.astype(np.float64)
     gate = size_gate * spread_gate * share_gate * team_gate
     df["size_gate"], df["spread_gate"], df["share_gate"], df["team_gate"] = size_gate, spread_gate, share_gate, team_gate
 

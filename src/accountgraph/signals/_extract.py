@@ -29,8 +29,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._progress import task
+from ._group import AccountOrder, account_order, pair_counts
 from ..ingest import ip_networks
-from ..ingest import ValidAccounts, ValidEvents, combine_chunks, factorize_sorted
+from ..ingest import ValidAccounts, ValidEvents, combine_chunks, factorize_sorted, factorize_union
 
 __all__ = ["SignalTable", "extract_signals", "unique_counts"]
 
@@ -75,19 +77,27 @@ def unique_counts(key: np.ndarray, weights: np.ndarray | None = None) -> tuple[n
     cheaper than ``np.unique``'s full sort when keys repeat, as (account, IP)
     pairs do across an account's events.
     """
-    codes, uniq = pd.factorize(key, sort=True)
+    codes, uniq = pd.factorize(key, sort=False)  # sorting the few distinct keys beats remapping every code
     counts = np.bincount(codes, weights=weights, minlength=len(uniq))
-    return np.asarray(uniq, dtype=np.int64), counts.astype(np.int64)
+    order = np.argsort(uniq, kind="stable")
+    return np.asarray(uniq, dtype=np.int64)[order], counts.astype(np.int64)[order]
 
 
-def _pairs(acc: np.ndarray, val: np.ndarray, n_vals: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (account, value) pairs with counts; rows with val < 0 are skipped."""
+def _pairs(acc: np.ndarray, val: np.ndarray, n_acc: int,
+           weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (account, value) pairs with (weighted) counts, sorted by value then account.
+
+    Rows with ``val < 0`` are skipped. Sorted by value first, so the types'
+    incidences concatenated in signal-id order are sorted by (signal, account)
+    with no sort of the whole table.
+    """
     ok = val >= 0
     if not ok.all():
         acc, val = acc[ok], val[ok]
-    base = max(n_vals, 1)
-    uniq, counts = unique_counts(acc.astype(np.int64) * base + val.astype(np.int64))
-    return uniq // base, uniq % base, counts
+        weights = None if weights is None else weights[ok]
+    base = max(n_acc, 1)
+    uniq, counts = unique_counts(val.astype(np.int64) * base + acc.astype(np.int64), weights)
+    return uniq % base, uniq // base, counts
 
 
 def extract_signals(
@@ -120,14 +130,30 @@ def extract_signals(
 
     Notes
     -----
-    Cost: one sort of ``n_events`` 64-bit keys per signal type, O(n log n).
+    Cost: one hash pass over ``n_events`` 64-bit keys per event signal type;
+    IP networks are aggregated from the IP incidences, not from the events.
     """
     sources = _sources(ev, ev_account, accts, acct_account, template_family, use_ip_network)
+    n_acc = 1 + max([int(p[0].max()) for parts in sources.values() if parts is not None for p in parts
+                     if len(p[0])] + [int(ev_account.max()) if len(ev_account) else 0])
     accs, sigs, cnts, types, values = [], [], [], [], []
     type_names: list[str] = []
     offset = 0
+    done: dict[str, tuple] = {}
+    from_events = any(p[2] for parts in sources.values() if parts is not None for p in parts)
+    by = account_order(ev_account, n_acc) if len(ev_account) and from_events else None
+    progress = task("signal types extracted", total=len(sources), unit="types")
+    with progress as bar:
+        for tname in sorted(sources):
+            parts = sources[tname]
+            if parts is None:  # ip_net: the networks of the IP incidences
+                done[tname] = _networks(done.get("ip"), n_acc)
+            else:
+                done[tname] = _incidences(tname, parts, n_acc, by)
+            bar.update(1)
+    del by
     for tname in sorted(sources):
-        a, v, c, value_text = _incidences(tname, sources[tname])
+        a, v, c, value_text = done[tname]
         if len(a) == 0:
             continue
         t = len(type_names)
@@ -144,13 +170,10 @@ def extract_signals(
     if not accs:
         e = np.zeros(0, np.int64)
         return SignalTable(e, e, e, np.zeros(0, np.int16), pa.array([], pa.large_string()), [])
-    account = np.concatenate(accs)
-    signal = np.concatenate(sigs)
-    order = np.lexsort((account, signal))
-    return SignalTable(
-        account=account[order],
-        signal=signal[order],
-        n_events=np.concatenate(cnts)[order],
+    return SignalTable(  # each type sorted by (value, account), types in signal-id order
+        account=np.concatenate(accs),
+        signal=np.concatenate(sigs),
+        n_events=np.concatenate(cnts),
         signal_type=np.concatenate(types),
         signal_value=pa.concat_arrays(values),
         type_names=type_names,
@@ -163,18 +186,18 @@ _Source = tuple[np.ndarray, "pa.ChunkedArray | np.ndarray", bool]
 def _sources(
     ev: ValidEvents, ev_account: np.ndarray, accts: ValidAccounts | None, acct_account: np.ndarray | None,
     template_family: np.ndarray | None, use_ip_network: bool,
-) -> dict[str, list[_Source]]:
-    """Per signal type, its (account codes, value column or codes, counts events?) sources."""
-    sources: dict[str, list[_Source]] = {}
+) -> dict[str, list[_Source] | None]:
+    """Per signal type, its (account codes, value column or codes, counts events?) sources (None: derived)."""
+    sources: dict[str, list[_Source] | None] = {}
 
     def add(tname: str, acc: np.ndarray, col, from_events: bool) -> None:
         if col is not None:
-            sources.setdefault(tname, []).append((acc, col, from_events))
+            sources.setdefault(tname, []).append((acc, col, from_events))  # type: ignore[union-attr]
 
     if ev.ip is not None:
         add("ip", ev_account, ev.ip, True)
         if use_ip_network:
-            add("ip_net", ev_account, pa.chunked_array([ip_networks(combine_chunks(ev.ip))]), True)
+            sources["ip_net"] = None  # derived from the "ip" incidences
     add("device", ev_account, ev.device_id, True)
     add("payment", ev_account, ev.payment_id, True)
     if template_family is not None:
@@ -190,23 +213,57 @@ def _sources(
     return sources
 
 
-def _incidences(tname: str, parts: list[_Source]) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
-    """Distinct (account, value code) pairs of one signal type, their event counts and the value texts."""
+def _networks(ip: tuple | None, n_acc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
+    """(account, network) incidences from the (account, IP) ones: each IP's /24 (/48), events summed."""
+    if ip is None or not len(ip[0]):
+        e = np.zeros(0, np.int64)
+        return e, e, e, pa.array([], pa.large_string())
+    a, v, c, ips = ip
+    net_code, nets = factorize_sorted(ip_networks(combine_chunks(ips)))
+    a2, v2, c2 = _pairs(a, net_code[v].astype(np.int64), n_acc, weights=c)
+    return a2, v2, c2, nets
+
+
+def _incidences(tname: str, parts: list[_Source], n_acc: int,
+                by: AccountOrder | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
+    """Distinct (account, value code) pairs of one signal type, their event counts and the value texts.
+
+    Event columns go through the shared account order (:mod:`._group`); the few
+    rows of the accounts table are merged in with no events.
+    """
     if tname == "template":
         acc, fam, _ = parts[0]
-        uniq_vals = np.unique(fam[fam >= 0])
-        codes = np.searchsorted(uniq_vals, fam)
-        codes[fam < 0] = -1
-        a, v, c = _pairs(acc, codes, len(uniq_vals))
+        ok = fam >= 0
+        present = np.bincount(fam[ok], minlength=int(fam.max()) + 1 if ok.any() else 0) > 0
+        if present.all():  # every family id 0..k-1 holds a row (as template_families numbers them)
+            uniq_vals, codes = np.flatnonzero(present), fam
+        else:
+            uniq_vals = np.flatnonzero(present)
+            codes = np.where(ok, np.searchsorted(uniq_vals, fam), -1)
+        a, v, c = _event_pairs(acc, codes, len(uniq_vals), n_acc, by)
         return a, v, c, pc.binary_join_element_wise("family ", pa.array(uniq_vals).cast(pa.string()), "")
     # Factorise the union of all columns of this type together so a card
     # seen in events and in accounts is one signal.
-    cols = [combine_chunks(p[1]).cast(pa.large_string()) for p in parts]
-    codes_all, uniq = factorize_sorted(pa.chunked_array(cols))
-    acc_all = np.concatenate([p[0] for p in parts])
-    counts_w = np.concatenate([np.ones(len(p[0]), np.int64) if p[2] else np.zeros(len(p[0]), np.int64) for p in parts])
-    ok = codes_all >= 0
-    key = acc_all[ok].astype(np.int64) * max(len(uniq), 1) + codes_all[ok]
-    u, c = unique_counts(key, weights=counts_w[ok])
-    a, v = u // max(len(uniq), 1), u % max(len(uniq), 1)
-    return a, v, c, uniq
+    codes_parts, uniq = factorize_union([p[1] for p in parts])
+    found = []
+    for (acc, _, from_events), codes in zip(parts, codes_parts):
+        if from_events:
+            found.append(_event_pairs(acc, codes, len(uniq), n_acc, by))
+        else:
+            a, v, c = _pairs(acc, codes, n_acc)
+            found.append((a, v, np.zeros_like(c)))
+    if len(found) == 1:
+        return (*found[0], uniq)
+    base = max(n_acc, 1)
+    keys = np.concatenate([v * base + a for a, v, _ in found])
+    u, inv = np.unique(keys, return_inverse=True)
+    c = np.bincount(inv.reshape(-1), weights=np.concatenate([c for _, _, c in found]), minlength=len(u))
+    return u % base, u // base, c.astype(np.int64), uniq
+
+
+def _event_pairs(acc: np.ndarray, codes: np.ndarray, n_vals: int, n_acc: int,
+                 by: AccountOrder | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(account, value) pairs of event rows: through the account order when there is one."""
+    if by is not None and len(acc) == len(by.order):
+        return pair_counts(codes, by, n_vals)
+    return _pairs(acc, codes, n_acc)

@@ -223,7 +223,7 @@ def write(scenario: str | Scenario, out_dir: str | os.PathLike[str], *, seed: in
     Memory is bounded by one time slice (at most ~1.3e5 expected events) plus two
     row groups (one being written in a background thread while the next is
     generated), independent of the total: see ``benchmarks/results/synth.md`` for
-    the measured peak RSS of the 33.5M-event ``seed-2026`` world.
+    the measured peak RSS of the 33.5M-event ``seed-2026-small`` world.
     """
     spec, seed, scale = _resolve(scenario, seed, scale, "write")
     batch_rows = check_positive_int(batch_rows, "batch_rows", "write")

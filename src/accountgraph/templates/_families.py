@@ -34,6 +34,7 @@ evidence is then measured on the sample.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,18 +43,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from .._parallel import map_batches
+from .._progress import task
 from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, as_text_array, band_keys, lsh_params, shingle_signatures
+from ._linking import BandKeys, band_families
 
 __all__ = ["TemplateFamilies", "template_families"]
 
 logger = logging.getLogger(__name__)
 
-@dataclass
 class TemplateFamilies:
     """Template family of each prompt and a table of the families.
 
@@ -64,19 +64,58 @@ class TemplateFamilies:
     families : pandas.DataFrame
         ``family``, ``prompts`` (rows), ``distinct`` (distinct prompt texts),
         ``representative`` (the most frequent distinct text; ties by the
-        smaller signature hash), ordered by family id.
+        smaller signature hash), ordered by family id. For prompts left on disk
+        (a Parquet column) the representatives are read on first access, in one
+        scan; :meth:`representatives` reads those of a few families only.
     stats : dict
         Rows, sampled rows, nulls, token-less and invalid-UTF-8 counts, bands.
     """
 
-    family: np.ndarray
-    families: pd.DataFrame
-    stats: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, family: np.ndarray, counts: pd.DataFrame, stats: dict[str, Any],
+                 rep_rows: np.ndarray | None = None, prompts: Any = None, batch_rows: int = 65_536) -> None:
+        self.family, self.stats = family, stats
+        self._counts, self._rep_rows, self._prompts, self._batch_rows = counts, rep_rows, prompts, batch_rows
+        self._table: pd.DataFrame | None = None
+        if not self.is_lazy:  # prompts in memory: fetch now, so the result does not pin the corpus
+            self._table = self._build()
+
+    @property
+    def is_lazy(self) -> bool:
+        """Whether the representatives are still on disk."""
+        return isinstance(self._prompts, LazyColumn) and self._table is None and len(self._counts) > 0
+
+    def _build(self) -> pd.DataFrame:
+        table = self._counts.copy()
+        reps = _fetch_rows(self._prompts, self._rep_rows, self._batch_rows) if len(table) else []
+        table["representative"] = pd.Series(reps, index=table.index, dtype=object) if len(table) else \
+            pd.Series([], dtype=object)
+        self._prompts = None
+        return table
+
+    @property
+    def families(self) -> pd.DataFrame:
+        """The per-family table (representatives read on first access if they are on disk)."""
+        if self._table is None:
+            self._table = self._build()
+        return self._table
+
+    def representatives(self, families: np.ndarray) -> list[str | None]:
+        """Representative texts of the given families, reading only their rows."""
+        families = np.asarray(families, np.int64)
+        if self._table is not None:
+            return self._table["representative"].to_numpy()[families].tolist()
+        return _fetch_rows(self._prompts, self._rep_rows[families], self._batch_rows)
+
+    def texts_only(self) -> TemplateFamilies:
+        """A copy without the per-row ``family`` array: what a result keeps to read texts later."""
+        out = copy.copy(self)
+        out.family = np.zeros(0, np.int64)
+        return out
 
     @property
     def n_families(self) -> int:
         """Number of families (singletons included)."""
-        return len(self.families)
+        return len(self._counts)
 
     def to_pandas(self) -> pd.DataFrame:
         """The per-family table (a copy)."""
@@ -178,10 +217,10 @@ def template_families(
     rid = np.concatenate(signed.row_ids)
     rs = np.concatenate(signed.row_sig)
     family[rid[rs >= 0]] = fam_of_d[d_codes][rs[rs >= 0]]
-    table = _family_table(prompts, family, signed, d_codes, fam_of_d, rs, batch_rows)
-    stats["families"] = len(table)
-    _log_families(table, len(fam_of_d), stats)
-    return TemplateFamilies(family, table, stats)
+    counts, rep_rows = _family_table(family, signed, d_codes, fam_of_d, rs)
+    stats["families"] = len(counts)
+    _log_families(counts, len(fam_of_d), stats)
+    return TemplateFamilies(family, counts, stats, rep_rows, prompts, batch_rows)
 
 
 def _log_families(table: pd.DataFrame, n_d: int, stats: dict[str, Any]) -> None:
@@ -201,7 +240,9 @@ class _Signed:
 
     row_ids: list[np.ndarray] = field(default_factory=list)
     row_sig: list[np.ndarray] = field(default_factory=list)  # per row: global id of its batch-distinct prompt
-    keys: list[np.ndarray] = field(default_factory=list)
+    # Band keys of every signed prompt, band by band (the largest data of the stage;
+    # spilled to files past a few hundred MiB, see BandKeys).
+    keys: BandKeys = field(default_factory=lambda: BandKeys(0, 1))
     sighash: list[np.ndarray] = field(default_factory=list)
     first_rows: list[np.ndarray] = field(default_factory=list)  # a row holding each batch-distinct prompt
     n_distinct: int = 0
@@ -209,7 +250,33 @@ class _Signed:
 
 def _sign_batch(item: tuple[np.ndarray, pa.Array], bands: int, rows: int, num_perm: int, width: int,
                 seed: int) -> tuple:
-    """Everything about one batch that does not depend on other batches."""
+    """Everything about one batch that does not depend on other batches.
+
+    Text columns are signed row by row: prompts repeat too rarely inside a batch
+    (~2 % on the synthetic worlds) for hashing whole texts to find them to pay,
+    and identical texts get identical signatures, which are merged across
+    batches anyway. Binary columns may hold invalid UTF-8, which is counted
+    per distinct text, so they are signed per distinct text.
+    """
+    rows_idx, arr = item
+    if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
+        return _sign_distinct(item, bands, rows, num_perm, width, seed)
+    sig, _ = shingle_signatures(arr, num_perm=num_perm, seed=seed, width=width)
+    valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), bool) if arr.null_count else \
+        np.ones(len(arr), bool)
+    empty = (sig == EMPTY_BIN).all(axis=1)
+    ok = valid & ~empty
+    keys, acc = band_keys(sig[ok], bands, rows)
+    n_ok = int(ok.sum())
+    local = np.full(len(arr), -1, np.int64)
+    local[ok] = np.arange(n_ok)
+    counts = (len(rows_idx), 0, int((~valid).sum()), int((valid & empty).sum()))
+    return rows_idx, local, keys, acc, rows_idx[ok], n_ok, counts
+
+
+def _sign_distinct(item: tuple[np.ndarray, pa.Array], bands: int, rows: int, num_perm: int, width: int,
+                   seed: int) -> tuple:
+    """:func:`_sign_batch` signing each distinct text of the batch once."""
     rows_idx, arr = item
     enc = arr.dictionary_encode()
     uniq = enc.dictionary if len(enc.dictionary) else pa.array([""], pa.string())  # all-null batch: keeps indexing valid
@@ -235,23 +302,32 @@ def _sign_batches(prompts: Any, sample: np.ndarray | None, batch_rows: int, band
     Batches run on a thread pool; results come back in batch order, so the
     output does not depend on the number of workers.
     """
-    out = _Signed()
+    total = int(sample.sum()) if sample is not None else int(stats["rows"])
+    out = _Signed(keys=BandKeys(total, bands))
 
     def work(item: tuple[np.ndarray, pa.Array]) -> tuple:
         return _sign_batch(item, bands, rows, num_perm, width, seed)
 
-    for rows_idx, rsig, k, acc, frows, n_ok, counts in map_batches(work, _batches(prompts, sample, batch_rows), -1):
-        stats["sampled"] += counts[0]
-        stats["invalid_utf8"] += counts[1]
-        stats["null"] += counts[2]
-        stats["no_tokens"] += counts[3]
-        out.row_ids.append(rows_idx)
-        out.row_sig.append(np.where(rsig >= 0, rsig + out.n_distinct, -1))
-        out.keys.append(k)
-        out.sighash.append(acc)
-        out.first_rows.append(frows)
-        out.n_distinct += n_ok
+    with task("prompts signed", total=total, unit="prompts") as progress:
+        for item in map_batches(work, _batches(prompts, sample, batch_rows), -1):
+            _collect(out, item, stats)
+            progress.update(item[6][0])
     return out
+
+
+def _collect(out: _Signed, item: tuple, stats: dict[str, Any]) -> None:
+    """Append one signed batch to ``out`` (ids of distinct prompts made global) and count it."""
+    rows_idx, rsig, k, acc, frows, n_ok, counts = item
+    stats["sampled"] += counts[0]
+    stats["invalid_utf8"] += counts[1]
+    stats["null"] += counts[2]
+    stats["no_tokens"] += counts[3]
+    out.row_ids.append(rows_idx)
+    out.row_sig.append(np.where(rsig >= 0, rsig + out.n_distinct, -1))
+    out.keys.append(k)
+    out.sighash.append(acc)
+    out.first_rows.append(frows)
+    out.n_distinct += n_ok
 
 
 def _families_of_signatures(signed: _Signed, bands: int) -> tuple[np.ndarray, np.ndarray]:
@@ -261,53 +337,26 @@ def _families_of_signatures(signed: _Signed, bands: int) -> tuple[np.ndarray, np
     distinct signature across batches, and for every distinct signature its
     order-free family id.
     """
-    keys_all = np.concatenate(signed.keys)
-    signed.keys.clear()
     hashes = np.concatenate(signed.sighash)
     # Identical prompts in different batches have identical signatures.
     d_codes, d_uniq = pd.factorize(hashes, sort=True)
     n_d = len(d_uniq)
     del hashes
-    # Band by band, every signature is linked to the first one holding the same
-    # key (a star per key: same components as the signature-key bipartite
-    # graph, with one int32 edge per collision instead of a node and two
-    # entries per key), so memory stays a few bytes per sampled prompt and band.
-    src: list[np.ndarray] = []
-    dst: list[np.ndarray] = []
-    for b in range(bands):
-        kb = keys_all[:, b]
-        used = kb != 0
-        codes, _ = pd.factorize(kb[used], sort=False)
-        node = d_codes[used]
-        leader = np.empty(int(codes.max()) + 1 if codes.size else 0, np.int64)
-        leader[codes[::-1]] = node[::-1]  # the first signature seen with each key
-        lead = leader[codes]
-        linked = lead != node
-        src.append(node[linked].astype(np.int32))
-        dst.append(lead[linked].astype(np.int32))
-    del keys_all
-    e_src, e_dst = np.concatenate(src), np.concatenate(dst)
-    del src, dst
-    adj = sp.coo_matrix((np.ones(e_src.size, np.int8), (e_src, e_dst)), shape=(n_d, n_d)).tocsr()
-    del e_src, e_dst
-    _, comp = connected_components(adj, directed=False)
-    del adj
-    # Order-free family ids: rank components by their smallest signature hash
-    # (d_uniq is sorted, so the first member seen in index order is the smallest).
-    first = np.full(comp.max() + 1, np.iinfo(np.int64).max)
-    np.minimum.at(first, comp, np.arange(n_d))
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first)] = np.arange(len(first))
-    return d_codes, rank[comp]
+    # Families: union-find over "shares a band key" (:mod:`._linking`), numbered by
+    # their smallest signature hash (d_uniq is sorted, so by smallest index).
+    try:
+        fam_of_d = band_families(signed.keys, d_codes, n_d)
+    finally:
+        signed.keys.close()
+    return d_codes, fam_of_d
 
 
-def _family_table(prompts: Any, family: np.ndarray, signed: _Signed, d_codes: np.ndarray, fam_of_d: np.ndarray,
-                  rs: np.ndarray, batch_rows: int) -> pd.DataFrame:
-    """Rows, distinct signatures and representative text per family.
+def _family_table(family: np.ndarray, signed: _Signed, d_codes: np.ndarray, fam_of_d: np.ndarray,
+                  rs: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows and distinct signatures per family, and the row of each family's representative.
 
     The representative is the most frequent distinct prompt (ties: smaller
-    signature hash). Only the representatives' texts are fetched, so memory
-    never holds the corpus.
+    signature hash); only the row is kept here, the text is read when asked for.
     """
     n_d = len(fam_of_d)
     n_fam = int(fam_of_d.max()) + 1
@@ -318,12 +367,12 @@ def _family_table(prompts: Any, family: np.ndarray, signed: _Signed, d_codes: np
     lead = np.ones(n_d, bool)
     lead[1:] = fam_of_d[order][1:] != fam_of_d[order][:-1]
     rep_rows = first_row_d[order[lead]]  # one per family, in family order
-    return pd.DataFrame({
+    counts = pd.DataFrame({
         "family": np.arange(n_fam, dtype=np.int64),
         "prompts": np.bincount(family[family >= 0], minlength=n_fam).astype(np.int64),
         "distinct": np.bincount(fam_of_d, minlength=n_fam).astype(np.int64),
-        "representative": _fetch_rows(prompts, rep_rows, batch_rows),
     })
+    return counts, rep_rows
 
 
 def _fetch_rows(prompts: Any, rows: np.ndarray, batch_rows: int) -> list[str | None]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._deferred import Deferred
 from ._pseudonym import WITHHELD, Pseudonymizer
 
 __all__ = ["pseudonymize_tables", "pseudonymize_quarantine", "withhold_prompts"]
@@ -34,8 +35,12 @@ def _templates(t: pd.DataFrame) -> pd.DataFrame:
 
 def withhold_prompts(result: Any) -> Any:
     """The same result with every prompt text (template representatives) replaced by a placeholder."""
-    return replace(result, templates=_templates(result.templates),
-                   _cluster_templates=_templates(result._cluster_templates), _include_prompts=False)
+    def withheld(name: str) -> Any:  # a table still on disk stays there: it is withheld when read
+        raw = object.__getattribute__(result, name)
+        return raw.then(_templates) if isinstance(raw, Deferred) else _templates(raw)
+
+    return replace(result, templates=withheld("templates"), _cluster_templates=withheld("_cluster_templates"),
+                   _include_prompts=False)
 
 
 def _accounts(df: pd.DataFrame, p: Pseudonymizer, cols: tuple[str, ...] = ("account_id",),
@@ -76,6 +81,9 @@ def pseudonymize_tables(result: Any, p: Pseudonymizer, *, include_prompts: bool 
         _incidence=_accounts(result._incidence, p),
         _pseudonymizer=p,
         _include_prompts=True,
+        # passed as stored: ``replace`` would read (and so compute) a deferred table
+        templates=object.__getattribute__(result, "templates"),
+        _cluster_templates=object.__getattribute__(result, "_cluster_templates"),
     )
     return out if include_prompts else withhold_prompts(out)
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import InvalidParameterError
+from .._progress import reporting, task
 from .._version import __version__
 from ._dossier import component_names
 from ._export import write_text
@@ -288,14 +289,16 @@ def render_report(result: ResultLike, *, top: int = 10, title: str | None = None
                          'stacked by contribution"></figure>')
         parts.append('<nav class="muted">Dossiers: ' + " ".join(
             f'<a href="#ring-{int(i)}">{int(i)}</a>' for i in top_ids) + "</nav>")
-        for cid in top_ids:
-            ex = result.explain(int(cid))
-            img = None
-            if plots:
-                from matplotlib.figure import Figure
+        with task("dossiers", total=len(top_ids), unit="dossier") as progress:
+            for cid in top_ids:
+                ex = result.explain(int(cid))
+                img = None
+                if plots:
+                    from matplotlib.figure import Figure
 
-                img = _png(plot_dossier(ex, fig=Figure(figsize=(15, 12))), 72)
-            parts.append(dossier_html(ex, image=img))
+                    img = _png(plot_dossier(ex, fig=Figure(figsize=(15, 12))), 72)
+                parts.append(dossier_html(ex, image=img))
+                progress.update(1)
     parts.append('<p class="muted">How to read: a signal\'s rarity weight is high when few accounts overall use it; '
                  '"accounts outside" use the signal but are not in the ring. Contributions add up to ring_score; '
                  "\"at most\" is what the component could add for a ring of this size.</p>")
@@ -304,7 +307,7 @@ def render_report(result: ResultLike, *, top: int = 10, title: str | None = None
 
 
 def write_report(result: ResultLike, path: str | os.PathLike[str], *, top: int = 10,
-                 overwrite: bool = False, title: str | None = None) -> Path:
+                 overwrite: bool = False, title: str | None = None, progress: bool | None = None) -> Path:
     """Render the report and write it to ``path`` (see :meth:`DetectionResult.report`)."""
 
     if not isinstance(top, (int, np.integer)) or isinstance(top, bool) or top < 1:
@@ -312,4 +315,6 @@ def write_report(result: ResultLike, path: str | os.PathLike[str], *, top: int =
     p = Path(path)
     if p.exists() and not overwrite:  # fail before the (slow) rendering; write_text re-checks atomically
         write_text(p, "", overwrite=False, what="HTML report")
-    return write_text(p, render_report(result, top=int(top), title=title), overwrite=overwrite, what="HTML report")
+    with reporting(progress):
+        html_text = render_report(result, top=int(top), title=title)
+    return write_text(p, html_text, overwrite=overwrite, what="HTML report")

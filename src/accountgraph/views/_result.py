@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from .._exceptions import InvalidParameterError
 from ..ingest import Quarantine
+from ._deferred import DEFERRED_FIELDS, Deferred
 from ._dossier import dossier_parts
 from ._explanation import RingExplanation
 from ._export import bipartite_tables, tables_to_igraph, tables_to_networkx, write_graphml
@@ -54,6 +55,8 @@ class DetectionResult:
         For each cluster, the signals shared by at least two of its accounts.
     templates : pandas.DataFrame
         Template families (``family``, ``representative``, ...), if prompts were given.
+        For prompts read from a Parquet file the representatives are read from
+        it on first access (one scan of the prompt column).
     quarantine : Quarantine
         Rows left out of the analysis, counted by reason.
     stats : dict
@@ -82,6 +85,13 @@ class DetectionResult:
     _incidence: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     _pseudonymizer: Pseudonymizer | None = field(default=None, repr=False)
     _include_prompts: bool = field(default=True, repr=False)
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if name in DEFERRED_FIELDS and isinstance(value, Deferred):  # computed on first read, then kept
+            value = value.value()
+            object.__setattr__(self, name, value)
+        return value
 
     @property
     def is_pseudonymized(self) -> bool:
@@ -266,7 +276,7 @@ class DetectionResult:
         return write_graphml(self, path, cluster_id=cluster_id, overwrite=overwrite)
 
     def report(self, path: str | os.PathLike[str], top: int = 10, *, overwrite: bool = False,
-               title: str | None = None, include_prompts: bool | None = None) -> Path:
+               title: str | None = None, include_prompts: bool | None = None, progress: bool | None = None) -> Path:
         """Write a self-contained HTML report: summary table, plots and the top rings' dossiers.
 
         The file needs no network (inline CSS, plots as base64 PNG, no script),
@@ -283,6 +293,9 @@ class DetectionResult:
         include_prompts : bool, optional
             Show template representatives (raw prompts). Default: yes, unless
             the result is pseudonymised (prompts carry personal data).
+        progress : bool, optional
+            Show a progress bar over the dossiers (each takes a few seconds with
+            its plots); ``None`` shows one only on an interactive terminal.
 
         Returns
         -------
@@ -297,7 +310,7 @@ class DetectionResult:
 
         shown = self if include_prompts or (include_prompts is None and self._include_prompts) \
             else withhold_prompts(self)
-        return write_report(shown, path, top=top, overwrite=overwrite, title=title)
+        return write_report(shown, path, top=top, overwrite=overwrite, title=title, progress=progress)
 
     def plot(self, top: int = 10, *, ax: Axes | None = None) -> Axes:
         """Bars of the top clusters' ring_score stacked by contribution (needs matplotlib)."""

@@ -16,7 +16,8 @@ import pyarrow as pa
 from ..graph import STATUS_NAMES, AccountGraph
 from ..signals import ClusterPairs, SignalTable, cluster_pairs
 
-__all__ = ["assignments_table", "cluster_signals", "cluster_templates", "evidence_tables", "rank_clusters"]
+__all__ = ["assignments_table", "cluster_signals", "cluster_template_counts", "cluster_templates", "evidence_tables",
+           "rank_clusters", "with_representatives"]
 
 
 def rank_clusters(feats: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, np.ndarray]:
@@ -108,26 +109,52 @@ def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, 
     return df, incidence
 
 
-def cluster_templates(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np.ndarray | None,
-                      templates: pd.DataFrame) -> pd.DataFrame:
-    """Per cluster, its template families by share of prompts (top 5)."""
-    if ev_family is None or templates.empty:
-        return pd.DataFrame()
+def cluster_template_counts(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np.ndarray | None) -> pd.DataFrame:
+    """Per cluster, its template families by share of prompts (top 5), without their texts.
+
+    Columns ``cluster_id``, ``family``, ``prompts``, ``share``; sorted by
+    cluster, then prompts (descending), then family. One ``unique`` over the
+    clustered prompts (no per-event frame).
+    """
+    empty = pd.DataFrame()
+    if ev_family is None:
+        return empty
     cl = acc_cid[ev_account]
     m = (cl >= 0) & (ev_family >= 0)
     if not m.any():
+        return empty
+    n_fam = int(ev_family.max()) + 1
+    key, prompts = np.unique(cl[m].astype(np.int64) * n_fam + ev_family[m], return_counts=True)
+    cid, fam = key // n_fam, key % n_fam
+    _, inv = np.unique(cid, return_inverse=True)
+    share = prompts / np.bincount(inv, weights=prompts)[inv]
+    order = np.lexsort((fam, -prompts, cid))
+    cid, fam, prompts, share = cid[order], fam[order], prompts[order], share[order]
+    rank = np.arange(len(cid)) - np.searchsorted(cid, cid, side="left")
+    top = rank < 5
+    return pd.DataFrame({"cluster_id": cid[top].astype(np.int64), "family": fam[top].astype(np.int64),
+                         "prompts": prompts[top].astype(np.int64), "share": share[top]})
+
+
+def with_representatives(counts: pd.DataFrame, representatives: Any) -> pd.DataFrame:
+    """``counts`` with a ``representative`` text per row; ``representatives(families) -> texts``."""
+    out = counts.copy()
+    out["representative"] = pd.Series(representatives(counts["family"].to_numpy()) if len(counts) else [],
+                                      index=out.index, dtype=object)
+    return out
+
+
+def cluster_templates(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np.ndarray | None,
+                      templates: pd.DataFrame) -> pd.DataFrame:
+    """Per cluster, its template families by share of prompts (top 5), with the family's representative."""
+    counts = cluster_template_counts(acc_cid, ev_account, ev_family)
+    if counts.empty or templates.empty:
         return pd.DataFrame()
-    df = pd.DataFrame({"cluster_id": cl[m], "family": ev_family[m]})
-    g = df.groupby(["cluster_id", "family"], sort=True).size().rename("prompts").reset_index()
-    g["share"] = g["prompts"] / g.groupby("cluster_id")["prompts"].transform("sum")
-    g = g.sort_values(["cluster_id", "prompts", "family"], ascending=[True, False, True])
-    g = g.groupby("cluster_id", sort=True).head(5)
-    rep_col = "representative" if "representative" in templates.columns else None
-    if rep_col and "family" in templates.columns:
-        g = g.merge(templates[["family", rep_col]], on="family", how="left")
-    else:
-        g["representative"] = None
-    return g.reset_index(drop=True)
+    if "representative" in templates.columns and "family" in templates.columns:
+        rep = templates.set_index("family")["representative"]
+        out = with_representatives(counts, lambda f: rep.reindex(f).tolist())
+        return out.astype({"representative": rep.dtype})
+    return with_representatives(counts, lambda f: [None] * len(f))
 
 
 def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.Array, ev_account: np.ndarray,
@@ -143,15 +170,20 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
     keep = np.zeros(int(acc_cid.max()) + 2 if len(acc_cid) else 1, bool)
     keep[keep_ids] = True
     acc_keep = (acc_cid >= 0) & keep[np.maximum(acc_cid, 0)]
-    m = acc_keep[ev_account]
-    ev_acc = ev_account[m]
+    rows = np.flatnonzero(acc_keep[ev_account])
+    # Sorted by (cluster, account, time), ties in row order. Account codes follow the sorted
+    # ids, so two stable integer sorts give the order of sorting the text.
+    rows = rows[np.argsort(ts_us[rows], kind="stable")]
+    ev_acc = ev_account[rows].astype(np.int64)
+    rows = rows[np.argsort(acc_cid[ev_acc] * max(len(acc_cid), 1) + ev_acc, kind="stable")]
+    ev_acc = ev_account[rows]
     events = pd.DataFrame({
-        "cluster_id": acc_cid[ev_acc],
+        "cluster_id": acc_cid[ev_acc].astype(np.int64),
         "account_id": ids[ev_acc],
-        "timestamp": pd.to_datetime(ts_us[m], unit="us", utc=True),
-        "output_tokens": output[m] if output is not None else np.full(int(m.sum()), -1, np.int64),
-        "family": family[m] if family is not None else np.full(int(m.sum()), -1, np.int64),
-    }).sort_values(["cluster_id", "account_id", "timestamp"], kind="stable").reset_index(drop=True)
+        "timestamp": pd.to_datetime(ts_us[rows], unit="us", utc=True),
+        "output_tokens": output[rows].astype(np.int64) if output is not None else np.full(len(rows), -1, np.int64),
+        "family": family[rows].astype(np.int64) if family is not None else np.full(len(rows), -1, np.int64),
+    })
     n_acc = len(acc_cid)
     n_ev = np.bincount(ev_account, minlength=n_acc)
     first = np.full(n_acc, np.iinfo(np.int64).max)
@@ -168,14 +200,15 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
         "n_events": n_ev[ka],
         "first_seen": pd.to_datetime(np.where(has_ev, first[ka], np.iinfo(np.int64).min), unit="us", utc=True),
         "last_seen": pd.to_datetime(np.where(has_ev, last[ka], np.iinfo(np.int64).min), unit="us", utc=True),
-    }).sort_values(["cluster_id", "account_id"]).reset_index(drop=True)
-    e = acc_keep[graph.src] & (acc_cid[graph.src] == acc_cid[graph.dst])
+    }).iloc[np.lexsort((ka, acc_cid[ka]))].reset_index(drop=True)  # by (cluster, account id)
+    e = np.flatnonzero(acc_keep[graph.src] & (acc_cid[graph.src] == acc_cid[graph.dst]))
+    e = e[np.lexsort((graph.dst[e], graph.src[e], acc_cid[graph.src[e]]))]  # by (cluster, source, target)
     edges = pd.DataFrame({
         "cluster_id": acc_cid[graph.src[e]],
         "source": ids[graph.src[e]],
         "target": ids[graph.dst[e]],
         "weight": graph.link[e],
-    }).sort_values(["cluster_id", "source", "target"]).reset_index(drop=True)
+    })
     hour = (ts_us // 3_600_000_000) % 24
     uncl = acc_cid[ev_account] == -1
     population = {

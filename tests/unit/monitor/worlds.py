@@ -2,9 +2,9 @@
 
 A *ring day* is a day of traffic from a set of ring accounts: they share payment
 cells, a small proxy pool and an automation stack, work round the clock at a
-steady rate with long, tight outputs. A *legit day* is ordinary users, each with
-an own home IP and card, office hours, varied outputs and a popular SDK
-fingerprint. Composing days with chosen members plants growth, merges and
+steady rate with long, tight outputs, and fill in three prompt templates. A *legit day* is ordinary users, each with
+an own home IP and card, office hours, varied outputs, their own prompts and a
+popular SDK fingerprint. Composing days with chosen members plants growth, merges and
 splits exactly where a test wants them.
 """
 
@@ -14,6 +14,12 @@ import numpy as np
 import pandas as pd
 
 T0 = pd.Timestamp("2026-05-01", tz="UTC")
+RING_TEMPLATES = (
+    "Solve step by step and show every intermediate result: problem {} of the set, constraints {}.",
+    "You are a coding agent. Call the tools in order and return the final patch for task {} (repo {}).",
+    "Write a detailed chain of reasoning for question {} then give the answer; format {}.",
+)
+WORDS = np.array("garden recipe holiday invoice poem letter travel budget lesson story email summary".split())
 
 
 def ring_day(names: list[str], day: int, *, cards: list[str], ips: list[str], device: str, seed: int,
@@ -31,6 +37,8 @@ def ring_day(names: list[str], day: int, *, cards: list[str], ips: list[str], de
         "device_id": device,
         "payment_id": [card_of[a] for a in acc],
         "output_tokens": rng.normal(1500, 50, n).astype(np.int64),
+        "prompt": [RING_TEMPLATES[t].format(a, b) for t, a, b in
+                   zip(rng.integers(0, 3, n), rng.integers(0, 50, n), rng.integers(0, 10, n))],
     })
 
 
@@ -49,6 +57,7 @@ def legit_day(n_users: int, day: int, *, seed: int, prefix: str = "user") -> pd.
             "device_id": f"sdk-{int(rng.zipf(1.6)) % 30}",
             "payment_id": f"card-{prefix}-{i:04d}",
             "output_tokens": rng.integers(5, 3000, k),
+            "prompt": [" ".join(rng.choice(WORDS, 8)) + f" {i}-{j}-{day}" for j in range(k)],
         }))
     return pd.concat(rows, ignore_index=True)
 

@@ -246,7 +246,7 @@ def test_registry_documents_every_scenario():
     names = list_scenarios()
     assert names[:2] == ["tiny", "small"]
     assert {"enterprise-heavy", "residential-proxy", "camouflage", "many-rings", "seed-2026",
-            "feb-2026"} <= set(names)
+            "feb-2026", "seed-2026-small", "feb-2026-small"} <= set(names)
     for name in names:
         assert len(SCENARIOS[name].description) > 80
     seed = SCENARIOS["seed-2026"]
@@ -258,7 +258,8 @@ def test_registry_documents_every_scenario():
 
 
 @pytest.mark.parametrize("name", ["enterprise-heavy", "residential-proxy", "camouflage",
-                                  "many-rings", "seed-2026", "feb-2026"])
+                                  "many-rings", "seed-2026", "feb-2026", "seed-2026-small",
+                                  "feb-2026-small"])
 def test_every_scenario_generates_at_low_scale(name):
     spec = SCENARIOS[name]
     ds = generate(name, seed=0, scale=15_000 / spec.expected_events())

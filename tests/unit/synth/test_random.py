@@ -17,6 +17,8 @@ from accountgraph.synth import (
     RingTactic,
     Scenario,
     generate,
+    get_scenario,
+    list_scenarios,
     random_scenario,
     write,
 )
@@ -289,12 +291,15 @@ def test_benign_knobs(knobs):
 
 def test_full_user_base_scenarios_keep_the_ring():
     for name in ("seed-2026", "feb-2026"):
-        full, orig = SCENARIOS[f"{name}-full"], SCENARIOS[name]
-        assert full.rings == orig.rings and full.days == orig.days
+        full, small = SCENARIOS[name], SCENARIOS[f"{name}-small"]
+        assert full.rings == small.rings and full.days == small.days and full.start == small.start
         assert 450_000 <= _n_accounts(full) <= 550_000
         assert sum(r.n_accounts for r in full.rings) < 0.06 * _n_accounts(full)
-    # The originals keep their documented (regression-checked) sizes.
-    assert SCENARIOS["seed-2026"].n_legit == 80_000 and SCENARIOS["feb-2026"].n_legit == 60_000
+        # The former name of the full world still resolves to it.
+        assert get_scenario(f"{name}-full") is full
+        assert f"{name}-full" not in list_scenarios()
+    # The small worlds keep their documented (regression-checked) sizes.
+    assert SCENARIOS["seed-2026-small"].n_legit == 80_000 and SCENARIOS["feb-2026-small"].n_legit == 60_000
 
 
 def test_default_knobs_reproduce_original_world():

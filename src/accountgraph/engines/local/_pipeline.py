@@ -2,7 +2,7 @@
 
 ::
 
-    ingest      validate & quarantine, account codes      (accountgraph.ingest)
+    validate    validate & quarantine, account codes      (accountgraph.ingest)
     templates   prompt-template families                  (accountgraph.templates)
     signals     account–signal incidence                  (accountgraph.signals)
     graph       rarity weights, bounded projection        (accountgraph.graph)
@@ -10,15 +10,14 @@
     score       evidence features and ring_score          (accountgraph.scoring)
     views       result tables and evidence                (accountgraph.views)
 
-:func:`run_pipeline` keeps each stage's time in ``result.stats["seconds"]``,
-logs it and drives the optional progress bar.
+:func:`run_pipeline` keeps each stage's time in ``result.stats["seconds"]`` and its
+peak resident memory in ``result.stats["peak_rss_mib"]``, logs them and drives the
+optional progress bars (one over the stages, one inside long stages).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,22 +32,27 @@ from ...ingest import (
     TableLike,
     ValidAccounts,
     ValidEvents,
-    combine_chunks,
     factorize_sorted,
+    factorize_union,
     validate_accounts,
     validate_events,
 )
 from ...scoring import member_scores, score_clusters
 from ...signals import SignalTable, cluster_pairs, extract_signals
-from ...templates import sample_per_account_window, template_families
+from ...templates import TemplateFamilies, sample_per_account_window, template_families
 from ...views import (
+    Deferred,
     DetectionResult,
     assignments_table,
     cluster_signals,
+    cluster_template_counts,
     cluster_templates,
     evidence_tables,
     rank_clusters,
+    with_representatives,
 )
+from ..._progress import enabled, reporting
+from ..._resources import Meter
 from ..._seeds import apply_known_bad, seed_mask
 from .._base import PipelineConfig
 
@@ -58,32 +62,33 @@ logger = logging.getLogger(__name__)
 
 
 class _Stage:
-    """Log a stage's duration and keep it in ``stats``."""
+    """Log a stage's duration and peak memory and keep them in ``stats``."""
 
     def __init__(self, stats: dict[str, Any], name: str, progress: Any) -> None:
         self.stats, self.name, self.progress = stats, name, progress
 
     def __enter__(self) -> _Stage:
-        self.t0 = time.perf_counter()
+        self.meter = Meter().__enter__()
         if self.progress is not None:
             self.progress.set_description(self.name)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        dt = time.perf_counter() - self.t0
-        self.stats.setdefault("seconds", {})[self.name] = round(dt, 4)
-        logger.info("stage %s: %.2fs", self.name, dt)
+        m = self.meter
+        m.__exit__(*exc)
+        self.stats.setdefault("seconds", {})[self.name] = round(m.seconds, 4)
+        self.stats.setdefault("peak_rss_mib", {})[self.name] = round(m.peak_mib, 1)
+        logger.info("stage %s: %.2fs, peak RSS %.0f MiB", self.name, m.seconds, m.peak_mib)
         if self.progress is not None:
             self.progress.update(1)
 
 
 def _progress_bar(progress: bool | None, total: int) -> Any:
-    show = progress if progress is not None else sys.stderr.isatty()
-    if not show:
+    if not enabled(progress):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="accountgraph", unit="stage", leave=False)
+    return tqdm(total=total, desc="accountgraph", unit="stage", leave=False, position=0)
 
 
 @dataclass
@@ -110,19 +115,16 @@ def _ingest(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None, 
     if accounts is not None:
         ac = validate_accounts(accounts, columns=p.account_columns, extra_signals=p.account_extra_signals,
                                quarantine=q, encoding=p.encoding)
-    ids = [combine_chunks(ev.account_id).cast(pa.large_string())]
-    if ac is not None:
-        ids.append(combine_chunks(ac.account_id).cast(pa.large_string()))
-    codes, account_ids = factorize_sorted(pa.chunked_array(ids))
-    codes = codes.astype(np.int64)
-    return _Inputs(ev, ac, codes[: len(ev)], codes[len(ev):] if ac is not None else None, account_ids)
+    ids = [ev.account_id] + ([ac.account_id] if ac is not None else [])
+    codes, account_ids = factorize_union(ids)  # int32 while there are fewer than 2**31 accounts
+    return _Inputs(ev, ac, codes[0], codes[1] if ac is not None else None, account_ids)
 
 
-def _templates(cfg: PipelineConfig, inp: _Inputs, stats: dict[str, Any]) -> tuple[np.ndarray | None, pd.DataFrame]:
-    """Template family of each event (``None`` without prompts) and the family table."""
+def _templates(cfg: PipelineConfig, inp: _Inputs, stats: dict[str, Any]) -> tuple[np.ndarray | None, TemplateFamilies | None]:
+    """Template family of each event (``None`` without prompts) and the families."""
     p, ev = cfg.templates, inp.ev
     if not (p.enabled and ev.prompt is not None and len(ev)):
-        return None, pd.DataFrame()
+        return None, None
     sample = None
     if p.sample_cap is not None:
         sample = sample_per_account_window(inp.ev_account, ev.timestamp, cap=p.sample_cap,
@@ -132,7 +134,10 @@ def _templates(cfg: PipelineConfig, inp: _Inputs, stats: dict[str, Any]) -> tupl
         seed=cfg.seed + 1, sample=sample, batch_rows=p.batch_rows, n_rows=len(ev),
     )
     stats["templates"] = fams.stats
-    return fams.family, fams.families
+    family = fams.family
+    if len(family) and int(family.max()) < 2**31 - 1:
+        family = family.astype(np.int32)  # 4 bytes per event for the rest of the run
+    return family, (fams.texts_only() if hasattr(fams, "texts_only") else fams)
 
 
 def _node_key(inp: _Inputs) -> np.ndarray:
@@ -197,10 +202,7 @@ def _ip_codes(ev: ValidEvents) -> np.ndarray | None:
     """An int64 code per event's IP (-1: none); codes are arbitrary, only equality matters."""
     if ev.ip is None or not len(ev):
         return None
-    import pyarrow.compute as pc
-
-    enc = pc.dictionary_encode(combine_chunks(ev.ip))
-    return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return factorize_sorted(ev.ip)[0].astype(np.int64)  # streamed input: its codes as they are
 
 
 def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None,
@@ -208,46 +210,53 @@ def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | N
     """Run every stage with the (validated) parameters ``cfg``; ``known_bad``: seed account ids (see ``_seeds``)."""
     stats: dict[str, Any] = {}
     q = Quarantine()
-    bar = _progress_bar(cfg.progress, 6)
+    bar = _progress_bar(cfg.progress, 7)
     try:
-        with _Stage(stats, "validate", bar):
-            inp = _ingest(cfg, events, accounts, q)
-            ac = inp.ac
-            stats.update(n_events_in=inp.ev.n_input_rows, n_events=len(inp.ev), n_accounts=inp.n_accounts,
-                         n_account_rows_in=ac.n_input_rows if ac is not None else 0,
-                         n_account_rows=len(ac.account_id) if ac is not None else 0,
-                         duplicate_events=inp.ev.n_duplicates)
-        with _Stage(stats, "templates", bar):
-            ev_family, templates = _templates(cfg, inp, stats)
-        with _Stage(stats, "signals", bar):
-            sig = extract_signals(inp.ev, inp.ev_account, inp.ac, inp.ac_account, template_family=ev_family)
-            stats.update(n_signals=sig.n_signals, n_incidences=len(sig.account))
-        with _Stage(stats, "graph", bar):
-            node_key = _node_key(inp)
-            graph = _graph(cfg, inp, sig, ev_family, node_key)
-            stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap, type_caps=graph.type_caps,
-                         n_hub_signals=int((graph.status == HUB).sum()))
-        with _Stage(stats, "communities", bar):
-            acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
-            stats["n_clusters"] = n_cl
-        with _Stage(stats, "score", bar):
-            pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # scoring and views
-            feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs, graph.degree)
-            seeds = None
-            if known_bad is not None:
-                seeds = seed_mask(inp.account_ids, known_bad)
-                feats = apply_known_bad(feats, acc_cluster, seeds)
-                stats["n_known_bad"] = int(seeds.sum())
-            result = _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats, pairs,
-                             seeds)
+        with reporting(cfg.progress):
+            return _run_stages(cfg, events, accounts, q, stats, bar, known_bad)
     finally:
         if bar is not None:
             bar.close()
-    return result
+
+
+def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None, q: Quarantine,
+                stats: dict[str, Any], bar: Any, known_bad: np.ndarray | None = None) -> DetectionResult:
+    """The stages in order, each timed and metered."""
+    with _Stage(stats, "validate", bar):
+        inp = _ingest(cfg, events, accounts, q)
+        ac = inp.ac
+        stats.update(n_events_in=inp.ev.n_input_rows, n_events=len(inp.ev), n_accounts=inp.n_accounts,
+                     n_account_rows_in=ac.n_input_rows if ac is not None else 0,
+                     n_account_rows=len(ac.account_id) if ac is not None else 0,
+                     duplicate_events=inp.ev.n_duplicates)
+    with _Stage(stats, "templates", bar):
+        ev_family, templates = _templates(cfg, inp, stats)
+    with _Stage(stats, "signals", bar):
+        sig = extract_signals(inp.ev, inp.ev_account, inp.ac, inp.ac_account, template_family=ev_family)
+        stats.update(n_signals=sig.n_signals, n_incidences=len(sig.account))
+    with _Stage(stats, "graph", bar):
+        node_key = _node_key(inp)
+        graph = _graph(cfg, inp, sig, ev_family, node_key)
+        stats.update(n_edges=graph.n_edges, n_pairs=graph.n_pairs, hub_cap=graph.cap, type_caps=graph.type_caps,
+                     n_hub_signals=int((graph.status == HUB).sum()))
+    with _Stage(stats, "communities", bar):
+        acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
+        stats["n_clusters"] = n_cl
+    with _Stage(stats, "score", bar):
+        pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # scoring and views
+        feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs, graph.degree)
+        seeds = None
+        if known_bad is not None:
+            seeds = seed_mask(inp.account_ids, known_bad)
+            feats = apply_known_bad(feats, acc_cluster, seeds)
+            stats["n_known_bad"] = int(seeds.sum())
+    with _Stage(stats, "views", bar):
+        return _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats, pairs,
+                       seeds)
 
 
 def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster: np.ndarray, sig: SignalTable,
-            graph: AccountGraph, ev_family: np.ndarray | None, templates: pd.DataFrame, created: np.ndarray | None,
+            graph: AccountGraph, ev_family: np.ndarray | None, templates: TemplateFamilies | None, created: np.ndarray | None,
             q: Quarantine, stats: dict[str, Any], pairs: Any, seeds: np.ndarray | None = None) -> DetectionResult:
     """Rank the clusters and build every result table (``pairs``: :func:`cluster_pairs`, shared with scoring)."""
     clusters, new_id = rank_clusters(feats, cfg.threshold)
@@ -261,7 +270,7 @@ def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster:
     if seeds is not None:
         assignments["known_bad"] = seeds
     shared, incidence = cluster_signals(sig, graph, acc_cid, inp.account_ids, pairs, new_id)
-    per_cluster_templates = cluster_templates(acc_cid, inp.ev_account, ev_family, templates)
+    per_cluster_templates, templates_table = _template_tables(acc_cid, inp.ev_account, ev_family, templates)
     keep = clusters["cluster_id"].to_numpy()[: cfg.evidence_clusters].astype(np.int64)
     ev = inp.ev
     evidence = evidence_tables(acc_cid, keep, inp.account_ids, inp.ev_account, ev.timestamp, ev.output_tokens,
@@ -275,10 +284,24 @@ def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster:
     logger.info("detect: %d accounts, %d clusters, %d flagged accounts in %d rings", inp.n_accounts,
                 len(clusters), stats["n_flagged_accounts"], stats["n_flagged_clusters"])
     return DetectionResult(
-        assignments=assignments, clusters=clusters, cluster_signals=shared, templates=templates, quarantine=q,
+        assignments=assignments, clusters=clusters, cluster_signals=shared, templates=templates_table, quarantine=q,
         stats=stats, params=cfg.to_params(), _cluster_templates=per_cluster_templates, evidence=evidence,
         _incidence=incidence,
     )
+
+
+def _template_tables(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np.ndarray | None,
+                     fams: TemplateFamilies | None) -> tuple[Any, Any]:
+    """Per-cluster top families and the family table; their texts deferred while they are on disk."""
+    if fams is None:
+        return pd.DataFrame(), pd.DataFrame()
+    if not getattr(fams, "is_lazy", False):
+        table = fams.families
+        return cluster_templates(acc_cid, ev_account, ev_family, table), table
+    counts = cluster_template_counts(acc_cid, ev_account, ev_family)
+    per_cluster = Deferred(lambda: with_representatives(counts, fams.representatives)) if len(counts) \
+        else pd.DataFrame()
+    return per_cluster, Deferred(lambda: fams.families)
 
 
 def _canonical_clusters(membership: np.ndarray, node_key: np.ndarray, min_size: int) -> tuple[np.ndarray, int]:
