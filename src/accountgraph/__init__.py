@@ -33,6 +33,7 @@ from ._exceptions import (
     NotFittedError,
     OutputExistsError,
     SchemaError,
+    StateError,
 )
 from ._version import __version__
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .ingest import IngestParams, Quarantine
     from .scoring import ScoringParams
     from .templates import TemplateParams
+    from .monitor import Monitor, MonitorUpdate
     from .views import DetectionResult, RingExplanation, RingIndicators, hash_indicator
 
 #: Public name -> module it lives in (imported on first access, PEP 562).
@@ -53,13 +55,16 @@ _LAZY = {
     "hash_indicator": ".views", "Quarantine": ".ingest",
     "IngestParams": ".ingest", "TemplateParams": ".templates", "GraphParams": ".graph",
     "CommunityParams": ".communities", "ScoringParams": ".scoring", "Calibration": "._calibration",
+    "Monitor": ".monitor", "MonitorUpdate": ".monitor",
 }
-_SUBMODULES = ("communities", "engines", "graph", "ingest", "metrics", "minhash", "scoring", "signals", "synth",
-               "templates", "views")
+_SUBMODULES = ("communities", "engines", "graph", "ingest", "metrics", "minhash", "monitor", "scoring", "signals",
+               "synth", "templates", "views")
 
 __all__ = [
     "detect",
     "RingDetector",
+    "Monitor",
+    "MonitorUpdate",
     "DetectionResult",
     "RingExplanation",
     "Calibration",
@@ -80,6 +85,7 @@ __all__ = [
     "GraphTooLargeError",
     "NotFittedError",
     "OutputExistsError",
+    "StateError",
     "__version__",
 ]
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pandas as pd
 
 from ._exceptions import InvalidParameterError, NotFittedError
+from ._seeds import known_bad_ids
 
 if TYPE_CHECKING:
     from ._calibration import Calibration
@@ -198,7 +199,7 @@ class RingDetector:
         return load_model(scoring.model).threshold_for(float(self.target_fpr))
 
     # --------------------------------------------------------------------- fit
-    def fit(self, events: TableLike, accounts: TableLike | None = None) -> RingDetector:
+    def fit(self, events: TableLike, accounts: TableLike | None = None, *, known_bad: Any = None) -> RingDetector:
         """Run the pipeline on ``events`` (and optional ``accounts``).
 
         Parameters
@@ -210,6 +211,13 @@ class RingDetector:
         accounts : table-like, optional
             One row per account: ``account_id``, ``created_at`` and optional
             ``payment_id``, ``email_domain``, ``phone_prefix``.
+        known_bad : collection of account ids, optional
+            Accounts confirmed bad by analysts (bans, chargebacks). Clusters
+            holding some get a ``contrib_known_bad`` contribution to their ring
+            score and an ``n_known_bad`` count, and the assignments a
+            ``known_bad`` column (seeded expansion; see ``accountgraph._seeds``).
+            Clusters are found without them, so no account is linked to a seed
+            by the seed list itself.
 
         Returns
         -------
@@ -226,7 +234,14 @@ class RingDetector:
         key = resolve_key(self.pseudonymize, "RingDetector")  # checked before the (long) run
         if not isinstance(self.engine, str):
             raise InvalidParameterError(f"The 'engine' parameter of RingDetector must be a str. Got {self.engine!r} instead.")
-        self.result_ = get_engine(self.engine).run(config, events, accounts)
+        engine = get_engine(self.engine)
+        if known_bad is None:
+            self.result_ = engine.run(config, events, accounts)
+        elif self.engine != "local":
+            raise InvalidParameterError(f"known_bad seeds are supported by the local engine only, not engine={self.engine!r}.")
+        else:
+            self.result_ = engine.run(config, events, accounts,  # type: ignore[call-arg]
+                                      known_bad=known_bad_ids(known_bad, "RingDetector.fit"))
         if key is not None:
             self.result_ = self.result_.pseudonymized(key)
         self.assignments_ = self.result_.assignments
@@ -307,6 +322,7 @@ def detect(
     progress: bool | None = None,
     engine: str = "local",
     pseudonymize: bytes | str | bool | None = None,
+    known_bad: Any = None,
 ) -> DetectionResult:
     """Find and rank coordinated rings of accounts in API events.
 
@@ -322,6 +338,8 @@ def detect(
         give identical output.
     threshold, target_fpr, ingest, templates, graph, communities, scoring, evidence_clusters, progress, engine, pseudonymize
         See :class:`RingDetector`.
+    known_bad : collection of account ids, optional
+        Confirmed-bad seed accounts (see :meth:`RingDetector.fit`).
 
     Returns
     -------
@@ -341,4 +359,4 @@ def detect(
         scoring=scoring, evidence_clusters=evidence_clusters, random_state=seed, progress=progress, engine=engine,
         pseudonymize=pseudonymize,
     )
-    return det.fit(events, accounts).result_
+    return det.fit(events, accounts, known_bad=known_bad).result_

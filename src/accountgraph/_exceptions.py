@@ -15,6 +15,7 @@ __all__ = [
     "GraphTooLargeError",
     "NotFittedError",
     "OutputExistsError",
+    "StateError",
 ]
 
 
@@ -44,3 +45,7 @@ class NotFittedError(AccountGraphError, AttributeError):
 
 class OutputExistsError(AccountGraphError, FileExistsError):
     """An output file exists and ``overwrite=False`` was given."""
+
+
+class StateError(AccountGraphError, RuntimeError):
+    """A monitor's state directory cannot be used: missing, corrupt, locked, or of an unsupported format."""

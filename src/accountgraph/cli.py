@@ -1,4 +1,4 @@
-"""Command line: ``accountgraph detect | report | synth | demo``.
+"""Command line: ``accountgraph detect | report | monitor | synth | demo``.
 
 The CLI is the only place that formats output for people; the library logs.
 """
@@ -340,6 +340,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="replace account ids, IPs, payment ids, device ids and e-mail domains in every output by "
                    "keyed hashes; the key comes from $ACCOUNTGRAPH_PSEUDONYM_KEY only (prompts are then left out)")
     r.set_defaults(func=_cmd_report)
+
+    from ._cli_monitor import add_monitor_parser
+
+    add_monitor_parser(sub, ingest=_ingest, check_out_file=_check_out_file)
 
     s = sub.add_parser("synth", help="write a synthetic ring scenario to Parquet")
     s.add_argument("--scenario", default="small",

@@ -18,7 +18,8 @@ import pytest
 import accountgraph
 
 SRC = Path(accountgraph.__file__).resolve().parent
-STAGES = {"ingest", "templates", "signals", "graph", "communities", "scoring", "views", "engines", "minhash", "synth"}
+STAGES = {"ingest", "templates", "signals", "graph", "communities", "scoring", "views", "engines", "minhash", "synth",
+          "monitor"}
 # Measured at this revision: none of these is imported by `import accountgraph`.
 LAZY = ["numba", "pandas", "matplotlib", "igraph", "scipy", "pyarrow", "networkx", "datasketch"]
 

@@ -53,6 +53,7 @@ from ...views import (
 )
 from ..._progress import enabled, reporting
 from ..._resources import Meter
+from ..._seeds import apply_known_bad, seed_mask
 from .._base import PipelineConfig
 
 __all__ = ["LocalEngine", "run_pipeline"]
@@ -204,21 +205,22 @@ def _ip_codes(ev: ValidEvents) -> np.ndarray | None:
     return factorize_sorted(ev.ip)[0].astype(np.int64)  # streamed input: its codes as they are
 
 
-def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None) -> DetectionResult:
-    """Run every stage with the (validated) parameters ``cfg``."""
+def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None,
+                 known_bad: np.ndarray | None = None) -> DetectionResult:
+    """Run every stage with the (validated) parameters ``cfg``; ``known_bad``: seed account ids (see ``_seeds``)."""
     stats: dict[str, Any] = {}
     q = Quarantine()
     bar = _progress_bar(cfg.progress, 7)
     try:
         with reporting(cfg.progress):
-            return _run_stages(cfg, events, accounts, q, stats, bar)
+            return _run_stages(cfg, events, accounts, q, stats, bar, known_bad)
     finally:
         if bar is not None:
             bar.close()
 
 
 def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None, q: Quarantine,
-                stats: dict[str, Any], bar: Any) -> DetectionResult:
+                stats: dict[str, Any], bar: Any, known_bad: np.ndarray | None = None) -> DetectionResult:
     """The stages in order, each timed and metered."""
     with _Stage(stats, "validate", bar):
         inp = _ingest(cfg, events, accounts, q)
@@ -243,13 +245,19 @@ def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | No
     with _Stage(stats, "score", bar):
         pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # scoring and views
         feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs, graph.degree)
+        seeds = None
+        if known_bad is not None:
+            seeds = seed_mask(inp.account_ids, known_bad)
+            feats = apply_known_bad(feats, acc_cluster, seeds)
+            stats["n_known_bad"] = int(seeds.sum())
     with _Stage(stats, "views", bar):
-        return _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats, pairs)
+        return _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats, pairs,
+                       seeds)
 
 
 def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster: np.ndarray, sig: SignalTable,
             graph: AccountGraph, ev_family: np.ndarray | None, templates: TemplateFamilies | None, created: np.ndarray | None,
-            q: Quarantine, stats: dict[str, Any], pairs: Any) -> DetectionResult:
+            q: Quarantine, stats: dict[str, Any], pairs: Any, seeds: np.ndarray | None = None) -> DetectionResult:
     """Rank the clusters and build every result table (``pairs``: :func:`cluster_pairs`, shared with scoring)."""
     clusters, new_id = rank_clusters(feats, cfg.threshold)
     template = np.zeros(sig.n_signals, bool)
@@ -259,6 +267,8 @@ def _result(cfg: PipelineConfig, inp: _Inputs, feats: pd.DataFrame, acc_cluster:
                            n_events=sig.n_events, template=template)
     assignments, acc_cid = assignments_table(inp.account_ids, acc_cluster, new_id, feats["ring_score"].to_numpy(),
                                              cfg.threshold, member, cfg.scoring.min_member_score)
+    if seeds is not None:
+        assignments["known_bad"] = seeds
     shared, incidence = cluster_signals(sig, graph, acc_cid, inp.account_ids, pairs, new_id)
     per_cluster_templates, templates_table = _template_tables(acc_cid, inp.ev_account, ev_family, templates)
     keep = clusters["cluster_id"].to_numpy()[: cfg.evidence_clusters].astype(np.int64)
@@ -318,6 +328,7 @@ class LocalEngine:
 
     name = "local"
 
-    def run(self, config: PipelineConfig, events: TableLike, accounts: TableLike | None) -> DetectionResult:
-        """See :class:`~accountgraph.engines.Engine`."""
-        return run_pipeline(config, events, accounts)
+    def run(self, config: PipelineConfig, events: TableLike, accounts: TableLike | None, *,
+            known_bad: np.ndarray | None = None) -> DetectionResult:
+        """See :class:`~accountgraph.engines.Engine`; ``known_bad``: seed account ids (``_seeds.known_bad_ids``)."""
+        return run_pipeline(config, events, accounts, known_bad)

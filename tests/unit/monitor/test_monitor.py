@@ -1,0 +1,132 @@
+"""The Monitor's API: outputs of an update, seeds, evidence views, the horizon, agreement with detect."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import accountgraph
+from accountgraph import InvalidParameterError, Monitor, MonitorUpdate, StateError
+from accountgraph.synth import generate
+from tests.unit.monitor.worlds import growing_ring, legit_day, names, ring_day, ring_ids_of
+
+
+def test_an_update_returns_the_documented_tables(tmp_path):
+    mon = Monitor(tmp_path / "s", horizon_days=None)
+    up = mon.update(growing_ring(days=1)[0])
+    assert isinstance(up, MonitorUpdate) and up.seq == 1 and not up.replayed
+    assert list(up.rings.columns[:8]) == ["ring_id", "status", "first_seen", "first_flagged_at", "n_accounts",
+                                          "n_events", "ring_score", "flagged"]
+    assert list(up.assignments.columns) == ["account_id", "cluster_id", "ring_id", "ring_score", "member_score",
+                                            "flagged"]
+    assert up.assignments["account_id"].is_monotonic_increasing
+    assert list(up.new_flags.columns) == ["account_id", "ring_id", "flagged_at"]
+    assert {"seq", "ring_id", "parent_id", "relation", "n_shared"} <= set(up.lineage.columns)
+    # cluster ids are this update's ranks of the rings, as detect's are
+    top = up.rings.iloc[0]
+    ranked = up.assignments.loc[up.assignments["ring_id"] == top["ring_id"], "cluster_id"]
+    assert (ranked == 0).all()
+    assert up.rings["flagged"].sum() == 1 and up.rings.iloc[0]["first_flagged_at"] == up.new_flags["flagged_at"].iloc[0]
+    assert "update 1:" in up.summary()
+
+
+def test_parameters_are_checked_at_construction(tmp_path):
+    with pytest.raises(InvalidParameterError, match="'horizon_days' parameter of Monitor must be a positive"):
+        Monitor(tmp_path, horizon_days=0)
+    with pytest.raises(InvalidParameterError, match="threshold"):
+        Monitor(tmp_path, threshold=2.0)
+    with pytest.raises(InvalidParameterError):
+        Monitor(tmp_path, graph={"no_such": 1})
+
+
+def test_explain_and_report_read_the_current_state(tmp_path):
+    mon = Monitor(tmp_path / "s", horizon_days=None)
+    batches = growing_ring(days=2)
+    first = mon.update(batches[0])
+    (rid,) = ring_ids_of(first.assignments, names("ring", 0, 12))
+    ex = first.explain(rid)
+    assert ex.summary["ring_id"] == rid and ex.summary["flagged"]
+    assert set(ex.accounts["account_id"]) == set(names("ring", 0, 12))
+    assert (ex.signals["signal_type"] == "payment").any()
+    path = first.report(tmp_path / "r.html")
+    assert "<html" in path.read_text()[:200].lower()
+    mon.update(batches[1])
+    with pytest.raises(StateError, match="moved on to update 2"):
+        first.explain(rid)  # a stale update does not pretend to show its own state
+    with pytest.raises(InvalidParameterError, match="no live ring 999"):
+        mon.explain(999)
+
+
+def test_known_bad_seeds_lift_their_cluster_but_not_strangers(tmp_path):
+    # A small group (3 accounts sharing a card: scored far below the threshold) and a stranger
+    # who shares only a carrier-NAT hub with the seed.
+    rng = np.random.default_rng(0)
+    small = ring_day(names("grp", 0, 3), 0, cards=["shared-card"], ips=["192.0.2.9"], device="phone-1", seed=3,
+                     per_account=3)
+    small["timestamp"] = small["timestamp"].dt.floor("D") + pd.to_timedelta(rng.integers(9, 17, len(small)), "h")
+    users = legit_day(200, 0, seed=1)
+    hub = pd.DataFrame({"account_id": ["grp000", "user0001"] + [f"user{i:04d}" for i in range(2, 200)],
+                        "timestamp": pd.Timestamp("2026-05-01 12:00", tz="UTC"), "ip": "100.64.0.1",
+                        "device_id": None, "payment_id": None, "output_tokens": 10})
+    batch = pd.concat([small, users, hub], ignore_index=True)
+    plain = Monitor(tmp_path / "a", horizon_days=None).update(batch)
+    seeded = Monitor(tmp_path / "b", horizon_days=None).update(batch, known_bad=["grp000", "nobody-yet"])
+    grp = names("grp", 0, 3)
+    assert not plain.assignments.set_index("account_id").loc[grp, "flagged"].any()  # negative control
+    a = seeded.assignments.set_index("account_id")
+    assert a.loc[grp, "flagged"].all() and a.loc["grp000", "known_bad"]
+    assert not a.loc["user0001", "flagged"]  # shares only the hub with the seed
+    assert int(a["flagged"].sum()) == 3
+    row = seeded.rings.set_index("ring_id").loc[a.loc["grp000", "ring_id"]]
+    assert row["n_known_bad"] == 1 and row["contrib_known_bad"] > 0
+
+
+def test_known_bad_ids_seen_later_are_remembered(tmp_path):
+    mon = Monitor(tmp_path / "s", horizon_days=None)
+    mon.update(legit_day(50, 0, seed=1), known_bad=["ring005"])
+    up = mon.update(growing_ring(days=1)[0])
+    assert up.assignments.set_index("account_id").loc["ring005", "known_bad"]
+
+
+def test_the_horizon_ages_evidence_out(tmp_path):
+    mon = Monitor(tmp_path / "s", horizon_days=1)
+    mon.update(growing_ring(days=1)[0])
+    n0 = len(mon._state.inc_key)
+    for d in (1, 2, 3):
+        up = mon.update(legit_day(150, d, seed=0))
+    st = mon._state
+    acc_of_ring = set(np.flatnonzero(np.isin(st.account_ids().to_numpy(zero_copy_only=False), names("ring", 0, 12))))
+    assert n0 > 0 and not np.isin(st.inc_key >> 32, list(acc_of_ring)).any()
+    assert not (st.all_events().ts < st.now_us - 86_400 * 10**6).any()
+    assert ring_ids_of(up.assignments, names("ring", 0, 12)) == {-1}
+
+
+def test_without_a_horizon_nothing_ages_out(tmp_path):
+    mon = Monitor(tmp_path / "s", horizon_days=None)
+    mon.update(growing_ring(days=1)[0])
+    n0 = len(mon._state.inc_key)
+    for d in (1, 2, 3):
+        mon.update(legit_day(150, d, seed=0))
+    assert len(mon._state.all_events()) > 0 and len(mon._state.inc_key) > n0
+
+
+def _f1(a: set, b: set) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a or b else 1.0
+
+
+@pytest.mark.parametrize("scenario,scale", [("tiny", 1.0), ("small", 0.3)])
+def test_daily_batches_agree_with_detect_on_the_whole(tmp_path, scenario, scale):
+    ds = generate(scenario, seed=0, scale=scale)
+    ev, ac = ds.events.to_pandas(), ds.accounts.to_pandas()
+    batch = accountgraph.detect(ds.events, ds.accounts, seed=0).assignments
+    day = ev["timestamp"].dt.floor("D")
+    made = ac["created_at"].dt.floor("D").clip(lower=day.min())
+    mon = Monitor(tmp_path / "s", horizon_days=None, random_state=0)
+    for d in sorted(day.unique()):
+        up = mon.update(ev[day == d], ac[made == d])
+    fb = set(batch.loc[batch["flagged"], "account_id"])
+    fm = set(up.assignments.loc[up.assignments["flagged"], "account_id"])
+    assert len(fb) >= 30  # not vacuous: detect flags rings here
+    assert _f1(fb, fm) >= 0.98
+    assert _f1(fb, set(batch["account_id"].head(len(fb)))) < 0.5  # the F1 check can fail
