@@ -38,7 +38,11 @@ class ValidEvents:
     absent from the input are ``None``. ``extra`` maps declared extra signal
     names to string columns. From a streamed Parquet input the identifier
     columns are dictionary arrays over sorted values and ``output_tokens`` is
-    int32 when every count fits (-1: unknown, as in int64).
+    int32 when every count fits (-1: unknown, as in int64). Read such a column
+    through :func:`~accountgraph.ingest.factorize_sorted` (codes, null -> -1),
+    ``to_pylist`` or ``cast(value_type)``, never ``to_numpy`` / ``numpy.asarray``
+    of the chunked column: pyarrow (26) puts a dictionary value in place of
+    each null there.
     """
 
     account_id: pa.ChunkedArray
