@@ -10,7 +10,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 __all__ = ["main"]
 
@@ -292,12 +292,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``accountgraph`` command."""
-    ap = argparse.ArgumentParser(prog="accountgraph", description="Find coordinated rings of accounts in API logs.")
-    ap.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv for debug)")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-
+def _add_detect_parser(sub: Any) -> None:
+    """The ``detect`` sub-command."""
     d = sub.add_parser("detect", help="detect rings in an events table")
     d.add_argument("events", help="events table (.parquet or .csv)")
     d.add_argument("--accounts", help="accounts table (.parquet or .csv)")
@@ -324,13 +320,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "keyed hashes; the key comes from $ACCOUNTGRAPH_PSEUDONYM_KEY only")
     d.set_defaults(func=_cmd_detect)
 
+
+def _add_report_parser(sub: Any) -> None:
+    """The ``report`` sub-command."""
     r = sub.add_parser("report", help="detect rings and write a self-contained HTML report")
     r.add_argument("events", help="events table (.parquet or .csv)")
     r.add_argument("--accounts", help="accounts table (.parquet or .csv)")
     r.add_argument("--out", required=True, help="HTML file to write, e.g. rings.html")
     r.add_argument("--top", type=int, default=10, help="dossiers of this many top clusters (default 10)")
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--threshold", type=float, default=None, help="flag threshold on ring_score (default 0.45)")
+    r.add_argument("--threshold", type=float, default=None, help="flag threshold on ring_score (default: the ring model's threshold for a 0.1%% benign FPR)")
     r.add_argument("--column", action="append", metavar="CANONICAL=YOURS", help="map an events column")
     r.add_argument("--account-column", action="append", metavar="CANONICAL=YOURS", help="map an accounts column")
     r.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
@@ -340,6 +339,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="replace account ids, IPs, payment ids, device ids and e-mail domains in every output by "
                    "keyed hashes; the key comes from $ACCOUNTGRAPH_PSEUDONYM_KEY only (prompts are then left out)")
     r.set_defaults(func=_cmd_report)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``accountgraph`` command."""
+    ap = argparse.ArgumentParser(prog="accountgraph", description="Find coordinated rings of accounts in API logs.")
+    ap.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv for debug)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    _add_detect_parser(sub)
+    _add_report_parser(sub)
 
     from ._cli_monitor import add_monitor_parser
 
