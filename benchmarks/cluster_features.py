@@ -47,7 +47,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import _measure  # noqa: E402
-from random_worlds import SEED_SETS, _n_accounts  # noqa: E402
+from random_worlds import SEED_SETS, HELD_OUT, _n_accounts  # noqa: E402
 from run_benchmarks import git_revision, machine_description  # noqa: E402
 
 logger = logging.getLogger("cluster_features")
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> Any:
     args_list = sys.argv[1:] if argv is None else argv
     a = p.parse_args(args_list)
     seeds = SEED_SETS["tuning"] if a.set else a.seeds
-    if set(seeds) & set(SEED_SETS["evaluation"]):
+    if set(seeds) & HELD_OUT:
         p.error("evaluation worlds are only ever scored for reporting (PROTOCOL.md); use tuning seeds")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("accountgraph").setLevel(logging.WARNING)

@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from random_worlds import SEED_SETS  # noqa: E402
+from random_worlds import SEED_SETS, HELD_OUT  # noqa: E402
 from run_benchmarks import git_revision, machine_description  # noqa: E402
 
 from accountgraph.scoring import LogisticModel, RingModel, ScoringParams, apply_model, fit_logistic  # noqa: E402
@@ -389,7 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path)
     args_list = sys.argv[1:] if argv is None else argv
     a = p.parse_args(args_list)
-    if set(a.seeds) & set(SEED_SETS["evaluation"]):
+    if set(a.seeds) & HELD_OUT:
         p.error("evaluation worlds are never used for training (PROTOCOL.md)")
     CLIP[0] = a.clip
     worlds = load(a.snapshots, a.seeds)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import _measure  # noqa: E402
-from random_worlds import SEED_SETS, _n_accounts  # noqa: E402
+from random_worlds import SEED_SETS, HELD_OUT, _n_accounts  # noqa: E402
 
 logger = logging.getLogger("world_snapshots")
 LOCK = "/tmp/ag-heavy.lock"
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         logger.info("seed %d: %s", a.one, meta)
         return
     seeds = SEED_SETS["tuning"] if a.set else a.seeds
-    if set(seeds) & set(SEED_SETS["evaluation"]):
+    if set(seeds) & HELD_OUT:
         p.error("evaluation worlds are only ever scored for reporting (PROTOCOL.md); use tuning seeds")
     from accountgraph.synth import random_scenario
 
