@@ -48,7 +48,7 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
 * automation team: a cluster of at most 5 accounts sending at least 50 requests per
   account-day is an owner's few API keys, and so is one of at most 20 such accounts that
   sends 90 % of its traffic from its 3 busiest addresses (a host or an office, not a proxy
-  pool) (``team_gate``);
+  pool) or averages 200 requests per account-day (a ring spreads its load) (``team_gate``);
 * events: a cluster with no event at all (linked by attributes only) scores 0;
 * population share: a cluster of at least ``share_gate_min`` accounts holding more
   than ``max_account_share`` of all accounts is a community of the user base glued
@@ -224,7 +224,10 @@ def apply_model(feats: pd.DataFrame, n_accounts_total: int, params: ScoringParam
                   | (n_acc < params.share_gate_min)).astype(np.float64)
     team_n, team_rate = params.team_gate
     top_ip = np.nan_to_num(df["ip_top_share"].to_numpy(np.float64)) if "ip_top_share" in df else np.zeros(k)
-    team = (rate >= team_rate) & ((n_acc <= team_n) | ((n_acc <= 4 * team_n) & (top_ip >= 0.9)))
+    # up to 4x as many accounts are a team too on one host (90% of traffic from 3 addresses), or
+    # at 4x the rate: no ring cluster of <= 20 accounts on the tuning worlds averages 200 a day
+    team = (rate >= team_rate) & ((n_acc <= team_n)
+                                  | ((n_acc <= 4 * team_n) & ((top_ip >= 0.9) | (rate >= 4 * team_rate))))
     team_gate = 1.0 - team.astype(np.float64)
     gate = size_gate * spread_gate * share_gate * team_gate
     df["size_gate"], df["spread_gate"], df["share_gate"], df["team_gate"] = size_gate, spread_gate, share_gate, team_gate

@@ -157,7 +157,9 @@ def accountgraph_errors():
 def test_small_high_volume_automation_team_is_never_a_ring():
     """A team of a few keys sending hundreds of scripted requests a day scores 0, however ring-like."""
     rng = np.random.default_rng(6)
-    for n_keys, per_day, gated in ((1, 400, True), (3, 300, True), (5, 60, True), (6, 60, False)):
+    # up to 20 keys are a team at 200+ a day (a ring spreads its load); 21 keys, or 20 at 150, are not
+    for n_keys, per_day, gated in ((1, 400, True), (3, 300, True), (5, 60, True), (6, 60, False),
+                                   (12, 250, True), (20, 210, True), (20, 150, False), (21, 250, False)):
         acc, ts = _cluster_events(rng, n_keys, per_day * 14, scripted=True)
         df = score_clusters(n_clusters=1, acc_cluster=np.zeros(n_keys, np.int64), ev_account=acc, ev_ts_us=ts,
                             ev_output=np.full(len(acc), 900), ev_family=None, created_us=None)
