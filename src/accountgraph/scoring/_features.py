@@ -67,7 +67,8 @@ def account_activity(ev_account: np.ndarray, ts_s: np.ndarray, n_accounts: int) 
     events = np.bincount(acc, minlength=n_accounts).astype(np.float64)
     if not len(day):
         z = np.zeros(n_accounts)
-        return {"events": events, "active_days": z, "first_day": z, "last_day": z, "day0": 0, "n_days": 1}
+        return {"events": events, "active_days": z, "first_day": z, "last_day": z, "day0": 0, "n_days": 1,
+                "span_days": 1.0}
     d0 = int(day.min())
     n_days = int(day.max()) - d0 + 1
     ad = account_days(acc, day - d0, n_accounts, n_days)
@@ -78,14 +79,20 @@ def account_activity(ev_account: np.ndarray, ts_s: np.ndarray, n_accounts: int) 
     np.minimum.at(first, a, d)
     np.maximum.at(last, a, d)
     return {"events": events, "active_days": active, "first_day": first.astype(np.float64),
-            "last_day": last.astype(np.float64), "day0": d0, "n_days": n_days}
+            "last_day": last.astype(np.float64), "day0": d0, "n_days": n_days,
+            "span_days": float(int(ts_s.max()) - int(ts_s.min()) + 1) / _DAY}
 
 
 def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int) -> Features:
     """Load-balanced accounts: per-account daily volume, its spread, share of lifetime days active.
 
     ``act`` is :func:`account_activity` over every event of the input, so the median account
-    of the whole input is the reference for ``rate_vs_population``.
+    of the whole input is the reference for ``rate_vs_population``. An input that covers
+    less than a day (a monitor's first hours) has its per-day rate extrapolated from the
+    span it covers (at most 24x: an hour), so that the gates, which are per-day rates, read
+    an automation key seen for one hour as the automation key it is. Under two days of
+    history ``active_day_share`` is missing (NaN, neutral to the model): every account is
+    then active on each of its days, rings and people alike.
     """
     events, active = act["events"], act["active_days"]
     in_cl = np.flatnonzero((acc_cluster >= 0) & (events > 0))
@@ -94,6 +101,7 @@ def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int) -> Fea
     life = act["last_day"][in_cl] - act["first_day"][in_cl] + 1
     active_frac = active[in_cl] / np.maximum(life, 1)
     cnt = np.bincount(c_of, minlength=k).astype(np.float64)
+    per_day = 1.0 / min(1.0, max(float(act.get("span_days", 1.0)), 1.0 / 24))
     mean_rate = np.bincount(c_of, weights=rate, minlength=k) / np.maximum(cnt, 1)
     var_rate = np.bincount(c_of, weights=rate**2, minlength=k) / np.maximum(cnt, 1) - mean_rate**2
     cv_rate = np.sqrt(np.maximum(var_rate, 0)) / np.maximum(mean_rate, 1e-9)
@@ -101,7 +109,9 @@ def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int) -> Fea
     has = events > 0
     pop_med = float(np.median(events[has] / np.maximum(active[has], 1))) if has.any() else 1.0
     med_rate = group_quantile_dense(rate, c_of, k, 0.5) if len(c_of) else np.full(k, np.nan)
-    return {"events_per_account_day": mean_rate, "daily_volume_cv": cv_rate, "active_day_share": active_share,
+    if float(act.get("span_days", 2.0)) < 2.0:  # one day of history: every account is active on all of its days
+        active_share = np.full(k, np.nan)
+    return {"events_per_account_day": mean_rate * per_day, "daily_volume_cv": cv_rate, "active_day_share": active_share,
             "rate_vs_population": np.where(cnt > 0, med_rate / max(pop_med, 1e-9), np.nan)}
 
 

@@ -166,3 +166,31 @@ def test_small_high_volume_automation_team_is_never_a_ring():
         assert (df.loc[0, "team_gate"] == 0) == gated, (n_keys, per_day)
         if gated:
             assert df.loc[0, "ring_score"] == 0
+
+
+def test_per_day_rate_of_an_input_shorter_than_a_day_is_extrapolated():
+    """Five keys seen for one hour at 30 requests each run at 720 a day: a team, not a ring of 30 a day."""
+    rng = np.random.default_rng(7)
+    n_keys = 5
+    acc = np.repeat(np.arange(n_keys), 30)
+
+    def score(span_s):
+        ts = T0 + rng.integers(0, span_s, len(acc))
+        return score_clusters(n_clusters=1, acc_cluster=np.zeros(n_keys, np.int64), ev_account=acc, ev_ts_us=ts,
+                              ev_output=np.full(len(acc), 900), ev_family=None, created_us=None).loc[0]
+
+    hour, day, week = score(H), score(DAY), score(7 * DAY)
+    assert hour["events_per_account_day"] == pytest.approx(30 * DAY / H, rel=0.01)
+    assert hour["team_gate"] == 0 and hour["ring_score"] == 0
+    assert day["events_per_account_day"] == pytest.approx(30, rel=0.05)  # a whole day: as counted
+    assert week["events_per_account_day"] < 30  # several active days: per active day, never scaled up
+
+
+def test_active_day_share_is_missing_under_two_days_of_history():
+    rng = np.random.default_rng(8)
+    acc, ts = _cluster_events(rng, 6, 40, scripted=True)
+    for span, missing in ((DAY, True), (14 * DAY, False)):
+        t = T0 + (ts - T0) % span
+        df = score_clusters(n_clusters=1, acc_cluster=np.zeros(6, np.int64), ev_account=acc, ev_ts_us=t,
+                            ev_output=np.full(len(acc), 900), ev_family=None, created_us=None)
+        assert np.isnan(df.loc[0, "active_day_share"]) == missing
