@@ -21,6 +21,7 @@ out (status ``over_budget``) with a warning.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from typing import Any
@@ -105,27 +106,22 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-_kernel: Any = None
-
-
+@functools.cache
 def _segment_sort() -> Any:
     """Compiled stable sort of ``key`` inside each run of equal signals."""
-    global _kernel
-    if _kernel is None:
-        from numba import njit
+    from numba import njit
 
-        @njit(nogil=True, cache=True)
-        def sort_runs(order, starts, key):  # type: ignore[no-untyped-def]
-            for g in range(len(starts) - 1):
-                lo, hi = starts[g], starts[g + 1]
-                if hi - lo > 1:
-                    seg = order[lo:hi].copy()
-                    o = np.argsort(key[seg], kind="mergesort")
-                    order[lo:hi] = seg[o]
-            return order
+    @njit(nogil=True, cache=True)
+    def sort_runs(order, starts, key):  # type: ignore[no-untyped-def]
+        for g in range(len(starts) - 1):
+            lo, hi = starts[g], starts[g + 1]
+            if hi - lo > 1:
+                seg = order[lo:hi].copy()
+                o = np.argsort(key[seg], kind="mergesort")
+                order[lo:hi] = seg[o]
+        return order
 
-        _kernel = sort_runs
-    return _kernel
+    return sort_runs
 
 
 def _order_by_signal_then_key(signal: np.ndarray, key: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ Cost: O(sum over signals of d(d-1)/2) (the pair budget) plus O(incidences).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -23,13 +24,8 @@ from ..signals import account_order
 
 __all__ = ["clique_projection"]
 
-_kernel: Any = None
-
-
+@functools.cache
 def _compiled() -> Any:
-    global _kernel
-    if _kernel is not None:
-        return _kernel
     from numba import njit
 
     @njit(nogil=True, cache=True)
@@ -73,7 +69,6 @@ def _compiled() -> Any:
             ptr[i + 1] = n_out
         return ptr, idx[:n_out].copy(), val[:n_out].copy()
 
-    _kernel = upper
     return upper
 
 

@@ -14,6 +14,7 @@ share nothing else.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -23,31 +24,26 @@ from ..signals import account_order, pair_counts
 __all__ = ["shared_family_focus", "substantial_families"]
 
 
-_kernel: Any = None
-
-
+@functools.cache
 def _compiled() -> Any:
-    global _kernel
-    if _kernel is None:
-        from numba import njit
+    from numba import njit
 
-        @njit(nogil=True, cache=True)
-        def best_shared(rows, cols, substantial, focus, out):  # type: ignore[no-untyped-def]
-            k = substantial.shape[1]
-            for i in range(len(rows)):
-                r, c = rows[i], cols[i]
-                best = 0.0
-                for x in range(k):
-                    fa = substantial[r, x]
-                    if fa < 0:
-                        continue
-                    for y in range(k):
-                        if substantial[c, y] == fa and focus[fa] > best:
-                            best = focus[fa]
-                out[i] = best
+    @njit(nogil=True, cache=True)
+    def best_shared(rows, cols, substantial, focus, out):  # type: ignore[no-untyped-def]
+        k = substantial.shape[1]
+        for i in range(len(rows)):
+            r, c = rows[i], cols[i]
+            best = 0.0
+            for x in range(k):
+                fa = substantial[r, x]
+                if fa < 0:
+                    continue
+                for y in range(k):
+                    if substantial[c, y] == fa and focus[fa] > best:
+                        best = focus[fa]
+            out[i] = best
 
-        _kernel = best_shared
-    return _kernel
+    return best_shared
 
 
 def shared_family_focus(rows: np.ndarray, cols: np.ndarray, substantial: np.ndarray, focus: np.ndarray) -> np.ndarray:

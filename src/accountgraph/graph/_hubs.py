@@ -26,6 +26,7 @@ clustered (they always were, through their cards) and the ring model scores them
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from typing import Any
@@ -46,13 +47,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-_kernel: Any = None
-
-
+@functools.cache
 def _compiled() -> Any:
-    global _kernel
-    if _kernel is not None:
-        return _kernel
     from numba import njit
 
     @njit(nogil=True, cache=True)
@@ -96,7 +92,6 @@ def _compiled() -> Any:
             n_t = 0
         return oa[:n_out].copy(), ob[:n_out].copy(), oc[:n_out].copy()
 
-    _kernel = cross
     return cross
 
 

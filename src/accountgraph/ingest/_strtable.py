@@ -16,6 +16,7 @@ memory: the distinct bytes plus 24 bytes per distinct value.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -23,14 +24,10 @@ import pyarrow as pa
 
 __all__ = ["StringTable", "string_buffers"]
 
-_kernel: Any = None
 
-
+@functools.cache
 def _compile() -> Any:
     """The numba insert kernel (compiled and cached on first use)."""
-    global _kernel
-    if _kernel is not None:
-        return _kernel
     from numba import njit
 
     @njit(nogil=True, cache=True)
@@ -83,8 +80,7 @@ def _compile() -> Any:
                 s = (s + np.uint64(1)) & mask
             slots[s] = e
 
-    _kernel = (insert, rehash)
-    return _kernel
+    return (insert, rehash)
 
 
 def string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

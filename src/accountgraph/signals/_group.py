@@ -14,19 +14,16 @@ Cost per type: O(n_events + n_values + n_pairs) time, 16 bytes per value plus
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
 __all__ = ["AccountOrder", "account_order", "pair_counts"]
 
-_kernels: Any = None
 
-
+@functools.cache
 def _compiled() -> Any:
-    global _kernels
-    if _kernels is not None:
-        return _kernels
     from numba import njit
 
     @njit(nogil=True, cache=True)
@@ -89,8 +86,7 @@ def _compiled() -> Any:
             vstart[out_v[i]] += 1
         return sa, sv, sc
 
-    _kernels = (counting_order, pairs)
-    return _kernels
+    return (counting_order, pairs)
 
 
 class AccountOrder:

@@ -16,20 +16,18 @@ per band of 10^7 keys on one core.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
 __all__ = ["BandKeys", "band_families"]
 
-_kernel: Any = None
 _BUCKET_BITS = 12
 
 
+@functools.cache
 def _compiled() -> Any:
-    global _kernel
-    if _kernel is not None:
-        return _kernel
     from numba import njit
 
     @njit(inline="always")
@@ -98,8 +96,7 @@ def _compiled() -> Any:
         for x in range(len(parent)):
             parent[x] = find(parent, x)
 
-    _kernel = (link, roots)
-    return _kernel
+    return (link, roots)
 
 
 def band_families(keys: Any, node: np.ndarray, n_nodes: int) -> np.ndarray:

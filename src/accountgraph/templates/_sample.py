@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -93,42 +94,37 @@ def sample_per_account_window(
     return _first_per_group(acc_codes, win, ts, int(cap))
 
 
-_kernels: Any = None
-
-
+@functools.cache
 def _compiled() -> Any:
     """Compiled passes keeping the first ``cap`` rows of each group, visited in time order."""
-    global _kernels
-    if _kernels is None:
-        from numba import njit
+    from numba import njit
 
-        @njit(nogil=True, cache=True)
-        def dense(acc, win, a_min, w_min, n_acc, order, cap):  # type: ignore[no-untyped-def]
-            # Window-major group ids: rows close in time count in one small block of counters.
-            n_win = (win.max() - w_min + 1) if len(win) else 1
-            seen = np.zeros(n_acc * n_win, np.uint8)
-            keep = np.zeros(len(acc), np.bool_)
-            for j in range(len(acc)):
-                i = order[j] if len(order) else j
-                g = (win[i] - w_min) * n_acc + (acc[i] - a_min)
-                if seen[g] < cap:
-                    seen[g] += 1
-                    keep[i] = True
-            return keep
+    @njit(nogil=True, cache=True)
+    def dense(acc, win, a_min, w_min, n_acc, order, cap):  # type: ignore[no-untyped-def]
+        # Window-major group ids: rows close in time count in one small block of counters.
+        n_win = (win.max() - w_min + 1) if len(win) else 1
+        seen = np.zeros(n_acc * n_win, np.uint8)
+        keep = np.zeros(len(acc), np.bool_)
+        for j in range(len(acc)):
+            i = order[j] if len(order) else j
+            g = (win[i] - w_min) * n_acc + (acc[i] - a_min)
+            if seen[g] < cap:
+                seen[g] += 1
+                keep[i] = True
+        return keep
 
-        @njit(nogil=True, cache=True)
-        def sparse(group, order, cap, n_groups):  # type: ignore[no-untyped-def]
-            seen = np.zeros(n_groups, np.int64)
-            keep = np.zeros(len(group), np.bool_)
-            for j in range(len(group)):
-                i = order[j] if len(order) else j
-                if seen[group[i]] < cap:
-                    seen[group[i]] += 1
-                    keep[i] = True
-            return keep
+    @njit(nogil=True, cache=True)
+    def sparse(group, order, cap, n_groups):  # type: ignore[no-untyped-def]
+        seen = np.zeros(n_groups, np.int64)
+        keep = np.zeros(len(group), np.bool_)
+        for j in range(len(group)):
+            i = order[j] if len(order) else j
+            if seen[group[i]] < cap:
+                seen[group[i]] += 1
+                keep[i] = True
+        return keep
 
-        _kernels = (dense, sparse)
-    return _kernels
+    return (dense, sparse)
 
 
 def _first_per_group(acc: np.ndarray, win: np.ndarray, ts: np.ndarray, cap: int) -> np.ndarray:
