@@ -3,7 +3,9 @@
 Interface: :func:`score_clusters` (per-event arrays and a cluster per account in,
 one row of features and contributions per cluster out), :func:`cluster_features`
 and :func:`apply_model` (the same in two steps, so another engine that computes
-the cluster-sized feature table can apply the same model), :func:`member_scores`
+the cluster-sized feature table can apply the same model), :func:`population_facts`
+(the whole input's references, :class:`PopulationFacts`, with which ``cluster_features``
+scores any batch of clusters from their own events alone), :func:`member_scores`
 (how strongly each account belongs to its cluster), the fitted ring model
 (:class:`RingModel`, :func:`load_model`) and their parameters :class:`ScoringParams`.
 """
@@ -11,7 +13,9 @@ the cluster-sized feature table can apply the same model), :func:`member_scores`
 from ._membership import member_scores
 from ._model import LogisticModel, RingModel, default_model, fit_logistic, load_model
 from ._params import COMPONENTS, ScoringParams
+from ._facts import PopulationFacts, population_facts
 from ._score import apply_model, cluster_features, score_clusters
 
-__all__ = ["COMPONENTS", "LogisticModel", "RingModel", "ScoringParams", "apply_model", "cluster_features",
-           "default_model", "fit_logistic", "load_model", "member_scores", "score_clusters"]
+__all__ = ["COMPONENTS", "LogisticModel", "PopulationFacts", "RingModel", "ScoringParams", "apply_model",
+           "cluster_features", "default_model", "fit_logistic", "load_model", "member_scores", "population_facts",
+           "score_clusters"]

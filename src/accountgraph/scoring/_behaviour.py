@@ -34,7 +34,7 @@ import numpy as np
 from .._grouping import group_quantile_dense
 from ._features import account_days, distinct_keys
 
-__all__ = ["rhythm_features", "infrastructure_features"]
+__all__ = ["exits_median", "exits_per_day", "infrastructure_features", "rhythm_features"]
 
 _DAY = 86_400
 
@@ -82,24 +82,14 @@ def rhythm_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.nd
             "weekly_quiet_share": _aligned_quiet(w, acc_cluster, k, 2)}
 
 
-def infrastructure_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.ndarray,
-                            ev_ip: np.ndarray | None, k: int, act: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``exits_per_account_day``, ``ip_top_share`` and ``sync_share`` per cluster.
+def exits_per_day(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.ndarray, ev_ip: np.ndarray,
+                  act: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct IPs per active account-day of each account (NaN without IP events).
 
-    Parameters
-    ----------
-    acc_cluster : ndarray of int64, shape (n_accounts,)
-    ev_account, ts_s : ndarray, shape (n_events,)
-        Account code and UTC seconds of every event of the input.
-    ev_ip : ndarray of int64 or None, shape (n_events,)
-        IP code per event (-1: none); ``None`` when the input has no IPs (all NaN).
-    k : int
-    act : dict
-        :func:`~._features.account_activity` of the same events (active days per account).
+    Returns the per-account values and the account code, IP code and time of the events with
+    an IP (the inputs of :func:`_ip_concentration`). ``act``: :func:`~._features.account_activity`
+    of the same events. Per account, only its own events count.
     """
-    nan = np.full(k, np.nan)
-    if ev_ip is None or not (ev_ip >= 0).any():
-        return {"exits_per_account_day": nan, "ip_top_share": nan, "sync_share": nan}
     ok = ev_ip >= 0
     every = bool(ok.all())
     acc, ip, ts = (ev_account, ev_ip, ts_s) if every else (ev_account[ok], ev_ip[ok], ts_s[ok])
@@ -109,13 +99,45 @@ def infrastructure_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_
     day = ts // _DAY - int(act["day0"])
     days = act["active_days"] if every else np.bincount(account_days(acc, day, n, n_days) // n_days,
                                                         minlength=n).astype(np.float64)
-    n_ip = int(ip.max()) + 1
+    n_ip = int(ip.max()) + 1 if len(ip) else 1
     adi = distinct_keys((acc * n_days + day) * n_ip + ip)
     exits = np.bincount(adi // n_ip // n_days, minlength=n).astype(np.float64)
     has = days > 0
-    per_acc = np.where(has, exits / np.maximum(days, 1), np.nan)
-    pop = float(np.median(per_acc[has])) if has.any() else 1.0
-    m = has & (acc_cluster >= 0)
+    return np.where(has, exits / np.maximum(days, 1), np.nan), acc, ip, ts
+
+
+def exits_median(per_acc: np.ndarray) -> float:
+    """Median of :func:`exits_per_day` over the accounts with IP events (1.0 if none)."""
+    has = ~np.isnan(per_acc)
+    return float(np.median(per_acc[has])) if has.any() else 1.0
+
+
+def infrastructure_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.ndarray,
+                            ev_ip: np.ndarray | None, k: int, act: dict[str, np.ndarray],
+                            pop: float | None = None) -> dict[str, np.ndarray]:
+    """``exits_per_account_day``, ``ip_top_share`` and ``sync_share`` per cluster.
+
+    Parameters
+    ----------
+    acc_cluster : ndarray of int64, shape (n_accounts,)
+    ev_account, ts_s : ndarray, shape (n_events,)
+        Account code and UTC seconds of every event of the input (or, with ``pop``, at least
+        every event of the clustered accounts).
+    ev_ip : ndarray of int64 or None, shape (n_events,)
+        IP code per event (-1: none); ``None`` when the input has no IPs (all NaN).
+    k : int
+    act : dict
+        :func:`~._features.account_activity` of the same events (active days per account).
+    pop : float, optional
+        :func:`exits_median` of the whole input; computed from these events when not given.
+    """
+    nan = np.full(k, np.nan)
+    if ev_ip is None or not (ev_ip >= 0).any():
+        return {"exits_per_account_day": nan, "ip_top_share": nan, "sync_share": nan}
+    per_acc, acc, ip, ts = exits_per_day(acc_cluster, ev_account, ts_s, ev_ip, act)
+    if pop is None:
+        pop = exits_median(per_acc)
+    m = ~np.isnan(per_acc) & (acc_cluster >= 0)
     med = group_quantile_dense(per_acc[m], acc_cluster[m], k, 0.5) if m.any() else nan
     out = {"exits_per_account_day": med / max(pop, 1e-9)}
     out.update(_ip_concentration(acc_cluster, acc, ip, ts, k))

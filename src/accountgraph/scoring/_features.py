@@ -15,7 +15,8 @@ import pandas as pd
 
 from .._grouping import group_quantile_dense, group_quantiles_int
 
-__all__ = ["account_activity", "account_days", "distinct_keys", "ramp"]
+__all__ = ["account_activity", "account_days", "distinct_keys", "output_median", "pivot_facts", "ramp",
+           "rate_median"]
 
 _US_PER_S = 1_000_000
 _DAY = 86_400
@@ -83,16 +84,28 @@ def account_activity(ev_account: np.ndarray, ts_s: np.ndarray, n_accounts: int) 
             "span_days": float(int(ts_s.max()) - int(ts_s.min()) + 1) / _DAY}
 
 
-def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int) -> Features:
+def rate_median(act: dict[str, np.ndarray]) -> float:
+    """Events per active day of the input's median account with events (1.0 without events).
+
+    ``act`` is :func:`account_activity` over every event of the input.
+    """
+    events, active = act["events"], act["active_days"]
+    has = events > 0
+    return float(np.median(events[has] / np.maximum(active[has], 1))) if has.any() else 1.0
+
+
+def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int, pop_med: float,
+             span_days: float) -> Features:
     """Load-balanced accounts: per-account daily volume, its spread, share of lifetime days active.
 
-    ``act`` is :func:`account_activity` over every event of the input, so the median account
-    of the whole input is the reference for ``rate_vs_population``. An input that covers
-    less than a day (a monitor's first hours) has its per-day rate extrapolated from the
-    span it covers (at most 24x: an hour), so that the gates, which are per-day rates, read
-    an automation key seen for one hour as the automation key it is. Under two days of
-    history ``active_day_share`` is missing (NaN, neutral to the model): every account is
-    then active on each of its days, rings and people alike.
+    ``act`` is :func:`account_activity` over every event of the clustered accounts (at least);
+    ``pop_med`` is :func:`rate_median` of the whole input, the reference for ``rate_vs_population``;
+    ``span_days`` is the time the whole input covers, in days. An input that covers less than
+    a day (a monitor's first hours) has its per-day rate extrapolated from the span it covers
+    (at most 24x: an hour), so that the gates, which are per-day rates, read an automation key
+    seen for one hour as the automation key it is. Under two days of history
+    ``active_day_share`` is missing (NaN, neutral to the model): every account is then active
+    on each of its days, rings and people alike.
     """
     events, active = act["events"], act["active_days"]
     in_cl = np.flatnonzero((acc_cluster >= 0) & (events > 0))
@@ -101,15 +114,13 @@ def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int) -> Fea
     life = act["last_day"][in_cl] - act["first_day"][in_cl] + 1
     active_frac = active[in_cl] / np.maximum(life, 1)
     cnt = np.bincount(c_of, minlength=k).astype(np.float64)
-    per_day = 1.0 / min(1.0, max(float(act.get("span_days", 1.0)), 1.0 / 24))
+    per_day = 1.0 / min(1.0, max(float(span_days), 1.0 / 24))
     mean_rate = np.bincount(c_of, weights=rate, minlength=k) / np.maximum(cnt, 1)
     var_rate = np.bincount(c_of, weights=rate**2, minlength=k) / np.maximum(cnt, 1) - mean_rate**2
     cv_rate = np.sqrt(np.maximum(var_rate, 0)) / np.maximum(mean_rate, 1e-9)
     active_share = np.bincount(c_of, weights=active_frac, minlength=k) / np.maximum(cnt, 1)
-    has = events > 0
-    pop_med = float(np.median(events[has] / np.maximum(active[has], 1))) if has.any() else 1.0
     med_rate = group_quantile_dense(rate, c_of, k, 0.5) if len(c_of) else np.full(k, np.nan)
-    if float(act.get("span_days", 2.0)) < 2.0:  # one day of history: every account is active on all of its days
+    if float(span_days) < 2.0:  # one day of history: every account is active on all of its days
         active_share = np.full(k, np.nan)
     return {"events_per_account_day": mean_rate * per_day, "daily_volume_cv": cv_rate, "active_day_share": active_share,
             "rate_vs_population": np.where(cnt > 0, med_rate / max(pop_med, 1e-9), np.nan)}
@@ -159,15 +170,24 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
             "template_exclusive_share": excl_share, "n_template_families": np.bincount(ucl, minlength=k)}
 
 
-def _output(ev_output: np.ndarray, ev_cl: np.ndarray, m: np.ndarray, cl: np.ndarray, k: int) -> Features:
-    """Long, tight outputs: median output length against the population's, relative IQR."""
-    out = ev_output[m]
-    ok = out >= 0
-    # Reference: accounts in no cluster (a big ring must not define "normal").
+def output_median(ev_output: np.ndarray, ev_cl: np.ndarray) -> float:
+    """Median output length of the events of accounts in no cluster (of all, if fewer than 100).
+
+    The reference of ``output_vs_population``: a big ring must not define "normal".
+    ``ev_output`` and ``ev_cl`` (cluster per event, -1 none) cover every event of the input.
+    """
     ref = (ev_output >= 0) & (ev_cl < 0)
     if ref.sum() < 100:
         ref = ev_output >= 0
-    pop_median = float(np.median(ev_output[ref]))
+    return float(np.median(ev_output[ref]))
+
+
+def _output(out: np.ndarray, cl: np.ndarray, k: int, pop_median: float) -> Features:
+    """Long, tight outputs: median output length against the population's, relative IQR.
+
+    ``out``, ``cl``: output length (-1 unknown) and cluster of each clustered event.
+    """
+    ok = out >= 0
     med, q1, q3 = group_quantiles_int(out[ok], cl[ok], k, (0.5, 0.25, 0.75))
     rel_iqr = (q3 - q1) / np.maximum(med, 1)
     ratio = med / max(pop_median, 1)
@@ -189,11 +209,14 @@ def _creation(acc_cluster: np.ndarray, created_us: np.ndarray, k: int, window_s:
     return {"creation_burst_share": burst}
 
 
-def _pivot(model: np.ndarray, ts_us: np.ndarray, ev_cl: np.ndarray, k: int) -> Features | None:
-    """Share of each cluster's traffic on newly released models right after release.
+def pivot_facts(model: np.ndarray, ts_us: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Models released inside the data, their release times and the population's new-model share.
 
-    Returns the share, its excess over the population and the first-use lag in
-    hours per cluster, or ``None`` when no model is released inside the data.
+    A model is *new* when its first use is at least two days after the first event; its
+    release window is the 48 hours from that first use. Returns the new models' codes, their
+    release times (µs) and the share of the events inside any release window that use the
+    window's model, or ``None`` when no model is released inside the data. ``model`` and
+    ``ts_us`` cover every event of the input.
     """
     ok = model >= 0
     if not ok.any():
@@ -205,22 +228,41 @@ def _pivot(model: np.ndarray, ts_us: np.ndarray, ev_cl: np.ndarray, k: int) -> F
     new = np.flatnonzero(release >= start + 2 * _DAY * _US_PER_S)
     if len(new) == 0:
         return None
+    in_w, on_new = _release_windows(model, ts_us, new, release[new])
+    return new, release[new], on_new.sum() / max(in_w.sum(), 1)
+
+
+def _release_windows(model: np.ndarray, ts_us: np.ndarray, new: np.ndarray,
+                     release: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per event: inside some new model's release window; inside it and on that model."""
     window = 48 * 3600 * _US_PER_S
     in_w = np.zeros(len(ts_us), bool)
     on_new = np.zeros(len(ts_us), bool)
-    lag = np.full(k, np.inf)
-    for m in new:  # a handful of model releases, each a vectorised pass
-        w = (ts_us >= release[m]) & (ts_us < release[m] + window)
+    for m, r in zip(new, release):  # a handful of model releases, each a vectorised pass
+        w = (ts_us >= r) & (ts_us < r + window)
         in_w |= w
         on_new |= w & (model == m)
-        use = (model == m) & (ev_cl >= 0)
+    return in_w, on_new
+
+
+def _pivot(model: np.ndarray, ts_us: np.ndarray, cl: np.ndarray, k: int,
+           facts: tuple[np.ndarray, np.ndarray, float]) -> Features:
+    """Share of each cluster's traffic on newly released models right after release.
+
+    ``model``, ``ts_us``, ``cl``: model code, time and cluster of each clustered event;
+    ``facts``: :func:`pivot_facts` of the whole input. Returns the share, its excess over the
+    population and the first-use lag in hours per cluster.
+    """
+    new, release, pop = facts
+    in_w, on_new = _release_windows(model, ts_us, new, release)
+    lag = np.full(k, np.inf)
+    for m, r in zip(new, release):
+        use = model == m
         first = np.full(k, np.iinfo(np.int64).max)
-        np.minimum.at(first, ev_cl[use], ts_us[use])
-        lag = np.minimum(lag, np.where(first < np.iinfo(np.int64).max, (first - release[m]) / 3.6e9, np.inf))
-    pop = on_new.sum() / max(in_w.sum(), 1)
-    c = ev_cl >= 0
-    n_w = np.bincount(ev_cl[c & in_w], minlength=k).astype(np.float64)
-    n_new = np.bincount(ev_cl[c & on_new], minlength=k).astype(np.float64)
+        np.minimum.at(first, cl[use], ts_us[use])
+        lag = np.minimum(lag, np.where(first < np.iinfo(np.int64).max, (first - r) / 3.6e9, np.inf))
+    n_w = np.bincount(cl[in_w], minlength=k).astype(np.float64)
+    n_new = np.bincount(cl[on_new], minlength=k).astype(np.float64)
     share = np.where(n_w >= 20, n_new / np.maximum(n_w, 1), np.nan)
     excess = share - pop
     return {"new_model_share": share, "new_model_excess": excess,

@@ -64,14 +64,15 @@ import numpy as np
 import pandas as pd
 
 from ._behaviour import infrastructure_features, rhythm_features
+from ._facts import PopulationFacts, _population, population_facts
 from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing, account_activity
-from ._features import distinct_keys
 from ._features import ramp as ramp  # re-exported: tests import it from here
 from ..signals import ClusterPairs
 from ._model import RingModel, load_model
 from ._params import COMPONENTS, ScoringParams
 
-__all__ = ["ScoringParams", "COMPONENTS", "score_clusters", "apply_model", "cluster_features", "signal_concentration"]
+__all__ = ["ScoringParams", "COMPONENTS", "PopulationFacts", "score_clusters", "apply_model", "cluster_features",
+           "population_facts", "signal_concentration"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def score_clusters(
     pairs: ClusterPairs | None = None,
     degree: np.ndarray | None = None,
     params: ScoringParams = ScoringParams(),
+    facts: PopulationFacts | None = None,
 ) -> pd.DataFrame:
     """Evidence features, contributions and ``ring_score`` for each cluster.
 
@@ -114,6 +116,9 @@ def score_clusters(
         :func:`~accountgraph.signals.cluster_pairs` of the incidences and ``acc_cluster``;
         with ``degree`` (distinct accounts per signal) gives ``signal_concentration``.
     params : ScoringParams
+    facts : PopulationFacts, optional
+        :func:`population_facts` of the whole input, when the arrays hold only some
+        clusters' accounts and events (see :func:`cluster_features`).
 
     Returns
     -------
@@ -128,18 +133,32 @@ def score_clusters(
     """
     f = cluster_features(n_clusters=n_clusters, acc_cluster=acc_cluster, ev_account=ev_account, ev_ts_us=ev_ts_us,
                          ev_output=ev_output, ev_family=ev_family, created_us=created_us, ev_model=ev_model,
-                         ev_ip=ev_ip, burst_window_s=params.burst_window_s, pairs=pairs, degree=degree)
-    return apply_model(f, len(acc_cluster), params, load_model(params.model))
+                         ev_ip=ev_ip, burst_window_s=params.burst_window_s, pairs=pairs, degree=degree, facts=facts)
+    n_total = len(acc_cluster) if facts is None else facts.n_accounts
+    return apply_model(f, n_total, params, load_model(params.model))
 
 
 def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np.ndarray, ev_ts_us: np.ndarray,
                      ev_output: np.ndarray | None, ev_family: np.ndarray | None, created_us: np.ndarray | None,
                      ev_model: np.ndarray | None, ev_ip: np.ndarray | None, burst_window_s: int,
-                     pairs: ClusterPairs | None = None, degree: np.ndarray | None = None) -> pd.DataFrame:
-    """Every evidence feature per cluster (see the module docstring), NaN where not measurable."""
+                     pairs: ClusterPairs | None = None, degree: np.ndarray | None = None,
+                     facts: PopulationFacts | None = None) -> pd.DataFrame:
+    """Every evidence feature per cluster (see the module docstring), NaN where not measurable.
+
+    Without ``facts`` the event arrays hold every event of the input and the population
+    facts are computed from them. With ``facts`` (:func:`population_facts` of the whole
+    input) they need hold only the events of the accounts of ``acc_cluster`` that are in a
+    cluster, and ``acc_cluster`` may cover only those accounts (codes in their input order):
+    a cluster's features depend on its own events and accounts and on the facts alone, so
+    batches of clusters scored this way give the whole-input numbers.
+    """
     k = n_clusters
     n = len(acc_cluster)
     ts_all = ev_ts_us // _US_PER_S
+    act = account_activity(ev_account, ts_all, n)
+    own = facts is None
+    if facts is None:  # exits_median: computed below from the same events
+        facts = _population(acc_cluster, ev_account, ev_ts_us, act, ev_output, ev_family, created_us, ev_model)
     ev_cl = acc_cluster[ev_account]
     m = ev_cl >= 0
     cl, acc, ts = ev_cl[m], ev_account[m], ts_all[m]
@@ -148,29 +167,29 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     f: dict[str, np.ndarray] = {"n_accounts": n_acc, "n_events": n_ev}
     f.update(_timing(cl, ts, n_ev, k))
     f.update(rhythm_features(acc_cluster, acc, ts, k))
-    act = account_activity(ev_account, ts_all, n)
-    f.update(_cadence(acc_cluster, act, k))
-    if ev_family is not None and (ev_family >= 0).any():
-        users_out = _family_users(ev_family, ev_account, ~m)
-        users_all = _family_users(ev_family, ev_account, np.ones(len(m), bool))
-        f.update(_templates(ev_family[m], cl, acc, n_acc, k, users_out / np.maximum(users_all, 1)))
+    f.update(_cadence(acc_cluster, act, k, facts.rate_median, facts.span_days))
+    if facts.family_unclustered is not None and ev_family is not None:
+        f.update(_templates(ev_family[m], cl, acc, n_acc, k, facts.family_unclustered))
     else:
         f.update({c: np.full(k, np.nan) for c in ("template_top3_share", "template_shared_share",
                                                   "template_exclusive_share")})
-    if ev_output is not None and (ev_output >= 0).any():
-        f.update(_output(ev_output, ev_cl, m, cl, k))
+    if facts.output_median is not None and ev_output is not None:
+        f.update(_output(ev_output[m], cl, k, facts.output_median))
     else:
         f.update({c: np.full(k, np.nan) for c in ("output_median", "output_rel_iqr", "output_vs_population")})
     burst = None
-    if created_us is not None and (created_us >= 0).any():
+    if facts.has_created and created_us is not None:
         burst = _creation(acc_cluster, created_us, k, burst_window_s)["creation_burst_share"]
     f["creation_burst_share"] = burst if burst is not None else np.full(k, np.nan)
-    piv = _pivot(ev_model, ev_ts_us, ev_cl, k) if ev_model is not None else None
+    piv = _pivot(ev_model[m], ev_ts_us[m], cl, k, facts.pivot) if facts.pivot is not None and ev_model is not None \
+        else None
     f.update(piv or {c: np.full(k, np.nan) for c in ("new_model_share", "new_model_excess", "new_model_lag_hours")})
-    f.update(infrastructure_features(acc_cluster, ev_account, ts_all, ev_ip, k, act))
+    use_ip = own or facts.exits_median is not None
+    f.update(infrastructure_features(acc_cluster, ev_account, ts_all, ev_ip if use_ip else None, k, act,
+                                     None if own else facts.exits_median))
     f["signal_concentration"] = signal_concentration(pairs, degree, k) if pairs is not None and degree is not None \
         else np.full(k, np.nan)
-    f["account_share"] = n_acc / max(n, 1)
+    f["account_share"] = n_acc / max(facts.n_accounts, 1)
     return pd.DataFrame(f)
 
 
@@ -188,17 +207,6 @@ def signal_concentration(pairs: ClusterPairs, degree: np.ndarray, k: int) -> np.
     num = np.bincount(pairs.cluster[m], weights=kk * share, minlength=k)
     den = np.bincount(pairs.cluster[m], weights=kk, minlength=k)
     return np.where(den > 0, num / np.maximum(den, 1e-12), np.nan)
-
-
-def _family_users(ev_family: np.ndarray, ev_account: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Distinct accounts per template family among the events ``rows`` (a boolean mask)."""
-    n_fam = int(ev_family.max()) + 1
-    ok = (ev_family >= 0) & rows
-    if not ok.any():
-        return np.zeros(n_fam, np.int64)
-    n_acc = int(ev_account.max()) + 1
-    pairs = distinct_keys(ev_family[ok].astype(np.int64) * n_acc + ev_account[ok])
-    return np.bincount(pairs // n_acc, minlength=n_fam)
 
 
 def _sigmoid(t: np.ndarray) -> np.ndarray:
