@@ -23,8 +23,9 @@ of the same input rather than with fixed constants:
     Share of the cluster's IP-using events whose (IP, minute) is shared by two or more
     of its accounts: scripted accounts acting through the same exit at the same time.
 
-All are vectorised (``bincount``, one factorisation of the clustered events' IPs); no
-loop over clusters, accounts or events.
+All are vectorised (``bincount``) or compiled (:mod:`._kernels`: one hashing pass over the
+events for the exits, one over the clustered events for the IPs); no Python loop over
+clusters, accounts or events.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._grouping import group_quantile_dense
-from ._features import account_days, distinct_keys
+from ._features import account_days
 
 __all__ = ["exits_median", "exits_per_day", "infrastructure_features", "rhythm_features"]
 
@@ -99,9 +100,9 @@ def exits_per_day(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.ndar
     day = ts // _DAY - int(act["day0"])
     days = act["active_days"] if every else np.bincount(account_days(acc, day, n, n_days) // n_days,
                                                         minlength=n).astype(np.float64)
-    n_ip = int(ip.max()) + 1 if len(ip) else 1
-    adi = distinct_keys((acc * n_days + day) * n_ip + ip)
-    exits = np.bincount(adi // n_ip // n_days, minlength=n).astype(np.float64)
+    from ._kernels import exit_counts  # numba: imported when first needed
+
+    exits = exit_counts(acc, day, ip, n).astype(np.float64)
     has = days > 0
     return np.where(has, exits / np.maximum(days, 1), np.nan), acc, ip, ts
 
@@ -146,31 +147,15 @@ def infrastructure_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_
 
 def _ip_concentration(acc_cluster: np.ndarray, acc: np.ndarray, ip: np.ndarray, ts: np.ndarray,
                       k: int) -> dict[str, np.ndarray]:
-    """Top-3 IP share and same-minute sharing of IPs, over the clustered events."""
+    """Top-3 IP share and same-minute sharing of IPs, over the clustered events (one compiled pass)."""
     cl = acc_cluster[acc]
     m = cl >= 0
     if not m.any():
         return {"ip_top_share": np.full(k, np.nan), "sync_share": np.full(k, np.nan)}
-    cl, acc, ip, minute = cl[m], acc[m], ip[m], ts[m] // 60
-    import pandas as pd
+    from ._kernels import ip_concentration_counts
 
-    n_ip = int(ip.max()) + 1
-    ci_code, ci = pd.factorize(cl * n_ip + ip)
-    cnt = np.bincount(ci_code)
-    ci_cl = np.asarray(ci) // n_ip
-    order = np.lexsort((-cnt, ci_cl))
-    ci_cl, cnt = ci_cl[order], cnt[order]
-    rank = np.arange(len(ci_cl)) - np.searchsorted(ci_cl, ci_cl, side="left")
-    total = np.bincount(cl, minlength=k).astype(np.float64)
-    top = np.bincount(ci_cl[rank < 3], weights=cnt[rank < 3], minlength=k)
-    # (cluster, ip, minute) buckets used by >= 2 distinct accounts of the cluster
-    t0 = int(minute.min())
-    n_min = int(minute.max()) - t0 + 1
-    b_inv = pd.factorize(ci_code.astype(np.int64) * n_min + (minute - t0))[0]
-    n_acc = int(acc.max()) + 1
-    pairs = distinct_keys(b_inv.astype(np.int64) * n_acc + acc)
-    users = np.bincount(pairs // n_acc, minlength=int(b_inv.max()) + 1)
-    synced = np.bincount(cl, weights=(users[b_inv] >= 2).astype(np.float64), minlength=k)
+    total, top, synced = ip_concentration_counts(cl[m], acc[m], ip[m], ts[m] // 60, k)
+    total = total.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {"ip_top_share": np.where(total > 0, top / total, np.nan),
                 "sync_share": np.where(total > 0, synced / total, np.nan)}

@@ -1,0 +1,193 @@
+"""Compiled kernels of the infrastructure features: one hashing pass over the events each.
+
+The infrastructure evidence (:mod:`._behaviour`) counts distinct keys over the events:
+distinct (account, day, IP) triples, events per (cluster, IP), and the (cluster, IP,
+minute) buckets used by two or more accounts. Done with numpy and pandas this took four
+factorisations of event-sized int64 keys and as many event-sized temporaries: half the
+score stage at 10M events. Here each is one pass over the events in time order through
+an open-addressing hash table (linear probing, splitmix64 of the key, grown by doubling
+so that it never exceeds half full) keyed by the *pair* (account, IP) or (cluster, IP):
+in time order, a pair's days and minutes come as runs, so the triples are the run
+changes of each pair, kept in dense arrays indexed by the pair's id. The tables hold one
+entry per pair, far fewer than the events or triples.
+
+Logs usually arrive in time order; other inputs are put in time order first by one
+stable sort. Every output is a count per account or per cluster, so the result does not
+depend on the order of the events or on the table's layout: the kernels give exactly the
+numbers of the numpy formulation they replace (tests check this on shuffled inputs).
+
+The module imports numba at import time and defines the kernels at module level (so that
+numba's on-disk cache can key them); :mod:`._behaviour` imports it when first scoring.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .._hashing import splitmix64
+
+__all__ = ["exit_counts", "ip_concentration_counts"]
+
+_MIN_CAP = 1 << 12
+
+
+_mix = njit(inline="always")(splitmix64)
+
+
+@njit(inline="always")
+def _slot(table, dkeys, key):  # type: ignore[no-untyped-def]
+    mask = len(table) - 1
+    s = np.int64(_mix(np.uint64(key)) & np.uint64(mask))
+    while True:
+        d = table[s]
+        if d < 0 or dkeys[d] == key:
+            return s
+        s = (s + 1) & mask
+
+
+@njit(inline="always")
+def _grow(a, n, size):  # type: ignore[no-untyped-def]
+    out = np.empty(size, a.dtype)
+    out[:n] = a[:n]
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _rehash(dkeys, n, cap):  # type: ignore[no-untyped-def]
+    table = np.full(cap, -1, np.int32)
+    mask = cap - 1
+    for d in range(n):
+        s = np.int64(_mix(np.uint64(dkeys[d])) & np.uint64(mask))
+        while table[s] >= 0:
+            s = (s + 1) & mask
+        table[s] = d
+    return table
+
+
+@njit(nogil=True, cache=True)
+def _exits(acc, day, ip, n_acc, n_ip):  # type: ignore[no-untyped-def]
+    # (account, ip) -> id, with the last day it was used: the events are in time order,
+    # so the distinct (account, day, ip) triples are the day changes of each pair
+    out = np.zeros(n_acc, np.int64)
+    cap = _MIN_CAP
+    table = np.full(cap, -1, np.int32)
+    dkeys = np.empty(cap // 2, np.int64)
+    last = np.empty(cap // 2, np.int64)
+    n = 0
+    for i in range(len(acc)):
+        key = np.int64(acc[i]) * n_ip + ip[i]
+        s = _slot(table, dkeys, key)
+        if table[s] < 0:
+            dkeys[n], last[n] = key, -1
+            table[s] = n
+            n += 1
+            if 2 * n >= cap:
+                cap *= 2
+                dkeys, last = _grow(dkeys, n, cap // 2), _grow(last, n, cap // 2)
+                table = _rehash(dkeys, n, cap)
+                s = _slot(table, dkeys, key)
+        d = table[s]
+        if day[i] != last[d]:
+            last[d] = day[i]
+            out[acc[i]] += 1
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _concentration(cl, acc, ip, minute, k, n_ip):  # type: ignore[no-untyped-def]
+    total = np.zeros(k, np.int64)
+    # (cluster, ip) -> id1, with its event count and cluster
+    cap1 = _MIN_CAP
+    t1 = np.full(cap1, -1, np.int32)
+    k1 = np.empty(cap1 // 2, np.int64)
+    c1 = np.empty(cap1 // 2, np.int64)
+    n1 = 0
+    # the current minute of each (cluster, ip): the events are in time order, so a
+    # (cluster, ip, minute) bucket is one run of events per (cluster, ip)
+    cur = np.empty(cap1 // 2, np.int64)
+    first = np.empty(cap1 // 2, np.int64)
+    run = np.empty(cap1 // 2, np.int64)
+    multi = np.empty(cap1 // 2, np.bool_)
+    synced = np.zeros(k, np.int64)
+    for i in range(len(cl)):
+        total[cl[i]] += 1
+        key = np.int64(cl[i]) * n_ip + ip[i]
+        s = _slot(t1, k1, key)
+        if t1[s] < 0:
+            k1[n1], c1[n1], cur[n1], run[n1] = key, 0, minute[i], 0
+            t1[s] = n1
+            n1 += 1
+            if 2 * n1 >= cap1:
+                cap1 *= 2
+                k1, c1, cur = _grow(k1, n1, cap1 // 2), _grow(c1, n1, cap1 // 2), _grow(cur, n1, cap1 // 2)
+                first, run, multi = _grow(first, n1, cap1 // 2), _grow(run, n1, cap1 // 2), _grow(multi, n1, cap1 // 2)
+                t1 = _rehash(k1, n1, cap1)
+                s = _slot(t1, k1, key)
+        d = t1[s]
+        c1[d] += 1
+        if run[d] == 0 or minute[i] != cur[d]:  # a new bucket: close the previous one
+            if run[d] > 0 and multi[d]:
+                synced[cl[i]] += run[d]
+            cur[d], first[d], run[d], multi[d] = minute[i], acc[i], 0, False
+        run[d] += 1
+        if acc[i] != first[d]:
+            multi[d] = True
+    for d in range(n1):
+        if run[d] > 0 and multi[d]:
+            synced[k1[d] // n_ip] += run[d]
+    top = np.zeros((k, 3), np.int64)  # each cluster's three largest (cluster, ip) counts, descending
+    for d in range(n1):
+        c, x = c1[d], k1[d] // n_ip
+        if c > top[x, 2]:
+            if c > top[x, 0]:
+                top[x, 2], top[x, 1], top[x, 0] = top[x, 1], top[x, 0], c
+            elif c > top[x, 1]:
+                top[x, 2], top[x, 1] = top[x, 1], c
+            else:
+                top[x, 2] = c
+    return total, top.sum(axis=1), synced
+
+
+@njit(nogil=True, cache=True)
+def _ordered(x):  # type: ignore[no-untyped-def]
+    for i in range(1, len(x)):
+        if x[i] < x[i - 1]:
+            return False
+    return True
+
+
+def _in_time_order(t: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(t, *cols)`` as given when ``t`` is non-decreasing, else permuted by a stable sort of ``t``."""
+    if len(t) > 1 and not _ordered(t):
+        order = np.argsort(t, kind="stable")
+        return (t[order], *(c[order] for c in cols))
+    return (t, *cols)
+
+
+def exit_counts(acc: np.ndarray, day: np.ndarray, ip: np.ndarray, n_acc: int) -> np.ndarray:
+    """Distinct (day, IP) pairs of each account: ``out[a]`` over the events of account ``a``.
+
+    ``ip`` codes >= 0; int64 of length ``n_acc``. Events in time order (as logs usually are)
+    take one pass; otherwise they are put in day order first by a stable sort.
+    """
+    n_ip = int(ip.max()) + 1 if len(ip) else 1
+    day, acc, ip = _in_time_order(day, acc, ip)
+    return _exits(acc, day, ip, int(n_acc), n_ip)
+
+
+def ip_concentration_counts(cl: np.ndarray, acc: np.ndarray, ip: np.ndarray, minute: np.ndarray,
+                            k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per cluster: events, events from its 3 busiest IPs, events in a shared (IP, minute).
+
+    Over events with cluster ``cl`` (>= 0, < ``k``), account ``acc``, IP code ``ip`` (>= 0)
+    and minute ``minute``: ``total[c]`` events; ``top3[c]`` the sum of the three largest
+    event counts of the (``c``, IP) pairs; ``synced[c]`` the events whose (``c``, IP, minute)
+    bucket holds events of two or more distinct accounts. All int64 of length ``k``.
+
+    Events in time order (as logs usually are) take one pass; otherwise they are put in
+    minute order first by a stable sort (the counts do not depend on the order).
+    """
+    n_ip = int(ip.max()) + 1 if len(ip) else 1
+    minute, cl, acc, ip = _in_time_order(minute, cl, acc, ip)
+    return _concentration(cl, acc, ip, minute, int(k), n_ip)

@@ -1,0 +1,72 @@
+"""The compiled infrastructure kernels against a plain per-key reference, in any event order."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accountgraph.scoring._kernels import exit_counts, ip_concentration_counts
+
+
+@st.composite
+def _events(draw):
+    """Few accounts, clusters, IPs and minutes, so that keys repeat and buckets are shared."""
+    n = draw(st.integers(0, 300))
+    ints = lambda lo, hi: np.array(draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n)), np.int64)  # noqa: E731
+    acc, ip, minute = ints(0, 11), ints(0, 6), ints(0, 40)
+    acc_cluster = np.array(draw(st.lists(st.integers(0, 2), min_size=12, max_size=12)), np.int64)
+    if draw(st.booleans()):  # logs in time order: the one-pass path
+        order = np.argsort(minute, kind="stable")
+        acc, ip, minute = acc[order], ip[order], minute[order]
+    return acc, ip, minute, acc_cluster
+
+
+@settings(max_examples=200, deadline=None)
+@given(_events())
+def test_exit_counts_are_distinct_day_ip_pairs_per_account(ev):
+    acc, ip, minute, _ = ev
+    day = minute // 7  # several events per day
+    want = np.zeros(12, np.int64)
+    for a, d, i in set(zip(acc.tolist(), day.tolist(), ip.tolist())):
+        want[a] += 1
+    assert exit_counts(acc, day, ip, 12).tolist() == want.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(_events())
+def test_ip_concentration_counts_match_the_per_bucket_reference(ev):
+    acc, ip, minute, acc_cluster = ev
+    cl = acc_cluster[acc]
+    total, top3, synced = ip_concentration_counts(cl, acc, ip, minute, 3)
+    per_ip: dict[int, Counter] = defaultdict(Counter)
+    users: dict[tuple[int, int, int], set] = defaultdict(set)
+    for c, a, i, m in zip(cl.tolist(), acc.tolist(), ip.tolist(), minute.tolist()):
+        per_ip[c][i] += 1
+        users[(c, i, m)].add(a)
+    want_sync = Counter()
+    for c, i, m in zip(cl.tolist(), ip.tolist(), minute.tolist()):
+        want_sync[c] += len(users[(c, i, m)]) >= 2
+    assert total.tolist() == [sum(per_ip[c].values()) for c in range(3)]
+    assert top3.tolist() == [sum(sorted(per_ip[c].values(), reverse=True)[:3]) for c in range(3)]
+    assert synced.tolist() == [want_sync[c] for c in range(3)]
+
+
+def test_kernels_grow_their_tables_past_the_initial_capacity():
+    """More distinct pairs than the first table holds (4,096 slots): growth keeps every key."""
+    rng = np.random.default_rng(0)
+    n = 50_000
+    acc = rng.integers(0, 3_000, n)
+    ip = rng.integers(0, 2_000, n)
+    minute = np.sort(rng.integers(0, 5_000, n))
+    day = minute // 1_440
+    keys = np.unique((acc * 10 + day) * 2_000 + ip)
+    assert exit_counts(acc, day, ip, 3_000).sum() == len(keys)
+    cl = acc % 7
+    total, top3, synced = ip_concentration_counts(cl, acc, ip, minute, 7)
+    assert total.sum() == n and (top3 <= total).all() and (synced <= total).all()
+    shuffled = rng.permutation(n)
+    again = ip_concentration_counts(cl[shuffled], acc[shuffled], ip[shuffled], minute[shuffled], 7)
+    assert all(np.array_equal(x, y) for x, y in zip((total, top3, synced), again))
