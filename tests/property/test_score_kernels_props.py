@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accountgraph.scoring._kernels import exit_counts, ip_concentration_counts
+from accountgraph.scoring._kernels import exit_counts, first_of_pair, ip_concentration_counts
 
 
 @st.composite
@@ -70,3 +70,16 @@ def test_kernels_grow_their_tables_past_the_initial_capacity():
     shuffled = rng.permutation(n)
     again = ip_concentration_counts(cl[shuffled], acc[shuffled], ip[shuffled], minute[shuffled], 7)
     assert all(np.array_equal(x, y) for x, y in zip((total, top3, synced), again))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_events())
+def test_first_of_pair_marks_exactly_one_event_per_distinct_pair(ev):
+    acc, ip, _, _ = ev
+    first = first_of_pair(acc, ip)
+    seen = set()
+    want = []
+    for a, i in zip(acc.tolist(), ip.tolist()):
+        want.append((a, i) not in seen)
+        seen.add((a, i))
+    assert first.tolist() == want

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._behaviour import exits_median, exits_per_day
-from ._features import _US_PER_S, account_activity, distinct_keys, output_median, pivot_facts, rate_median
+from ._features import _US_PER_S, account_activity, output_median, pivot_facts, rate_median
 
 __all__ = ["PopulationFacts", "population_facts"]
 
@@ -112,8 +112,7 @@ def _population(acc_cluster: np.ndarray, ev_account: np.ndarray, ev_ts_us: np.nd
         out_med = output_median(ev_output, ev_cl)
     fam = None
     if ev_family is not None and (ev_family >= 0).any():
-        users_out = family_users(ev_family, ev_account, ev_cl < 0)
-        users_all = family_users(ev_family, ev_account, np.ones(len(ev_cl), bool))
+        users_all, users_out = family_users(ev_family, ev_account, ev_cl < 0)
         fam = users_out / np.maximum(users_all, 1)
     piv = pivot_facts(ev_model, ev_ts_us) if ev_model is not None else None
     has_created = created_us is not None and bool((created_us >= 0).any())
@@ -121,12 +120,17 @@ def _population(acc_cluster: np.ndarray, ev_account: np.ndarray, ev_ts_us: np.nd
                            float(act["span_days"]))
 
 
-def family_users(ev_family: np.ndarray, ev_account: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Distinct accounts per template family among the events ``rows`` (a boolean mask)."""
+def family_users(ev_family: np.ndarray, ev_account: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct accounts per template family among all events, and among the events ``rows``.
+
+    ``rows`` (a boolean mask) must be constant per account (e.g. "in no cluster"), so an
+    account's first event with a family is one of ``rows`` or none of its events are.
+    """
+    from ._kernels import first_of_pair  # numba: imported when first needed
+
     n_fam = int(ev_family.max()) + 1
-    ok = (ev_family >= 0) & rows
-    if not ok.any():
-        return np.zeros(n_fam, np.int64)
-    n_acc = int(ev_account.max()) + 1
-    pairs = distinct_keys(ev_family[ok].astype(np.int64) * n_acc + ev_account[ok])
-    return np.bincount(pairs // n_acc, minlength=n_fam)
+    ok = ev_family >= 0
+    fam = ev_family[ok].astype(np.int64)
+    first = first_of_pair(ev_account[ok].astype(np.int64), fam)
+    return (np.bincount(fam[first], minlength=n_fam),
+            np.bincount(fam[first & rows[ok]], minlength=n_fam))

@@ -154,9 +154,10 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
     n_prompted = np.bincount(cl[ok], minlength=k).astype(np.float64)
     rep = np.where(n_prompted > 0, top3 / np.maximum(n_prompted, 1), 0.0)
     # Families shared across the cluster: distinct accounts per (cluster, family).
-    n_accs = int(acc.max()) + 1 if len(acc) else 1
-    trip = distinct_keys(key * n_accs + acc[ok])
-    cf_u, users = np.unique(trip // n_accs, return_counts=True)
+    from ._kernels import first_of_pair  # numba: imported when first needed
+
+    first = first_of_pair(acc[ok].astype(np.int64), fam[ok].astype(np.int64))  # an account is in one cluster
+    cf_u, users = np.unique(key[first], return_counts=True)
     cf_cl = cf_u // n_fam
     shared_f = users >= np.maximum(3, 0.3 * n_acc[cf_cl])
     prompts_cf = c_sorted[np.searchsorted(u_sorted, cf_u)]

@@ -27,7 +27,7 @@ from numba import njit
 
 from .._hashing import splitmix64
 
-__all__ = ["exit_counts", "ip_concentration_counts"]
+__all__ = ["exit_counts", "first_of_pair", "ip_concentration_counts"]
 
 _MIN_CAP = 1 << 12
 
@@ -66,32 +66,76 @@ def _rehash(dkeys, n, cap):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _exits(acc, day, ip, n_acc, n_ip):  # type: ignore[no-untyped-def]
-    # (account, ip) -> id, with the last day it was used: the events are in time order,
-    # so the distinct (account, day, ip) triples are the day changes of each pair
+def _exits(acc, day, ip, n_acc, n_ip, cap):  # type: ignore[no-untyped-def]
+    # (account, ip) -> the last day it was used, in one table row (one cache line per
+    # probe): the events are in time order, so the distinct (account, day, ip) triples
+    # are the day changes of each pair. An account's event on the day and from the IP
+    # of its previous event is not looked up.
     out = np.zeros(n_acc, np.int64)
-    cap = _MIN_CAP
-    table = np.full(cap, -1, np.int32)
-    dkeys = np.empty(cap // 2, np.int64)
-    last = np.empty(cap // 2, np.int64)
+    prev_ip = np.full(n_acc, -1, np.int64)
+    prev_day = np.full(n_acc, -1, np.int64)
+    table = np.full((cap, 2), -1, np.int64)
     n = 0
     for i in range(len(acc)):
-        key = np.int64(acc[i]) * n_ip + ip[i]
-        s = _slot(table, dkeys, key)
+        a = acc[i]
+        if ip[i] == prev_ip[a] and day[i] == prev_day[a]:
+            continue
+        prev_ip[a], prev_day[a] = ip[i], day[i]
+        key = np.int64(a) * n_ip + ip[i]
+        mask = cap - 1
+        s = np.int64(_mix(np.uint64(key)) & np.uint64(mask))
+        while table[s, 0] >= 0 and table[s, 0] != key:
+            s = (s + 1) & mask
+        if table[s, 0] < 0:
+            table[s, 0] = key
+            n += 1
+        if table[s, 1] != day[i]:
+            table[s, 1] = day[i]
+            out[a] += 1
+        if 2 * n >= cap:  # grow: re-insert every row into a table twice the size
+            old, cap = table, 2 * cap
+            table = np.full((cap, 2), -1, np.int64)
+            mask = cap - 1
+            for r in range(len(old)):
+                if old[r, 0] >= 0:
+                    s = np.int64(_mix(np.uint64(old[r, 0])) & np.uint64(mask))
+                    while table[s, 0] >= 0:
+                        s = (s + 1) & mask
+                    table[s, 0], table[s, 1] = old[r, 0], old[r, 1]
+    return out
+
+
+@njit(nogil=True, cache=True)
+def _first_of_pair(a, b, n_a, n_b, cap):  # type: ignore[no-untyped-def]
+    first = np.zeros(len(a), np.bool_)
+    prev = np.full(n_a, -1, np.int64)
+    table = np.full(cap, -1, np.int64)
+    n = 0
+    for i in range(len(a)):
+        x = a[i]
+        if b[i] == prev[x]:  # the pair of x's previous event: seen
+            continue
+        prev[x] = b[i]
+        key = np.int64(x) * n_b + b[i]
+        mask = cap - 1
+        s = np.int64(_mix(np.uint64(key)) & np.uint64(mask))
+        while table[s] >= 0 and table[s] != key:
+            s = (s + 1) & mask
         if table[s] < 0:
-            dkeys[n], last[n] = key, -1
-            table[s] = n
+            table[s] = key
+            first[i] = True
             n += 1
             if 2 * n >= cap:
-                cap *= 2
-                dkeys, last = _grow(dkeys, n, cap // 2), _grow(last, n, cap // 2)
-                table = _rehash(dkeys, n, cap)
-                s = _slot(table, dkeys, key)
-        d = table[s]
-        if day[i] != last[d]:
-            last[d] = day[i]
-            out[acc[i]] += 1
-    return out
+                old, cap = table, 2 * cap
+                table = np.full(cap, -1, np.int64)
+                mask = cap - 1
+                for r in range(len(old)):
+                    if old[r] >= 0:
+                        s = np.int64(_mix(np.uint64(old[r])) & np.uint64(mask))
+                        while table[s] >= 0:
+                            s = (s + 1) & mask
+                        table[s] = old[r]
+    return first
 
 
 @njit(nogil=True, cache=True)
@@ -173,7 +217,9 @@ def exit_counts(acc: np.ndarray, day: np.ndarray, ip: np.ndarray, n_acc: int) ->
     """
     n_ip = int(ip.max()) + 1 if len(ip) else 1
     day, acc, ip = _in_time_order(day, acc, ip)
-    return _exits(acc, day, ip, int(n_acc), n_ip)
+    # sized for one new pair in four events (grown if needed): a table row is 16 bytes
+    cap = max(_MIN_CAP, 1 << max(0, (len(acc) // 2).bit_length()))
+    return _exits(acc, day, ip, int(n_acc), n_ip, cap)
 
 
 def ip_concentration_counts(cl: np.ndarray, acc: np.ndarray, ip: np.ndarray, minute: np.ndarray,
@@ -191,3 +237,21 @@ def ip_concentration_counts(cl: np.ndarray, acc: np.ndarray, ip: np.ndarray, min
     n_ip = int(ip.max()) + 1 if len(ip) else 1
     minute, cl, acc, ip = _in_time_order(minute, cl, acc, ip)
     return _concentration(cl, acc, ip, minute, int(k), n_ip)
+
+
+def first_of_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mask of the events that are the first of their distinct ``(a, b)`` pair (codes >= 0).
+
+    ``bincount(b[first])`` counts the distinct ``a`` per ``b`` (e.g. users per template
+    family) in one hashing pass, in any event order.
+
+    Examples
+    --------
+    >>> first_of_pair(np.array([0, 0, 1, 0]), np.array([5, 5, 5, 6])).tolist()
+    [True, False, True, True]
+    """
+    if not len(a):
+        return np.zeros(0, bool)
+    n_a, n_b = int(a.max()) + 1, int(b.max()) + 1
+    cap = max(_MIN_CAP, 1 << max(0, (len(a) // 4).bit_length()))
+    return _first_of_pair(a, b, n_a, n_b, cap)
