@@ -177,3 +177,191 @@ def test_missing_pyspark_gives_the_install_hint(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.count("pip install 'accountgraph[spark]'") == 3, out
+
+
+# --- scoring: population facts as Spark aggregations, features per batch in the executors (issue 15) ---
+
+def _facts_inputs(spark, arrays: dict):
+    """The Spark engine's scoring tables (``ev``, ``acc_cl``, ``created``) of the scorer's arrays."""
+    n = len(arrays["acc_cluster"])
+    ev = pd.DataFrame({"eid": np.arange(len(arrays["ev_account"]), dtype=np.int64),
+                       "acc": arrays["ev_account"].astype(np.int64), "ts": arrays["ev_ts_us"].astype(np.int64)})
+    for c, k in (("output", "ev_output"), ("family", "ev_family"), ("model", "ev_model"), ("ip", "ev_ip")):
+        ev[c] = arrays[k].astype(np.int64) if arrays[k] is not None else np.full(len(ev), -1, np.int64)
+    clustered = np.flatnonzero(arrays["acc_cluster"] >= 0)
+    acc_cl = pd.DataFrame({"acc": clustered.astype(np.int64), "cl": arrays["acc_cluster"][clustered]})
+    created = None
+    if arrays["created_us"] is not None:
+        created = spark.createDataFrame(pd.DataFrame({"acc": np.arange(n, dtype=np.int64),
+                                                      "created_at": arrays["created_us"].astype(np.int64)}))
+    return (spark.createDataFrame(ev).localCheckpoint(), spark.createDataFrame(acc_cl, "acc long, cl long"), created)
+
+
+def _dense(codes: np.ndarray) -> np.ndarray:
+    """Codes >= 0 renumbered 0..k-1 (in order), -1 kept."""
+    out = np.full(len(codes), -1, np.int64)
+    ok = codes >= 0
+    out[ok] = np.unique(codes[ok], return_inverse=True)[1]
+    return out
+
+
+def _synth_arrays(name: str, seed: int, n_groups: int = 30) -> tuple[dict, int]:
+    """The scorer's arrays of a synthetic world: its rings and random groups of the others as clusters."""
+    import pyarrow as pa
+
+    ds = generate(name, seed=seed)
+    ev, ac = ds.events, ds.accounts
+    lab = ds.labels.to_pandas()
+    ids = np.unique(np.concatenate([ev["account_id"].to_numpy(), ac["account_id"].to_numpy()]).astype(str))
+    rng = np.random.default_rng(seed)
+    ring = pd.Series(pd.factorize(lab["ring_id"])[0], index=lab["account_id"].to_numpy(str))
+    acc_cluster = ring.reindex(ids).fillna(-1).to_numpy(np.int64).copy()
+    pick = (acc_cluster < 0) & (rng.random(len(ids)) < 0.15)
+    acc_cluster[pick] = acc_cluster.max() + 1 + rng.integers(0, n_groups, int(pick.sum()))
+    acc_cluster = _dense(acc_cluster)
+    created = np.full(len(ids), -1, np.int64)
+    created[np.searchsorted(ids, ac["account_id"].to_numpy().astype(str))] = \
+        ac["created_at"].cast(pa.int64()).to_numpy()
+    created[rng.random(len(ids)) < 0.1] = -1
+    family = pd.factorize(ev["prompt"].to_pandas().str.slice(0, 24))[0].astype(np.int64, copy=True)
+    family[rng.random(len(family)) < 0.3] = -1  # events outside the family sample
+    arrays = dict(
+        acc_cluster=acc_cluster,
+        ev_account=np.searchsorted(ids, ev["account_id"].to_numpy().astype(str)).astype(np.int64),
+        ev_ts_us=ev["timestamp"].cast(pa.int64()).to_numpy(), ev_output=ev["output_tokens"].to_numpy().astype(np.int64),
+        ev_family=_dense(family), created_us=created,
+        ev_model=pd.factorize(ev["model"].to_numpy())[0].astype(np.int64),
+        ev_ip=pd.factorize(ev["ip"].to_numpy())[0].astype(np.int64))
+    return arrays, int(acc_cluster.max()) + 1
+
+
+def _assert_facts_equal(got, fshare, want) -> None:
+    """Spark facts (and family share table) equal ``population_facts``, bit for bit."""
+    for k in ("n_accounts", "rate_median", "output_median", "exits_median", "has_created", "span_days"):
+        assert getattr(got, k) == getattr(want, k), (k, getattr(got, k), getattr(want, k))
+        assert type(getattr(got, k)) is type(getattr(want, k)), k
+    if want.pivot is None:
+        assert got.pivot is None
+    else:
+        assert got.pivot is not None
+        np.testing.assert_array_equal(got.pivot[0], want.pivot[0])
+        np.testing.assert_array_equal(got.pivot[1], want.pivot[1])
+        assert got.pivot[2] == want.pivot[2]
+    if want.family_unclustered is None:
+        assert fshare is None
+    else:
+        t = fshare.toPandas()
+        share = np.full(len(want.family_unclustered), np.nan)
+        share[t["family"].to_numpy(np.int64)] = t["fshare"].to_numpy(np.float64)
+        np.testing.assert_array_equal(share, want.family_unclustered)
+
+
+@pytest.mark.parametrize("world", ["random-0", "random-1", "small"])
+def test_spark_facts_and_batched_features_equal_the_local_scorer(spark, world):
+    """``spark_facts`` = ``population_facts`` and the executors' batches = ``cluster_features``, exactly."""
+    from accountgraph.engines.spark._facts import spark_facts
+    from accountgraph.engines.spark._score import spark_features
+    from accountgraph.scoring import cluster_features, population_facts
+    from tests.unit.scoring.test_facts import world as random_world
+
+    if world == "small":
+        arrays, k = _synth_arrays("small", 0)
+    else:
+        arrays, k = random_world(int(world.split("-")[1]))
+    want = population_facts(**arrays)
+    assert want.pivot is not None and want.family_unclustered is not None and want.exits_median is not None
+    ev, acc_cl, created = _facts_inputs(spark, arrays)
+    got, fshare = spark_facts(ev, acc_cl, created, len(arrays["acc_cluster"]), (True, True, True, True))
+    _assert_facts_equal(got, fshare, want)
+    whole = cluster_features(n_clusters=k, burst_window_s=72 * 3600, **arrays)
+    f = spark_features(ev, acc_cl, created, got, fshare, 72 * 3600, k, n_batches=3)
+    pd.testing.assert_frame_equal(f, whole, check_exact=True)
+
+
+def test_spark_facts_edge_cases(spark):
+    """Fewer than 100 unclustered outputs (all events' median), an even count, no IPs, no models, no creation."""
+    from accountgraph.engines.spark._facts import spark_facts
+    from accountgraph.scoring import population_facts
+
+    rng = np.random.default_rng(4)
+    n, n_ev = 30, 400
+    acc_cluster = np.where(np.arange(n) < 25, np.arange(n) % 3, -1).astype(np.int64)
+    arrays = dict(acc_cluster=acc_cluster, ev_account=rng.integers(0, n, n_ev).astype(np.int64),
+                  ev_ts_us=(rng.integers(-3 * _DAY, 3 * _DAY, n_ev) - 7).astype(np.int64),  # before 1970 too
+                  ev_output=rng.integers(-1, 100_000, n_ev).astype(np.int64), ev_family=None, created_us=None,
+                  ev_model=None, ev_ip=np.full(n_ev, -1, np.int64))
+    want = population_facts(**arrays)
+    ev, acc_cl, _ = _facts_inputs(spark, arrays)
+    got, fshare = spark_facts(ev, acc_cl, None, n, (True, False, False, True))
+    _assert_facts_equal(got, fshare, want)
+    assert want.exits_median is None and want.pivot is None and not want.has_created
+    assert want.output_median % 1 == 0.5  # an even count with distinct middle values, of all 400 events
+
+
+def test_scoring_collects_no_event_sized_data(spark, monkeypatch):
+    """While the Spark engine scores, nothing event-sized reaches the driver (issue 15).
+
+    Every ``collect``/``toPandas``/``toArrow``/``take``/``tail`` of a DataFrame during ``score_spark``
+    is spied on the driver: none may return more rows than there are clusters (or a handful:
+    per-partition counts, one row per model). ``cluster_features`` is called on the driver only
+    without events (the feature table's schema; the executors call it per batch: they are other
+    processes, the spy does not reach them), and the feature table handed to ``apply_model`` is
+    cluster-sized. The collect-based scorer (the driver's ``cluster_features`` on every event's
+    columns) fails all three.
+    """
+    import accountgraph.engines.spark._pipeline as pipe
+    import accountgraph.engines.spark._score as score
+
+    scoring, collected, seen = [False], [], {}
+    DataFrame = type(spark.range(1))  # the implementation class (pyspark.sql.classic in Spark 4)
+
+    def spy(name):
+        orig = getattr(DataFrame, name)
+
+        def wrapped(self, *a, **k):
+            out = orig(self, *a, **k)
+            if scoring[0]:
+                collected.append((name, out.num_rows if hasattr(out, "num_rows") else len(out)))
+            return out
+
+        monkeypatch.setattr(DataFrame, name, wrapped)
+
+    for name in ("collect", "toPandas", "toArrow", "take", "tail"):
+        spy(name)
+
+    real_apply, real_score, real_features = score.apply_model, pipe.score_spark, score.cluster_features
+    driver_events = []
+
+    def driver_cluster_features(*a, **k):
+        driver_events.append(len(k["ev_account"]))
+        return real_features(*a, **k)
+
+    def apply_model(f, *a, **k):
+        seen["feature_rows"] = len(f)
+        return real_apply(f, *a, **k)
+
+    def score_spark(*a, **k):
+        seen["n_clusters"] = a[6]
+        scoring[0] = True
+        try:
+            return real_score(*a, **k)
+        finally:
+            scoring[0] = False
+
+    monkeypatch.setattr(score, "cluster_features", driver_cluster_features)
+    monkeypatch.setattr(score, "apply_model", apply_model)
+    monkeypatch.setattr(pipe, "score_spark", score_spark)
+    ds = generate("tiny", seed=0)
+    ev, ac = ds.events.to_pandas(), ds.accounts.to_pandas()
+    sr = agspark.detect(spark.createDataFrame(ev), spark.createDataFrame(ac), seed=0)
+    k, n_ev = seen["n_clusters"], sr.stats["n_events"]
+    bound = max(k, 16)
+    assert k > 0 and n_ev > 100 * bound
+    assert collected and max(n for _, n in collected) <= bound, collected
+    assert seen["feature_rows"] == k
+    assert driver_events and set(driver_events) == {0}, driver_events
+    monkeypatch.undo()
+    assert_same(accountgraph.detect(ev, ac, seed=0), sr)
+
+
+_DAY = 86_400_000_000

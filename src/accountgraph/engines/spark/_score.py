@@ -1,36 +1,32 @@
 """The scoring seam: the ONE place the Spark engine calls the scorer.
 
-:func:`score_spark` calls :func:`accountgraph.scoring.score_clusters` (cluster features,
-then the ring model) once, on the driver, with the scoring columns of the events
-(account code, time, output length, family, model and IP codes) collected in input
-order. :func:`member_spark` calls :func:`accountgraph.scoring.member_scores` in the
-executors, per batch of clusters, on the clustered incidences.
+:func:`score_spark` computes the population facts as Spark aggregations
+(:func:`~._facts.spark_facts`), then calls :func:`accountgraph.scoring.cluster_features`
+with those facts per batch of clusters in the executors (``cogroup`` of the batch's
+accounts and events, ``applyInPandas``): a cluster's features depend only on its own
+events and accounts and on the facts, so the batches give the numbers of the local
+engine's whole-input call. Only the cluster-sized feature table reaches the driver,
+where :func:`accountgraph.scoring.apply_model` adds the gates and the ring score.
+:func:`member_spark` calls :func:`accountgraph.scoring.member_scores` in the executors,
+per batch of clusters, on the clustered incidences.
 
-Why the events are collected: ``cluster_features`` reads *population* facts from the
-events outside the clusters (the unclustered output median, each family's unclustered
-users, the population's exits per account-day, the activity calendar, each model's
-release and the new-model share of the release windows, the number of accounts), so a
-batch of clusters alone cannot be scored. With the earlier scorer the engine scored
-batches in the executors and fed these facts as reference rows of a dummy account
-(commit 308eb72, exact); the current feature set makes that unworkable. **For the lead**:
-split ``cluster_features`` into ``population_facts(all events) -> small object`` and
-``cluster_features(clustered events, facts)``; the facts are Spark aggregates, the
-per-cluster part runs per batch in ``applyInPandas`` as ``member_spark`` does, and
-nothing event-sized reaches the driver. Until then this is the one place that collects
-event-sized data (48 bytes per event).
+A batch holds whole clusters, so the largest cluster's events must fit one Python worker
+(tens of bytes per event).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ...scoring import ScoringParams, apply_model, cluster_features, load_model, member_scores
+from ...scoring import PopulationFacts, ScoringParams, apply_model, cluster_features, load_model, member_scores
+from ._facts import spark_facts
 
-__all__ = ["member_spark", "score_spark"]
+__all__ = ["member_spark", "score_spark", "spark_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,33 +48,122 @@ def _concentration(inc: Any, acc_cl: Any, signals: Any, n_clusters: int) -> np.n
     return out
 
 
+def _ints(pdf: pd.DataFrame, col: str) -> np.ndarray:
+    """An int64 column (empty when a cogroup side arrives without rows or columns)."""
+    return pdf[col].to_numpy(np.int64) if col in pdf.columns else np.zeros(0, np.int64)
+
+
+def _floats(pdf: pd.DataFrame, col: str) -> np.ndarray:
+    return pdf[col].to_numpy(np.float64) if col in pdf.columns else np.zeros(0, np.float64)
+
+
+def _features_batch(acc: pd.DataFrame, ev: pd.DataFrame, facts: PopulationFacts, flags: tuple[bool, ...],
+                    burst_window_s: int) -> pd.DataFrame:
+    """``cluster_features`` of the clusters of one batch, from their accounts and events (local codes, same order).
+
+    ``acc``: ``acc, cl, created_at``; ``ev``: ``eid, acc, ts, output, family, model, ip, fshare``.
+    Accounts keep their input order (ascending code), so per-cluster sums run in the local order.
+    """
+    has_out, has_fam, has_model, has_ip, has_created = flags
+    acc = acc.sort_values("acc", kind="stable") if len(acc) else acc
+    ev = ev.sort_values("eid", kind="stable") if len(ev) else ev  # input order
+    codes = _ints(acc, "acc")
+    cls, local_cl = np.unique(_ints(acc, "cl"), return_inverse=True)
+    ev_acc = np.searchsorted(codes, _ints(ev, "acc"))
+    fam = ip = None
+    if has_fam:  # families and their unclustered shares, recoded for the batch
+        g = _ints(ev, "family")
+        ufam, inv = np.unique(g[g >= 0], return_inverse=True)
+        fam = np.full(len(g), -1, np.int64)
+        fam[g >= 0] = inv
+        share = np.zeros(len(ufam))
+        share[inv] = _floats(ev, "fshare")[g >= 0]
+        facts = replace(facts, family_unclustered=share)
+    if has_ip:
+        g = _ints(ev, "ip")
+        ip = np.full(len(g), -1, np.int64)
+        ip[g >= 0] = np.unique(g[g >= 0], return_inverse=True)[1]
+    f = cluster_features(
+        n_clusters=len(cls), acc_cluster=local_cl.astype(np.int64), ev_account=ev_acc.astype(np.int64),
+        ev_ts_us=_ints(ev, "ts"), ev_output=_ints(ev, "output") if has_out else None, ev_family=fam,
+        created_us=_ints(acc, "created_at") if has_created else None,
+        ev_model=_ints(ev, "model") if has_model else None, ev_ip=ip, burst_window_s=burst_window_s, facts=facts)
+    f.insert(0, "cl", cls.astype(np.int64))
+    return f
+
+
+def _schema(template: pd.DataFrame) -> str:
+    """The Spark schema of a feature table (int64 -> long, everything else double)."""
+    return ", ".join(f"`{c}` {'long' if template[c].dtype.kind in 'iu' else 'double'}" for c in template.columns)
+
+
+_ACC_COLS = ("acc", "cl", "created_at")
+_EV_COLS = ("eid", "acc", "ts", "output", "family", "model", "ip")
+
+
+def _empty_batch(flags: tuple[bool, ...], facts: PopulationFacts, burst_window_s: int) -> pd.DataFrame:
+    """The feature table of a batch without clusters: the columns and dtypes of every batch's."""
+    z = np.zeros(0, np.int64)
+    acc = pd.DataFrame({c: z for c in _ACC_COLS})
+    ev = pd.DataFrame({c: z for c in _EV_COLS})
+    ev["fshare"] = np.zeros(0)
+    return _features_batch(acc, ev, facts, flags, burst_window_s)
+
+
+def spark_features(ev: Any, acc_cl: Any, created: Any | None, facts: PopulationFacts, fshare: Any | None,
+                   burst_window_s: int, n_clusters: int, n_batches: int) -> pd.DataFrame:
+    """:func:`accountgraph.scoring.cluster_features` of every cluster, computed per batch of clusters in the executors.
+
+    The batch of cluster ``cl`` is ``cl % n_batches``; each batch's accounts (``acc, cl,
+    created_at``) and events (``eid, acc, ts, output, family, model, ip, fshare``) meet in one
+    ``cogroup`` and :func:`_features_batch` scores them with the population ``facts``. Only the
+    feature table (one row per cluster) is collected.
+    """
+    from pyspark.sql import functions as F
+
+    flags = (facts.output_median is not None, fshare is not None, facts.pivot is not None,
+             facts.exits_median is not None, facts.has_created)
+    template = _empty_batch(flags, facts, burst_window_s)
+    no_time = F.lit(-1).cast("long")
+    # fresh attributes: both cogroup sides derive from acc_cl, and the analyzer rejects a shared `cl`
+    accs = acc_cl.select(F.col("acc").alias("acc"), F.col("cl").alias("cl"))
+    if created is not None:
+        accs = accs.join(created.select("acc", "created_at"), "acc", "left")
+        accs = accs.select("acc", "cl", F.coalesce("created_at", no_time).alias("created_at"))
+    else:
+        accs = accs.select("acc", "cl", no_time.alias("created_at"))
+    x = ev.select(*_EV_COLS).join(acc_cl.select("acc", "cl"), "acc")
+    if fshare is not None:
+        x = x.join(fshare, "family", "left") \
+            .withColumn("fshare", F.coalesce("fshare", F.lit(0.0).cast("double")))
+    else:
+        x = x.withColumn("fshare", F.lit(0.0).cast("double"))
+    nb = int(n_batches)
+
+    def run(a: pd.DataFrame, e: pd.DataFrame) -> pd.DataFrame:  # in the executors
+        return _features_batch(a.drop(columns="b", errors="ignore"), e.drop(columns="b", errors="ignore"),
+                               facts, flags, burst_window_s)
+
+    accs, x = (d.withColumn("b", F.col("cl") % F.lit(nb)) for d in (accs, x))
+    feats = accs.groupBy("b").cogroup(x.groupBy("b")).applyInPandas(run, _schema(template))
+    f = feats.toPandas()  # cluster-sized: one row per cluster
+    f = f.sort_values("cl", kind="stable").reset_index(drop=True)
+    if len(f) != n_clusters or (f["cl"].to_numpy() != np.arange(n_clusters)).any():
+        raise RuntimeError(f"scoring batches returned {len(f)} rows for {n_clusters} clusters")
+    return f.drop(columns="cl").astype(template.dtypes.drop("cl").to_dict())
+
+
 def score_spark(ev: Any, acc_cl: Any, created: Any | None, n_accounts: int, params: ScoringParams,
                 cols: tuple[bool, bool, bool, bool], n_clusters: int, inc: Any = None,
-                signals: Any = None) -> pd.DataFrame:
+                signals: Any = None, n_batches: int = 8) -> pd.DataFrame:
     """Features and ring score per canonical cluster (as ``score_clusters`` returns them).
 
     ``ev``: ``eid``, ``acc``, ``ts``, ``output``, ``family``, ``model``, ``ip`` (codes, -1 unknown);
     ``acc_cl``: ``acc``, ``cl``; ``created``: ``acc``, ``created_at`` or None; ``cols``: whether the
     input has output lengths, template families, models and IPs.
     """
-    has_out, has_fam, has_model, has_ip = cols
-    t = ev.select("eid", "acc", "ts", "output", "family", "model", "ip").toArrow()
-    order = np.argsort(t["eid"].to_numpy(), kind="stable")  # the local engine's (input) order
-    col = {c: t[c].to_numpy()[order].astype(np.int64) for c in ("acc", "ts", "output", "family", "model", "ip")}
-    acc_cluster = np.full(n_accounts, -1, np.int64)
-    a = acc_cl.toArrow()
-    acc_cluster[a["acc"].to_numpy()] = a["cl"].to_numpy()
-    created_us = None
-    if created is not None:
-        c = created.select("acc", "created_at").toArrow()
-        if len(c):
-            created_us = np.full(n_accounts, -1, np.int64)
-            created_us[c["acc"].to_numpy()] = c["created_at"].to_numpy()
-    f = cluster_features(
-        n_clusters=n_clusters, acc_cluster=acc_cluster, ev_account=col["acc"], ev_ts_us=col["ts"],
-        ev_output=col["output"] if has_out else None, ev_family=col["family"] if has_fam else None,
-        created_us=created_us, ev_model=col["model"] if has_model else None, ev_ip=col["ip"] if has_ip else None,
-        burst_window_s=params.burst_window_s)
+    facts, fshare = spark_facts(ev, acc_cl, created, n_accounts, cols)
+    f = spark_features(ev, acc_cl, created, facts, fshare, params.burst_window_s, n_clusters, n_batches)
     if inc is not None and signals is not None and n_clusters:
         f["signal_concentration"] = _concentration(inc, acc_cl, signals, n_clusters)
     return apply_model(f, n_accounts, params, load_model(params.model))
