@@ -83,3 +83,25 @@ def test_first_of_pair_marks_exactly_one_event_per_distinct_pair(ev):
         want.append((a, i) not in seen)
         seen.add((a, i))
     assert first.tolist() == want
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 15), st.integers(0, 9)), unique=True, max_size=80),
+       st.lists(st.integers(-1, 3), min_size=16, max_size=16))
+def test_cluster_pairs_sorted_fast_path_equals_the_unique_path(inc, acc_cluster):
+    """Incidences sorted by signal (the counting-sort path) and shuffled (np.unique) group alike."""
+    from accountgraph.signals import cluster_pairs
+
+    inc = sorted(inc, key=lambda t: (t[1], t[0]))
+    acc = np.array([a for a, _ in inc], np.int64)
+    sig = np.array([s for _, s in inc], np.int64)
+    accl = np.array(acc_cluster, np.int64)
+    fast = cluster_pairs(acc, sig, accl, 10)
+    perm = np.random.default_rng(len(inc)).permutation(len(inc))
+    slow = cluster_pairs(acc[perm], sig[perm], accl, 10)
+    for f in ("cluster", "signal", "count"):
+        assert getattr(fast, f).tolist() == getattr(slow, f).tolist()
+    # each clustered incidence maps to the pair of its own (cluster, signal), in either order
+    for p, (rows, pair) in ((fast, (fast.rows, fast.pair)), (slow, (slow.rows, slow.pair))):
+        a_, s_ = (acc, sig) if p is fast else (acc[perm], sig[perm])
+        assert (p.cluster[pair] == accl[a_[rows]]).all() and (p.signal[pair] == s_[rows]).all()
