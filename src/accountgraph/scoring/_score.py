@@ -59,6 +59,10 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -75,6 +79,7 @@ __all__ = ["ScoringParams", "COMPONENTS", "PopulationFacts", "score_clusters", "
            "population_facts", "signal_concentration"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def score_clusters(
@@ -157,6 +162,10 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     ts_all = ev_ts_us // _US_PER_S
     act = account_activity(ev_account, ts_all, n)
     own = facts is None
+    use_ip = own or facts.exits_median is not None
+    # The infrastructure features (compiled passes that release the GIL) run beside the rest.
+    infra = _beside(infrastructure_features, acc_cluster, ev_account, ts_all, ev_ip if use_ip else None, k, act,
+                    None if own else facts.exits_median)
     if facts is None:  # exits_median: computed below from the same events
         facts = _population(acc_cluster, ev_account, ev_ts_us, act, ev_output, ev_family, created_us, ev_model)
     ev_cl = acc_cluster[ev_account]
@@ -184,13 +193,25 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     piv = _pivot(ev_model[m], ev_ts_us[m], cl, k, facts.pivot) if facts.pivot is not None and ev_model is not None \
         else None
     f.update(piv or {c: np.full(k, np.nan) for c in ("new_model_share", "new_model_excess", "new_model_lag_hours")})
-    use_ip = own or facts.exits_median is not None
-    f.update(infrastructure_features(acc_cluster, ev_account, ts_all, ev_ip if use_ip else None, k, act,
-                                     None if own else facts.exits_median))
+    f.update(infra())
     f["signal_concentration"] = signal_concentration(pairs, degree, k) if pairs is not None and degree is not None \
         else np.full(k, np.nan)
     f["account_share"] = n_acc / max(facts.n_accounts, 1)
     return pd.DataFrame(f)
+
+
+def _beside(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """Start ``fn(*args)`` on a second thread when there is a second core; call the result to wait for it.
+
+    The result is the same either way (the work is independent of what runs beside it).
+    """
+    if (os.cpu_count() or 1) < 2:
+        out = fn(*args)
+        return lambda: out
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="accountgraph-score")
+    fut = pool.submit(fn, *args)
+    pool.shutdown(wait=False)
+    return fut.result
 
 
 def signal_concentration(pairs: ClusterPairs, degree: np.ndarray, k: int) -> np.ndarray:
