@@ -1,4 +1,5 @@
-"""Ordered batch parallelism shared by the stages that hash text (minhash, templates)."""
+"""Thread parallelism: ordered batches for the stages that hash text (minhash, templates), and
+independent work run beside the main thread (scoring)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from ._exceptions import InvalidParameterError
 
-__all__ = ["map_batches", "n_workers"]
+__all__ = ["beside", "map_batches", "n_workers"]
 
 T = TypeVar("T")
 
@@ -50,3 +51,25 @@ def map_batches(fn: Callable[[T], Any], batches: Iterable[T], n_jobs: int | None
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def beside(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """Start ``fn(*args)`` on another thread when there is a second core; call the result to wait for it.
+
+    For independent work whose heavy parts release the GIL (compiled kernels, numpy's sorts):
+    the result is the same as calling ``fn(*args)`` in place, which is what happens on one core.
+    An exception raised by ``fn`` is raised by the call that waits for it.
+
+    Examples
+    --------
+    >>> wait = beside(sum, [1, 2, 3])
+    >>> wait()
+    6
+    """
+    if (os.cpu_count() or 1) < 2:
+        out = fn(*args)
+        return lambda: out
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="accountgraph")
+    fut = pool.submit(fn, *args)
+    pool.shutdown(wait=False)
+    return fut.result

@@ -14,8 +14,8 @@ from ._membership import member_scores
 from ._model import LogisticModel, RingModel, default_model, fit_logistic, load_model
 from ._params import COMPONENTS, ScoringParams
 from ._facts import PopulationFacts, population_facts
-from ._score import apply_model, cluster_features, score_clusters
+from ._score import apply_model, cluster_features, score_clusters, signal_concentration
 
 __all__ = ["COMPONENTS", "LogisticModel", "PopulationFacts", "RingModel", "ScoringParams", "apply_model",
            "cluster_features", "default_model", "fit_logistic", "load_model", "member_scores", "population_facts",
-           "score_clusters"]
+           "score_clusters", "signal_concentration"]

@@ -91,7 +91,7 @@ def population_facts(*, acc_cluster: np.ndarray, ev_account: np.ndarray, ev_ts_u
     ...                      ev_ts_us=np.array([0, 1, 2, 86_400_000_000]), ev_output=np.array([5, 7, 9, 11]),
     ...                      ev_family=None, created_us=None, ev_model=None, ev_ip=None)
     >>> f.n_accounts, f.rate_median, f.output_median
-    (3, 1.0, 10.0)
+    (3, 1.0, 8.0)
     """
     ts_all = ev_ts_us // _US_PER_S
     act = account_activity(ev_account, ts_all, len(acc_cluster))

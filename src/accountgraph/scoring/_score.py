@@ -59,14 +59,11 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from .._parallel import beside
 from ._behaviour import infrastructure_features, rhythm_features
 from ._facts import PopulationFacts, _population, population_facts
 from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing, account_activity
@@ -79,7 +76,6 @@ __all__ = ["ScoringParams", "COMPONENTS", "PopulationFacts", "score_clusters", "
            "population_facts", "signal_concentration"]
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def score_clusters(
@@ -164,7 +160,7 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     own = facts is None
     use_ip = own or facts.exits_median is not None
     # The infrastructure features (compiled passes that release the GIL) run beside the rest.
-    infra = _beside(infrastructure_features, acc_cluster, ev_account, ts_all, ev_ip if use_ip else None, k, act,
+    infra = beside(infrastructure_features, acc_cluster, ev_account, ts_all, ev_ip if use_ip else None, k, act,
                     None if own else facts.exits_median)
     if facts is None:  # exits_median: computed below from the same events
         facts = _population(acc_cluster, ev_account, ev_ts_us, act, ev_output, ev_family, created_us, ev_model)
@@ -198,20 +194,6 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
         else np.full(k, np.nan)
     f["account_share"] = n_acc / max(facts.n_accounts, 1)
     return pd.DataFrame(f)
-
-
-def _beside(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
-    """Start ``fn(*args)`` on a second thread when there is a second core; call the result to wait for it.
-
-    The result is the same either way (the work is independent of what runs beside it).
-    """
-    if (os.cpu_count() or 1) < 2:
-        out = fn(*args)
-        return lambda: out
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="accountgraph-score")
-    fut = pool.submit(fn, *args)
-    pool.shutdown(wait=False)
-    return fut.result
 
 
 def signal_concentration(pairs: ClusterPairs, degree: np.ndarray, k: int) -> np.ndarray:

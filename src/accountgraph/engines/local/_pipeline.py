@@ -18,6 +18,7 @@ optional progress bars (one over the stages, one inside long stages).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +38,8 @@ from ...ingest import (
     validate_accounts,
     validate_events,
 )
-from ...scoring import member_scores, score_clusters
-from ...signals import SignalTable, cluster_pairs, extract_signals
+from ...scoring import apply_model, cluster_features, load_model, member_scores, signal_concentration
+from ...signals import ClusterPairs, SignalTable, cluster_pairs, extract_signals
 from ...templates import TemplateFamilies, sample_per_account_window, template_families
 from ...views import (
     Deferred,
@@ -51,6 +52,7 @@ from ...views import (
     rank_clusters,
     with_representatives,
 )
+from ..._parallel import beside
 from ..._progress import enabled, reporting
 from ..._resources import Meter
 from ..._seeds import apply_known_bad, seed_mask
@@ -181,21 +183,28 @@ def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, nod
 
 
 def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int,
-           ev_family: np.ndarray | None, pairs: Any = None,
-           degree: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """Evidence features and ring score per canonical cluster; creation time per account."""
+           ev_family: np.ndarray | None, pairs_later: Callable[[], ClusterPairs],
+           degree: np.ndarray) -> tuple[pd.DataFrame, np.ndarray | None, ClusterPairs]:
+    """Evidence features and ring score per canonical cluster; creation time per account; the pairs.
+
+    ``pairs_later`` gives the :func:`cluster_pairs` (computed beside the other features),
+    needed for ``signal_concentration`` only: the features of :func:`score_clusters`.
+    """
     ev, ac = inp.ev, inp.ac
     created = None
     if ac is not None and ac.created_at is not None:
         created = np.full(inp.n_accounts, -1, np.int64)
         created[inp.ac_account] = ac.created_at
     model = factorize_sorted(ev.model)[0].astype(np.int64) if ev.model is not None and len(ev) else None
-    feats = score_clusters(
+    feats = cluster_features(
         n_clusters=n_cl, acc_cluster=acc_cluster, ev_account=inp.ev_account, ev_ts_us=ev.timestamp,
         ev_output=ev.output_tokens, ev_family=ev_family, created_us=created, ev_model=model,
-        ev_ip=_ip_codes(ev), pairs=pairs, degree=degree, params=cfg.scoring,
+        ev_ip=_ip_codes(ev), burst_window_s=cfg.scoring.burst_window_s,
     )
-    return feats, created
+    pairs = pairs_later()
+    feats["signal_concentration"] = signal_concentration(pairs, degree, n_cl)
+    feats = apply_model(feats, len(acc_cluster), cfg.scoring, load_model(cfg.scoring.model))
+    return feats, created, pairs
 
 
 def _ip_codes(ev: ValidEvents) -> np.ndarray | None:
@@ -243,8 +252,9 @@ def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | No
         acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
         stats["n_clusters"] = n_cl
     with _Stage(stats, "score", bar):
-        pairs = cluster_pairs(sig.account, sig.signal, acc_cluster, sig.n_signals)  # scoring and views
-        feats, created = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs, graph.degree)
+        # (cluster, signal) pairs, for scoring and views, beside the other features
+        pairs_later = beside(cluster_pairs, sig.account, sig.signal, acc_cluster, sig.n_signals)
+        feats, created, pairs = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs_later, graph.degree)
         seeds = None
         if known_bad is not None:
             seeds = seed_mask(inp.account_ids, known_bad)
