@@ -9,6 +9,7 @@ exactly. Without pyspark these tests skip, except under ``CI=true``, where they 
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -146,6 +147,133 @@ def test_components_method_equals_the_local_engine_exactly(spark):
     kw = {"communities": {"method": "components"}}
     sr = agspark.detect(spark.createDataFrame(ev), spark.createDataFrame(ac), seed=0, **kw)
     assert_same(accountgraph.detect(ev, ac, seed=0, **kw), sr)
+
+
+def _random_graph(seed: int, n: int = 400):
+    """Dense groups bridged at random, plus a few 4-account components; a random ``node_key``."""
+    from accountgraph.graph import AccountGraph
+
+    rng = np.random.default_rng(seed)
+    pairs = set()
+    for g in np.array_split(rng.permutation(n - 40), 10):
+        pairs |= {tuple(sorted(rng.choice(g, 2, replace=False))) for _ in range(len(g) * 4)}
+    pairs |= {tuple(sorted(rng.choice(n - 40, 2, replace=False))) for _ in range(n // 3)}
+    pairs |= {(b, b + k) for b in range(n - 40, n, 4) for k in (1, 2, 3)}
+    e = np.array(sorted(pairs), np.int64)
+    z = np.zeros(0, np.int64)
+    return AccountGraph(n, z, np.zeros(0), z.astype(np.int8), e[:, 0], e[:, 1], rng.random(len(e)) + 0.2, 0.0,
+                        len(e)), rng.permutation(n)
+
+
+def _executor_partition(g, node_key, p, seed: int) -> tuple[np.ndarray, int]:
+    """The Spark engine's per-component and per-community functions, grouped by pandas instead of Spark."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from accountgraph.engines.spark import _communities as sc
+
+    n = g.n_accounts
+    comp = connected_components(coo_matrix((np.ones(g.n_edges), (g.src, g.dst)), shape=(n, n)), directed=False)[1]
+    e = pd.DataFrame({"src": g.src, "dst": g.dst, "link": g.link, "comp": comp[g.src], "nk_src": node_key[g.src],
+                      "nk_dst": node_key[g.dst]}).sample(frac=1, random_state=seed)  # rows in no particular order
+    acc = pd.DataFrame({"acc": np.r_[g.src, g.dst], "comp": np.r_[comp[g.src], comp[g.dst]]}).drop_duplicates()
+    per = acc.assign(nk=node_key[acc["acc"]]).groupby("comp")["nk"].agg(["size", "min"])
+    big = per[per["size"] > p.split_min_size].sort_values("min").index
+    e["rank"] = e["comp"].map(dict(zip(big, range(len(big))))).fillna(-1).astype(np.int64)
+    max_size = sc._oversize_limit(p, n) if len(big) else None
+    mem = pd.concat([sc._component(x, p, seed, n, max_size) for _, x in e.groupby("comp")], ignore_index=True)
+    base, n_det = n + len(big) * (n + 1), int(mem["detached"].sum())
+    for r in range(sc._SPLIT_ROUNDS):
+        pend = mem[mem["pending"]]
+        if not len(pend):
+            break
+        first = pd.Series(node_key[pend["acc"]]).groupby(pend["label"].to_numpy()).min().sort_values()
+        verts = pend.assign(rank=pend["label"].map(dict(zip(first.index, range(len(first))))),
+                            nk=node_key[pend["acc"]])
+        lab = dict(zip(pend["acc"], pend["label"]))
+        ls, ld = e["src"].map(lab), e["dst"].map(lab)
+        inside = e[ls.notna() & (ls == ld)].assign(label=ls)
+        parts = pd.concat([sc._split_community(v, inside[inside["label"] == k][["src", "dst", "link"]], p, seed, r,
+                                               base, n, max_size) for k, v in verts.groupby("label")])
+        mem, base = pd.concat([mem[~mem["pending"]], parts], ignore_index=True), base + len(first) * (n + 1)
+        n_det += int(parts["detached"].sum())
+    out = np.full(n, -1, np.int64)
+    out[mem["acc"].to_numpy()] = mem["label"].to_numpy()
+    return out, n_det
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(("kw", "n_rounds"), [
+    ({"oversize_min": 30, "oversize_share": 0.01}, 1),
+    ({"oversize_min": 2, "oversize_share": 0.001}, 2),  # the 4-account components (no Leiden) too
+    ({"oversize_min": 10, "oversize_share": 0.01, "resolution": 0.01}, 3),  # some left whole after the third
+    ({"oversize_min": 3, "oversize_share": 0.001, "split_min_size": 50}, 2),
+    ({}, 0),  # defaults: nothing over 1,000 accounts
+])
+def test_executor_functions_make_the_local_partition_and_label_order(seed, kw, n_rounds, caplog):
+    """``_component`` + rounds of ``_split_community`` = ``find_communities`` + ``detach_weak_members`` (no Spark).
+
+    Same partition, same detached count and labels in the same order (what attachment's ties
+    use), on random graphs with one to three rounds of ``split_oversized``.
+    """
+    import inspect
+
+    from accountgraph.communities import (CommunityParams, detach_weak_members, find_communities,
+                                          split_oversized)
+    from accountgraph.engines.spark import _communities as sc
+
+    assert inspect.signature(split_oversized).parameters["rounds"].default == sc._SPLIT_ROUNDS
+    g, node_key = _random_graph(seed)
+    p = CommunityParams(**kw)
+    caplog.set_level(logging.INFO, logger="accountgraph.communities._leiden")
+    want = find_communities(g, method=p.method, resolution=p.resolution, split_min_size=p.split_min_size,
+                            merge_density=p.merge_density, seed=seed, node_key=node_key,
+                            n_iterations=p.n_iterations, oversize_share=p.oversize_share,
+                            oversize_min=p.oversize_min)
+    want, want_det = detach_weak_members(want, g, min_strength=p.detach_min_strength, min_size=p.detach_min_size)
+    rounds = _split_rounds(caplog, "accountgraph.communities._leiden", "split_oversized round")
+    assert len(rounds) == n_rounds, rounds
+    got, got_det = _executor_partition(g, node_key, p, seed)
+    assert got_det == want_det
+    assert ((got >= 0) == (want >= 0)).all()
+    m = want >= 0
+    np.testing.assert_array_equal(np.unique(got[m], return_inverse=True)[1], np.unique(want[m], return_inverse=True)[1])
+
+
+def _split_rounds(caplog, logger: str, needle: str) -> list[str]:
+    """The ``split_oversized`` round messages ``logger`` logged (and forget the records)."""
+    msgs = [r.getMessage() for r in caplog.records if r.name == logger and needle in r.getMessage()]
+    caplog.clear()
+    return msgs
+
+
+@pytest.mark.parametrize(("world", "communities", "n_rounds"), [
+    # one round; six communities over 8 accounts split, then 13 loners attached (label order matters)
+    (1, {"oversize_min": 8, "oversize_share": 0.001}, 1),
+    # three rounds at a low resolution; what is still over 10 accounts after the third is left whole
+    (0, {"oversize_min": 10, "oversize_share": 0.001, "resolution": 0.01}, 3),
+    # plain components (at most split_min_size accounts, never given to Leiden) are oversized too
+    (0, {"oversize_min": 2, "oversize_share": 0.001}, 2),
+])
+def test_oversized_communities_are_split_as_the_local_engine_splits_them(spark, caplog, world, communities,
+                                                                          n_rounds):
+    """``split_oversized`` in Spark (issue 15): same partition, detachment, attachment and clusters as locally."""
+    ds = generate("tiny", seed=world)
+    ev, ac = ds.events.to_pandas(), ds.accounts.to_pandas()
+    kw = {"communities": communities}
+    caplog.set_level(logging.INFO, logger="accountgraph")
+    loc = accountgraph.detect(ev, ac, seed=0, **kw)
+    local_rounds = _split_rounds(caplog, "accountgraph.communities._leiden", "split_oversized round")
+    assert len(local_rounds) == n_rounds, local_rounds  # the local engine did split: not vacuous
+    unsplit = accountgraph.detect(ev, ac, seed=0, communities={**communities, "oversize_share": 1.0})
+    assert (unsplit.assignments["cluster_id"].to_numpy() != loc.assignments["cluster_id"].to_numpy()).any()
+    caplog.clear()
+    sr = agspark.detect(spark.createDataFrame(ev), spark.createDataFrame(ac), seed=0, **kw)
+    spark_rounds = _split_rounds(caplog, "accountgraph.engines.spark._communities", "split_oversized (spark) round")
+    assert [m.replace(" (spark)", "") for m in spark_rounds] == local_rounds
+    assert_same(loc, sr)
+    flagged = sr.to_pandas("assignments").query("flagged")["account_id"]
+    assert set(flagged) == set(loc.assignments.query("flagged")["account_id"])
 
 
 def test_result_views(tiny_runs, tmp_path):

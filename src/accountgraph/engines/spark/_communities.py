@@ -10,9 +10,14 @@
   :func:`accountgraph.communities.detach_weak_members`. So the partition equals the
   local engine's. Communities labels keep the local order (plain components by smallest
   account, then Leiden communities by (rank, community)), which attachment's ties use.
-* Not yet: the local engine re-splits communities larger than
-  ``max(oversize_min, oversize_share * n)`` (``split_oversized``); the Spark engine logs
-  a warning when one occurs (none at the tested sizes).
+* Oversized communities (more than ``max(oversize_min, oversize_share * n)`` accounts)
+  are re-split as :func:`accountgraph.communities.split_oversized` does, before any
+  detachment: they leave the component stage undetached (``pending``); each round ranks
+  them in Spark by first account in ``node_key`` order and runs ``leiden_one`` (resolution
+  ``resolution * 4 ** (round + 1)``, seed ``component_seed(seed + round + 1, rank)``) per
+  community in the executors (``cogroup`` of its accounts and inside edges); the parts
+  still oversized wait for the next round (at most three), the others are detached there.
+  New labels follow every older one, in (rank, part) order, as the local offsets do.
 * Attachment (:func:`accountgraph.communities.attach_by_shared_signals`) depends on
   every community's signals, so each round is a few joins over the usable incidences.
 * Canonical cluster ids: communities of at least ``min_cluster_size`` accounts,
@@ -37,11 +42,60 @@ __all__ = ["spark_communities"]
 
 logger = logging.getLogger(__name__)
 
-_OUT = "acc long, label long, detached long"
+#: Per account: its label (-1: detached), the number detached and the parts made (first row of a
+#: group only), and whether its community waits for a re-split (oversized, not yet detached).
+_OUT = "acc long, label long, detached long, parts long, pending boolean"
+
+#: Rounds of :func:`accountgraph.communities.split_oversized` (its default, which ``find_communities`` uses).
+_SPLIT_ROUNDS = 3
 
 
-def _component(pdf: pd.DataFrame, p: CommunityParams, seed: int, n_acc: int) -> pd.DataFrame:
-    """Leiden (large components, as ``find_communities`` runs each) and detachment on one component's edges."""
+def _oversize_limit(p: CommunityParams, n_acc: int) -> int | None:
+    """The size above which ``find_communities`` re-splits a community, or None when it does not."""
+    if p.method != "leiden" or p.oversize_share >= 1.0:
+        return None
+    return max(int(p.oversize_min), int(p.oversize_share * n_acc))
+
+
+def _local_graph(n: int, es: np.ndarray, ed: np.ndarray, link: np.ndarray) -> AccountGraph:
+    """The links of one group of ``n`` accounts (local positions) as an :class:`AccountGraph`."""
+    return AccountGraph(n, np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8), es, ed, link, 0.0, len(es))
+
+
+def _pending(mem: np.ndarray, max_size: int | None) -> np.ndarray:
+    """Per account, whether its community (labels ``mem >= 0``) is over ``max_size`` (None: never)."""
+    if max_size is None or not len(mem):
+        return np.zeros(len(mem), bool)
+    return np.bincount(mem)[mem] > max_size
+
+
+def _detach_final(mem: np.ndarray, pending: np.ndarray, g: AccountGraph, p: CommunityParams) -> tuple[np.ndarray, int]:
+    """``detach_weak_members`` on the communities that are final; pending ones are kept whole for now.
+
+    Detachment is per community (members' links inside it, its median), so detaching the
+    final communities now and the pending ones' parts after their re-split is the local
+    engine's single pass after ``split_oversized``.
+    """
+    out, n_det = detach_weak_members(np.where(pending, -1, mem), g, min_strength=p.detach_min_strength,
+                                     min_size=p.detach_min_size)
+    return np.where(pending, mem, out), n_det
+
+
+def _rows(nodes: np.ndarray, label: np.ndarray, kept: np.ndarray, pending: np.ndarray, n_det: int,
+          n_parts: int) -> pd.DataFrame:
+    """The ``_OUT`` rows of one group (counts on its first row)."""
+    det, parts = np.zeros(len(nodes), np.int64), np.zeros(len(nodes), np.int64)
+    if len(nodes):
+        det[0], parts[0] = n_det, n_parts
+    return pd.DataFrame({"acc": nodes, "label": np.where(kept >= 0, label, -1), "detached": det, "parts": parts,
+                         "pending": pending})
+
+
+def _component(pdf: pd.DataFrame, p: CommunityParams, seed: int, n_acc: int, max_size: int | None) -> pd.DataFrame:
+    """Leiden (large components, as ``find_communities`` runs each) and detachment on one component's edges.
+
+    Communities over ``max_size`` accounts are left undetached and marked ``pending``.
+    """
     pdf = pdf.sort_values(["src", "dst"], kind="stable")
     src, dst = pdf["src"].to_numpy(np.int64), pdf["dst"].to_numpy(np.int64)
     link = pdf["link"].to_numpy(np.float64)
@@ -50,8 +104,6 @@ def _component(pdf: pd.DataFrame, p: CommunityParams, seed: int, n_acc: int) -> 
     nk[inv] = np.r_[pdf["nk_src"].to_numpy(np.int64), pdf["nk_dst"].to_numpy(np.int64)]
     n = len(nodes)
     ls, ld = inv[: len(src)], inv[len(src):]
-    e = np.zeros(0, np.int64)
-    g = AccountGraph(n, e, np.zeros(0), np.zeros(0, np.int8), ls, ld, link, 0.0, len(src))
     rank = int(pdf["rank"].iloc[0])
     if rank >= 0:
         pos = np.empty(n, np.int64)
@@ -65,18 +117,102 @@ def _component(pdf: pd.DataFrame, p: CommunityParams, seed: int, n_acc: int) -> 
     else:
         mem = np.zeros(n, np.int64)
         label = np.full(n, int(nodes[0]), np.int64)
-    out, n_det = detach_weak_members(mem, g, min_strength=p.detach_min_strength, min_size=p.detach_min_size)
-    label = np.where(out >= 0, label, -1)
-    det = np.zeros(n, np.int64)
-    det[0] = n_det
-    return pd.DataFrame({"acc": nodes, "label": label, "detached": det})
+    pending = _pending(mem, max_size)
+    kept, n_det = _detach_final(mem, pending, _local_graph(n, ls, ld, link), p)
+    return _rows(nodes, label, kept, pending, n_det, 0)
+
+
+def _inside_links(nodes: np.ndarray, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Links ``src, dst, link`` in the graph's ``(src, dst)`` order, ends as positions in ``nodes``."""
+    if not len(edges):  # a cogroup side without rows may come without columns
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    edges = edges.sort_values(["src", "dst"], kind="stable")
+    by_acc = np.argsort(nodes, kind="stable")
+    es, ed = (by_acc[np.searchsorted(nodes[by_acc], edges[c].to_numpy(np.int64))] for c in ("src", "dst"))
+    return es, ed, edges["link"].to_numpy(np.float64)
+
+
+def _split_community(verts: pd.DataFrame, edges: pd.DataFrame, p: CommunityParams, seed: int, r: int, base: int,
+                     n_acc: int, max_size: int) -> pd.DataFrame:
+    """Round ``r`` of ``split_oversized`` on one oversized community: the call ``leiden_components`` makes.
+
+    ``verts``: ``label, rank, acc, nk`` (``rank``: the community's place among this round's
+    oversized communities by first account in ``node_key`` order); ``edges``: ``src, dst,
+    link`` of its inside links. Vertices go to igraph in ``(node_key, account)`` order and
+    links in the graph's ``(src, dst)`` order, as ``split_oversized`` hands them over. Parts
+    get labels ``base + rank * (n_acc + 1) + part``; parts still over ``max_size`` stay
+    pending (but for the last round), the others are detached.
+    """
+    verts = verts.sort_values(["nk", "acc"], kind="stable")
+    nodes = verts["acc"].to_numpy(np.int64)
+    n, rank = len(nodes), int(verts["rank"].iloc[0])
+    es, ed, link = _inside_links(nodes, edges)
+    if len(es):
+        lab = leiden_one(n, es, ed, link, resolution=p.resolution * 4.0 ** (r + 1),
+                         seed=component_seed(seed + r + 1, rank), n_iterations=p.n_iterations)
+    else:  # no inside link: every account on its own, as leiden_components does
+        lab = np.arange(n, dtype=np.int64)
+    pending = _pending(lab, max_size if r + 1 < _SPLIT_ROUNDS else None)
+    kept, n_det = _detach_final(lab, pending, _local_graph(n, es, ed, link), p)
+    return _rows(nodes, base + rank * (n_acc + 1) + lab, kept, pending, n_det, int(np.unique(lab).size))
+
+
+def _split_round(mem: Any, edges: Any, node_key: Any, p: CommunityParams, seed: int, r: int, base: int,
+                 n_acc: int, max_size: int) -> tuple[Any, int, int, int]:
+    """One round of ``split_oversized`` over the pending communities of ``mem``.
+
+    Returns the new ``mem``, the number of communities split, the parts made and the
+    accounts detached. The ranking is a Spark job over the (few) pending communities; each
+    community's accounts and inside links meet in one ``cogroup`` in the executors.
+    """
+    from pyspark.sql import functions as F
+
+    pend = mem.where(F.col("pending")).select("acc", "label")
+    first = pend.join(node_key, "acc").groupBy("label").agg(F.min("nk").alias("first"))
+    ranked = dense_index(first, [F.col("first")], "rank").select("label", "rank").localCheckpoint()
+    n_big = ranked.count()
+    verts = pend.join(ranked, "label").join(node_key, "acc").select(F.col("label").alias("label"), "rank", "acc", "nk")
+    inside = (edges.join(pend.select(F.col("acc").alias("src"), F.col("label").alias("ls")), "src")
+              .join(pend.select(F.col("acc").alias("dst"), F.col("label").alias("ld")), "dst")
+              .where(F.col("ls") == F.col("ld")).select(F.col("ls").alias("label"), "src", "dst", "link"))
+
+    def run(v: pd.DataFrame, e: pd.DataFrame) -> pd.DataFrame:  # in the executors
+        return _split_community(v, e, p, seed, r, base, n_acc, max_size)
+
+    parts = verts.groupBy("label").cogroup(inside.groupBy("label")).applyInPandas(run, _OUT).localCheckpoint()
+    counts = parts.agg(F.sum("detached"), F.sum("parts")).collect()[0]
+    out = mem.where(~F.col("pending")).unionByName(parts).localCheckpoint()
+    return out, int(n_big), int(counts[1] or 0), int(counts[0] or 0)
+
+
+def _split_oversized(mem: Any, edges: Any, node_key: Any, p: CommunityParams, seed: int, n_acc: int, max_size: int,
+                     base: int) -> tuple[Any, int]:
+    """:func:`accountgraph.communities.split_oversized` on the pending communities; new ``mem`` and detached count.
+
+    ``base`` is above every label in ``mem``; each round's labels start above the previous
+    round's, as the local ``membership.max() + 1`` offsets do, so label order (which
+    attachment's ties use) is the local engine's.
+    """
+    from pyspark.sql import functions as F
+
+    n_det = 0
+    for r in range(_SPLIT_ROUNDS):
+        if mem.where(F.col("pending")).isEmpty():
+            break
+        mem, n_big, n_parts, det = _split_round(mem, edges, node_key, p, seed, r, base, n_acc, max_size)
+        n_det += det
+        base += n_big * (n_acc + 1)
+        logger.info("split_oversized (spark) round %d: %d communities over %d accounts -> %d", r + 1, n_big,
+                    max_size, n_parts)
+    return mem, n_det
 
 
 def _leiden_and_detach(edges: Any, node_key: Any, p: CommunityParams, seed: int, n_acc: int) -> tuple[Any, int]:
     """``(acc, label)`` of every linked account (-1: detached) and the number detached.
 
     Large components are ranked by their first account in ``node_key`` order (the
-    local engine's ``component_seed`` rank); the others get rank -1.
+    local engine's ``component_seed`` rank); the others get rank -1. Oversized communities
+    are re-split (``find_communities`` does so only when some component is large).
     """
     from pyspark.sql import functions as F
 
@@ -84,7 +220,9 @@ def _leiden_and_detach(edges: Any, node_key: Any, p: CommunityParams, seed: int,
     comp = cc.join(node_key.withColumnRenamed("acc", "node"), "node").groupBy("comp").agg(
         F.count(F.lit(1)).alias("size"), F.min("nk").alias("first"))
     big = comp.where(F.col("size") > p.split_min_size) if p.method == "leiden" else comp.where(F.lit(False))
-    ranked = dense_index(big.select("comp", "first"), [F.col("first")], "rank").select("comp", "rank")
+    ranked = dense_index(big.select("comp", "first"), [F.col("first")], "rank").select("comp", "rank").localCheckpoint()
+    n_big = ranked.count()
+    max_size = _oversize_limit(p, n_acc) if n_big else None
     comp = comp.join(ranked, "comp", "left").select("comp", F.coalesce("rank", F.lit(-1).cast("long")).alias("rank"))
     e = (edges.join(cc.select(F.col("node").alias("src"), "comp"), "src")
          .join(node_key.select(F.col("acc").alias("src"), F.col("nk").alias("nk_src")), "src")
@@ -92,26 +230,17 @@ def _leiden_and_detach(edges: Any, node_key: Any, p: CommunityParams, seed: int,
          .join(comp, "comp"))
 
     def run(pdf: pd.DataFrame) -> pd.DataFrame:
-        return _component(pdf, p, seed, n_acc)
+        return _component(pdf, p, seed, n_acc, max_size)
 
     cols = ["comp", "rank", "src", "dst", "link", "nk_src", "nk_dst"]
     mem = e.select(*cols).groupBy("comp").applyInPandas(run, _OUT).localCheckpoint()
     n_det = int(mem.agg(F.sum("detached")).collect()[0][0] or 0)
-    _warn_oversized(mem, p, n_acc)
+    if max_size is not None:
+        # labels so far: plain components < n_acc <= Leiden communities < n_acc + n_big * (n_acc + 1)
+        mem, n_split_det = _split_oversized(mem, edges, node_key, p, seed, n_acc, max_size,
+                                            base=n_acc + n_big * (n_acc + 1))
+        n_det += n_split_det
     return mem.select("acc", "label"), n_det
-
-
-def _warn_oversized(mem: Any, p: CommunityParams, n_acc: int) -> None:
-    """Communities over ``max(oversize_min, oversize_share * n)`` are re-split locally; not yet here."""
-    from pyspark.sql import functions as F
-
-    max_size = max(int(p.oversize_min), int(p.oversize_share * n_acc))
-    if p.oversize_share >= 1.0 or p.method != "leiden":
-        return
-    big = mem.where(F.col("label") >= n_acc).groupBy("label").count().where(F.col("count") > max_size).count()
-    if big:
-        logger.warning("spark: %d communities exceed %d accounts; the local engine re-splits them (split_oversized), "
-                       "the Spark engine does not yet, so these clusters can differ", big, max_size)
 
 
 def _lower_median(df: Any, group: str, value: str, name: str) -> Any:
