@@ -141,7 +141,7 @@ def _first_of_pair(a, b, n_a, n_b, cap):  # type: ignore[no-untyped-def]
 @njit(nogil=True, cache=True)
 def _concentration(cl, acc, ip, minute, k, n_ip):  # type: ignore[no-untyped-def]
     total = np.zeros(k, np.int64)
-    # (cluster, ip) -> id1, with its event count and cluster
+    # (cluster, ip) -> id1, with its event count
     cap1 = _MIN_CAP
     t1 = np.full(cap1, -1, np.int32)
     k1 = np.empty(cap1 // 2, np.int64)
