@@ -65,6 +65,26 @@ def _rehash(dkeys, n, cap):  # type: ignore[no-untyped-def]
     return table
 
 
+@njit(inline="always")
+def _row_slot(table, key):  # type: ignore[no-untyped-def]
+    """Row of ``key`` in a table keyed by its first column (-1: empty), or the empty row it would take."""
+    mask = len(table) - 1
+    s = np.int64(_mix(np.uint64(key)) & np.uint64(mask))
+    while table[s, 0] >= 0 and table[s, 0] != key:
+        s = (s + 1) & mask
+    return s
+
+
+@njit(nogil=True, cache=True)
+def _doubled(old):  # type: ignore[no-untyped-def]
+    """The rows of a keyed table re-inserted into one of twice its capacity."""
+    table = np.full((2 * len(old), old.shape[1]), -1, np.int64)
+    for r in range(len(old)):
+        if old[r, 0] >= 0:
+            table[_row_slot(table, old[r, 0])] = old[r]
+    return table
+
+
 @njit(nogil=True, cache=True)
 def _exits(acc, day, ip, n_acc, n_ip, cap):  # type: ignore[no-untyped-def]
     # (account, ip) -> the last day it was used, in one table row (one cache line per
@@ -82,26 +102,15 @@ def _exits(acc, day, ip, n_acc, n_ip, cap):  # type: ignore[no-untyped-def]
             continue
         prev_ip[a], prev_day[a] = ip[i], day[i]
         key = np.int64(a) * n_ip + ip[i]
-        mask = cap - 1
-        s = np.int64(_mix(np.uint64(key)) & np.uint64(mask))
-        while table[s, 0] >= 0 and table[s, 0] != key:
-            s = (s + 1) & mask
+        s = _row_slot(table, key)
         if table[s, 0] < 0:
             table[s, 0] = key
             n += 1
         if table[s, 1] != day[i]:
             table[s, 1] = day[i]
             out[a] += 1
-        if 2 * n >= cap:  # grow: re-insert every row into a table twice the size
-            old, cap = table, 2 * cap
-            table = np.full((cap, 2), -1, np.int64)
-            mask = cap - 1
-            for r in range(len(old)):
-                if old[r, 0] >= 0:
-                    s = np.int64(_mix(np.uint64(old[r, 0])) & np.uint64(mask))
-                    while table[s, 0] >= 0:
-                        s = (s + 1) & mask
-                    table[s, 0], table[s, 1] = old[r, 0], old[r, 1]
+        if 2 * n >= len(table):  # grow: re-insert every row into a table twice the size
+            table = _doubled(table)
     return out
 
 
@@ -109,7 +118,7 @@ def _exits(acc, day, ip, n_acc, n_ip, cap):  # type: ignore[no-untyped-def]
 def _first_of_pair(a, b, n_a, n_b, cap):  # type: ignore[no-untyped-def]
     first = np.zeros(len(a), np.bool_)
     prev = np.full(n_a, -1, np.int64)
-    table = np.full(cap, -1, np.int64)
+    table = np.full((cap, 1), -1, np.int64)
     n = 0
     for i in range(len(a)):
         x = a[i]
@@ -117,24 +126,13 @@ def _first_of_pair(a, b, n_a, n_b, cap):  # type: ignore[no-untyped-def]
             continue
         prev[x] = b[i]
         key = np.int64(x) * n_b + b[i]
-        mask = cap - 1
-        s = np.int64(_mix(np.uint64(key)) & np.uint64(mask))
-        while table[s] >= 0 and table[s] != key:
-            s = (s + 1) & mask
-        if table[s] < 0:
-            table[s] = key
+        s = _row_slot(table, key)
+        if table[s, 0] < 0:
+            table[s, 0] = key
             first[i] = True
             n += 1
-            if 2 * n >= cap:
-                old, cap = table, 2 * cap
-                table = np.full(cap, -1, np.int64)
-                mask = cap - 1
-                for r in range(len(old)):
-                    if old[r] >= 0:
-                        s = np.int64(_mix(np.uint64(old[r])) & np.uint64(mask))
-                        while table[s] >= 0:
-                            s = (s + 1) & mask
-                        table[s] = old[r]
+            if 2 * n >= len(table):
+                table = _doubled(table)
     return first
 
 
