@@ -5,8 +5,9 @@ member: a household behind one of the ring's residential exits, or a user of a
 public template the ring copied, is pulled in by a single shared signal. The
 member score compares an account's share of its cluster's *concentrated*
 signals with that of the cluster's typical member, and its own behaviour (the
-share of its prompts in the templates its cluster shares) with the typical
-member's; where the cluster has such templates, the score is the mean of both.
+share of its prompts in the templates its cluster shares) with that of the
+cluster's typical *sender* of those templates; where the cluster has such
+templates, the score is a weighted mean of both in which behaviour counts 1.5x.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from .._grouping import group_quantile_dense
 from ..signals import ClusterPairs, cluster_pairs
 
 __all__ = ["member_scores"]
+
+#: Weight of the behaviour ratio against the strength ratio (1) in the member score.
+BEHAVIOUR_WEIGHT = 1.5
+#: A template family is the cluster's own when this share of its users are in the cluster.
+OWN_TEMPLATE_SHARE = 0.3
 
 
 def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarray, degree: np.ndarray,
@@ -57,15 +63,23 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     by one exit that the others hold among many scores far less.
 
     Behaviour: a cluster's *shared* templates are the families used by at least
-    ``max(3, 30 %)`` of its accounts; an account's behaviour is the share of its
-    prompts in them, over the cluster's median member's (clipped to 1; clusters
-    whose median member sends none have no behaviour evidence). Where there is
-    behaviour evidence the member score is the mean of the two ratios, so a ring
-    account tied by few signals but sending the ring's templates stays in (1/3 and
-    1 give 2/3), while people behind the ring's exits, who send none of its
-    templates, score at most half however many exits they share. Vectorised: one
-    ``unique`` over (cluster, signal) pairs (shared with the views) and a few
-    ``bincount``.
+    three of its accounts and either by ``30 %`` of them or mostly (``30 %`` of
+    the family's users) inside it. The second clause keeps one ring's templates
+    shared when the cluster also holds other rings or many people behind their
+    exits, so that no template reaches 30 % of the cluster. An account's behaviour
+    is the share of its prompts in them, over the median share among the cluster's
+    accounts that send any (clipped to 1). The reference is the senders' median,
+    not every member's: in a cluster where strangers behind a ring's exits
+    outnumber the ring, the median member sends none of its templates, and
+    comparing with it would make the strangers typical. Clusters where no account
+    sends a shared template have no behaviour evidence. Where there is behaviour
+    evidence the member score is ``(strength ratio + 1.5 behaviour ratio) / 2.5``:
+    a ring account tied by few signals but sending the ring's templates stays in
+    (1/3 and 1 give 0.73), while people behind the ring's exits, who send none of
+    its templates, score at most 0.4 however many exits they share, under the
+    default gate of 0.5. The weights were compared (1, 1.5, 2) on the tuning worlds
+    (``benchmarks/PROTOCOL.md``). Vectorised: one ``unique`` over (cluster, signal)
+    pairs (shared with the views) and a few ``bincount``.
     """
     n = len(acc_cluster)
     out = np.zeros(n, np.float64)
@@ -86,27 +100,31 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
         ratio = np.where(ref_acc > 0, strength[member] / ref_acc, (strength[member] > 0).astype(np.float64))
     out[member] = np.clip(ratio, 0.0, 1.0)
     if n_events is not None and template is not None:
-        beh = _behaviour_ratio(account, signal, acc_cluster, pairs, n_events, template, n_cl)
-        out = np.where(np.isnan(beh), out, 0.5 * (out + np.nan_to_num(beh)))
+        beh = _behaviour_ratio(account, signal, acc_cluster, pairs, n_events, template, n_cl, degree)
+        out = np.where(np.isnan(beh), out, (out + BEHAVIOUR_WEIGHT * np.nan_to_num(beh)) / (1.0 + BEHAVIOUR_WEIGHT))
     return out
 
 
 def _behaviour_ratio(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarray, pairs: ClusterPairs,
-                     n_events: np.ndarray, template: np.ndarray, n_cl: int) -> np.ndarray:
-    """Each clustered account's share of prompts in its cluster's shared templates, over the median member's."""
+                     n_events: np.ndarray, template: np.ndarray, n_cl: int, degree: np.ndarray) -> np.ndarray:
+    """Each clustered account's share of prompts in its cluster's shared templates, over the median sender's."""
     n = len(acc_cluster)
     rows = pairs.rows
-    is_t = template[signal[rows]]
+    sig = signal[rows]
+    is_t = template[sig]
     acc = account[rows]
     ev = n_events[rows].astype(np.float64)
     size = np.bincount(acc_cluster[acc_cluster >= 0], minlength=n_cl)
     cl = pairs.cluster[pairs.pair]
-    shared = is_t & (pairs.count[pairs.pair] >= np.maximum(3, 0.3 * size[cl]))
+    k = pairs.count[pairs.pair]
+    own = k >= OWN_TEMPLATE_SHARE * np.maximum(degree[sig], 1)
+    shared = is_t & (k >= 3) & ((k >= 0.3 * size[cl]) | own)
     prompts = np.bincount(acc[is_t], weights=ev[is_t], minlength=n)
     in_shared = np.bincount(acc[shared], weights=ev[shared], minlength=n)
     share = np.where(prompts > 0, in_shared / np.maximum(prompts, 1), 0.0)
     member = acc_cluster >= 0
-    ref = group_quantile_dense(share[member], acc_cluster[member], n_cl, 0.5)[acc_cluster[member]]
+    sender = member & (share > 0)
+    ref = np.nan_to_num(group_quantile_dense(share[sender], acc_cluster[sender], n_cl, 0.5))[acc_cluster[member]]
     out = np.full(n, np.nan)
     out[member] = np.where(ref > 0, np.clip(share[member] / np.where(ref > 0, ref, 1.0), 0.0, 1.0), np.nan)
     return out

@@ -56,7 +56,9 @@ class ScoringParams(ParamsBase):
     min_member_score : float, default 0.5
         An account of a flagged cluster is flagged only if its own member
         score (``assignments.member_score``: its share of the cluster's
-        concentrated signals against the cluster's median member) is at least
+        concentrated signals against the cluster's median member, combined with
+        the share of its prompts in the cluster's shared templates against the
+        typical sender's; :func:`~accountgraph.scoring.member_scores`) is at least
         this. 0 flags every account of a flagged cluster.
     """
 

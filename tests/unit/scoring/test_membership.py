@@ -47,9 +47,57 @@ def test_behaviour_keeps_a_weakly_tied_member_who_sends_the_clusters_templates()
     template = np.array([False, False, False, False, True, True])
     plain = member_scores(acc, sig, cl, degree, weight)
     both = member_scores(acc, sig, cl, degree, weight, n_events=n_events, template=template)
-    assert plain[5] == pytest.approx(1 / 3) and both[5] == pytest.approx(2 / 3)  # passes the 0.5 gate
-    assert both[6] == pytest.approx(plain[6] / 2) and both[6] < 0.5
+    assert plain[5] == pytest.approx(1 / 3) and both[5] == pytest.approx((1 / 3 + 1.5) / 2.5)  # passes 0.5
+    assert both[6] == pytest.approx(plain[6] / 2.5) and both[6] < 0.5
     assert (both[:5] == 1.0).all()
+
+
+def _mixed_cluster(n_ring: int, n_strangers: int, n_exits: int = 3):
+    """One cluster: a ring sharing its own template family (signal 0) and exits 1..n_exits;
+    strangers each behind all of the ring's exits (more exits than the ring itself needs),
+    sending only a template nobody else uses (their own signal)."""
+    acc, sig = [], []
+    for a in range(n_ring):
+        acc += [a] * (1 + n_exits)
+        sig += [0] + list(range(1, 1 + n_exits))
+    for j in range(n_strangers):
+        a = n_ring + j
+        acc += [a] * (1 + n_exits)
+        sig += list(range(1, 1 + n_exits)) + [1 + n_exits + j]
+    acc, sig = np.array(acc), np.array(sig)
+    n_sig = 1 + n_exits + n_strangers
+    degree = np.bincount(sig, minlength=n_sig)
+    weight = np.where(degree >= 2, 1.0 / np.log2(degree + 1), 0.0)
+    template = np.zeros(n_sig, bool)
+    template[0] = True
+    template[1 + n_exits:] = True
+    return acc, sig, np.zeros(n_ring + n_strangers, np.int64), degree, weight, np.full(len(acc), 10), template
+
+
+def test_strangers_behind_the_exits_stay_out_even_when_they_outnumber_the_ring():
+    """Six strangers and four ring accounts: the median member is a stranger, so the strength
+    half says every stranger is typical (1.0); the behaviour half compares with the typical
+    *sender* of the cluster's template, which no stranger sends, and keeps them under the gate."""
+    acc, sig, cl, degree, weight, n_events, template = _mixed_cluster(4, 6)
+    plain = member_scores(acc, sig, cl, degree, weight)
+    got = member_scores(acc, sig, cl, degree, weight, n_events=n_events, template=template)
+    assert (plain[4:] == 1.0).all()  # strength alone cannot tell them apart here
+    gate = ScoringParams().min_member_score
+    assert (got[:4] >= gate).all() and (got[4:] < gate).all()
+    assert got[4:].max() == pytest.approx(1 / 2.5)
+
+
+def test_a_template_used_by_few_of_a_large_cluster_but_mostly_inside_it_is_shared():
+    """Four ring accounts in a cluster of 30: their family reaches 13 % of the cluster, under the
+    30 % share, but all its users are in the cluster, so it is the cluster's own template."""
+    acc, sig, cl, degree, weight, n_events, template = _mixed_cluster(4, 26)
+    got = member_scores(acc, sig, cl, degree, weight, n_events=n_events, template=template)
+    assert (got[:4] == 1.0).all() and (got[4:] < ScoringParams().min_member_score).all()
+    # the same family with most of its users elsewhere (a public template) is not the cluster's
+    degree_public = degree.copy()
+    degree_public[0] = 100
+    public = member_scores(acc, sig, cl, degree_public, weight, n_events=n_events, template=template)
+    assert (public[4:] == 1.0).all()  # no behaviour evidence: the strength half alone
 
 
 def test_hub_signals_count_for_nothing():
