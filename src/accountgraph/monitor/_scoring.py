@@ -1,6 +1,7 @@
 """Scoring rings: the one place the monitor calls the batch scorer.
 
-:func:`score_rings` calls :func:`accountgraph.scoring.score_clusters` and
+:func:`score_rings` calls :func:`accountgraph.scoring.cluster_features`,
+:func:`accountgraph.scoring.add_team_blocks`, :func:`accountgraph.scoring.apply_model` and
 :func:`accountgraph.scoring.member_scores` exactly as the batch pipeline does,
 on the events the monitor keeps for the horizon (one slim row per event:
 account, time, output tokens, template family, model). It passes
@@ -29,7 +30,8 @@ from .._hashing import splitmix64
 from .._seeds import apply_known_bad
 from ..engines import PipelineConfig
 from ..graph import AccountGraph
-from ..scoring import member_scores, score_clusters
+from ..scoring import (add_team_blocks, apply_model, cluster_features, infrastructure_masks, load_model,
+                       member_scores)
 from ..signals import cluster_pairs
 from ._state import State, unpack
 
@@ -100,12 +102,16 @@ def score_rings(state: State, cfg: PipelineConfig, ring_ids: np.ndarray,
     m = acc_cluster[acc] >= 0
     acc, sig, n_ev = acc[m], sig[m], state.inc_n[m]
     pairs = cluster_pairs(acc, sig, acc_cluster, state.n_signals)
-    feats = score_clusters(
+    feats = cluster_features(
         n_clusters=len(ring_ids), acc_cluster=acc_cluster, ev_account=a, ev_ts_us=ts,
         ev_output=out if (out >= 0).any() else None, ev_family=fam if (fam >= 0).any() else None,
         created_us=state.created, ev_model=model if (model >= 0).any() else None,
-        ev_ip=ip if (ip >= 0).any() else None, pairs=pairs, degree=graph.degree, params=cfg.scoring,
+        ev_ip=ip if (ip >= 0).any() else None, burst_window_s=cfg.scoring.burst_window_s, pairs=pairs,
+        degree=graph.degree,
     )
+    infra, ip_sig = infrastructure_masks(state.type_names, state.sig_type, graph.weight)
+    feats = add_team_blocks(feats, acc, sig, n_ev, acc_cluster, pairs, infra, ip_sig, cfg.scoring.team_gate)
+    feats = apply_model(feats, len(acc_cluster), cfg.scoring, load_model(cfg.scoring.model))
     if state.known_bad.any():
         feats = apply_known_bad(feats, acc_cluster, state.known_bad)
     template = np.zeros(state.n_signals, bool)

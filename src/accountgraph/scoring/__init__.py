@@ -6,7 +6,8 @@ and :func:`apply_model` (the same in two steps, so another engine that computes
 the cluster-sized feature table can apply the same model), :func:`population_facts`
 (the whole input's references, :class:`PopulationFacts`, with which ``cluster_features``
 scores any batch of clusters from their own events alone), :func:`member_scores`
-(how strongly each account belongs to its cluster), the fitted ring model
+(how strongly each account belongs to its cluster), :func:`team_blocks` (whether a
+cluster is separate automation teams glued by a template; the team gate reads it), the fitted ring model
 (:class:`RingModel`, :func:`load_model`) and their parameters :class:`ScoringParams`.
 """
 
@@ -15,7 +16,8 @@ from ._model import LogisticModel, RingModel, default_model, fit_logistic, load_
 from ._params import COMPONENTS, ScoringParams
 from ._facts import PopulationFacts, population_facts
 from ._score import apply_model, cluster_features, score_clusters, signal_concentration
+from ._teams import add_team_blocks, infrastructure_masks, team_blocks
 
-__all__ = ["COMPONENTS", "LogisticModel", "PopulationFacts", "RingModel", "ScoringParams", "apply_model",
-           "cluster_features", "default_model", "fit_logistic", "load_model", "member_scores", "population_facts",
-           "score_clusters", "signal_concentration"]
+__all__ = ["COMPONENTS", "LogisticModel", "PopulationFacts", "RingModel", "ScoringParams", "add_team_blocks",
+           "apply_model", "cluster_features", "default_model", "fit_logistic", "infrastructure_masks", "load_model",
+           "member_scores", "population_facts", "score_clusters", "signal_concentration", "team_blocks"]

@@ -48,7 +48,11 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
 * automation team: a cluster of at most 5 accounts sending at least 50 requests per
   account-day is an owner's few API keys, and so is one of at most 20 such accounts that
   sends 90 % of its traffic from its 3 busiest addresses (a host or an office, not a proxy
-  pool) or averages 200 requests per account-day (a ring spreads its load) (``team_gate``);
+  pool) or averages 200 requests per account-day (a ring spreads its load); so is a cluster
+  of any size at that rate whose accounts, split into blocks by the infrastructure they
+  share, form blocks of at most 5 accounts that each send 90 % of their traffic from their
+  3 busiest addresses: separate teams glued only by a common prompt template (columns
+  ``team_block_max`` and ``team_block_ip_top_share``, :func:`team_blocks`) (``team_gate``);
 * events: a cluster with no event at all (linked by attributes only) scores 0;
 * population share: a cluster of at least ``share_gate_min`` accounts holding more
   than ``max_account_share`` of all accounts is a community of the user base glued
@@ -68,6 +72,7 @@ from ._behaviour import infrastructure_features, rhythm_features
 from ._facts import PopulationFacts, _population, population_facts
 from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing, account_activity
 from ._features import ramp as ramp  # re-exported: tests import it from here
+from ._teams import TEAM_BLOCK_COLUMNS, team_blocks  # noqa: F401  (team_blocks: named in the docstring)
 from ..signals import ClusterPairs
 from ._model import RingModel, load_model
 from ._params import COMPONENTS, ScoringParams
@@ -239,6 +244,12 @@ def apply_model(feats: pd.DataFrame, n_accounts_total: int, params: ScoringParam
     # at 4x the rate: no ring cluster of <= 20 accounts on the tuning worlds averages 200 a day
     team = (rate >= team_rate) & ((n_acc <= team_n)
                                   | ((n_acc <= 4 * team_n) & ((top_ip >= 0.9) | (rate >= 4 * team_rate))))
+    if all(c in df for c in TEAM_BLOCK_COLUMNS):
+        # several teams glued by a common template: every infrastructure block is a team on its host
+        blk = df["team_block_max"].to_numpy(np.float64)
+        blk_ip = df["team_block_ip_top_share"].to_numpy(np.float64)
+        with np.errstate(invalid="ignore"):
+            team |= (rate >= team_rate) & (blk <= team_n) & (blk_ip >= 0.9)
     team_gate = 1.0 - team.astype(np.float64)
     gate = size_gate * spread_gate * share_gate * team_gate
     df["size_gate"], df["spread_gate"], df["share_gate"], df["team_gate"] = size_gate, spread_gate, share_gate, team_gate

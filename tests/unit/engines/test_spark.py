@@ -493,3 +493,19 @@ def test_scoring_collects_no_event_sized_data(spark, monkeypatch):
 
 
 _DAY = 86_400_000_000
+
+
+def test_automation_teams_glued_by_a_template_are_gated_as_locally(spark):
+    """The team blocks (computed in the executors for the clusters the team gate could apply to)
+    equal the local engine's, so the glued teams are gated on both engines."""
+    from tests.unit.scoring.test_teams import _automation_teams
+    from tests.unit.monitor.worlds import legit_day
+
+    days = 6
+    ev = pd.concat([legit_day(120, d, seed=3) for d in range(days)] + [_automation_teams(5, 3, days, 150, seed=5)],
+                   ignore_index=True)
+    sr = agspark.detect(spark.createDataFrame(ev), seed=0)
+    loc = accountgraph.detect(ev, seed=0)
+    assert_same(loc, sr)
+    examined = sr.clusters.dropna(subset=["team_block_max"])
+    assert len(examined) >= 1 and (examined["team_gate"] == 0).all()

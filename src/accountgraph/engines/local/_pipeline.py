@@ -38,7 +38,8 @@ from ...ingest import (
     validate_accounts,
     validate_events,
 )
-from ...scoring import apply_model, cluster_features, load_model, member_scores, signal_concentration
+from ...scoring import (add_team_blocks, apply_model, cluster_features, infrastructure_masks, load_model,
+                       member_scores, signal_concentration)
 from ...signals import ClusterPairs, SignalTable, cluster_pairs, extract_signals
 from ...templates import TemplateFamilies, sample_per_account_window, template_families
 from ...views import (
@@ -184,11 +185,11 @@ def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, nod
 
 def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int,
            ev_family: np.ndarray | None, pairs_later: Callable[[], ClusterPairs],
-           degree: np.ndarray) -> tuple[pd.DataFrame, np.ndarray | None, ClusterPairs]:
+           graph: AccountGraph, sig: SignalTable) -> tuple[pd.DataFrame, np.ndarray | None, ClusterPairs]:
     """Evidence features and ring score per canonical cluster; creation time per account; the pairs.
 
     ``pairs_later`` gives the :func:`cluster_pairs` (computed beside the other features),
-    needed for ``signal_concentration`` only: the features of :func:`score_clusters`.
+    needed for ``signal_concentration`` and the team blocks (:func:`add_team_blocks`).
     """
     ev, ac = inp.ev, inp.ac
     created = None
@@ -202,7 +203,10 @@ def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int
         ev_ip=_ip_codes(ev), burst_window_s=cfg.scoring.burst_window_s,
     )
     pairs = pairs_later()
-    feats["signal_concentration"] = signal_concentration(pairs, degree, n_cl)
+    feats["signal_concentration"] = signal_concentration(pairs, graph.degree, n_cl)
+    infra, ip = infrastructure_masks(sig.type_names, sig.signal_type, graph.weight)
+    feats = add_team_blocks(feats, sig.account, sig.signal, sig.n_events, acc_cluster, pairs, infra, ip,
+                            cfg.scoring.team_gate)
     feats = apply_model(feats, len(acc_cluster), cfg.scoring, load_model(cfg.scoring.model))
     return feats, created, pairs
 
@@ -254,7 +258,7 @@ def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | No
     with _Stage(stats, "score", bar):
         # (cluster, signal) pairs, for scoring and views, beside the other features
         pairs_later = beside(cluster_pairs, sig.account, sig.signal, acc_cluster, sig.n_signals)
-        feats, created, pairs = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs_later, graph.degree)
+        feats, created, pairs = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs_later, graph, sig)
         seeds = None
         if known_bad is not None:
             seeds = seed_mask(inp.account_ids, known_bad)

@@ -98,7 +98,7 @@ def run_spark(cfg: PipelineConfig, events: Any, accounts: Any | None, *, master:
         has_out = "output_tokens" in pr.inp.columns
         cols = (has_out, pr.ev_family is not None, models is not None, "ip" in pr.inp.columns)
         feats = score_spark(ev, acc_cl, pr.inp.accounts, pr.inp.n_accounts, cfg.scoring, cols, n_cl,
-                            pr.sig.incidence, pr.graph.signals, nb)
+                            pr.sig.incidence, pr.graph.signals, nb, pr.sig.signals, pr.sig.type_names)
         tpl = pr.sig.type_names.index("template") if "template" in pr.sig.type_names else -1
         member = member_spark(pr.sig.incidence, acc_cl, pr.graph.signals, pr.sig.signals, tpl, nb)
         result = _result(cfg, pr, feats, acc_cl, member, ev, q, stats, has_out)

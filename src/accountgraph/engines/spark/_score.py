@@ -23,7 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...scoring import PopulationFacts, ScoringParams, apply_model, cluster_features, load_model, member_scores
+from ...scoring import (PopulationFacts, ScoringParams, apply_model, cluster_features, infrastructure_masks, load_model,
+                        member_scores, team_blocks)
+from ...scoring._teams import TEAM_BLOCK_COLUMNS
+from ...signals import cluster_pairs
 from ._facts import spark_facts
 
 __all__ = ["member_spark", "score_spark", "spark_features"]
@@ -155,18 +158,79 @@ def spark_features(ev: Any, acc_cl: Any, created: Any | None, facts: PopulationF
 
 def score_spark(ev: Any, acc_cl: Any, created: Any | None, n_accounts: int, params: ScoringParams,
                 cols: tuple[bool, bool, bool, bool], n_clusters: int, inc: Any = None,
-                signals: Any = None, n_batches: int = 8) -> pd.DataFrame:
+                signals: Any = None, n_batches: int = 8, sig_types: Any = None,
+                type_names: list[str] | None = None) -> pd.DataFrame:
     """Features and ring score per canonical cluster (as ``score_clusters`` returns them).
 
     ``ev``: ``eid``, ``acc``, ``ts``, ``output``, ``family``, ``model``, ``ip`` (codes, -1 unknown);
     ``acc_cl``: ``acc``, ``cl``; ``created``: ``acc``, ``created_at`` or None; ``cols``: whether the
-    input has output lengths, template families, models and IPs.
+    input has output lengths, template families, models and IPs. With the incidences ``inc``,
+    ``signals`` (``sig, degree, weight``), ``sig_types`` (``sig, type_idx``) and ``type_names``,
+    the signal concentration and the team blocks (:func:`team_spark`) join the features as in
+    the local engine.
     """
     facts, fshare = spark_facts(ev, acc_cl, created, n_accounts, cols)
     f = spark_features(ev, acc_cl, created, facts, fshare, params.burst_window_s, n_clusters, n_batches)
     if inc is not None and signals is not None and n_clusters:
         f["signal_concentration"] = _concentration(inc, acc_cl, signals, n_clusters)
+        if sig_types is not None and type_names is not None:
+            f = team_spark(f, inc, acc_cl, signals, sig_types, type_names, params.team_gate, n_batches)
     return apply_model(f, n_accounts, params, load_model(params.model))
+
+
+def _team_batch(pdf: pd.DataFrame, type_names: list[str]) -> pd.DataFrame:
+    """:func:`accountgraph.scoring.team_blocks` of the clusters of one batch (all their incidences)."""
+    pdf = pdf.sort_values(["sig", "acc"], kind="stable")
+    accs, a = np.unique(pdf["acc"].to_numpy(np.int64), return_inverse=True)
+    sigs, s = np.unique(pdf["sig"].to_numpy(np.int64), return_inverse=True)
+    cl_of = np.zeros(len(accs), np.int64)
+    cl_of[a] = pdf["cl"].to_numpy(np.int64)
+    cls, cl_local = np.unique(cl_of, return_inverse=True)
+    wt = np.zeros(len(sigs))
+    wt[s] = pdf["weight"].to_numpy(np.float64)
+    st = np.zeros(len(sigs), np.int64)
+    st[s] = pdf["type_idx"].to_numpy(np.int64)
+    infra, ip = infrastructure_masks(type_names, st, wt)
+    a, s = a.astype(np.int64), s.astype(np.int64)
+    cl_local = cl_local.astype(np.int64)
+    pairs = cluster_pairs(a, s, cl_local, len(sigs))
+    out = team_blocks(a, s, pdf["n_events"].to_numpy(np.int64), cl_local, pairs, infra, ip,
+                      np.arange(len(cls)), len(cls))
+    return pd.DataFrame({"cl": cls, **{c: out[c] for c in TEAM_BLOCK_COLUMNS}})
+
+
+def team_spark(f: pd.DataFrame, inc: Any, acc_cl: Any, signals: Any, sig_types: Any, type_names: list[str],
+               team_gate: tuple[int, float], n_batches: int) -> pd.DataFrame:
+    """``f`` with the team-block columns (:func:`accountgraph.scoring.add_team_blocks`), computed in the executors.
+
+    Only the clusters the team gate could apply to (more than ``team_gate[0]`` accounts at
+    ``team_gate[1]`` events per account-day or more) are examined; their incidences meet per
+    batch of clusters in ``applyInPandas`` and one row per examined cluster reaches the driver.
+    """
+    from pyspark.sql import functions as F
+
+    team_n, team_rate = team_gate
+    rate = np.nan_to_num(f["events_per_account_day"].to_numpy(np.float64))
+    cand = np.flatnonzero((rate >= team_rate) & (f["n_accounts"].to_numpy() > team_n))
+    out = f.copy()
+    for c in TEAM_BLOCK_COLUMNS:
+        out[c] = np.nan
+    if not len(cand):
+        return out
+    spark = inc.sparkSession
+    keep = spark.createDataFrame(pd.DataFrame({"cl": cand.astype(np.int64)}))
+    x = (inc.select("acc", "sig", "n_events").join(acc_cl.join(F.broadcast(keep), "cl"), "acc")
+         .join(signals.select("sig", "weight"), "sig").join(sig_types.select("sig", "type_idx"), "sig"))
+    names = list(type_names)
+    schema = "cl long, " + ", ".join(f"{c} double" for c in TEAM_BLOCK_COLUMNS)
+    t = x.withColumn("batch", F.col("cl") % int(n_batches)).groupBy("batch").applyInPandas(
+        lambda pdf: _team_batch(pdf.drop(columns="batch"), names), schema).toPandas()  # one row per examined cluster
+    cl = t["cl"].to_numpy(np.int64)
+    for c in TEAM_BLOCK_COLUMNS:
+        col = out[c].to_numpy(np.float64).copy()
+        col[cl] = t[c].to_numpy(np.float64)
+        out[c] = col
+    return out
 
 
 def _member_batch(pdf: pd.DataFrame) -> pd.DataFrame:
