@@ -109,8 +109,8 @@ def score_rings(state: State, cfg: PipelineConfig, ring_ids: np.ndarray,
         ev_ip=ip if (ip >= 0).any() else None, burst_window_s=cfg.scoring.burst_window_s, pairs=pairs,
         degree=graph.degree,
     )
-    infra, ip_sig = infrastructure_masks(state.type_names, state.sig_type, graph.weight)
-    feats = add_team_blocks(feats, acc, sig, n_ev, acc_cluster, pairs, infra, ip_sig, cfg.scoring.team_gate)
+    infra, ip_sig, present = infrastructure_masks(state.type_names, state.sig_type, graph.weight)
+    feats = add_team_blocks(feats, acc, sig, n_ev, acc_cluster, pairs, infra, ip_sig, cfg.scoring.team_gate, present)
     feats = apply_model(feats, len(acc_cluster), cfg.scoring, load_model(cfg.scoring.model))
     if state.known_bad.any():
         feats = apply_known_bad(feats, acc_cluster, state.known_bad)

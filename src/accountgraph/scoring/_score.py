@@ -53,6 +53,10 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
   share, form blocks of at most 5 accounts that each send 90 % of their traffic from their
   3 busiest addresses: separate teams glued only by a common prompt template (columns
   ``team_block_max`` and ``team_block_ip_top_share``, :func:`team_blocks`) (``team_gate``);
+* infrastructure: ``ramp(infra_block_share, 0.25, 0.5)``: a cluster in which no group of
+  accounts sharing exact infrastructure (addresses, cards, devices) holds half its accounts
+  is strangers linked by content alone, not one operator (``infra_gate``; not applied to
+  clusters whose accounts have no infrastructure signal at all);
 * events: a cluster with no event at all (linked by attributes only) scores 0;
 * population share: a cluster of at least ``share_gate_min`` accounts holding more
   than ``max_account_share`` of all accounts is a community of the user base glued
@@ -72,7 +76,7 @@ from ._behaviour import infrastructure_features, rhythm_features
 from ._facts import PopulationFacts, _population, population_facts
 from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing, account_activity
 from ._features import ramp as ramp  # re-exported: tests import it from here
-from ._teams import TEAM_BLOCK_COLUMNS, team_blocks  # noqa: F401  (team_blocks: named in the docstring)
+from ._teams import team_blocks  # noqa: F401  (named in the docstring)
 from ..signals import ClusterPairs
 from ._model import RingModel, load_model
 from ._params import COMPONENTS, ScoringParams
@@ -244,15 +248,20 @@ def apply_model(feats: pd.DataFrame, n_accounts_total: int, params: ScoringParam
     # at 4x the rate: no ring cluster of <= 20 accounts on the tuning worlds averages 200 a day
     team = (rate >= team_rate) & ((n_acc <= team_n)
                                   | ((n_acc <= 4 * team_n) & ((top_ip >= 0.9) | (rate >= 4 * team_rate))))
-    if all(c in df for c in TEAM_BLOCK_COLUMNS):
+    if "team_block_max" in df and "team_block_ip_top_share" in df:
         # several teams glued by a common template: every infrastructure block is a team on its host
         blk = df["team_block_max"].to_numpy(np.float64)
         blk_ip = df["team_block_ip_top_share"].to_numpy(np.float64)
         with np.errstate(invalid="ignore"):
             team |= (rate >= team_rate) & (blk <= team_n) & (blk_ip >= 0.9)
     team_gate = 1.0 - team.astype(np.float64)
-    gate = size_gate * spread_gate * share_gate * team_gate
+    infra_gate = np.ones(k)
+    if "infra_block_share" in df:
+        blk_share = df["infra_block_share"].to_numpy(np.float64)
+        infra_gate = np.where(np.isnan(blk_share), 1.0, ramp(np.nan_to_num(blk_share), *params.infra_gate))
+    gate = size_gate * spread_gate * share_gate * team_gate * infra_gate
     df["size_gate"], df["spread_gate"], df["share_gate"], df["team_gate"] = size_gate, spread_gate, share_gate, team_gate
+    df["infra_gate"] = infra_gate
 
     x = model.design(df)
     lg = model.logistic

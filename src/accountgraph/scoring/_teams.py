@@ -1,14 +1,19 @@
-"""Infrastructure blocks: is a cluster one operator, or several small owners glued by a template?
+"""Infrastructure blocks: is a cluster one operator, or strangers glued by a template?
 
-Separate automation teams (an owner's few API keys on one host) that run the same agent
-framework send near-identical prompt templates, so the template family links them into
-one cluster; nothing else does. A ring shares its infrastructure across its accounts: its
-proxy exits, cards and devices overlap from account to account. Inside a cluster, the
-accounts that share an infrastructure signal (an exact address, card, device or other
-attribute with a rarity weight above zero; not a template family nor a network prefix) form
-*blocks*. A cluster whose every block is a team (at most
-``team_n`` accounts that send at least 90 % of their traffic from their three busiest
-addresses) is a set of teams, and the team gate of :func:`apply_model` treats it as one.
+A ring shares its infrastructure across its accounts: its proxy exits, cards and devices
+overlap from account to account. Inside a cluster, the accounts that share an
+infrastructure signal (an exact address, card, device or other attribute with a rarity
+weight above zero; not a template family nor a network prefix) form *blocks*. Two readings:
+
+* ``infra_block_share``, the largest block's share of the cluster's accounts, feeds the
+  infrastructure gate of :func:`apply_model`. On the tuning worlds no ring cluster of three
+  or more accounts is under 0.5, while half the benign clusters the model flagged were:
+  users of a niche template who share no infrastructure at all.
+* Separate automation teams (an owner's few API keys on one host) that run the same agent
+  framework send near-identical prompt templates, so the template family links them into
+  one cluster. A cluster whose every block is a team (at most ``team_n`` accounts that send
+  at least 90 % of their traffic from their three busiest addresses) is a set of teams, and
+  the team gate of :func:`apply_model` treats it as one.
 """
 
 from __future__ import annotations
@@ -20,16 +25,18 @@ from scipy.sparse.csgraph import connected_components
 
 from ..signals import ClusterPairs
 
-__all__ = ["TEAM_BLOCK_COLUMNS", "add_team_blocks", "infrastructure_masks", "team_blocks"]
+__all__ = ["TEAM_BLOCK_COLUMNS", "add_team_blocks", "block_share", "infrastructure_masks", "team_blocks",
+           "with_infrastructure"]
 
-#: Feature columns :func:`team_blocks` adds (NaN for clusters it was not asked about).
-TEAM_BLOCK_COLUMNS = ("team_block_max", "team_block_ip_top_share")
+#: Feature columns :func:`add_team_blocks` adds (``team_block_ip_top_share``: NaN for clusters
+#: the team gate cannot apply to).
+TEAM_BLOCK_COLUMNS = ("team_block_max", "team_block_ip_top_share", "infra_block_share")
 
 
 def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, acc_cluster: np.ndarray,
-                pairs: ClusterPairs, infra: np.ndarray, ip: np.ndarray, clusters: np.ndarray,
-                n_clusters: int) -> dict[str, np.ndarray]:
-    """Largest infrastructure block and its lowest top-3 address share, per cluster.
+                pairs: ClusterPairs, infra: np.ndarray, ip: np.ndarray, n_clusters: int,
+                ip_clusters: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Largest infrastructure block per cluster, and the lowest top-3 address share of its blocks.
 
     Parameters
     ----------
@@ -45,18 +52,19 @@ def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, a
         Signals that link accounts as shared infrastructure (:func:`infrastructure_masks`).
     ip : ndarray of bool, shape (n_signals,)
         Signals that are IP addresses.
-    clusters : ndarray of int64
-        The clusters to examine (the others get NaN): examining only those the team
-        gate could apply to keeps this off the hot path.
     n_clusters : int
+    ip_clusters : ndarray of int64, optional
+        The clusters whose blocks' address shares are wanted (default: every cluster);
+        the others get NaN. Only the clusters the team gate could apply to need them.
 
     Returns
     -------
     dict
-        ``team_block_max``: accounts in the cluster's largest block;
-        ``team_block_ip_top_share``: over the cluster's blocks, the lowest share of a
-        block's events (on incidences with an IP) sent from its three busiest IPs
-        (NaN if a block has no IP at all). Both float64 arrays of shape (n_clusters,).
+        ``team_block_max``: accounts in the cluster's largest block (NaN for a cluster
+        without accounts); ``team_block_ip_top_share``: over the cluster's blocks, the
+        lowest share of a block's events (on incidences with an IP) sent from its three
+        busiest IPs (NaN if a block has no IP at all). Float64 arrays of shape
+        (n_clusters,).
 
     Examples
     --------
@@ -66,21 +74,17 @@ def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, a
     >>> acc = np.array([0, 1, 2, 3, 0, 1, 2, 3]); sig = np.array([0, 0, 1, 1, 2, 2, 3, 3])
     >>> cl = np.zeros(4, np.int64); pairs = cluster_pairs(acc, sig, cl, 4)
     >>> out = team_blocks(acc, sig, np.full(8, 10), cl, pairs, np.ones(4, bool),
-    ...                   np.array([False, False, True, True]), np.array([0]), 1)
+    ...                   np.array([False, False, True, True]), 1)
     >>> out["team_block_max"].tolist(), out["team_block_ip_top_share"].tolist()
     ([2.0], [1.0])
     """
     big = np.full(n_clusters, np.nan)
     top = np.full(n_clusters, np.nan)
-    want = np.zeros(n_clusters, bool)
-    want[np.asarray(clusters, np.int64)] = True
-    rows, p = pairs.rows, pairs.pair
-    sel = want[pairs.cluster[p]]
-    rows, p = rows[sel], p[sel]
-    members = np.flatnonzero((acc_cluster >= 0) & want[np.maximum(acc_cluster, 0)])
-    if not len(members):
+    members = np.flatnonzero(acc_cluster >= 0)
+    if not len(members) or not n_clusters:
         return {"team_block_max": big, "team_block_ip_top_share": top}
     n_acc = len(acc_cluster)
+    rows, p = pairs.rows, pairs.pair
     # account nodes, then one node per (cluster, shared infrastructure signal) pair
     link = infra[signal[rows]] & (pairs.count[p] >= 2)
     a_local = np.full(n_acc, -1, np.int64)
@@ -94,21 +98,24 @@ def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, a
     size = np.bincount(block, minlength=n_nodes).astype(np.float64)
     block_cl = np.full(n_nodes, -1, np.int64)
     block_cl[block] = acc_cluster[members]
-    has = block_cl >= 0
+    blocks = np.flatnonzero(block_cl >= 0)
     big_w = np.full(n_clusters, -np.inf)
-    np.maximum.at(big_w, block_cl[has], size[has])
-    big[want] = big_w[want]
-    # per block: events per IP, then the three largest over the total
-    on_ip = ip[signal[rows]]
-    b = block[a_local[account[rows[on_ip]]]]
-    key_b, key_s = b, signal[rows[on_ip]]
+    np.maximum.at(big_w, block_cl[blocks], size[blocks])
+    big = np.where(np.isneginf(big_w), np.nan, big_w)
+    # per block of the wanted clusters: events per IP, then the three largest over the total
+    want = np.ones(n_clusters, bool)
+    if ip_clusters is not None:
+        want[:] = False
+        want[np.asarray(ip_clusters, np.int64)] = True
+    on_ip = ip[signal[rows]] & want[pairs.cluster[p]]
+    key_b = block[a_local[account[rows[on_ip]]]]
+    key_s = signal[rows[on_ip]]
     w = n_events[rows[on_ip]].astype(np.float64)
     share = np.full(n_nodes, np.nan)
     if len(key_b):
         order = np.lexsort((key_s, key_b))
         kb, ks, w = key_b[order], key_s[order], w[order]
-        new = np.r_[True, (kb[1:] != kb[:-1]) | (ks[1:] != ks[:-1])]
-        start = np.flatnonzero(new)
+        start = np.flatnonzero(np.r_[True, (kb[1:] != kb[:-1]) | (ks[1:] != ks[:-1])])
         tot = np.add.reduceat(w, start)
         gb = kb[start]
         o2 = np.lexsort((-tot, gb))
@@ -121,43 +128,70 @@ def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, a
         seen[gb] = True
         share[seen] = top3[seen] / np.maximum(all_w[seen], 1e-12)
     # a block with no IP at all makes the cluster's lowest share NaN (no evidence of one host)
+    wb = blocks[want[block_cl[blocks]]]
     low = np.full(n_clusters, np.inf)
-    blocks = np.flatnonzero(has)
-    np.minimum.at(low, block_cl[blocks], np.where(np.isnan(share[blocks]), -np.inf, share[blocks]))
-    low = np.where(np.isneginf(low), np.nan, low)
-    top[want] = low[want]
+    np.minimum.at(low, block_cl[wb], np.where(np.isnan(share[wb]), -np.inf, share[wb]))
+    top = np.where(np.isinf(low), np.nan, low)
     return {"team_block_max": big, "team_block_ip_top_share": top}
 
 
 def infrastructure_masks(type_names: list[str] | tuple[str, ...], signal_type: np.ndarray,
-                         weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(infra, ip)`` signal masks for :func:`team_blocks` from the signal types and rarity weights.
+                         weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(infra, ip, present)`` signal masks for :func:`add_team_blocks`.
 
-    Infrastructure is every signal with a rarity weight above zero except template families
-    and network prefixes (``ip_net``): separate tenants of one cloud share a prefix, and the
-    exact exits, cards and devices a ring rotates through already join its accounts.
+    ``infra`` (what joins accounts into blocks): every signal with a rarity weight above
+    zero except template families and network prefixes (``ip_net``): separate tenants of
+    one cloud share a prefix, and the exact exits, cards and devices a ring rotates through
+    already join its accounts. ``ip``: IP addresses. ``present``: the signals, shared or
+    not, whose presence shows that the input records infrastructure at all (not templates,
+    prefixes, e-mail domains or phone prefixes); a cluster whose accounts hold none gets
+    no ``infra_block_share``.
     """
     names = list(type_names)
     st = np.asarray(signal_type)
-    skip = [names.index(t) for t in ("template", "ip_net") if t in names]
+    idx = [names.index(t) for t in ("template", "ip_net") if t in names]
+    attr = [names.index(t) for t in ("email_domain", "phone_prefix") if t in names]
     ip_t = names.index("ip") if "ip" in names else -1
-    return ~np.isin(st, skip) & (np.asarray(weight) > 0), st == ip_t
+    linkable = ~np.isin(st, idx)
+    return linkable & (np.asarray(weight) > 0), st == ip_t, linkable & ~np.isin(st, attr)
 
 
 def add_team_blocks(feats: pd.DataFrame, account: np.ndarray, signal: np.ndarray, n_events: np.ndarray,
                     acc_cluster: np.ndarray, pairs: ClusterPairs, infra: np.ndarray, ip: np.ndarray,
-                    team_gate: tuple[int, float]) -> pd.DataFrame:
-    """``feats`` with the :data:`TEAM_BLOCK_COLUMNS` of the clusters the team gate could apply to.
+                    team_gate: tuple[int, float], present: np.ndarray) -> pd.DataFrame:
+    """``feats`` with the :data:`TEAM_BLOCK_COLUMNS` (:func:`team_blocks`).
 
-    Those are the clusters of more than ``team_gate[0]`` accounts averaging at least
-    ``team_gate[1]`` events per account-day (smaller ones are teams already); the others
-    get NaN.
+    ``infra_block_share`` (the largest block's share of the cluster's accounts; NaN for
+    a cluster none of whose accounts holds a ``present`` signal, see
+    :func:`infrastructure_masks`) feeds the infrastructure gate of
+    :func:`apply_model`: a ring shares its infrastructure across its accounts, while
+    strangers glued by a niche template share none. The address shares are
+    computed for the clusters the team gate could apply to only: more than
+    ``team_gate[0]`` accounts averaging at least ``team_gate[1]`` events per
+    account-day (smaller ones are teams already).
     """
     team_n, team_rate = team_gate
     rate = np.nan_to_num(feats["events_per_account_day"].to_numpy(np.float64))
-    cand = np.flatnonzero((rate >= team_rate) & (feats["n_accounts"].to_numpy() > team_n))
+    n_acc = feats["n_accounts"].to_numpy()
+    cand = np.flatnonzero((rate >= team_rate) & (n_acc > team_n))
     out = feats.copy()
-    cols = team_blocks(account, signal, n_events, acc_cluster, pairs, infra, ip, cand, len(feats))
-    for c in TEAM_BLOCK_COLUMNS:
-        out[c] = cols[c]
+    cols = team_blocks(account, signal, n_events, acc_cluster, pairs, infra, ip, len(feats), cand)
+    out["team_block_max"] = cols["team_block_max"]
+    out["team_block_ip_top_share"] = cols["team_block_ip_top_share"]
+    share = block_share(cols["team_block_max"], n_acc)
+    out["infra_block_share"] = np.where(with_infrastructure(signal, pairs, present, len(feats)),
+                                        share, np.nan)
     return out
+
+
+def with_infrastructure(signal: np.ndarray, pairs: ClusterPairs, present: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Per cluster: does any of its accounts hold an infrastructure signal (shared or not)?"""
+    hold = present[signal[pairs.rows]]
+    return np.bincount(pairs.cluster[pairs.pair[hold]], minlength=n_clusters)[:n_clusters] > 0
+
+
+def block_share(block_max: np.ndarray, n_accounts: np.ndarray) -> np.ndarray:
+    """The largest infrastructure block's share of a cluster's accounts (NaN for an empty cluster)."""
+    n = np.asarray(n_accounts, np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.asarray(block_max, np.float64) / np.where(n > 0, n, 1.0), np.nan)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ...scoring import (PopulationFacts, ScoringParams, apply_model, cluster_features, infrastructure_masks, load_model,
                         member_scores, team_blocks)
-from ...scoring._teams import TEAM_BLOCK_COLUMNS
+from ...scoring._teams import block_share, with_infrastructure
 from ...signals import cluster_pairs
 from ._facts import spark_facts
 
@@ -178,7 +178,7 @@ def score_spark(ev: Any, acc_cl: Any, created: Any | None, n_accounts: int, para
     return apply_model(f, n_accounts, params, load_model(params.model))
 
 
-def _team_batch(pdf: pd.DataFrame, type_names: list[str]) -> pd.DataFrame:
+def _team_batch(pdf: pd.DataFrame, type_names: list[str], cand: np.ndarray) -> pd.DataFrame:
     """:func:`accountgraph.scoring.team_blocks` of the clusters of one batch (all their incidences)."""
     pdf = pdf.sort_values(["sig", "acc"], kind="stable")
     accs, a = np.unique(pdf["acc"].to_numpy(np.int64), return_inverse=True)
@@ -190,46 +190,49 @@ def _team_batch(pdf: pd.DataFrame, type_names: list[str]) -> pd.DataFrame:
     wt[s] = pdf["weight"].to_numpy(np.float64)
     st = np.zeros(len(sigs), np.int64)
     st[s] = pdf["type_idx"].to_numpy(np.int64)
-    infra, ip = infrastructure_masks(type_names, st, wt)
+    infra, ip, present = infrastructure_masks(type_names, st, wt)
     a, s = a.astype(np.int64), s.astype(np.int64)
     cl_local = cl_local.astype(np.int64)
     pairs = cluster_pairs(a, s, cl_local, len(sigs))
-    out = team_blocks(a, s, pdf["n_events"].to_numpy(np.int64), cl_local, pairs, infra, ip,
-                      np.arange(len(cls)), len(cls))
-    return pd.DataFrame({"cl": cls, **{c: out[c] for c in TEAM_BLOCK_COLUMNS}})
+    ip_cl = np.flatnonzero(np.isin(cls, cand))
+    out = team_blocks(a, s, pdf["n_events"].to_numpy(np.int64), cl_local, pairs, infra, ip, len(cls), ip_cl)
+    return pd.DataFrame({"cl": cls, "team_block_max": out["team_block_max"],
+                         "team_block_ip_top_share": out["team_block_ip_top_share"],
+                         "present": with_infrastructure(s, pairs, present, len(cls)).astype(np.float64)})
 
 
 def team_spark(f: pd.DataFrame, inc: Any, acc_cl: Any, signals: Any, sig_types: Any, type_names: list[str],
                team_gate: tuple[int, float], n_batches: int) -> pd.DataFrame:
     """``f`` with the team-block columns (:func:`accountgraph.scoring.add_team_blocks`), computed in the executors.
 
-    Only the clusters the team gate could apply to (more than ``team_gate[0]`` accounts at
-    ``team_gate[1]`` events per account-day or more) are examined; their incidences meet per
-    batch of clusters in ``applyInPandas`` and one row per examined cluster reaches the driver.
+    Every cluster's incidences meet per batch of clusters in ``applyInPandas``
+    (:func:`accountgraph.scoring.team_blocks` there); the address shares are computed for
+    the clusters the team gate could apply to (more than ``team_gate[0]`` accounts at
+    ``team_gate[1]`` events per account-day or more). One row per cluster reaches the driver.
     """
     from pyspark.sql import functions as F
 
     team_n, team_rate = team_gate
     rate = np.nan_to_num(f["events_per_account_day"].to_numpy(np.float64))
-    cand = np.flatnonzero((rate >= team_rate) & (f["n_accounts"].to_numpy() > team_n))
+    n_acc = f["n_accounts"].to_numpy()
+    cand = np.flatnonzero((rate >= team_rate) & (n_acc > team_n)).astype(np.int64)  # cluster-sized, in the closure
     out = f.copy()
-    for c in TEAM_BLOCK_COLUMNS:
-        out[c] = np.nan
-    if not len(cand):
-        return out
-    spark = inc.sparkSession
-    keep = spark.createDataFrame(pd.DataFrame({"cl": cand.astype(np.int64)}))
-    x = (inc.select("acc", "sig", "n_events").join(acc_cl.join(F.broadcast(keep), "cl"), "acc")
+    x = (inc.select("acc", "sig", "n_events").join(acc_cl, "acc")
          .join(signals.select("sig", "weight"), "sig").join(sig_types.select("sig", "type_idx"), "sig"))
     names = list(type_names)
-    schema = "cl long, " + ", ".join(f"{c} double" for c in TEAM_BLOCK_COLUMNS)
+    schema = "cl long, team_block_max double, team_block_ip_top_share double, present double"
     t = x.withColumn("batch", F.col("cl") % int(n_batches)).groupBy("batch").applyInPandas(
-        lambda pdf: _team_batch(pdf.drop(columns="batch"), names), schema).toPandas()  # one row per examined cluster
+        lambda pdf: _team_batch(pdf.drop(columns="batch"), names, cand), schema).toPandas()  # one row per cluster
+    big = np.full(len(f), np.nan)
+    top = np.full(len(f), np.nan)
+    has = np.zeros(len(f), bool)
     cl = t["cl"].to_numpy(np.int64)
-    for c in TEAM_BLOCK_COLUMNS:
-        col = out[c].to_numpy(np.float64).copy()
-        col[cl] = t[c].to_numpy(np.float64)
-        out[c] = col
+    big[cl] = t["team_block_max"].to_numpy(np.float64)
+    top[cl] = t["team_block_ip_top_share"].to_numpy(np.float64)
+    has[cl] = t["present"].to_numpy(np.float64) > 0
+    out["team_block_max"] = big
+    out["team_block_ip_top_share"] = top
+    out["infra_block_share"] = np.where(has, block_share(big, n_acc), np.nan)
     return out
 
 
