@@ -85,7 +85,13 @@ def machine_description() -> str:
 
 
 def git_revision() -> str:
-    """Short commit hash of the working tree (read-only query), plus '+dirty'."""
+    """Short commit hash of the working tree (read-only query), plus '+dirty'.
+
+    A copy of the code made with ``git archive`` (no ``.git``) names its revision in the
+    environment variable ``ACCOUNTGRAPH_REVISION``.
+    """
+    if os.environ.get("ACCOUNTGRAPH_REVISION"):
+        return os.environ["ACCOUNTGRAPH_REVISION"]
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True)
         dirty = subprocess.run(["git", "status", "--porcelain"], cwd=HERE, capture_output=True, text=True)
