@@ -13,11 +13,15 @@ from accountgraph.scoring import ScoringParams, member_scores
 from tests.conftest import planted
 
 
+N_FULL = 10  # accounts 0-9: the cluster's typical members
+WEAK, OUT = N_FULL, N_FULL + 1  # a member tied by one signal; an account in no cluster
+
+
 def _toy():
-    # cluster 0: accounts 0-4 share rare signals 0, 1, 2; account 5 shares only signal 0; account 6 is in no cluster
-    acc = np.array([a for a in range(5) for _ in range(3)] + [5, 6])
-    sig = np.array([s for _ in range(5) for s in (0, 1, 2)] + [0, 3])
-    cl = np.array([0, 0, 0, 0, 0, 0, -1])
+    # cluster 0: accounts 0-9 share rare signals 0, 1, 2; account 10 shares only signal 0; account 11 is in no cluster
+    acc = np.array([a for a in range(N_FULL) for _ in range(3)] + [WEAK, OUT])
+    sig = np.array([s for _ in range(N_FULL) for s in (0, 1, 2)] + [0, 3])
+    cl = np.array([0] * (N_FULL + 1) + [-1])
     degree = np.bincount(sig, minlength=4)
     weight = np.array([0.5, 0.5, 0.5, 0.0])
     return acc, sig, cl, degree, weight
@@ -25,31 +29,48 @@ def _toy():
 
 def test_typical_member_scores_one_and_a_one_signal_member_less():
     got = member_scores(*_toy())
-    assert got[:5].tolist() == [1.0] * 5
-    assert got[5] == pytest.approx(1 / 3)  # one of the three concentrated signals
-    assert got[6] == 0.0
+    assert got[:N_FULL].tolist() == [1.0] * N_FULL
+    assert got[WEAK] == pytest.approx(1 / 3)  # one of the three concentrated signals
+    assert got[OUT] == 0.0
+
+
+def test_the_reference_is_the_lower_quartile_member():
+    """Two rings in one cluster: 12 accounts holding 4 signals each, 6 holding 2 (their own).
+    Against the median (a member of the larger ring) the smaller ring's accounts would score
+    1/2 and sit on the gate; against the lower quartile (a member of the smaller) they score 1."""
+    acc, sig = [], []
+    for a in range(12):
+        acc += [a] * 4
+        sig += [0, 1, 2, 3]
+    for a in range(12, 18):
+        acc += [a] * 2
+        sig += [4, 5]
+    acc, sig = np.array(acc), np.array(sig)
+    degree = np.bincount(sig)
+    got = member_scores(acc, sig, np.zeros(18, np.int64), degree, np.full(6, 0.5))
+    assert (got == 1.0).all()
 
 
 def test_behaviour_keeps_a_weakly_tied_member_who_sends_the_clusters_templates():
-    """Account 5 shares one of three signals, but sends the cluster's template like everyone: kept.
+    """Account WEAK shares one of three signals, but sends the cluster's template like everyone: kept.
 
-    Signal 4 is a template family used by accounts 0-5 (a shared template of the cluster); a
-    household account (6, in the cluster through signal 0 only) sends a template nobody else
+    Signal 4 is a template family used by accounts 0-10 (a shared template of the cluster); a
+    household account (OUT, in the cluster through signal 0 only) sends a template nobody else
     uses and stays low.
     """
     acc, sig, cl, degree, weight = _toy()
-    acc = np.r_[acc[:-1], 6, np.arange(6), 6]
-    sig = np.r_[sig[:-1], 0, np.full(6, 4), 5]
-    cl = np.array([0, 0, 0, 0, 0, 0, 0])
+    acc = np.r_[acc[:-1], OUT, np.arange(N_FULL + 1), OUT]
+    sig = np.r_[sig[:-1], 0, np.full(N_FULL + 1, 4), 5]
+    cl = np.zeros(N_FULL + 2, np.int64)
     degree = np.bincount(sig, minlength=6)
     weight = np.array([0.5, 0.5, 0.5, 0.0, 0.0, 0.0])
     n_events = np.full(len(acc), 10)
     template = np.array([False, False, False, False, True, True])
     plain = member_scores(acc, sig, cl, degree, weight)
     both = member_scores(acc, sig, cl, degree, weight, n_events=n_events, template=template)
-    assert plain[5] == pytest.approx(1 / 3) and both[5] == pytest.approx((1 / 3 + 1.5) / 2.5)  # passes 0.5
-    assert both[6] == pytest.approx(plain[6] / 2.5) and both[6] < 0.5
-    assert (both[:5] == 1.0).all()
+    assert plain[WEAK] == pytest.approx(1 / 3) and both[WEAK] == pytest.approx((1 / 3 + 1.5) / 2.5)  # passes 0.5
+    assert both[OUT] == pytest.approx(plain[OUT] / 2.5) and both[OUT] < 0.5
+    assert (both[:N_FULL] == 1.0).all()
 
 
 def _mixed_cluster(n_ring: int, n_strangers: int, n_exits: int = 3):
@@ -103,12 +124,12 @@ def test_a_template_used_by_few_of_a_large_cluster_but_mostly_inside_it_is_share
 def test_hub_signals_count_for_nothing():
     acc, sig, cl, degree, weight = _toy()
     weight = weight.copy()
-    weight[0] = 0.0  # signal 0 is a hub (weight 0): account 5's only tie is worthless
-    assert member_scores(acc, sig, cl, degree, weight)[5] == 0.0
+    weight[0] = 0.0  # signal 0 is a hub (weight 0): account WEAK's only tie is worthless
+    assert member_scores(acc, sig, cl, degree, weight)[WEAK] == 0.0
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.permutations(range(7)))
+@given(st.permutations(range(N_FULL + 2)))
 def test_relabelling_accounts_permutes_the_scores(perm):
     acc, sig, cl, degree, weight = _toy()
     perm = np.asarray(perm)
