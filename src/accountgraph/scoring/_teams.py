@@ -86,11 +86,16 @@ def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, a
     n_acc = len(acc_cluster)
     rows, p = pairs.rows, pairs.pair
     # account nodes, then one node per (cluster, shared infrastructure signal) pair
-    link = infra[signal[rows]] & (pairs.count[p] >= 2)
+    sig_r = signal[rows]
+    link = infra[sig_r] & (pairs.count[p] >= 2)
     a_local = np.full(n_acc, -1, np.int64)
     a_local[members] = np.arange(len(members))
-    pair_ids, pair_node = np.unique(p[link], return_inverse=True)
-    n_nodes = len(members) + len(pair_ids)
+    # compact ids of the linking pairs, in pair order (a dense remap: no sort)
+    used = np.zeros(len(pairs.count), bool)
+    used[p[link]] = True
+    remap = np.cumsum(used) - 1
+    pair_node = remap[p[link]]
+    n_nodes = len(members) + int(used.sum())
     g = coo_matrix((np.ones(int(link.sum()), np.int8), (a_local[account[rows[link]]], len(members) + pair_node)),
                    shape=(n_nodes, n_nodes))
     _, comp = connected_components(g, directed=False)
@@ -107,9 +112,11 @@ def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, a
     if ip_clusters is not None:
         want[:] = False
         want[np.asarray(ip_clusters, np.int64)] = True
-    on_ip = ip[signal[rows]] & want[pairs.cluster[p]]
+    on_ip = ip[sig_r]
+    if ip_clusters is not None:
+        on_ip &= want[pairs.cluster[p]]
     key_b = block[a_local[account[rows[on_ip]]]]
-    key_s = signal[rows[on_ip]]
+    key_s = sig_r[on_ip]
     w = n_events[rows[on_ip]].astype(np.float64)
     share = np.full(n_nodes, np.nan)
     if len(key_b):
