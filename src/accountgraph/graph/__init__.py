@@ -25,10 +25,13 @@ from ._weights import (
 from ._weights import _evidence as signal_evidence
 from ._weights import _type_weight as type_weight
 from ._weights import type_caps
+from ._weights import _cap_grid as type_cap_grid
+from ._weights import _pick_cap as type_cap_choice
 from ._hubs import coordinated_hubs
+from ._hubs import _sample_hash as hub_sample_hash
 
 __all__ = [
     "GraphParams",
-    "DEFAULT_TYPE_WEIGHTS", "EVIDENCE_GROUPS", "signal_evidence", "type_weight", "type_caps", "coordinated_hubs", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES", "UNSHARED", "AccountGraph",
+    "DEFAULT_TYPE_WEIGHTS", "EVIDENCE_GROUPS", "signal_evidence", "type_weight", "type_caps", "type_cap_grid", "type_cap_choice", "coordinated_hubs", "hub_sample_hash", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES", "UNSHARED", "AccountGraph",
     "build_graph", "circulant_pairs", "rarity_weight", "substantial_families",
 ]

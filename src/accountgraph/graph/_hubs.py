@@ -47,6 +47,15 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def _sample_hash(node_key: np.ndarray, signal_key: np.ndarray) -> np.ndarray:
+    """Per incidence, the uint64 key that orders a hub's members for its sample (lowest first).
+
+    For one hub the keys of accounts with distinct ``node_key`` are distinct (an odd multiplier
+    and an invertible mix), so a hub's sample never depends on the order of its incidences.
+    """
+    return _mix(np.asarray(node_key).astype(np.int64) * np.int64(0x632BE59BD9B4E019) ^ np.asarray(signal_key, np.int64))
+
+
 @functools.cache
 def _compiled() -> Any:
     from numba import njit
@@ -169,7 +178,7 @@ def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray,
     acc, sig = account[m].astype(np.int64), signal[m].astype(np.int64)
     # each hub's sample: its `sample` members of lowest hash(node_key, hub)
     skey = sig if signal_key is None else np.asarray(signal_key, np.int64)[sig]
-    h = _mix(node_key[acc].astype(np.int64) * np.int64(0x632BE59BD9B4E019) ^ skey)
+    h = _sample_hash(node_key[acc], skey)
     o = _order_by_signal_then_key(sig, h)  # np.lexsort((h, sig)), by a sort inside each hub
     acc_o, sig_o = acc[o], sig[o]
     start = np.searchsorted(sig_o, sig_o, side="left")

@@ -130,8 +130,7 @@ def type_caps(signal_type: np.ndarray, account: np.ndarray, degree_inc: np.ndarr
     >>> type_caps(np.zeros(200, np.int64), acc, deg, 1, 500, 150.0, 100).tolist()  # 99 co-sharers allowed
     [500.0]
     """
-    grid = np.unique(np.r_[np.geomspace(10.0, max(float(cap), 10.0), 12), float(cap)])
-    grid = grid[grid <= max(float(cap), 10.0)]
+    grid = _cap_grid(cap)
     out = np.full(n_types, float(cap))
     for t in range(n_types):
         m = (signal_type == t) & (degree_inc >= 2)
@@ -147,7 +146,18 @@ def type_caps(signal_type: np.ndarray, account: np.ndarray, degree_inc: np.ndarr
         pos = np.searchsorted(holders, acc[keep])
         co = np.bincount(pos * len(grid) + level[keep], weights=d[keep] - 1,
                          minlength=len(holders) * len(grid)).reshape(len(holders), len(grid)).cumsum(axis=1)
-        med = np.median(co, axis=0)
-        ok = np.flatnonzero(med <= max_cosharers)
-        out[t] = grid[ok[-1]] if ok.size else grid[0]
+        out[t] = _pick_cap(np.median(co, axis=0), grid, max_cosharers)
     return out
+
+
+def _cap_grid(cap: float) -> np.ndarray:
+    """The caps :func:`type_caps` tries: a geometric grid from 10 to ``cap`` (and ``cap``), increasing."""
+    grid = np.unique(np.r_[np.geomspace(10.0, max(float(cap), 10.0), 12), float(cap)])
+    return grid[grid <= max(float(cap), 10.0)]
+
+
+def _pick_cap(med: np.ndarray, grid: np.ndarray, max_cosharers: float) -> float:
+    """The largest grid cap whose median co-sharers ``med`` (one per grid level) is at most
+    ``max_cosharers``; the grid's first cap if none is."""
+    ok = np.flatnonzero(med <= max_cosharers)
+    return float(grid[ok[-1]] if ok.size else grid[0])

@@ -509,3 +509,179 @@ def test_automation_teams_glued_by_a_template_are_gated_as_locally(spark):
     assert_same(loc, sr)
     examined = sr.clusters.dropna(subset=["team_block_max"])
     assert len(examined) >= 1 and (examined["team_gate"] == 0).all()
+
+
+# --- graph stage: per-type hub caps and coordinated hubs without incidence-sized collects (issue 15) ---
+
+def _spy_collects(monkeypatch, spark, module, names: tuple[str, ...]) -> dict[str, list[tuple[str, int]]]:
+    """Rows returned by every DataFrame collect while one of ``module``'s functions ``names`` runs, per function."""
+    DataFrame = type(spark.range(1))
+    active: list[str] = []
+    seen: dict[str, list[tuple[str, int]]] = {n: [] for n in names}
+    for m in ("collect", "toPandas", "toArrow", "take", "tail"):
+        orig = getattr(DataFrame, m)
+
+        def wrapped(self, *a, _orig=orig, _m=m, **k):
+            out = _orig(self, *a, **k)
+            if active:
+                seen[active[-1]].append((_m, out.num_rows if hasattr(out, "num_rows") else len(out)))
+            return out
+
+        monkeypatch.setattr(DataFrame, m, wrapped)
+    for n in names:
+        real = getattr(module, n)
+
+        def run(*a, _real=real, _n=n, **k):
+            active.append(_n)
+            try:
+                return _real(*a, **k)
+            finally:
+                active.pop()
+
+        monkeypatch.setattr(module, n, run)
+    return seen
+
+
+def _cosharer_reference(sig_type: np.ndarray, acc: np.ndarray, d: np.ndarray, grid: np.ndarray,
+                        min_accounts: int) -> dict[int, np.ndarray]:
+    """Median co-sharers per (type, grid level), straight from the definition in ``graph.type_caps``."""
+    out = {}
+    lv = np.searchsorted(grid, d.astype(np.float64), side="left")
+    for t in np.unique(sig_type):
+        m = sig_type == t
+        holders = np.unique(acc[m])
+        if len(holders) < min_accounts or not (d[m] >= 2).any():
+            continue
+        med = []
+        for L in range(len(grid)):
+            keep = m & (d >= 2) & (lv <= L)
+            co = pd.Series(d[keep] - 1).groupby(acc[keep]).sum().reindex(holders, fill_value=0)
+            med.append(np.median(co.to_numpy(np.float64)))
+        out[int(t)] = np.array(med)
+    return out
+
+
+def test_type_caps_are_spark_aggregations_equal_to_type_caps(spark, monkeypatch):
+    """``_type_caps`` (medians per (type, grid level) in Spark) = ``graph.type_caps``, bit for bit, on random
+    incidences: odd and even holder counts (two distinct middle values), holders with no co-sharers,
+    degrees above the grid, a type of unshared signals only, types under ``min_accounts``; only
+    O(types x levels) rows are collected."""
+    from accountgraph.engines.spark import _graph as sg
+    from accountgraph.graph import GraphParams, type_cap_grid, type_caps
+
+    rng = np.random.default_rng(11)
+    rows, sig_type = [], []
+    # (accounts holding the type, shared signals, zipf exponent of their degrees); type 3: nothing shared,
+    # type 4: too few holders; each account of a pool also holds an unshared signal of the type
+    for t, (pool, n_sig, zipf) in enumerate([(301, 150, 1.6), (200, 60, 1.3), (250, 200, 1.8), (301, 0, 2.0),
+                                             (40, 30, 1.5)]):
+        degrees = [int(min(pool, rng.zipf(zipf))) for _ in range(n_sig)] + [1] * pool
+        for i, d in enumerate(degrees):
+            members = rng.choice(pool, d, replace=False) if i < n_sig else [i - n_sig]
+            rows += [(int(a), len(sig_type)) for a in members]
+            sig_type.append(t)
+    inc = pd.DataFrame(rows, columns=["acc", "sig"]).drop_duplicates().reset_index(drop=True)
+    sig_type = np.array(sig_type, np.int64)
+    deg = np.bincount(inc["sig"], minlength=len(sig_type)).astype(np.int64)
+    s_inc = spark.createDataFrame(inc.astype(np.int64)).localCheckpoint()
+    s_deg = spark.createDataFrame(pd.DataFrame({"sig": np.arange(len(deg)), "degree": deg,
+                                                "type_idx": sig_type.astype(np.int32)})).localCheckpoint()
+    t_inc, a_inc, d_inc = sig_type[inc["sig"]], inc["acc"].to_numpy(), deg[inc["sig"]]
+    cap = 60.0
+    grid = type_cap_grid(cap)
+    assert d_inc.max() > grid[-1]
+    want = _cosharer_reference(t_inc, a_inc, d_inc, grid, 50)
+    assert set(want) == {0, 1, 2}  # 3: nothing shared; 4: too few holders
+    assert {len(np.unique(a_inc[t_inc == t])) % 2 for t in want} == {0, 1}
+    assert any((m % 1 == 0.5).any() for m in want.values())  # an even count's two middle values differ
+    assert any((m == 0).any() for m in want.values())
+    seen = _spy_collects(monkeypatch, spark, sg, ("_cosharer_medians",))
+    got = sg._cosharer_medians(s_inc, s_deg, grid, 50)
+    assert got.keys() == want.keys()
+    for t in want:
+        np.testing.assert_array_equal(got[t], want[t])
+    bound = len(want) * (1 + 2 * len(grid))
+    assert seen["_cosharer_medians"] and max(n for _, n in seen["_cosharer_medians"]) <= bound, seen
+    assert len(inc) > 10 * bound  # what the collect-based version collected
+    for mc in sorted({1.0, 7.0, 40.0, float(want[0][3]), float(want[2][5])}):
+        p = GraphParams(max_cosharers=mc, cosharers_min_accounts=50)
+        caps = sg._type_caps(s_inc, s_deg, 5, cap, p)
+        np.testing.assert_array_equal(caps, type_caps(t_inc, a_inc, d_inc, 5, cap, mc, 50))
+        assert (caps[3:] == cap).all()
+
+
+def test_binding_type_caps_equal_the_local_engine_without_incidence_collects(spark, monkeypatch):
+    """Per-type caps that bind (lowered for several types) give the local engine's result; the graph
+    stage collects no incidences for them (at most 2 rows per (type, grid level) + one per type), and the
+    coordinated-hub check collects only its sampled accounts' hub incidences."""
+    from accountgraph.engines.spark import _graph as sg
+    from accountgraph.graph import type_cap_grid
+
+    ds = generate("tiny", seed=0)
+    ev, ac = ds.events.to_pandas(), ds.accounts.to_pandas()
+    kw = {"graph": {"cosharers_min_accounts": 50, "max_cosharers": 5.0}}
+    loc = accountgraph.detect(ev, ac, seed=0, **kw)
+    caps, cap = loc.stats["type_caps"], loc.stats["hub_cap"]
+    assert sum(c < cap for c in caps.values()) >= 4, caps  # the caps bind
+    seen = _spy_collects(monkeypatch, spark, sg, ("_type_caps", "_sampled_hub_incidences"))
+    sr = agspark.detect(spark.createDataFrame(ev), spark.createDataFrame(ac), seed=0, **kw)
+    bound = len(caps) * (1 + 2 * len(type_cap_grid(cap)))
+    assert seen["_type_caps"] and max(n for _, n in seen["_type_caps"]) <= bound, seen
+    n_inc = sr.stats["n_incidences"]
+    assert n_inc > 10 * bound
+    # the hubs' sampled accounts' hub incidences: fewer than all hub incidences (what was collected before)
+    (_, n_sampled), = seen["_sampled_hub_incidences"]
+    assert 0 < n_sampled < n_inc
+    monkeypatch.undo()
+    assert_same(loc, sr)
+
+
+def test_coordinated_hubs_from_the_sampled_accounts_only(spark, monkeypatch):
+    """``_coordinated`` collects only the hub incidences of each hub's 64 sampled accounts (not every
+    member of hubs of hundreds) and marks the hubs ``coordinated_hubs`` marks on all incidences."""
+    from accountgraph.engines.spark import _graph as sg
+    from accountgraph.graph import GraphParams, coordinated_hubs
+
+    rng = np.random.default_rng(5)
+    n_accounts, rows, sig_type = 100_000, [], []  # most accounts hold none of these signals
+
+    def signal(t: int, members) -> None:
+        rows.extend((int(a), len(sig_type)) for a in members)
+        sig_type.append(t)
+
+    ring, benign = np.arange(3000), np.arange(3000, 12_000)
+    exits = rng.integers(0, 6, (len(ring), 2))
+    for e in range(6):  # a ring's exits (ip), each of ~1,000 ring accounts, and its 3 fingerprints (device)
+        signal(0, ring[(exits == e).any(axis=1)])
+    for f in range(3):
+        signal(1, ring[ring % 3 == f])
+    for _ in range(4):  # NAT exits and popular fingerprints of strangers: not associated
+        signal(0, rng.choice(benign, 1500, replace=False))
+    for _ in range(5):
+        signal(1, rng.choice(benign, 1400, replace=False))
+    signal(2, rng.choice(12_000, 6000, replace=False))  # a webmail domain: over the coordinated limit
+    for a in range(0, 12_000, 2):  # cards shared by two: not hubs
+        signal(3, [a, a + 1])
+    inc = pd.DataFrame(rows, columns=["acc", "sig"])
+    sig_type = np.array(sig_type, np.int64)
+    deg = np.bincount(inc["sig"], minlength=len(sig_type)).astype(np.int64)
+    status = np.where(sig_type == 3, 1, 2).astype(np.int8)  # LINKED, HUB
+    node_key = rng.permutation(n_accounts).astype(np.int64)
+    p = GraphParams()
+    type_names = ["ip", "device", "email_domain", "payment"]
+    hub = (status == 2) & (deg <= max(p.max_signal_degree, p.coordinated_max_share * n_accounts))
+    want = coordinated_hubs(inc["acc"].to_numpy(), inc["sig"].to_numpy(), np.array([0, 1, 2, 3])[sig_type], hub,
+                            deg, n_accounts, node_key)
+    assert want[:9].all() and not want[9:].any()
+    st = spark.createDataFrame(pd.DataFrame({
+        "sig": np.arange(len(deg)), "type_idx": sig_type.astype(np.int32), "degree": deg, "status": status,
+        "k": np.zeros(len(deg), np.int64), "weight": np.where(status == 1, 1.0, 0.0)}))
+    s_nk = spark.createDataFrame(pd.DataFrame({"acc": np.arange(n_accounts), "nk": node_key}))
+    seen = _spy_collects(monkeypatch, spark, sg, ("_sampled_hub_incidences",))
+    got = sg._coordinated(spark.createDataFrame(inc.astype(np.int64)), st, type_names, n_accounts, p, s_nk)
+    common = got.select("sig", "common").toPandas().sort_values("sig")["common"].to_numpy()
+    np.testing.assert_array_equal(common, want)
+    (_, n_rows), = seen["_sampled_hub_incidences"]
+    n_hub_inc = int(hub[inc["sig"]].sum())
+    per_acc = pd.Series(hub[inc["sig"]]).groupby(inc["acc"]).sum().max()
+    assert n_rows <= int(np.minimum(deg[hub], 64).sum()) * per_acc < n_hub_inc, (n_rows, n_hub_inc)
