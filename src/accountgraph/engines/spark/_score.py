@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -178,27 +178,47 @@ def score_spark(ev: Any, acc_cl: Any, created: Any | None, n_accounts: int, para
     return apply_model(f, n_accounts, params, load_model(params.model))
 
 
-def _team_batch(pdf: pd.DataFrame, type_names: list[str], cand: np.ndarray) -> pd.DataFrame:
-    """:func:`accountgraph.scoring.team_blocks` of the clusters of one batch (all their incidences)."""
+class _Batch(NamedTuple):
+    """One batch's clustered incidences under local codes (accounts, signals, clusters)."""
+
+    pdf: pd.DataFrame  # sorted by (sig, acc)
+    accs: np.ndarray   # global account code per local account
+    a: np.ndarray      # local account per incidence
+    s: np.ndarray      # local signal per incidence
+    n_sigs: int
+    cls: np.ndarray    # global cluster per local cluster
+    cl_local: np.ndarray  # local cluster per local account
+
+    def per_signal(self, col: str, dtype: Any) -> np.ndarray:
+        """A per-signal column of the incidences as an array over local signals."""
+        out = np.zeros(self.n_sigs, dtype)
+        out[self.s] = self.pdf[col].to_numpy(dtype)
+        return out
+
+
+def _batch(pdf: pd.DataFrame) -> _Batch:
+    """Local codes for a batch of clustered incidences (``acc, sig, cl`` and per-signal columns), in the
+    local engine's order: incidences by (signal, account), codes ascending with the global ones."""
     pdf = pdf.sort_values(["sig", "acc"], kind="stable")
     accs, a = np.unique(pdf["acc"].to_numpy(np.int64), return_inverse=True)
     sigs, s = np.unique(pdf["sig"].to_numpy(np.int64), return_inverse=True)
     cl_of = np.zeros(len(accs), np.int64)
     cl_of[a] = pdf["cl"].to_numpy(np.int64)
     cls, cl_local = np.unique(cl_of, return_inverse=True)
-    wt = np.zeros(len(sigs))
-    wt[s] = pdf["weight"].to_numpy(np.float64)
-    st = np.zeros(len(sigs), np.int64)
-    st[s] = pdf["type_idx"].to_numpy(np.int64)
-    infra, ip, present = infrastructure_masks(type_names, st, wt)
-    a, s = a.astype(np.int64), s.astype(np.int64)
-    cl_local = cl_local.astype(np.int64)
-    pairs = cluster_pairs(a, s, cl_local, len(sigs))
-    ip_cl = np.flatnonzero(np.isin(cls, cand))
-    out = team_blocks(a, s, pdf["n_events"].to_numpy(np.int64), cl_local, pairs, infra, ip, len(cls), ip_cl)
-    return pd.DataFrame({"cl": cls, "team_block_max": out["team_block_max"],
+    return _Batch(pdf, accs, a.astype(np.int64), s.astype(np.int64), len(sigs), cls, cl_local.astype(np.int64))
+
+
+def _team_batch(pdf: pd.DataFrame, type_names: list[str], cand: np.ndarray) -> pd.DataFrame:
+    """:func:`accountgraph.scoring.team_blocks` of the clusters of one batch (all their incidences)."""
+    b = _batch(pdf)
+    infra, ip, present = infrastructure_masks(type_names, b.per_signal("type_idx", np.int64),
+                                              b.per_signal("weight", np.float64))
+    pairs = cluster_pairs(b.a, b.s, b.cl_local, b.n_sigs)
+    ip_cl = np.flatnonzero(np.isin(b.cls, cand))
+    out = team_blocks(b.a, b.s, b.pdf["n_events"].to_numpy(np.int64), b.cl_local, pairs, infra, ip, len(b.cls), ip_cl)
+    return pd.DataFrame({"cl": b.cls, "team_block_max": out["team_block_max"],
                          "team_block_ip_top_share": out["team_block_ip_top_share"],
-                         "present": with_infrastructure(s, pairs, present, len(cls)).astype(np.float64)})
+                         "present": with_infrastructure(b.s, pairs, present, len(b.cls)).astype(np.float64)})
 
 
 def team_spark(f: pd.DataFrame, inc: Any, acc_cl: Any, signals: Any, sig_types: Any, type_names: list[str],
@@ -238,21 +258,10 @@ def team_spark(f: pd.DataFrame, inc: Any, acc_cl: Any, signals: Any, sig_types: 
 
 def _member_batch(pdf: pd.DataFrame) -> pd.DataFrame:
     """``member_scores`` on the clustered incidences of one batch of clusters (local indices, same order)."""
-    pdf = pdf.sort_values(["sig", "acc"], kind="stable")
-    accs, a = np.unique(pdf["acc"].to_numpy(np.int64), return_inverse=True)
-    sigs, s = np.unique(pdf["sig"].to_numpy(np.int64), return_inverse=True)
-    cl_of = np.zeros(len(accs), np.int64)
-    cl_of[a] = pdf["cl"].to_numpy(np.int64)
-    _, cl_local = np.unique(cl_of, return_inverse=True)
-    deg = np.zeros(len(sigs), np.int64)
-    deg[s] = pdf["degree"].to_numpy(np.int64)
-    wt = np.zeros(len(sigs))
-    wt[s] = pdf["weight"].to_numpy(np.float64)
-    tpl = np.zeros(len(sigs), bool)
-    tpl[s] = pdf["template"].to_numpy(bool)
-    m = member_scores(a.astype(np.int64), s.astype(np.int64), cl_local.astype(np.int64), deg, wt,
-                      n_events=pdf["n_events"].to_numpy(np.int64), template=tpl)
-    return pd.DataFrame({"acc": accs, "member_score": m})
+    b = _batch(pdf)
+    m = member_scores(b.a, b.s, b.cl_local, b.per_signal("degree", np.int64), b.per_signal("weight", np.float64),
+                      n_events=b.pdf["n_events"].to_numpy(np.int64), template=b.per_signal("template", bool))
+    return pd.DataFrame({"acc": b.accs, "member_score": m})
 
 
 def member_spark(inc: Any, acc_cl: Any, signals: Any, sig_types: Any, template_idx: int, n_batches: int) -> Any:
