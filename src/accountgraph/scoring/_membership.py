@@ -72,24 +72,9 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     its cluster, and then the behaviour half below keeps them out where the ring
     shares templates.
 
-    Behaviour: a cluster's *shared* templates are the families used by at least
-    three of its accounts and either by ``30 %`` of them or mostly (``30 %`` of
-    the family's users) inside it. The second clause keeps one ring's templates
-    shared when the cluster also holds other rings or many people behind their
-    exits, so that no template reaches 30 % of the cluster. An account's behaviour
-    is the share of its prompts in them, over the median share among the cluster's
-    accounts that send any (clipped to 1). The reference is the senders' median,
-    not every member's: in a cluster where strangers behind a ring's exits
-    outnumber the ring, the median member sends none of its templates, and
-    comparing with it would make the strangers typical. Clusters where no account
-    sends a shared template have no behaviour evidence. Where there is behaviour
-    evidence the member score is ``(strength ratio + 1.5 behaviour ratio) / 2.5``:
-    a ring account tied by few signals but sending the ring's templates stays in
-    (1/3 and 1 give 0.73), while people behind the ring's exits, who send none of
-    its templates, score at most 0.4 however many exits they share, under the
-    default gate of 0.5. The weights were compared (1, 1.5, 2) on the tuning worlds
-    (``benchmarks/PROTOCOL.md``). Vectorised: one ``unique`` over (cluster, signal)
-    pairs (shared with the views) and a few ``bincount``.
+    Behaviour (where ``n_events`` and ``template`` are given): see :func:`_behaviour_ratio`;
+    where there is behaviour evidence the member score is
+    ``(strength ratio + 1.5 behaviour ratio) / 2.5``.
     """
     n = len(acc_cluster)
     out = np.zeros(n, np.float64)
@@ -117,7 +102,27 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
 
 def _behaviour_ratio(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarray, pairs: ClusterPairs,
                      n_events: np.ndarray, template: np.ndarray, n_cl: int, degree: np.ndarray) -> np.ndarray:
-    """Each clustered account's share of prompts in its cluster's shared templates, over the median sender's."""
+    """Each clustered account's share of prompts in its cluster's shared templates, over the median sender's.
+
+    Behaviour: a cluster's *shared* templates are the families used by at least
+    three of its accounts and either by ``30 %`` of them or mostly (``30 %`` of
+    the family's users) inside it. The second clause keeps one ring's templates
+    shared when the cluster also holds other rings or many people behind their
+    exits, so that no template reaches 30 % of the cluster. An account's behaviour
+    is the share of its prompts in them, over the median share among the cluster's
+    accounts that send any (clipped to 1). The reference is the senders' median,
+    not every member's: in a cluster where strangers behind a ring's exits
+    outnumber the ring, the median member sends none of its templates, and
+    comparing with it would make the strangers typical. Clusters where no account
+    sends a shared template have no behaviour evidence. Where there is behaviour
+    evidence the member score is ``(strength ratio + 1.5 behaviour ratio) / 2.5``:
+    a ring account tied by few signals but sending the ring's templates stays in
+    (1/3 and 1 give 0.73), while people behind the ring's exits, who send none of
+    its templates, score at most 0.4 however many exits they share, under the
+    default gate of 0.5. The weights were compared (1, 1.5, 2) on the tuning worlds
+    (``benchmarks/PROTOCOL.md``). Vectorised: one ``unique`` over (cluster, signal)
+    pairs (shared with the views) and a few ``bincount``.
+    """
     n = len(acc_cluster)
     rows = pairs.rows
     sig = signal[rows]

@@ -107,39 +107,41 @@ def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, a
     big_w = np.full(n_clusters, -np.inf)
     np.maximum.at(big_w, block_cl[blocks], size[blocks])
     big = np.where(np.isneginf(big_w), np.nan, big_w)
-    # per block of the wanted clusters: events per IP, then the three largest over the total
-    want = np.ones(n_clusters, bool)
-    if ip_clusters is not None:
-        want[:] = False
-        want[np.asarray(ip_clusters, np.int64)] = True
-    on_ip = ip[sig_r]
-    if ip_clusters is not None:
-        on_ip &= want[pairs.cluster[p]]
-    key_b = block[a_local[account[rows[on_ip]]]]
-    key_s = sig_r[on_ip]
-    w = n_events[rows[on_ip]].astype(np.float64)
-    share = np.full(n_nodes, np.nan)
-    if len(key_b):
-        order = np.lexsort((key_s, key_b))
-        kb, ks, w = key_b[order], key_s[order], w[order]
-        start = np.flatnonzero(np.r_[True, (kb[1:] != kb[:-1]) | (ks[1:] != ks[:-1])])
-        tot = np.add.reduceat(w, start)
-        gb = kb[start]
-        o2 = np.lexsort((-tot, gb))
-        gb, tot = gb[o2], tot[o2]
-        first = np.r_[True, gb[1:] != gb[:-1]]
-        rank = np.arange(len(gb)) - np.maximum.accumulate(np.where(first, np.arange(len(gb)), 0))
-        all_w = np.bincount(gb, weights=tot, minlength=n_nodes)
-        top3 = np.bincount(gb[rank < 3], weights=tot[rank < 3], minlength=n_nodes)
-        seen = np.zeros(n_nodes, bool)
-        seen[gb] = True
-        share[seen] = top3[seen] / np.maximum(all_w[seen], 1e-12)
-    # a block with no IP at all makes the cluster's lowest share NaN (no evidence of one host)
+    want = np.isin(np.arange(n_clusters), ip_clusters) if ip_clusters is not None else np.ones(n_clusters, bool)
+    on_ip = ip[sig_r] & want[pairs.cluster[p]]
+    share = _block_ip_top_share(block[a_local[account[rows[on_ip]]]], sig_r[on_ip],
+                                n_events[rows[on_ip]].astype(np.float64), n_nodes)
     wb = blocks[want[block_cl[blocks]]]
+    return {"team_block_max": big, "team_block_ip_top_share": _lowest(share[wb], block_cl[wb], n_clusters)}
+
+
+def _lowest(share: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Per cluster, the lowest of its blocks' shares; NaN if a block has no IP at all (no evidence of one host)."""
     low = np.full(n_clusters, np.inf)
-    np.minimum.at(low, block_cl[wb], np.where(np.isnan(share[wb]), -np.inf, share[wb]))
-    top = np.where(np.isinf(low), np.nan, low)
-    return {"team_block_max": big, "team_block_ip_top_share": top}
+    np.minimum.at(low, cluster, np.where(np.isnan(share), -np.inf, share))
+    return np.where(np.isinf(low), np.nan, low)
+
+
+def _block_ip_top_share(key_b: np.ndarray, key_s: np.ndarray, w: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Per block: the share of its IP events sent from its three busiest IPs (NaN: no IP)."""
+    share = np.full(n_nodes, np.nan)
+    if not len(key_b):
+        return share
+    order = np.lexsort((key_s, key_b))
+    kb, ks, w = key_b[order], key_s[order], w[order]
+    start = np.flatnonzero(np.r_[True, (kb[1:] != kb[:-1]) | (ks[1:] != ks[:-1])])
+    tot = np.add.reduceat(w, start)
+    gb = kb[start]
+    o2 = np.lexsort((-tot, gb))
+    gb, tot = gb[o2], tot[o2]
+    first = np.r_[True, gb[1:] != gb[:-1]]
+    rank = np.arange(len(gb)) - np.maximum.accumulate(np.where(first, np.arange(len(gb)), 0))
+    all_w = np.bincount(gb, weights=tot, minlength=n_nodes)
+    top3 = np.bincount(gb[rank < 3], weights=tot[rank < 3], minlength=n_nodes)
+    seen = np.zeros(n_nodes, bool)
+    seen[gb] = True
+    share[seen] = top3[seen] / np.maximum(all_w[seen], 1e-12)
+    return share
 
 
 def infrastructure_masks(type_names: list[str] | tuple[str, ...], signal_type: np.ndarray,

@@ -566,7 +566,7 @@ def test_type_caps_are_spark_aggregations_equal_to_type_caps(spark, monkeypatch)
     incidences: odd and even holder counts (two distinct middle values), holders with no co-sharers,
     degrees above the grid, a type of unshared signals only, types under ``min_accounts``; only
     O(types x levels) rows are collected."""
-    from accountgraph.engines.spark import _graph as sg
+    from accountgraph.engines.spark import _hubs as sg
     from accountgraph.graph import GraphParams, type_cap_grid, type_caps
 
     rng = np.random.default_rng(11)
@@ -614,7 +614,7 @@ def test_binding_type_caps_equal_the_local_engine_without_incidence_collects(spa
     """Per-type caps that bind (lowered for several types) give the local engine's result; the graph
     stage collects no incidences for them (at most 2 rows per (type, grid level) + one per type), and the
     coordinated-hub check collects only its sampled accounts' hub incidences."""
-    from accountgraph.engines.spark import _graph as sg
+    from accountgraph.engines.spark import _hubs as sg
     from accountgraph.graph import type_cap_grid
 
     ds = generate("tiny", seed=0)
@@ -639,7 +639,7 @@ def test_binding_type_caps_equal_the_local_engine_without_incidence_collects(spa
 def test_coordinated_hubs_from_the_sampled_accounts_only(spark, monkeypatch):
     """``_coordinated`` collects only the hub incidences of each hub's 64 sampled accounts (not every
     member of hubs of hundreds) and marks the hubs ``coordinated_hubs`` marks on all incidences."""
-    from accountgraph.engines.spark import _graph as sg
+    from accountgraph.engines.spark import _hubs as sg
     from accountgraph.graph import GraphParams, coordinated_hubs
 
     rng = np.random.default_rng(5)
