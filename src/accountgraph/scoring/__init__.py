@@ -16,8 +16,9 @@ from ._model import LogisticModel, RingModel, default_model, fit_logistic, load_
 from ._params import COMPONENTS, ScoringParams
 from ._facts import PopulationFacts, population_facts
 from ._score import apply_model, cluster_features, score_clusters, signal_concentration
-from ._teams import add_team_blocks, infrastructure_masks, team_blocks
+from ._teams import add_team_blocks, block_share, infrastructure_masks, team_blocks, with_infrastructure
 
 __all__ = ["COMPONENTS", "LogisticModel", "PopulationFacts", "RingModel", "ScoringParams", "add_team_blocks",
-           "apply_model", "cluster_features", "default_model", "fit_logistic", "infrastructure_masks", "load_model",
-           "member_scores", "population_facts", "score_clusters", "signal_concentration", "team_blocks"]
+           "apply_model", "block_share", "cluster_features", "default_model", "fit_logistic", "infrastructure_masks",
+           "load_model", "member_scores", "population_facts", "score_clusters", "signal_concentration", "team_blocks",
+           "with_infrastructure"]

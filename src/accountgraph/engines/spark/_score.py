@@ -23,9 +23,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ...scoring import (PopulationFacts, ScoringParams, apply_model, cluster_features, infrastructure_masks, load_model,
-                        member_scores, team_blocks)
-from ...scoring._teams import block_share, with_infrastructure
+from ...scoring import (PopulationFacts, ScoringParams, apply_model, block_share, cluster_features, infrastructure_masks,
+                        load_model, member_scores, team_blocks, with_infrastructure)
 from ...signals import cluster_pairs
 from ._facts import spark_facts
 
