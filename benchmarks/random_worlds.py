@@ -51,6 +51,8 @@ SEED_SETS: dict[str, list[int]] = {
     "evaluation-2": list(range(3000, 3040)),
     # committed 2026-12-05 07:15 UTC when evaluation-2 failures were opened for inspection
     "evaluation-3": list(range(4000, 4040)),
+    # committed 2026-12-05 10:15 UTC when evaluation-3 failures were opened for inspection
+    "evaluation-4": list(range(5000, 5040)),
 }
 #: Seeds only ever scored for reporting (every evaluation set).
 HELD_OUT: frozenset[int] = frozenset(s for k, v in SEED_SETS.items() if k.startswith("evaluation") for s in v)
