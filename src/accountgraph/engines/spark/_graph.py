@@ -6,7 +6,7 @@ evidence), except at the one degree level where a ``k = 1`` budget cuts a level 
 two (by signal id). So the driver computes those numbers once per degree level with
 the local numpy functions (a table of at most a few thousand rows), and Spark joins
 them to the incidences. Pairs are then formed by a self-join per linked signal and by
-:func:`accountgraph.graph.circulant_pairs` per sampled signal (in ``mapInArrow``).
+:func:`accountgraph.graph.circulant_pairs` per sampled signal (a grouped ``applyInArrow``).
 
 Per-type hub caps and coordinated hubs are computed in :mod:`._hubs` (Spark aggregations;
 the driver gets a few rows per type and the hubs' sampled accounts).
@@ -198,13 +198,13 @@ def _type_pairs(inc: Any, st: Any, node_key: Any, types: Any, seed: int, promisc
                   F.col("a.sig").alias("sig"), F.col("a.xl").alias("x"))
           .groupBy("u", "v", "t").agg(_ordered_sum("sig", "x").alias("ls")))
     sm = x.where(F.col("status") == SAMPLED).join(node_key, "acc").select("acc", "sig", "nk", "k", "common")
-
-    def run(batches: Any) -> Any:
-        tables = [pa.Table.from_batches([bt]) for bt in batches if bt.num_rows]
-        if tables:
-            yield from _circulant_batch(pa.concat_tables(tables), seed).to_batches()
-
-    sp = (sm.repartition("sig").mapInArrow(run, "u long, v long, sig long")
+    # Every signal's incidences must meet in one call: a grouped map guarantees it. (A
+    # `repartition("sig")` before `mapInArrow` does not: Spark drops it as redundant when its input
+    # is already hash-partitioned by `sig` (SPARK-35989), and adaptive execution may then read that
+    # input with a local shuffle reader, which splits signals across partitions.)
+    n_b = max(int(inc.sparkSession.conf.get("spark.sql.shuffle.partitions")), 1)
+    sp = (sm.withColumn("__b", F.pmod(F.xxhash64("sig"), F.lit(n_b)))
+          .groupBy("__b").applyInArrow(lambda t: _circulant_batch(t, seed), "u long, v long, sig long")
           .join(x.select("sig", "type_idx", "xs").distinct(), "sig")
           .groupBy("u", "v", F.col("type_idx").alias("t")).agg(_ordered_sum("sig", "xs").alias("ss")))
     tot = lp.join(sp, ["u", "v", "t"], "full")

@@ -203,12 +203,15 @@ def _accounts(df: Any, p: IngestParams, q: Quarantine, stats: dict[str, Any]) ->
     key = F.regexp_replace(F.col(f"`{id_col}`").cast("string"), r"(?U)\s", "")
     parts = max(df.rdd.getNumPartitions(), 1)
 
-    def run(batches: Any) -> Any:
-        tables = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
-        if tables:
-            yield from _valid_accounts_part(pa.concat_tables(tables), p, present).to_batches()
+    b = "__accountgraph_bucket"
 
-    checked = df.repartition(parts, key).mapInArrow(run, _account_schema(present, list(p.account_extra_signals)))
+    def run(t: pa.Table) -> pa.Table:
+        return _valid_accounts_part(t.drop_columns([b]), p, present)
+
+    # a grouped map, not repartition + mapInArrow: only a grouping guarantees that the rows of a
+    # bucket meet in one call whatever the optimiser does with the shuffle (see _graph._type_pairs)
+    checked = (df.withColumn(b, F.pmod(F.xxhash64(key), F.lit(parts))).groupBy(b)
+               .applyInArrow(run, _account_schema(present, list(p.account_extra_signals))))
     checked = checked.persist()
     summary = checked.groupBy("reason").agg(F.sum("n").alias("rows")).collect()
     n_kept = 0
