@@ -277,6 +277,14 @@ def _write(a: argparse.Namespace, rows: list, cluster: Any, argv: list[str] | No
             lines.append(f"| | ratio spark / local | {spk['wall_s'] / loc['wall_s']:.1f}x | | | | "
                          f"{spk['peaks']['total'] / max(loc['peaks']['total'], 1):.2f}x | | | |")
     stage = []
+    keys = ("n_signals", "n_incidences", "n_hub_signals", "n_pairs", "n_edges", "n_clusters", "n_detached",
+            "n_attached", "n_flagged_accounts", "n_flagged_clusters")
+    for target, _, loc, spk in rows:
+        if loc["status"] == spk["status"] == "ok":
+            diff = [k for k in keys if loc["stats"].get(k) != spk["stats"].get(k)]
+            stage.append(f"- {target:.0e} events, counts local / Spark: " + ", ".join(
+                f"{k} {loc['stats'].get(k)!s} / {spk['stats'].get(k)!s}" for k in keys)
+                + (f" (**differ: {', '.join(diff)}**)" if diff else " (all equal)"))
     for target, _, _, spk in rows:
         if spk["status"] == "ok":
             secs = spk["stats"].get("seconds", {})
