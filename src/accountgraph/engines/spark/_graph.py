@@ -36,6 +36,7 @@ import pyarrow as pa
 from ...graph import (EVIDENCE_GROUPS, HUB, LINKED, OVER_BUDGET, SAMPLED, UNSHARED, DEFAULT_TYPE_WEIGHTS,
                       GraphParams, circulant_pairs, rarity_weight, signal_evidence, type_weight)
 import accountgraph.engines.spark._hubs as _hubs  # module attribute calls: tests spy on its functions
+from ._session import grouped_by_bucket
 
 __all__ = ["SparkGraph", "spark_graph"]
 
@@ -198,13 +199,9 @@ def _type_pairs(inc: Any, st: Any, node_key: Any, types: Any, seed: int, promisc
                   F.col("a.sig").alias("sig"), F.col("a.xl").alias("x"))
           .groupBy("u", "v", "t").agg(_ordered_sum("sig", "x").alias("ls")))
     sm = x.where(F.col("status") == SAMPLED).join(node_key, "acc").select("acc", "sig", "nk", "k", "common")
-    # Every signal's incidences must meet in one call: a grouped map guarantees it. (A
-    # `repartition("sig")` before `mapInArrow` does not: Spark drops it as redundant when its input
-    # is already hash-partitioned by `sig` (SPARK-35989), and adaptive execution may then read that
-    # input with a local shuffle reader, which splits signals across partitions.)
-    n_b = max(int(inc.sparkSession.conf.get("spark.sql.shuffle.partitions")), 1)
-    sp = (sm.withColumn("__b", F.pmod(F.xxhash64("sig"), F.lit(n_b)))
-          .groupBy("__b").applyInArrow(lambda t: _circulant_batch(t, seed), "u long, v long, sig long")
+    # every signal's incidences meet in one call (a grouping, see `grouped_by_bucket`)
+    n_b = int(inc.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    sp = (grouped_by_bucket(sm, F.col("sig"), n_b, lambda t: _circulant_batch(t, seed), "u long, v long, sig long")
           .join(x.select("sig", "type_idx", "xs").distinct(), "sig")
           .groupBy("u", "v", F.col("type_idx").alias("t")).agg(_ordered_sum("sig", "xs").alias("ss")))
     tot = lp.join(sp, ["u", "v", "t"], "full")

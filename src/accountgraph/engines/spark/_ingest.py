@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...ingest import IngestParams, Quarantine, ip_networks, validate_accounts, validate_events
-from ._session import dense_index
+from ._session import dense_index, grouped_by_bucket
 
 __all__ = ["SparkInputs", "ingest"]
 
@@ -203,15 +203,9 @@ def _accounts(df: Any, p: IngestParams, q: Quarantine, stats: dict[str, Any]) ->
     key = F.regexp_replace(F.col(f"`{id_col}`").cast("string"), r"(?U)\s", "")
     parts = max(df.rdd.getNumPartitions(), 1)
 
-    b = "__accountgraph_bucket"
-
-    def run(t: pa.Table) -> pa.Table:
-        return _valid_accounts_part(t.drop_columns([b]), p, present)
-
-    # a grouped map, not repartition + mapInArrow: only a grouping guarantees that the rows of a
-    # bucket meet in one call whatever the optimiser does with the shuffle (see _graph._type_pairs)
-    checked = (df.withColumn(b, F.pmod(F.xxhash64(key), F.lit(parts))).groupBy(b)
-               .applyInArrow(run, _account_schema(present, list(p.account_extra_signals))))
+    # rows of one id meet in one validator call (a grouping, see `grouped_by_bucket`)
+    checked = grouped_by_bucket(df, key, parts, lambda t: _valid_accounts_part(t, p, present),
+                                _account_schema(present, list(p.account_extra_signals)))
     checked = checked.persist()
     summary = checked.groupBy("reason").agg(F.sum("n").alias("rows")).collect()
     n_kept = 0

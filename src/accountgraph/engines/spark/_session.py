@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["INSTALL_HINT", "dense_index", "require_pyspark", "spark_session", "to_arrow_table"]
+__all__ = ["INSTALL_HINT", "dense_index", "grouped_by_bucket", "require_pyspark", "spark_session", "to_arrow_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,21 @@ def dense_index(df: Any, order: list[Any], name: str) -> Any:
     return (sorted_df.join(F.broadcast(off), "__pid")
             .withColumn(name, F.col("__off") + (F.col("__mid") - F.shiftleft(F.col("__pid").cast("long"), 33)))
             .drop("__pid", "__mid", "__off"))
+
+
+def grouped_by_bucket(df: Any, key: Any, n_buckets: int, func: Any, schema: str) -> Any:
+    """``func(table)`` once per hash bucket of ``key`` (a column or expression): rows with equal keys meet in one call.
+
+    A grouped ``applyInArrow``, not ``repartition(key)`` + ``mapInArrow``: Spark may drop such a
+    repartition as redundant when the input is already partitioned by the key (SPARK-35989) and
+    then read that input mapper-locally after a run-time broadcast, splitting a key across calls.
+    A grouping is a requirement the optimiser must keep. ``func`` sees the rows without the bucket.
+    """
+    from pyspark.sql import functions as F
+
+    b = "__accountgraph_bucket"
+    return (df.withColumn(b, F.pmod(F.xxhash64(key), F.lit(max(int(n_buckets), 1)))).groupBy(b)
+            .applyInArrow(lambda t: func(t.drop_columns([b])), schema))
 
 
 def to_arrow_table(df: Any) -> Any:
