@@ -146,17 +146,25 @@ def _split_large(
 
 
 def detach_weak_members(
-    membership: np.ndarray, graph: AccountGraph, *, min_strength: float = 0.15, min_size: int = 6
+    membership: np.ndarray, graph: AccountGraph, *, min_strength: float = 0.15, min_size: int = 6,
+    quantile: float = 0.25, max_links: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """Detach accounts that hang on a community by a thread.
 
     An account's strength in its community is the summed weight of its links
     to other members. In communities of at least ``min_size`` accounts, members
-    whose strength is below ``min_strength`` times the community's median
-    strength are set to -1 (in no cluster). This is what separates a household
+    whose strength is below ``min_strength`` times that of the community's
+    ``quantile`` member (its lower quartile by default) are set to -1 (in no
+    cluster). This is what separates a household
     that shares one residential-proxy exit and a popular (spoofed) fingerprint
     with one ring account from the ring itself, whose members are tied by
-    dozens of links. One vectorised pass (no iteration to a fixed point).
+    dozens of links. The reference is a low quantile, not the median, because
+    a community may hold two rings (or a ring and the strangers behind its
+    exits): against the median of the denser ring, the members of the other
+    look weakly tied. With ``max_links``, only members tied by at most that many
+    links to the others can be detached (a thread is one or two links; the
+    pipeline passes ``CommunityParams.detach_max_links``). One vectorised pass
+    (no iteration to a fixed point).
 
     Returns
     -------
@@ -174,9 +182,12 @@ def detach_weak_members(
         graph.dst[inside], weights=graph.link[inside], minlength=n
     )
     member = np.flatnonzero(membership >= 0)
-    labels, size, median = group_quantile(strength[member], membership[member], 0.5)
+    labels, size, ref = group_quantile(strength[member], membership[member], quantile)
     inv = np.searchsorted(labels, membership[member])
-    weak = (size[inv] >= min_size) & (strength[member] < min_strength * median[inv])
+    weak = (size[inv] >= min_size) & (strength[member] < min_strength * ref[inv])
+    if max_links is not None:
+        n_links = np.bincount(graph.src[inside], minlength=n) + np.bincount(graph.dst[inside], minlength=n)
+        weak &= n_links[member] <= max_links
     out[member[weak]] = -1
     n_weak = int(weak.sum())
     if n_weak:

@@ -164,7 +164,8 @@ def region_communities(state: State, cfg: PipelineConfig, region: np.ndarray, te
     accounts, comp = _affected(state, region)
     g = _local_graph(state, accounts, template)
     labels = _warm_leiden(state, cfg, accounts, comp, g) if warm else _cold(state, cfg, accounts, g)
-    labels, n_det = detach_weak_members(labels, g, min_strength=p.detach_min_strength, min_size=p.detach_min_size)
+    labels, n_det = detach_weak_members(labels, g, min_strength=p.detach_min_strength, min_size=p.detach_min_size,
+                                        quantile=p.detach_quantile, max_links=p.detach_max_links)
     local = np.full(state.n_accounts, -1, np.int64)
     local[accounts] = np.arange(len(accounts))
     acc, sig = unpack(state.inc_key)

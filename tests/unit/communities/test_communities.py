@@ -84,6 +84,25 @@ def test_detach_weak_members():
     assert n == 0 and out.tolist() == memb.tolist()
 
 
+def test_detach_keeps_a_sparser_ring_beside_a_denser_one():
+    from accountgraph.communities._communities import detach_weak_members
+
+    # one community: a 12-clique (strength 11), a sparser ring of 4 (a 4-cycle, strength 2,
+    # one of them also tied to the clique) and a household (16) tied by one 0.3 link
+    k = 12
+    edges = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    edges += [(12, 13), (13, 14), (14, 15), (12, 15), (0, 12), (1, 16)]
+    w = [0.3 if e == (1, 16) else 1.0 for e in edges]
+    order = np.argsort([a * 100 + b for a, b in edges])
+    g = _graph([edges[i] for i in order], 18, [w[i] for i in order])
+    memb = np.array([0] * 17 + [-1])
+    out, _ = detach_weak_members(memb, g, min_strength=0.15)
+    assert out[12:16].tolist() == [0, 0, 0, 0] and out[16] == -1
+    # against the median (the clique), the sparser ring would have been detached
+    out, _ = detach_weak_members(memb, g, min_strength=0.2, quantile=0.5)
+    assert (out[12:17] == -1).sum() >= 4
+
+
 def test_attach_by_shared_signals():
     from accountgraph.communities._communities import attach_by_shared_signals
     from accountgraph.graph._projection import AccountGraph

@@ -265,7 +265,8 @@ def test_executor_functions_make_the_local_partition_and_label_order(seed, kw, n
                             merge_density=p.merge_density, seed=seed, node_key=node_key,
                             n_iterations=p.n_iterations, oversize_share=p.oversize_share,
                             oversize_min=p.oversize_min)
-    want, want_det = detach_weak_members(want, g, min_strength=p.detach_min_strength, min_size=p.detach_min_size)
+    want, want_det = detach_weak_members(want, g, min_strength=p.detach_min_strength, min_size=p.detach_min_size,
+                                         quantile=p.detach_quantile, max_links=p.detach_max_links)
     rounds = _split_rounds(caplog, "accountgraph.communities._leiden", "split_oversized round")
     assert len(rounds) == n_rounds, rounds
     got, got_det = _executor_partition(g, node_key, p, seed)

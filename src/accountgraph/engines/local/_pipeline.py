@@ -174,6 +174,7 @@ def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, nod
     )
     membership, stats["n_detached"] = detach_weak_members(
         membership, graph, min_strength=p.detach_min_strength, min_size=p.detach_min_size,
+        quantile=p.detach_quantile, max_links=p.detach_max_links,
     )
     membership, stats["n_attached"] = attach_by_shared_signals(
         membership, sig.account, sig.signal, graph, min_signals=p.attach_min_signals,

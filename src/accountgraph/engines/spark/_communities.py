@@ -77,7 +77,8 @@ def _detach_final(mem: np.ndarray, pending: np.ndarray, g: AccountGraph, p: Comm
     engine's single pass after ``split_oversized``.
     """
     out, n_det = detach_weak_members(np.where(pending, -1, mem), g, min_strength=p.detach_min_strength,
-                                     min_size=p.detach_min_size)
+                                     min_size=p.detach_min_size, quantile=p.detach_quantile,
+                                     max_links=p.detach_max_links)
     return np.where(pending, mem, out), n_det
 
 
