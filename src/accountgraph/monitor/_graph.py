@@ -282,6 +282,9 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
     table.flush()
     rows = table.take_touched()
     dirty = refresh_substantial(state, cfg, corr_accounts)
+    if cfg.graph.promiscuity > 0:
+        # an account that gained or lost signals of a type rebalances every pair it is in
+        dirty = np.r_[dirty, unpack(new_key)[1], unpack(dead_key)[1]]
     if len(dirty) and len(table):
         mark = np.zeros(state.n_accounts, bool)
         mark[dirty] = True

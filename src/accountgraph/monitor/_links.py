@@ -17,12 +17,46 @@ from ..engines import PipelineConfig
 from ..graph import EVIDENCE_GROUPS, rarity_weight
 from ._state import State, unpack
 
-__all__ = ["link_weights", "refresh_substantial", "weights_graph"]
+__all__ = ["link_weights", "refresh_substantial", "type_counts", "weights_graph"]
 
-def link_weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Link weight of the given pair rows: strongest type per evidence group, summed, plus corroboration."""
+#: Incidences unpacked per chunk by :func:`type_counts` (bounds its working memory).
+_COUNT_CHUNK = 1 << 22
+
+
+def type_counts(state: State) -> np.ndarray:
+    """Signals of each type held by each account, shape ``(n_accounts, n_types)``.
+
+    The counts the batch projection's pair balance reads (``GraphParams.promiscuity``:
+    ``np.bincount`` of an account's incidences of one type, hubs and unshared signals
+    included), here from the state's distinct incidences, in chunks.
+    """
+    nt = max(len(state.type_names), 1)
+    out = np.zeros(state.n_accounts * nt, np.int64)
+    for lo in range(0, len(state.inc_key), _COUNT_CHUNK):
+        acc, sig = unpack(state.inc_key[lo: lo + _COUNT_CHUNK])
+        out += np.bincount(acc * nt + state.sig_type[sig], minlength=len(out))
+    return out.reshape(state.n_accounts, nt)
+
+
+def link_weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarray,
+                 counts: np.ndarray | None = None) -> np.ndarray:
+    """Link weight of the given pair rows: strongest type per evidence group, summed, plus corroboration.
+
+    As in the batch projection, each type's summed evidence of a pair ``(u, v)`` is first
+    scaled by ``min(1, sqrt(promiscuity * min(n_u, n_v) / max(n_u, n_v)))``, ``n`` the two
+    accounts' signals of that type (``counts``, :func:`type_counts`; computed if not given).
+    """
     t = state.pairs
     ev = t.evidence[rows]
+    p = float(cfg.graph.promiscuity)
+    if p > 0 and len(rows) and ev.shape[1]:
+        if counts is None:
+            counts = type_counts(state)
+        u, v = unpack(t.key[rows])
+        for c in range(min(ev.shape[1], counts.shape[1])):
+            a, b = counts[u, c].astype(np.float64), counts[v, c].astype(np.float64)
+            f = np.minimum(1.0, np.sqrt(p * np.minimum(a, b) / np.maximum(np.maximum(a, b), 1.0)))
+            ev[:, c] = (ev[:, c] * f).astype(np.float32)
     groups: dict[str, list[int]] = {}
     for i, name in enumerate(state.type_names[: ev.shape[1]]):
         groups.setdefault(EVIDENCE_GROUPS.get(name, name), []).append(i)
