@@ -1,8 +1,10 @@
 """Link weights from pair evidence, template corroboration, and the graph view the later stages read.
 
 :func:`link_weights` is the batch projection's formula (:mod:`accountgraph.graph`)
-applied to summed evidence: per evidence group the strongest type's
-``alpha_t * (1 - exp(-E_t))``, summed, plus ``corroboration * focus`` of a
+applied to summed evidence: each type's evidence ``E_t`` scaled by the pair
+balance (``GraphParams.promiscuity``, from :func:`type_counts`), per evidence
+group the strongest type's ``alpha_t * (1 - exp(-E_t))``, summed, plus
+``corroboration * focus`` of a
 template family substantial to both accounts. :func:`refresh_substantial`
 keeps each account's substantial families (as
 :func:`accountgraph.graph.substantial_families` defines them) from its template
