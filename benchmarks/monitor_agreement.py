@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +23,9 @@ import pyarrow.parquet as pq
 
 import accountgraph
 from accountgraph.metrics import evaluate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_benchmarks import git_revision  # noqa: E402
 
 
 def one(d: Path) -> dict:
@@ -54,7 +57,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
     rows = [one(d) for d in a.data]
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    rev = git_revision()
     lines = [
         "# Monitor fed day by day vs detect on the whole (horizon off)", "",
         f"- Command: `python benchmarks/monitor_agreement.py {' '.join(str(d) for d in a.data)} --out {a.out}`",

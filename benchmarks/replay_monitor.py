@@ -27,7 +27,7 @@ import json
 import os
 import platform
 import shutil
-import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,9 @@ import pyarrow.parquet as pq
 
 import accountgraph
 from accountgraph.metrics import evaluate, exchanges_before_first_flag
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_benchmarks import git_revision  # noqa: E402
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -138,7 +141,7 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
 
 
 def _md(a: argparse.Namespace, res: dict[str, Any], cmd: str) -> str:
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    rev = git_revision()
     rows = pd.DataFrame(res["rows"])
     lines = [
         f"# Monitor replay: {a.title or a.data.name}",

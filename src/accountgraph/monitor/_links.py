@@ -56,9 +56,10 @@ def link_weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.
             counts = type_counts(state)
         u, v = unpack(t.key[rows])
         for c in range(min(ev.shape[1], counts.shape[1])):
-            a, b = counts[u, c].astype(np.float64), counts[v, c].astype(np.float64)
+            nz = np.flatnonzero(ev[:, c])  # a pair has evidence in one or two types, mostly
+            a, b = counts[u[nz], c].astype(np.float64), counts[v[nz], c].astype(np.float64)
             f = np.minimum(1.0, np.sqrt(p * np.minimum(a, b) / np.maximum(np.maximum(a, b), 1.0)))
-            ev[:, c] = (ev[:, c] * f).astype(np.float32)
+            ev[nz, c] = (ev[nz, c] * f).astype(np.float32)
     groups: dict[str, list[int]] = {}
     for i, name in enumerate(state.type_names[: ev.shape[1]]):
         groups.setdefault(EVIDENCE_GROUPS.get(name, name), []).append(i)
