@@ -268,8 +268,17 @@ def _balance(pm: sp.csr_matrix, n: np.ndarray, promiscuity: float) -> None:
     if promiscuity <= 0 or not pm.nnz:
         return
     rows = np.repeat(np.arange(pm.shape[0]), np.diff(pm.indptr))
-    a, b = n[rows].astype(np.float64), n[pm.indices].astype(np.float64)
-    pm.data *= np.minimum(1.0, np.sqrt(promiscuity * np.minimum(a, b) / np.maximum(np.maximum(a, b), 1.0)))
+    pm.data *= pair_balance(n[rows], n[pm.indices], promiscuity)
+
+
+def pair_balance(n_u: np.ndarray, n_v: np.ndarray, promiscuity: float) -> np.ndarray:
+    """``min(1, sqrt(promiscuity * min(n_u, n_v) / max(n_u, n_v)))``: the share of a type's evidence a pair keeps.
+
+    ``n_u``, ``n_v`` count the two accounts' signals of the type (see :func:`_balance`); shared
+    with the monitor, which applies it to summed pair evidence.
+    """
+    a, b = np.asarray(n_u, np.float64), np.asarray(n_v, np.float64)
+    return np.minimum(1.0, np.sqrt(promiscuity * np.minimum(a, b) / np.maximum(np.maximum(a, b), 1.0)))
 
 
 def _links(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engines import PipelineConfig
-from ..graph import EVIDENCE_GROUPS, rarity_weight
+from ..graph import EVIDENCE_GROUPS, pair_balance, rarity_weight
 from ._state import State, unpack
 
 __all__ = ["link_weights", "refresh_substantial", "type_counts", "weights_graph"]
@@ -40,26 +40,22 @@ def type_counts(state: State) -> np.ndarray:
     return out.reshape(state.n_accounts, nt)
 
 
-def link_weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarray,
-                 counts: np.ndarray | None = None) -> np.ndarray:
+def link_weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Link weight of the given pair rows: strongest type per evidence group, summed, plus corroboration.
 
-    As in the batch projection, each type's summed evidence of a pair ``(u, v)`` is first
-    scaled by ``min(1, sqrt(promiscuity * min(n_u, n_v) / max(n_u, n_v)))``, ``n`` the two
-    accounts' signals of that type (``counts``, :func:`type_counts`; computed if not given).
+    As in the batch projection, each type's summed evidence of a pair is first scaled by
+    :func:`accountgraph.graph.pair_balance` of the two accounts' signals of that type
+    (:func:`type_counts`).
     """
     t = state.pairs
     ev = t.evidence[rows]
     p = float(cfg.graph.promiscuity)
     if p > 0 and len(rows) and ev.shape[1]:
-        if counts is None:
-            counts = type_counts(state)
+        counts = type_counts(state)
         u, v = unpack(t.key[rows])
         for c in range(min(ev.shape[1], counts.shape[1])):
             nz = np.flatnonzero(ev[:, c])  # a pair has evidence in one or two types, mostly
-            a, b = counts[u[nz], c].astype(np.float64), counts[v[nz], c].astype(np.float64)
-            f = np.minimum(1.0, np.sqrt(p * np.minimum(a, b) / np.maximum(np.maximum(a, b), 1.0)))
-            ev[nz, c] = (ev[nz, c] * f).astype(np.float32)
+            ev[nz, c] = (ev[nz, c] * pair_balance(counts[u[nz], c], counts[v[nz], c], p)).astype(np.float32)
     groups: dict[str, list[int]] = {}
     for i, name in enumerate(state.type_names[: ev.shape[1]]):
         groups.setdefault(EVIDENCE_GROUPS.get(name, name), []).append(i)
