@@ -283,13 +283,17 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
     rows = table.take_touched()
     dirty = refresh_substantial(state, cfg, corr_accounts)
     if cfg.graph.promiscuity > 0:
-        # an account that gained or lost signals of a type rebalances every pair it is in
+        # an account that gained or lost signals of a type rebalances every pair it is in (filtering
+        # the pairs whose balance factor actually moved was measured slower at seed scale: there the
+        # accounts with new template families already cover nearly every pair)
         dirty = np.r_[dirty, unpack(new_key)[1], unpack(dead_key)[1]]
     if len(dirty) and len(table):
         mark = np.zeros(state.n_accounts, bool)
         mark[dirty] = True
         u, v = unpack(table.key)
-        rows = _unique(np.r_[rows, np.flatnonzero(mark[u] | mark[v])])
+        hit = mark[u] | mark[v]
+        hit[rows] = True
+        rows = np.flatnonzero(hit)
     old = table.link[rows].astype(np.float64)
     new = link_weights(state, cfg, rows, alpha)
     table.link[rows] = new
@@ -297,7 +301,7 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
     moved = ((old >= cut) != (new >= cut)) | ((new >= cut) & (np.abs(new - old) > 1e-6))
     u, v = unpack(table.key[rows[moved]])
     region = _unique(np.r_[u, v])
-    table.drop_empty(rows)
+    table.drop_empty()
     _edges(state, cut)
     refreshed = np.flatnonzero(again)
     logger.info("monitor links: %d signals refreshed, %d grown/shrunk, %d pairs changed, %d links moved, %d pairs, "
@@ -306,8 +310,10 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
 
 
 def _edges(state: State, cut: float) -> None:
+    """The links (pairs at or above ``cut``), sorted by key: the table's rows are in insertion order."""
     t = state.pairs
-    e = t.link >= cut
+    e = np.flatnonzero(t.link >= cut)
+    e = e[np.argsort(t.key[e])]
     state.e_src, state.e_dst = unpack(t.key[e])
     state.e_w = t.link[e].astype(np.float64)
 
@@ -315,7 +321,8 @@ def _edges(state: State, cut: float) -> None:
 def rebuild_links(state: State, cfg: PipelineConfig) -> None:
     """Recompute every pair's evidence from the incidences and each signal's applied projection (on reopen)."""
     alpha = type_weights(state, cfg)
-    state.pairs = PairTable(evidence=np.zeros((0, len(state.type_names)), np.float32))
+    state.pairs = PairTable()
+    state.pairs.ensure_types(len(state.type_names))
     sig = np.flatnonzero(state.sig_mode > 0)
     d = state.degree[sig].astype(np.float64)
     for chunk in _chunks(sig, d * d):
@@ -326,5 +333,5 @@ def rebuild_links(state: State, cfg: PipelineConfig) -> None:
     state.fam_count = np.bincount(state.subst[state.subst >= 0], minlength=state.n_signals).astype(np.int64)
     rows = state.pairs.take_touched()
     state.pairs.link = link_weights(state, cfg, np.arange(len(state.pairs)), alpha)
-    state.pairs.drop_empty(rows)
+    state.pairs.drop_empty()
     _edges(state, cfg.graph.min_link)

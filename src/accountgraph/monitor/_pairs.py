@@ -14,7 +14,8 @@ of accounts: all pairs, or the pairs a subset of members forms with the rest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,8 @@ _TYPE_BITS = np.int64(4)
 _TYPE_MASK = np.int64(15)
 #: Queued evidence changes merged at once (bounds the memory of a large refresh).
 FLUSH_CELLS = 20_000_000
+#: Evidence at or below this is none (float32 sums of +lambda and -lambda leave residues).
+EMPTY = 1e-5
 #: Most signal types a pair table holds (evidence cells are keyed ``pair << 4 | type``).
 MAX_TYPES = 16
 
@@ -83,9 +86,85 @@ def member_pairs(group: np.ndarray, acc: np.ndarray, focus: np.ndarray) -> tuple
     return pack(np.minimum(a, b), np.maximum(a, b)), i, j
 
 
-@dataclass
+@functools.cache
+def _kernels() -> Any:
+    """The hash index's compiled loops (numba, loaded on first use)."""
+    from numba import njit
+
+    @njit(nogil=True, cache=True, inline="always")
+    def slot(k, mask):  # type: ignore[no-untyped-def]
+        x = np.uint64(k)
+        x ^= x >> np.uint64(33)
+        x *= np.uint64(0xFF51AFD7ED558CCD)
+        x ^= x >> np.uint64(33)
+        x *= np.uint64(0xC4CEB9FE1A85EC53)
+        x ^= x >> np.uint64(33)
+        return np.int64(x & np.uint64(mask))
+
+    @njit(nogil=True, cache=True)
+    def upsert(slots, keys, n, q):  # type: ignore[no-untyped-def]
+        """Row of each key of ``q``; keys not held are appended at rows ``n, n + 1, ...``."""
+        mask = len(slots) - 1
+        rows = np.empty(len(q), np.int64)
+        for i in range(len(q)):
+            k = q[i]
+            s = slot(k, mask)
+            while True:
+                r = slots[s]
+                if r < 0:
+                    slots[s] = n
+                    keys[n] = k
+                    rows[i] = n
+                    n += 1
+                    break
+                if keys[r] == k:
+                    rows[i] = r
+                    break
+                s = (s + 1) & mask
+        return rows, n
+
+    @njit(nogil=True, cache=True)
+    def find(slots, keys, q):  # type: ignore[no-untyped-def]
+        """Row of each key of ``q`` (-1: not held)."""
+        mask = len(slots) - 1
+        rows = np.full(len(q), -1, np.int64)
+        for i in range(len(q)):
+            k = q[i]
+            s = slot(k, mask)
+            while True:
+                r = slots[s]
+                if r < 0:
+                    break
+                if keys[r] == k:
+                    rows[i] = r
+                    break
+                s = (s + 1) & mask
+        return rows
+
+    @njit(nogil=True, cache=True)
+    def rebuild(slots, keys, n):  # type: ignore[no-untyped-def]
+        mask = len(slots) - 1
+        slots[:] = -1
+        for r in range(n):
+            s = slot(keys[r], mask)
+            while slots[s] >= 0:
+                s = (s + 1) & mask
+            slots[s] = r
+
+    return upsert, find, rebuild
+
+
 class PairTable:
-    """Pairs of accounts with evidence, sorted by key.
+    """Pairs of accounts with evidence, one row per pair, found through a hash index.
+
+    Rows are appended as pairs appear (a pair keeps its row until :meth:`drop_empty`
+    compacts the table), so an update costs its own cells, not a copy of the table:
+    the earlier layout, sorted by key with ``np.insert``, spent 37 of 122 s of a
+    seed-scale daily update moving the table (``benchmarks/results/monitor_pairs_hash.md``).
+    The index is open addressing with linear probing on a mixed 64-bit key, at most
+    half full; row order is the order pairs were first added, which is itself
+    deterministic, and nothing downstream depends on it (:func:`._graph._edges`
+    sorts the links by key).
 
     Attributes
     ----------
@@ -97,17 +176,69 @@ class PairTable:
         Link weight of the pair as last computed (0 when below every cut).
     touched : ndarray of bool
         Rows whose evidence changed since :meth:`take_touched` was last called.
+
+    The four are views of the first ``len(self)`` rows of growable buffers: writing
+    into them writes the table (assigning ``link`` copies into it).
     """
 
-    key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    evidence: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
-    link: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    touched: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
-    _buf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
-    _buf_n: int = field(default=0, repr=False)
+    def __init__(self, evidence: np.ndarray | None = None) -> None:
+        n_types = 0 if evidence is None else evidence.shape[1]
+        self._n = 0
+        self._key = np.zeros(0, np.int64)
+        self._ev = np.zeros((0, n_types), np.float32)
+        self._link = np.zeros(0, np.float32)
+        self._touched = np.zeros(0, bool)
+        self._slots = np.full(16, -1, np.int32)
+        self._n_empty = 0
+        self._buf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._buf_n = 0
+        if evidence is not None and len(evidence):
+            raise ValueError("PairTable starts empty; add pairs with add()")
+
+    @property
+    def key(self) -> np.ndarray:
+        return self._key[: self._n]
+
+    @property
+    def evidence(self) -> np.ndarray:
+        return self._ev[: self._n]
+
+    @property
+    def link(self) -> np.ndarray:
+        return self._link[: self._n]
+
+    @link.setter
+    def link(self, value: np.ndarray) -> None:
+        if len(value) != self._n:
+            raise ValueError(f"link weights for {len(value)} rows, the table has {self._n}")
+        self._link[: self._n] = value
+
+    @property
+    def touched(self) -> np.ndarray:
+        return self._touched[: self._n]
+
+    def _reserve(self, n_more: int) -> None:
+        """Room for ``n_more`` rows, and an index at most half full after them."""
+        need = self._n + n_more
+        if need > len(self._key):
+            cap = max(need, int(len(self._key) * 1.5), 1024)
+            for name in ("_key", "_link", "_touched"):
+                old = getattr(self, name)
+                new = np.zeros(cap, old.dtype)
+                new[: self._n] = old[: self._n]
+                setattr(self, name, new)
+            ev = np.zeros((cap, self._ev.shape[1]), np.float32)
+            ev[: self._n] = self._ev[: self._n]
+            self._ev = ev
+        if 2 * need > len(self._slots):
+            size = 1 << int(np.ceil(np.log2(max(4 * need, 16))))
+            if size > np.iinfo(np.int32).max:
+                raise MemoryError("pair table index past 2**31 slots")
+            self._slots = np.empty(size, np.int32)
+            _kernels()[2](self._slots, self._key, self._n)
 
     def stage(self, key: np.ndarray, type_: np.ndarray, value: np.ndarray) -> int:
-        """Queue evidence changes; they are merged (one sort, one insertion) at :meth:`flush`."""
+        """Queue evidence changes; they are merged (one sort, one pass) at :meth:`flush`."""
         self._buf.append((key, type_, np.asarray(value, np.float64)))
         self._buf_n += len(key)
         if self._buf_n >= FLUSH_CELLS:
@@ -122,47 +253,57 @@ class PairTable:
             self.add(k, t, v)
 
     def __len__(self) -> int:
-        return len(self.key)
+        return self._n
+
+    def rows_of(self, key: np.ndarray) -> np.ndarray:
+        """Row of each pair key (-1 where the pair is not held)."""
+        if not len(key) or not self._n:
+            return np.full(len(key), -1, np.int64)
+        return _kernels()[1](self._slots, self._key, np.ascontiguousarray(key, np.int64))
 
     def ensure_types(self, n_types: int) -> None:
         """Add evidence columns for signal types seen for the first time."""
-        extra = n_types - self.evidence.shape[1]
+        extra = n_types - self._ev.shape[1]
         if extra > 0:
-            self.evidence = np.hstack([self.evidence, np.zeros((len(self.key), extra), np.float32)])
+            self._ev = np.hstack([self._ev, np.zeros((len(self._ev), extra), np.float32)])
 
-    def add(self, key: np.ndarray, type_: np.ndarray, value: np.ndarray) -> np.ndarray:
-        """Add ``value`` to the evidence of type ``type_`` of pair ``key`` (new pairs inserted).
+    def add(self, key: np.ndarray, type_: np.ndarray, value: np.ndarray) -> int:
+        """Add ``value`` to the evidence of type ``type_`` of pair ``key`` (new pairs appended).
 
-        One ``argsort`` of the (pair, type) cells, one merge into the sorted table.
+        One ``argsort`` of the (pair, type) cells (each cell's changes are summed in float64
+        in a fixed order, then added once), one pass through the index.
         Rows changed are marked in :attr:`touched`; returns the number of cells changed.
         """
         if not len(key):
             return 0
-        n_types = self.evidence.shape[1]
-        cell = (key << _TYPE_BITS) | type_  # pair keys stay below 2**59 (accounts below 2**27)
+        n_types = self._ev.shape[1]
+        cell = (np.asarray(key, np.int64) << _TYPE_BITS) | np.asarray(type_, np.int64)  # keys < 2**59
         order = np.argsort(cell, kind="stable")
         cell = cell[order]
         first = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
         sums = np.add.reduceat(np.asarray(value, np.float64)[order], first)
         cell = cell[first]
         ckey, ctype = cell >> _TYPE_BITS, cell & _TYPE_MASK
-        uniq = ckey[np.r_[True, ckey[1:] != ckey[:-1]]]
-        if len(self.key):
-            p = np.minimum(np.searchsorted(self.key, uniq), len(self.key) - 1)
-            fresh = uniq[self.key[p] != uniq]
-        else:
-            fresh = uniq
-        if len(fresh):
-            at = np.searchsorted(self.key, fresh)
-            self.key = np.insert(self.key, at, fresh)
-            self.evidence = np.insert(self.evidence, at, np.zeros((len(fresh), n_types), np.float32), axis=0)
-            self.link = np.insert(self.link, at, np.zeros(len(fresh), np.float32))
-            self.touched = np.insert(self.touched, at, np.zeros(len(fresh), bool))
-        rows = np.searchsorted(self.key, ckey)
-        self.touched[rows] = True
-        ev = self.evidence.reshape(-1)
+        head = np.r_[True, ckey[1:] != ckey[:-1]]
+        uniq = ckey[head]
+        self._reserve(len(uniq))
+        n0 = self._n
+        rows_u, self._n = _kernels()[0](self._slots, self._key, self._n, uniq)
+        for buf in (self._ev, self._link, self._touched):  # appended rows start empty (compaction leaves stale tails)
+            buf[n0: self._n] = 0
+        rows = np.repeat(rows_u, np.diff(np.r_[np.flatnonzero(head), len(ckey)]))
+        self.touched[rows_u] = True
+        ev = self._ev.reshape(-1)
         flat = rows * n_types + ctype
-        ev[flat] = np.maximum(ev[flat] + sums.astype(np.float32), 0.0)
+        was = ev[flat]
+        now = np.maximum(was + sums.astype(np.float32), 0.0)
+        ev[flat] = now
+        ran_out = rows[(was > EMPTY) & (now <= EMPTY)]  # a cell ran out: is the whole row empty now?
+        if len(ran_out):
+            mark = np.zeros(self._n, bool)  # a mask, not np.unique: millions of cells run out when buckets move
+            mark[ran_out] = True
+            emptied = np.flatnonzero(mark)
+            self._n_empty += int((self._ev[emptied] <= EMPTY).all(axis=1).sum())
         return len(flat)
 
     def take_touched(self) -> np.ndarray:
@@ -171,23 +312,23 @@ class PairTable:
         self.touched[rows] = False
         return rows
 
-    def drop_empty(self, rows: np.ndarray, tol: float = 1e-5) -> None:
-        """Remove the given rows if all their evidence is (numerically) gone.
+    def drop_empty(self) -> None:
+        """Remove the rows whose evidence has all (numerically) gone, once they are 5 % of the table.
 
-        Rows are only removed once they are 1 % of the table (one copy of the table then);
-        until then an empty row is harmless: its link weight is 0.
+        :meth:`add` counts the rows it empties; until the count passes 5 % an empty row is
+        harmless (its link weight is 0, and it is reused if the pair comes back); then one
+        pass compacts the table and rebuilds its index.
         """
-        if not len(rows):
+        if self._n_empty <= 0.05 * self._n:
             return
-        dead = rows[(self.evidence[rows] <= tol).all(axis=1)]
-        self._n_empty = getattr(self, "_n_empty", 0) + len(dead)
-        if self._n_empty > 0.01 * len(self.key):
-            dead = np.flatnonzero((self.evidence <= tol).all(axis=1))
-            self._n_empty = 0
-        else:
-            dead = dead[:0]
-        if len(dead):
-            keep = np.ones(len(self.key), bool)
-            keep[dead] = False
-            self.key, self.evidence, self.link = self.key[keep], self.evidence[keep], self.link[keep]
-            self.touched = self.touched[keep]
+        keep = ~(self.evidence <= EMPTY).all(axis=1)
+        self._n_empty = 0
+        n = int(keep.sum())
+        if n == self._n:
+            return
+        self._key[:n] = self.key[keep]
+        self._ev[:n] = self.evidence[keep]
+        self._link[:n] = self.link[keep]
+        self._touched[:n] = self.touched[keep]
+        self._n = n
+        _kernels()[2](self._slots, self._key, self._n)

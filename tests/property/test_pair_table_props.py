@@ -1,0 +1,100 @@
+"""The monitor's pair table against a dictionary: same evidence per (pair, type) after any sequence of changes.
+
+Hypothesis draws batches of (pair, type, value) changes, some negative (evidence that
+leaves), over a small key space so pairs recur, empty out and come back; the table
+must hold, for every pair, the clipped running sums a plain dict holds, find every
+live pair by key, and keep its index valid across growth and compaction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accountgraph.monitor._pairs import PairTable
+
+N_TYPES = 3
+cells = st.lists(st.tuples(st.integers(0, 40), st.integers(1, 40), st.integers(0, N_TYPES - 1),
+                           st.sampled_from([-2.0, -0.5, 0.25, 1.0, 3.0])), max_size=60)
+
+
+def _oracle_add(d: dict, batch: list) -> None:
+    sums: dict = {}
+    for u, v, t, x in batch:
+        key = (min(u, v) << 32) | max(u, v)
+        sums[(key, t)] = sums.get((key, t), 0.0) + x
+    for (key, t), x in sums.items():
+        row = d.setdefault(key, np.zeros(N_TYPES, np.float32))
+        row[t] = max(np.float32(row[t] + np.float32(x)), 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(cells, min_size=1, max_size=8), st.lists(st.booleans(), min_size=8, max_size=8))
+def test_table_matches_a_dict(batches, compact):
+    table, oracle = PairTable(), {}
+    table.ensure_types(N_TYPES)
+    for i, batch in enumerate(batches):
+        b = [(u, v, t, x) for u, v, t, x in batch if u != v]
+        if b:
+            u, v, t, x = (np.array(c) for c in zip(*b))
+            key = (np.minimum(u, v).astype(np.int64) << 32) | np.maximum(u, v)
+            table.add(key, t.astype(np.int64), x.astype(np.float64))
+        _oracle_add(oracle, b)
+        rows = table.take_touched()
+        assert not table.touched.any()
+        if compact[i]:
+            table._n_empty = len(table)  # force a compaction
+            table.drop_empty()
+        held = {int(k): table.evidence[r] for r, k in enumerate(table.key)}
+        assert len(held) == len(table), "a pair has two rows"
+        live = {k: e for k, e in oracle.items() if (e > 1e-5).any()}
+        for k, e in live.items():
+            assert k in held
+            np.testing.assert_array_equal(held[k], e)
+        for k, e in held.items():
+            if k not in live:
+                assert (e <= 1e-5).all()
+        keys = np.array(sorted(oracle), np.int64)
+        rows_of = table.rows_of(keys)
+        for k, r in zip(keys.tolist(), rows_of.tolist()):
+            assert (r >= 0 and int(table.key[r]) == k) or (r < 0 and k not in live)
+
+
+def test_growth_keeps_every_row_findable():
+    table = PairTable()
+    table.ensure_types(1)
+    rng = np.random.default_rng(0)
+    seen = np.zeros(0, np.int64)
+    for _ in range(5):  # 5 x 30k keys: the buffers and the index regrow several times
+        key = np.unique(rng.integers(0, 1 << 40, 30_000))
+        table.add(key, np.zeros(len(key), np.int64), np.ones(len(key)))
+        seen = np.union1d(seen, key)
+    rows = table.rows_of(seen)
+    assert (rows >= 0).all() and np.array_equal(table.key[rows], seen)
+    np.testing.assert_array_equal(np.sort(table.key), seen)
+    assert table.rows_of(np.array([-5, (1 << 41) + 3], np.int64)).tolist() == [-1, -1]
+
+
+def test_assigned_link_weights_are_kept():
+    """``table.link = w`` writes the table (a reopened monitor assigns every weight at once)."""
+    table = PairTable()
+    table.ensure_types(1)
+    table.add(np.array([1, 2, 3], np.int64), np.zeros(3, np.int64), np.ones(3))
+    table.link = np.array([0.5, 0.25, 0.125], np.float32)
+    table.add(np.array([4], np.int64), np.zeros(1, np.int64), np.ones(1))  # grows nothing, appends a row
+    assert table.link.tolist() == [0.5, 0.25, 0.125, 0.0]
+
+
+def test_emptied_rows_are_dropped_past_five_percent():
+    table = PairTable()
+    table.ensure_types(2)
+    key = np.arange(100, dtype=np.int64) + (7 << 32)
+    table.add(key, np.zeros(100, np.int64), np.ones(100))
+    table.add(key[:4], np.zeros(4, np.int64), -np.ones(4))  # 4 % empty: kept
+    table.drop_empty()
+    assert len(table) == 100
+    table.add(key[4:8], np.zeros(4, np.int64), -np.ones(4))  # 8 %: compacted
+    table.drop_empty()
+    assert len(table) == 92 and np.array_equal(np.sort(table.key), key[8:])
+    assert (table.rows_of(key[:8]) == -1).all() and (table.rows_of(key[8:]) >= 0).all()
