@@ -23,6 +23,8 @@ __all__ = ["link_weights", "refresh_substantial", "type_counts", "weights_graph"
 
 #: Incidences unpacked per chunk by :func:`type_counts` (bounds its working memory).
 _COUNT_CHUNK = 1 << 22
+#: Pair rows weighed per chunk by :func:`link_weights` (bounds its working memory).
+_ROW_CHUNK = 1 << 22
 
 
 def type_counts(state: State) -> np.ndarray:
@@ -47,27 +49,37 @@ def link_weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.
     :func:`accountgraph.graph.pair_balance` of the two accounts' signals of that type
     (:func:`type_counts`).
     """
-    t = state.pairs
-    ev = t.evidence[rows]
     p = float(cfg.graph.promiscuity)
-    if p > 0 and len(rows) and ev.shape[1]:
-        counts = type_counts(state)
-        u, v = unpack(t.key[rows])
-        for c in range(min(ev.shape[1], counts.shape[1])):
-            nz = np.flatnonzero(ev[:, c])  # a pair has evidence in one or two types, mostly
-            ev[nz, c] = (ev[nz, c] * pair_balance(counts[u[nz], c], counts[v[nz], c], p)).astype(np.float32)
+    counts = type_counts(state) if p > 0 and len(rows) else None
     groups: dict[str, list[int]] = {}
-    for i, name in enumerate(state.type_names[: ev.shape[1]]):
+    for i, name in enumerate(state.type_names[: state.pairs.evidence.shape[1]]):
         groups.setdefault(EVIDENCE_GROUPS.get(name, name), []).append(i)
     w = np.zeros(len(rows), np.float32)
+    for lo in range(0, len(rows), _ROW_CHUNK):  # bounded working memory: a chunk of rows at a time
+        w[lo: lo + _ROW_CHUNK] = _weights(state, cfg, rows[lo: lo + _ROW_CHUNK], alpha, counts, groups)
+    return w
+
+
+def _weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarray, counts: np.ndarray | None,
+             groups: dict[str, list[int]]) -> np.ndarray:
+    t = state.pairs
+    ev = t.evidence[rows]
+    # A pair has evidence in one or two types, mostly: each type is computed on its rows only.
+    nz = [np.flatnonzero(ev[:, c]) for c in range(ev.shape[1])]
+    p = float(cfg.graph.promiscuity)
+    if counts is not None and ev.shape[1]:
+        u, v = unpack(t.key[rows])
+        for c in range(min(ev.shape[1], counts.shape[1])):
+            x = nz[c]
+            ev[x, c] = (ev[x, c] * pair_balance(counts[u[x], c], counts[v[x], c], p)).astype(np.float32)
+    w = np.zeros(len(rows), np.float32)
     for cols in groups.values():
-        g = None
+        g = np.zeros(len(rows), np.float32)  # evidence is >= 0, so each type's term is too
         for c in cols:
             if alpha[c] > 0:
-                v = np.float32(alpha[c]) * -np.expm1(-ev[:, c])
-                g = v if g is None else np.maximum(g, v)
-        if g is not None:
-            w += g
+                x = nz[c]
+                g[x] = np.maximum(g[x], np.float32(alpha[c]) * -np.expm1(-ev[x, c]))
+        w += g
     c = cfg.graph.corroboration
     if c > 0 and state.subst.shape[1] and (state.subst >= 0).any():
         # Corroboration adds at most c: below min_link - c a pair stays no link whatever it adds,
