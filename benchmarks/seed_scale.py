@@ -35,19 +35,12 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
+from run_benchmarks import git_revision  # noqa: E402  (honours ACCOUNTGRAPH_REVISION in a git-archive copy)
 
 __all__ = ["run_cli", "main"]
 
 TARGET_S, TARGET_GIB, TARGET_RATIO = 180.0, 8.0, 4.0
 _STAGE = re.compile(r"^(\w+)\s+([\d.]+)\s+([\d.]+) GiB$")
-
-
-def _revision() -> str:
-    try:
-        return subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
 
 
 def run_cli(data: Path, out: Path, extra: list[str] | None = None) -> dict[str, Any]:
@@ -105,7 +98,7 @@ def _markdown(a: argparse.Namespace, data: Path, cli: dict, floor: list[dict], q
         "# Scale benchmark: `accountgraph detect` on a full-scale world from Parquet paths", "",
         f"- Command: `flock /tmp/ag-heavy.lock python benchmarks/seed_scale.py {data}"
         f"{' --no-floor' if a.no_floor else ''}` (detect itself: `{' '.join(Path(c).name if i < 2 else c for i, c in enumerate(cli['cmd']))}`)",
-        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; revision `{_revision()}`; machine: "
+        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; revision `{git_revision()}`; machine: "
         f"{os.cpu_count()} cores, 24 GiB RAM, no swap, shared (1-minute load at the end {os.getloadavg()[0]:.1f}); "
         f"Python {platform.python_version()}",
         f"- Input: {n_rows:,} events in {n_groups} row groups of {len(files)} file(s) ({size:.1f} GiB zstd Parquet), "
