@@ -102,30 +102,9 @@ def _kernels() -> Any:
         return np.int64(x & np.uint64(mask))
 
     @njit(nogil=True, cache=True)
-    def upsert(slots, keys, n, q):  # type: ignore[no-untyped-def]
-        """Row of each key of ``q``; keys not held are appended at rows ``n, n + 1, ...``."""
-        mask = len(slots) - 1
-        rows = np.empty(len(q), np.int64)
-        for i in range(len(q)):
-            k = q[i]
-            s = slot(k, mask)
-            while True:
-                r = slots[s]
-                if r < 0:
-                    slots[s] = n
-                    keys[n] = k
-                    rows[i] = n
-                    n += 1
-                    break
-                if keys[r] == k:
-                    rows[i] = r
-                    break
-                s = (s + 1) & mask
-        return rows, n
-
-    @njit(nogil=True, cache=True)
-    def find(slots, keys, q):  # type: ignore[no-untyped-def]
-        """Row of each key of ``q`` (-1: not held)."""
+    def probe(slots, keys, n, q, insert):  # type: ignore[no-untyped-def]
+        """Row of each key of ``q`` and the new row count; a key not held is appended at row
+        ``n, n + 1, ...`` when ``insert``, else gets -1."""
         mask = len(slots) - 1
         rows = np.full(len(q), -1, np.int64)
         for i in range(len(q)):
@@ -134,12 +113,17 @@ def _kernels() -> Any:
             while True:
                 r = slots[s]
                 if r < 0:
+                    if insert:
+                        slots[s] = n
+                        keys[n] = k
+                        rows[i] = n
+                        n += 1
                     break
                 if keys[r] == k:
                     rows[i] = r
                     break
                 s = (s + 1) & mask
-        return rows
+        return rows, n
 
     @njit(nogil=True, cache=True)
     def rebuild(slots, keys, n):  # type: ignore[no-untyped-def]
@@ -151,7 +135,7 @@ def _kernels() -> Any:
                 s = (s + 1) & mask
             slots[s] = r
 
-    return upsert, find, rebuild
+    return probe, rebuild
 
 
 class PairTable:
@@ -235,7 +219,7 @@ class PairTable:
             if size > np.iinfo(np.int32).max:
                 raise MemoryError("pair table index past 2**31 slots")
             self._slots = np.empty(size, np.int32)
-            _kernels()[2](self._slots, self._key, self._n)
+            _kernels()[1](self._slots, self._key, self._n)
 
     def stage(self, key: np.ndarray, type_: np.ndarray, value: np.ndarray) -> int:
         """Queue evidence changes; they are merged (one sort, one pass) at :meth:`flush`."""
@@ -259,7 +243,7 @@ class PairTable:
         """Row of each pair key (-1 where the pair is not held)."""
         if not len(key) or not self._n:
             return np.full(len(key), -1, np.int64)
-        return _kernels()[1](self._slots, self._key, np.ascontiguousarray(key, np.int64))
+        return _kernels()[0](self._slots, self._key, self._n, np.ascontiguousarray(key, np.int64), False)[0]
 
     def ensure_types(self, n_types: int) -> None:
         """Add evidence columns for signal types seen for the first time."""
@@ -288,7 +272,7 @@ class PairTable:
         uniq = ckey[head]
         self._reserve(len(uniq))
         n0 = self._n
-        rows_u, self._n = _kernels()[0](self._slots, self._key, self._n, uniq)
+        rows_u, self._n = _kernels()[0](self._slots, self._key, self._n, uniq, True)
         for buf in (self._ev, self._link, self._touched):  # appended rows start empty (compaction leaves stale tails)
             buf[n0: self._n] = 0
         rows = np.repeat(rows_u, np.diff(np.r_[np.flatnonzero(head), len(ckey)]))
@@ -331,4 +315,4 @@ class PairTable:
         self._link[:n] = self.link[keep]
         self._touched[:n] = self.touched[keep]
         self._n = n
-        _kernels()[2](self._slots, self._key, self._n)
+        _kernels()[1](self._slots, self._key, self._n)
