@@ -7,7 +7,8 @@ member score compares an account's share of its cluster's *concentrated*
 signals with that of the cluster's typical member, and its own behaviour (the
 share of its prompts in the templates its cluster shares) with that of the
 cluster's typical *sender* of those templates; where the cluster has such
-templates, the score is a weighted mean of both in which behaviour counts 1.5x.
+templates, the score is a weighted mean of both in which behaviour counts up to 1.5x (less
+where the shared templates carry little of the cluster's prompts).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ STRENGTH_QUANTILE = 0.25
 BEHAVIOUR_WEIGHT = 1.5
 #: A template family is the cluster's own when this share of its users are in the cluster.
 OWN_TEMPLATE_SHARE = 0.3
+#: Share of a cluster's template prompts in its shared templates at which behaviour gets its
+#: full weight (linearly less below).
+FULL_COVERAGE = 0.1
 
 
 def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarray, degree: np.ndarray,
@@ -74,7 +78,7 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
 
     Behaviour (where ``n_events`` and ``template`` are given): see :func:`_behaviour_ratio`;
     where there is behaviour evidence the member score is
-    ``(strength ratio + 1.5 behaviour ratio) / 2.5``.
+    ``(strength ratio + w behaviour ratio) / (1 + w)`` with ``w = 1.5 min(1, coverage / 0.1)``.
     """
     n = len(acc_cluster)
     out = np.zeros(n, np.float64)
@@ -95,14 +99,18 @@ def member_scores(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
         ratio = np.where(ref_acc > 0, strength[member] / ref_acc, (strength[member] > 0).astype(np.float64))
     out[member] = np.clip(ratio, 0.0, 1.0)
     if n_events is not None and template is not None:
-        beh = _behaviour_ratio(account, signal, acc_cluster, pairs, n_events, template, n_cl, degree)
-        out = np.where(np.isnan(beh), out, (out + BEHAVIOUR_WEIGHT * np.nan_to_num(beh)) / (1.0 + BEHAVIOUR_WEIGHT))
+        beh, coverage = _behaviour_ratio(account, signal, acc_cluster, pairs, n_events, template, n_cl, degree)
+        w = np.zeros(n)
+        w[member] = BEHAVIOUR_WEIGHT * np.minimum(1.0, coverage / FULL_COVERAGE)[acc_cluster[member]]
+        out = np.where(np.isnan(beh), out, (out + w * np.nan_to_num(beh)) / (1.0 + w))
     return out
 
 
 def _behaviour_ratio(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarray, pairs: ClusterPairs,
-                     n_events: np.ndarray, template: np.ndarray, n_cl: int, degree: np.ndarray) -> np.ndarray:
-    """Each clustered account's share of prompts in its cluster's shared templates, over the median sender's.
+                     n_events: np.ndarray, template: np.ndarray, n_cl: int,
+                     degree: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each clustered account's share of prompts in its cluster's shared templates, over the median sender's,
+    and per cluster the coverage of that evidence (the share of its template prompts in shared templates).
 
     Behaviour: a cluster's *shared* templates are the families used by at least
     three of its accounts and either by ``30 %`` of them or mostly (``30 %`` of
@@ -120,7 +128,18 @@ def _behaviour_ratio(account: np.ndarray, signal: np.ndarray, acc_cluster: np.nd
     (1/3 and 1 give 0.73), while people behind the ring's exits, who send none of
     its templates, score at most 0.4 however many exits they share, under the
     default gate of 0.5. The weights were compared (1, 1.5, 2) on the tuning worlds
-    (``benchmarks/PROTOCOL.md``). Vectorised: one ``unique`` over (cluster, signal)
+    (``benchmarks/PROTOCOL.md``).
+
+    Not sending the shared templates says something only where they carry the cluster's
+    traffic: a ring of a few prompts per account, each its own variant, shares a family or two
+    among three of its accounts, and the others, sending none, would look like strangers. So
+    the behaviour weight is scaled by the cluster's *coverage*, the share of its template
+    prompts that are in shared templates: full from :data:`FULL_COVERAGE` (0.1) up, linearly
+    less below, so that under 1/15 of coverage a member tied as strongly as the cluster's
+    typical one stays over the gate of 0.5 whatever it sends (a ring of 29 accounts at 9
+    prompts each, coverage 0.04, was flagged 5 of 29; on the tuning worlds 0.1 and 0.2 change
+    no flag, 0.4 adds 16 false positives).
+    Vectorised: one ``unique`` over (cluster, signal)
     pairs (shared with the views) and a few ``bincount``.
     """
     n = len(acc_cluster)
@@ -142,4 +161,6 @@ def _behaviour_ratio(account: np.ndarray, signal: np.ndarray, acc_cluster: np.nd
     ref = np.nan_to_num(group_quantile_dense(share[sender], acc_cluster[sender], n_cl, 0.5))[acc_cluster[member]]
     out = np.full(n, np.nan)
     out[member] = np.where(ref > 0, np.clip(share[member] / np.where(ref > 0, ref, 1.0), 0.0, 1.0), np.nan)
-    return out
+    in_templates = np.bincount(cl[is_t], weights=ev[is_t], minlength=n_cl)
+    coverage = np.bincount(cl[shared], weights=ev[shared], minlength=n_cl) / np.maximum(in_templates, 1.0)
+    return out, coverage

@@ -39,12 +39,21 @@ class ScoringParams(ParamsBase):
         the team gate's).
     team_gate : (int, float), default (5, 50.0)
         A cluster of at most this many accounts whose accounts send at least this many
-        requests per active day (mean) is an automation team (an owner's few API keys),
+        requests per active day (mean), and sends at least ``team_anchor`` of its traffic
+        from its 3 busiest addresses, is an automation team (an owner's few API keys),
         never a ring: its ``team_gate`` is 0. Up to four times as many such accounts are a
         team too when 90 % of their traffic comes from 3 addresses (a host, not a proxy pool),
         or when they average four times the rate (a ring spreads its load: no ring cluster of
         at most 20 accounts on the tuning worlds averages 200 requests a day; 148 automation
         clusters do).
+    team_anchor : float, default 0.5
+        The share of its traffic that a cluster of at most ``team_gate[0]`` accounts must
+        send from its 3 busiest addresses to be gated as a team: an owner's few API keys
+        run from the owner's hosts, while a hydra head of a ring, as small and as busy,
+        rotates proxy exits. On the tuning worlds the small busy benign clusters send at
+        least 0.63 of their traffic from 3 addresses (95 % of them at least 0.83) and the
+        busy ring clusters of at most 20 accounts at most 0.37. A cluster with no known
+        address is gated as before.
     infra_gate : (float, float), default (0.25, 0.5)
         Ramp on ``infra_block_share``, the share of a cluster's accounts in its largest
         group of accounts that share infrastructure (exact addresses, cards, devices;
@@ -77,6 +86,7 @@ class ScoringParams(ParamsBase):
     size_gate: tuple[int, int] = (2, 6)
     spread_gate: tuple[float, float] = (1000.0, 400.0)
     team_gate: tuple[int, float] = (5, 50.0)
+    team_anchor: float = 0.5
     infra_gate: tuple[float, float] = (0.25, 0.5)
     max_account_share: float = 0.1
     share_gate_min: int = 1000
@@ -88,6 +98,7 @@ class ScoringParams(ParamsBase):
         "spread_gate": Pair(Interval(float, 0, None, "neither")),
         "max_account_share": Interval(float, 0, 1, "right"),
         "team_gate": Pair(Interval(float, 0, None)),
+        "team_anchor": Interval(float, 0, 1),
         "infra_gate": Pair(Interval(float, 0, 1)),
         "share_gate_min": Interval(int, 1, None),
         "min_member_score": Interval(float, 0, 1),

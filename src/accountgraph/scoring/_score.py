@@ -46,7 +46,8 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
 * spread: ``ramp(events per account-day, 1000, 400)``: accounts each sending a
   thousand requests a day are automation, however scripted;
 * automation team: a cluster of at most 5 accounts sending at least 50 requests per
-  account-day is an owner's few API keys, and so is one of at most 20 such accounts that
+  account-day, at least half of it from its 3 busiest addresses (or from no known address),
+  is an owner's few API keys (a ring head rotating proxy exits is not), and so is one of at most 20 such accounts that
   sends 90 % of its traffic from its 3 busiest addresses (a host or an office, not a proxy
   pool) or averages 200 requests per account-day (a ring spreads its load); so is a cluster
   of any size at that rate whose accounts, split into blocks by the infrastructure they
@@ -243,10 +244,14 @@ def apply_model(feats: pd.DataFrame, n_accounts_total: int, params: ScoringParam
     share_gate = ((n_acc <= params.max_account_share * max(n_accounts_total, 1))
                   | (n_acc < params.share_gate_min)).astype(np.float64)
     team_n, team_rate = params.team_gate
-    top_ip = np.nan_to_num(df["ip_top_share"].to_numpy(np.float64)) if "ip_top_share" in df else np.zeros(k)
+    top_raw = df["ip_top_share"].to_numpy(np.float64) if "ip_top_share" in df else np.full(k, np.nan)
+    top_ip = np.nan_to_num(top_raw)
+    # a few keys are a team when they run from their owner's hosts: half their traffic from 3
+    # addresses, or no address known to say otherwise (a ring head rotating proxy exits is not)
+    anchored = np.isnan(top_raw) | (top_ip >= params.team_anchor)
     # up to 4x as many accounts are a team too on one host (90% of traffic from 3 addresses), or
     # at 4x the rate: no ring cluster of <= 20 accounts on the tuning worlds averages 200 a day
-    team = (rate >= team_rate) & ((n_acc <= team_n)
+    team = (rate >= team_rate) & (((n_acc <= team_n) & anchored)
                                   | ((n_acc <= 4 * team_n) & ((top_ip >= 0.9) | (rate >= 4 * team_rate))))
     if "team_block_max" in df and "team_block_ip_top_share" in df:
         # several teams glued by a common template: every infrastructure block is a team on its host

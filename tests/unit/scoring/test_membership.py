@@ -121,6 +121,36 @@ def test_a_template_used_by_few_of_a_large_cluster_but_mostly_inside_it_is_share
     assert (public[4:] == 1.0).all()  # no behaviour evidence: the strength half alone
 
 
+def test_not_sending_templates_that_carry_little_of_the_clusters_prompts_is_no_evidence():
+    """A ring of 20 accounts tied by the same exits, each sending its own prompt variants (a family
+    per account) and three of them also one common family: the shared family carries 3 of the
+    cluster's 200 template prompts (coverage 0.015), so the 17 members that do not send it keep
+    the score of their ties (1.0 scaled by a small behaviour weight), not 1/2.5."""
+    n, exits = 20, 3
+    acc, sig, nev = [], [], []
+    for a in range(n):
+        acc += [a] * (exits + 1)
+        sig += list(range(exits)) + [exits + 1 + a]  # the exits, then the account's own family
+        nev += [10] * exits + [9 if a < 3 else 10]
+    for a in range(3):  # one prompt each in a common family
+        acc.append(a)
+        sig.append(exits)
+        nev.append(1)
+    acc, sig, nev = np.array(acc), np.array(sig), np.array(nev)
+    n_sig = exits + 1 + n
+    degree = np.bincount(sig, minlength=n_sig)
+    weight = np.where(degree >= 2, 0.5, 0.0)
+    template = np.arange(n_sig) >= exits
+    got = member_scores(acc, sig, np.zeros(n, np.int64), degree, weight, n_events=nev, template=template)
+    gate = ScoringParams().min_member_score
+    assert (got >= gate).all()
+    assert got[3:] == pytest.approx(np.full(n - 3, 1 / 1.225))  # weight 1.5 * 0.015 / 0.1 = 0.225
+    # the same cluster where the common family carries most prompts: the non-senders drop out
+    nev_heavy = np.where(sig == exits, 30, nev)
+    heavy = member_scores(acc, sig, np.zeros(n, np.int64), degree, weight, n_events=nev_heavy, template=template)
+    assert (heavy[:3] >= gate).all() and (heavy[3:] < gate).all()
+
+
 def test_hub_signals_count_for_nothing():
     acc, sig, cl, degree, weight = _toy()
     weight = weight.copy()

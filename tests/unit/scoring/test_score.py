@@ -168,6 +168,31 @@ def test_small_high_volume_automation_team_is_never_a_ring():
             assert df.loc[0, "ring_score"] == 0
 
 
+@pytest.mark.parametrize("n_keys", [1, 3, 5])
+def test_a_small_busy_cluster_is_a_team_on_its_hosts_but_not_when_it_rotates_exits(n_keys):
+    """Keys at 100 a day from two host addresses are a team; the same keys spreading their traffic
+    over a pool of 200 proxy exits (a ring's hydra head) are not gated, and neither is the rule for
+    clusters with no address (every event's address unknown: gated as before)."""
+    rng = np.random.default_rng(60 + n_keys)
+    acc, ts = _cluster_events(rng, n_keys, 100 * 14, scripted=True)
+
+    def score(ev_ip):
+        return score_clusters(n_clusters=1, acc_cluster=np.zeros(n_keys, np.int64), ev_account=acc, ev_ts_us=ts,
+                              ev_output=np.full(len(acc), 900), ev_family=None, created_us=None, ev_ip=ev_ip).loc[0]
+
+    hosts = score(rng.integers(0, 2, len(acc)))
+    exits = score(rng.integers(0, 200, len(acc)))
+    unknown = score(np.full(len(acc), -1))
+    assert hosts["ip_top_share"] >= 0.5 and hosts["team_gate"] == 0 and hosts["ring_score"] == 0
+    assert exits["ip_top_share"] < 0.5 and exits["team_gate"] == 1
+    assert unknown["team_gate"] == 0
+    # the anchor is a parameter: at 0 every small busy cluster is a team again
+    at0 = score_clusters(n_clusters=1, acc_cluster=np.zeros(n_keys, np.int64), ev_account=acc, ev_ts_us=ts,
+                         ev_output=np.full(len(acc), 900), ev_family=None, created_us=None,
+                         ev_ip=rng.integers(0, 200, len(acc)), params=ScoringParams(team_anchor=0.0)).loc[0]
+    assert at0["team_gate"] == 0
+
+
 def test_per_day_rate_of_an_input_shorter_than_a_day_is_extrapolated():
     """Five keys seen for one hour at 30 requests each run at 720 a day: a team, not a ring of 30 a day."""
     rng = np.random.default_rng(7)
