@@ -55,6 +55,8 @@ SEED_SETS: dict[str, list[int]] = {
     "evaluation-4": list(range(5000, 5040)),
     # committed 2026-12-05 13:55 UTC, before evaluation-4's second run (of e95a7e2), for the change after it
     "evaluation-5": list(range(6000, 6040)),
+    # committed 2026-12-05 19:55 UTC, before any run on it (PROTOCOL.md)
+    "evaluation-6": list(range(7000, 7040)),
 }
 #: Seeds only ever scored for reporting (every evaluation set).
 HELD_OUT: frozenset[int] = frozenset(s for k, v in SEED_SETS.items() if k.startswith("evaluation") for s in v)
