@@ -86,7 +86,7 @@ def reset_peak_rss() -> bool:
 
 
 def _method(name: str, options: dict[str, Any]):  # noqa: ANN202 - returns a callable
-    if name == "detect":
+    if name in ("detect", "detect-paths"):
         import accountgraph
 
         def run(events: Any, accounts: Any) -> Any:
@@ -106,10 +106,15 @@ def run_worker(method: str, data: Path, out: Path, *, repeats: int = 1, options:
 
     fn = _method(method, options or {})
     rss_start = rss_kib()
-    events = pq.read_table(data / "events.parquet")
     accounts_path = data / "accounts.parquet"
-    accounts = pq.read_table(accounts_path) if accounts_path.exists() else None
-    input_bytes = events.nbytes + (accounts.nbytes if accounts is not None else 0)
+    if method == "detect-paths":  # detect reads the Parquet files itself (prompts streamed, never loaded whole)
+        events: Any = str(data / "events.parquet")
+        accounts: Any = str(accounts_path) if accounts_path.exists() else None
+        input_bytes = 0
+    else:
+        events = pq.read_table(data / "events.parquet")
+        accounts = pq.read_table(accounts_path) if accounts_path.exists() else None
+        input_bytes = events.nbytes + (accounts.nbytes if accounts is not None else 0)
     gc.collect()
     rss_loaded = rss_kib()
     reset = reset_peak_rss()
@@ -141,8 +146,9 @@ def run_worker(method: str, data: Path, out: Path, *, repeats: int = 1, options:
         "cpu_s": cpu,
         "median_cpu_s": statistics.median(cpu),
         "loadavg_1m": [load_before, load_after],
-        "n_events": events.num_rows,
-        "n_accounts_in": accounts.num_rows if accounts is not None else None,
+        "n_events": pq.ParquetFile(events).metadata.num_rows if isinstance(events, str) else events.num_rows,
+        "n_accounts_in": (None if accounts is None else pq.ParquetFile(accounts).metadata.num_rows
+                          if isinstance(accounts, str) else accounts.num_rows),
         "input_mib": input_bytes / 2**20,
         "rss_start_mib": rss_start / 1024,
         "rss_loaded_mib": rss_loaded / 1024,
