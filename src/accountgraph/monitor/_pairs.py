@@ -15,7 +15,7 @@ of accounts: all pairs, or the pairs a subset of members forms with the rest.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -86,8 +86,13 @@ def member_pairs(group: np.ndarray, acc: np.ndarray, focus: np.ndarray) -> tuple
     return pack(np.minimum(a, b), np.maximum(a, b)), i, j
 
 
+class _Kernels(NamedTuple):
+    probe: Any  # (slots, keys, n, q, insert) -> (rows, n): rows of q's keys, appending the missing ones if insert
+    rebuild: Any  # (slots, keys, n): re-index the first n keys
+
+
 @functools.cache
-def _kernels() -> Any:
+def _kernels() -> _Kernels:
     """The hash index's compiled loops (numba, loaded on first use)."""
     from numba import njit
 
@@ -135,7 +140,7 @@ def _kernels() -> Any:
                 s = (s + 1) & mask
             slots[s] = r
 
-    return probe, rebuild
+    return _Kernels(probe, rebuild)
 
 
 class PairTable:
@@ -219,7 +224,7 @@ class PairTable:
             if size > np.iinfo(np.int32).max:
                 raise MemoryError("pair table index past 2**31 slots")
             self._slots = np.empty(size, np.int32)
-            _kernels()[1](self._slots, self._key, self._n)
+            _kernels().rebuild(self._slots, self._key, self._n)
 
     def stage(self, key: np.ndarray, type_: np.ndarray, value: np.ndarray) -> int:
         """Queue evidence changes; they are merged (one sort, one pass) at :meth:`flush`."""
@@ -243,7 +248,7 @@ class PairTable:
         """Row of each pair key (-1 where the pair is not held)."""
         if not len(key) or not self._n:
             return np.full(len(key), -1, np.int64)
-        return _kernels()[0](self._slots, self._key, self._n, np.ascontiguousarray(key, np.int64), False)[0]
+        return _kernels().probe(self._slots, self._key, self._n, np.ascontiguousarray(key, np.int64), False)[0]
 
     def ensure_types(self, n_types: int) -> None:
         """Add evidence columns for signal types seen for the first time."""
@@ -272,7 +277,7 @@ class PairTable:
         uniq = ckey[head]
         self._reserve(len(uniq))
         n0 = self._n
-        rows_u, self._n = _kernels()[0](self._slots, self._key, self._n, uniq, True)
+        rows_u, self._n = _kernels().probe(self._slots, self._key, self._n, uniq, True)
         for buf in (self._ev, self._link, self._touched):  # appended rows start empty (compaction leaves stale tails)
             buf[n0: self._n] = 0
         rows = np.repeat(rows_u, np.diff(np.r_[np.flatnonzero(head), len(ckey)]))
@@ -315,4 +320,4 @@ class PairTable:
         self._link[:n] = self.link[keep]
         self._touched[:n] = self.touched[keep]
         self._n = n
-        _kernels()[1](self._slots, self._key, self._n)
+        _kernels().rebuild(self._slots, self._key, self._n)

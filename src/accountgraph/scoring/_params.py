@@ -50,9 +50,10 @@ class ScoringParams(ParamsBase):
         The share of its traffic that a cluster of at most ``team_gate[0]`` accounts must
         send from its 3 busiest addresses to be gated as a team: an owner's few API keys
         run from the owner's hosts, while a hydra head of a ring, as small and as busy,
-        rotates proxy exits. On the tuning worlds the small busy benign clusters send at
-        least 0.63 of their traffic from 3 addresses (95 % of them at least 0.83) and the
-        busy ring clusters of at most 20 accounts at most 0.37. A cluster with no known
+        rotates proxy exits. On the tuning worlds the busy benign clusters of at most 20
+        accounts send at least 0.63 of their traffic from 3 addresses (95 % of them at least
+        0.91) and the busy ring clusters of 3 to 20 accounts at most 0.48 (two-account ring
+        clusters, which the size gate zeroes anyway, up to 0.71). A cluster with no known
         address is gated as before.
     infra_gate : (float, float), default (0.25, 0.5)
         Ramp on ``infra_block_share``, the share of a cluster's accounts in its largest

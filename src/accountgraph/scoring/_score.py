@@ -47,8 +47,8 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
   thousand requests a day are automation, however scripted;
 * automation team: a cluster of at most 5 accounts sending at least 50 requests per
   account-day, at least half of it from its 3 busiest addresses (or from no known address),
-  is an owner's few API keys (a ring head rotating proxy exits is not), and so is one of at most 20 such accounts that
-  sends 90 % of its traffic from its 3 busiest addresses (a host or an office, not a proxy
+  is an owner's few API keys (a ring head rotating proxy exits is not), and so is one of at
+  most 20 such accounts that sends 90 % of its traffic from its 3 busiest addresses (a host or an office, not a proxy
   pool) or averages 200 requests per account-day (a ring spreads its load); so is a cluster
   of any size at that rate whose accounts, split into blocks by the infrastructure they
   share, form blocks of at most 5 accounts that each send 90 % of their traffic from their
