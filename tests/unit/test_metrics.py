@@ -164,6 +164,17 @@ def test_arrow_input_and_to_dict(assignments: pd.DataFrame, labels: pd.DataFrame
     assert isinstance(m_pd, RingMetrics)
 
 
+def test_a_result_is_read_through_its_assignments(assignments: pd.DataFrame, labels: pd.DataFrame) -> None:
+    class Result:  # stands for DetectionResult / MonitorUpdate: an `assignments` property
+        @property
+        def assignments(self) -> pd.DataFrame:
+            return assignments
+
+    assert evaluate(Result(), labels) == evaluate(assignments, labels)
+    with pytest.raises(SchemaError, match="assignments"):
+        evaluate(object(), labels)
+
+
 def test_does_not_mutate_inputs(assignments: pd.DataFrame, labels: pd.DataFrame) -> None:
     a0, l0 = assignments.copy(), labels.copy()
     evaluate(assignments, labels)

@@ -129,7 +129,7 @@ def _cross_counts(acc: np.ndarray, sig: np.ndarray, s_acc: np.ndarray, s_sig: np
 
 def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray, hub: np.ndarray,
                      degree: np.ndarray, n_accounts: int, node_key: np.ndarray, *, sample: int = 64,
-                     min_share: float = 0.5, min_lift: float = 20.0,
+                     min_share: float = 0.5, min_lift: float = 10.0,
                      signal_key: np.ndarray | None = None) -> np.ndarray:
     """Which hub signals are coordinated (see the module docstring).
 

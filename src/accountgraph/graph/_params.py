@@ -55,9 +55,18 @@ class GraphParams(ParamsBase):
         Rarity weight given to *coordinated hubs* (hubs held by the same accounts as a
         hub of another kind, :mod:`accountgraph.graph._hubs`), which are then projected
         onto circulants with one common member order. 0 leaves every hub unprojected.
-    coordinated_max_share : float, default 0.05
+    coordinated_max_share : float, default 0.1
         Hubs held by more than this share of all accounts (and more than
         ``max_signal_degree``) are never coordinated.
+    coordinated_min_lift : float, default 10.0
+        A hub of another kind counts as a companion of a hub when the share of the hub's
+        accounts holding it is at least this many times its share of all accounts, so a
+        companion held by more than ``1 / coordinated_min_lift`` of all accounts never
+        counts. A ring's automation stack is held by the whole ring: with 20 (and a 0.05
+        share) a ring of more than 5 % of all accounts could never be seen behind its exits
+        (evaluation-5 seed 6030: 896 accounts of a 3,330-account ring, 5.6 % of the world,
+        left in no cluster). Strangers behind a NAT exit hold a popular fingerprint at its
+        population rate: a lift near 1.
     cosharers_min_accounts : int, default 20000
         Types held by fewer accounts keep the plain cap: the median account must be a
         typical member of a population, not of a small extract dominated by one ring.
@@ -75,7 +84,8 @@ class GraphParams(ParamsBase):
     cosharers_min_accounts: int = 20_000
     promiscuity: float = 4.0
     coordinated_weight: float = 0.5
-    coordinated_max_share: float = 0.05
+    coordinated_max_share: float = 0.1
+    coordinated_min_lift: float = 10.0
 
     _constraints: ClassVar[dict[str, Constraint]] = {
         "max_signal_degree": Interval(int, 2, None),
@@ -91,4 +101,5 @@ class GraphParams(ParamsBase):
         "coordinated_weight": Interval(float, 0, 1, "left"),
         "promiscuity": Interval(float, 0, None),
         "coordinated_max_share": Interval(float, 0, 1),
+        "coordinated_min_lift": Interval(float, 1, None),
     }

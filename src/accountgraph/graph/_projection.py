@@ -190,7 +190,7 @@ def _coordinate(sig: SignalTable, p: GraphParams, degree: np.ndarray, status: np
     type_group = np.array([groups.index(EVIDENCE_GROUPS.get(t, t)) for t in sig.type_names], np.int64)
     hub = (status == HUB) & (degree <= max(p.max_signal_degree, p.coordinated_max_share * n_accounts))
     common = coordinated_hubs(sig.account, sig.signal, type_group[sig.signal_type], hub, degree, n_accounts,
-                              node_key)
+                              node_key, min_lift=p.coordinated_min_lift)
     k = np.minimum(int(p.sample_neighbours), (degree[common] - 1) // 2)
     budget = max(int(p.max_pairs) // max(int(degree[common].sum()), 1), 1)
     k_sig[common] = np.minimum(k, budget)

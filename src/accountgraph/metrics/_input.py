@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from typing import Final
 
 import numpy as np
@@ -72,6 +73,8 @@ def _read_labels(labels: TableLike) -> pd.DataFrame:
 
 
 def _read_assignments(assignments: TableLike, columns: list[str]) -> pd.DataFrame:
+    if not isinstance(assignments, (str, os.PathLike)) and hasattr(type(assignments), "assignments"):
+        assignments = assignments.assignments  # a DetectionResult or a MonitorUpdate
     asg = _frame(assignments, ["account_id", *columns], name="assignments")
     asg["account_id"] = asg["account_id"].astype(str)
     _check_unique(asg["account_id"], name="assignments")

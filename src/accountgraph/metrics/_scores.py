@@ -259,9 +259,10 @@ def evaluate(assignments: TableLike, labels: TableLike, *, min_share: float = 0.
 
     Parameters
     ----------
-    assignments : pandas.DataFrame, pyarrow.Table or path
+    assignments : pandas.DataFrame, pyarrow.Table, path, DetectionResult or MonitorUpdate
         Columns ``account_id`` (str), ``cluster_id`` (int, ``-1`` = none) and
-        ``flagged`` (bool), one row per account; e.g. ``detect(...).assignments``.
+        ``flagged`` (bool), one row per account; e.g. ``detect(...).assignments``,
+        or the result itself (its ``assignments`` are read).
     labels : pandas.DataFrame, pyarrow.Table or path
         Columns ``account_id``, ``ring_id`` (null outside rings) and ``kind``
         in {legit, enterprise, automation, ring}.

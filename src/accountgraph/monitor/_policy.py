@@ -53,7 +53,7 @@ def _coordinated(state: State, cfg: PipelineConfig, acc: np.ndarray, sig: np.nda
     groups = sorted({EVIDENCE_GROUPS.get(t, t) for t in state.type_names})
     tg = np.array([groups.index(EVIDENCE_GROUPS.get(t, t)) for t in state.type_names], np.int64)
     return coordinated_hubs(acc, sig, tg[state.sig_type], hub, state.degree, state.n_accounts,
-                            np.arange(state.n_accounts, dtype=np.int64))
+                            np.arange(state.n_accounts, dtype=np.int64), min_lift=p.coordinated_min_lift)
 
 
 def policy(state: State, cfg: PipelineConfig) -> tuple[float, int, int, int]:

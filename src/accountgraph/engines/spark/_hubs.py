@@ -160,7 +160,7 @@ def _coordinated(inc: Any, st: Any, type_names: list[str], n_accounts: int, p: G
     # the hubs under compact ids (increasing with the global ids, which pick the samples)
     common = coordinated_hubs(a_local.astype(np.int64), np.searchsorted(sig_ids, hi["sig"].to_numpy()).astype(np.int64),
                               tg[h_type], np.ones(len(sig_ids), bool), h_deg.astype(np.int64), n_accounts, nk,
-                              signal_key=sig_ids.astype(np.int64))
+                              signal_key=sig_ids.astype(np.int64), min_lift=p.coordinated_min_lift)
     if not common.any():
         return st
     d = h_deg[common]
