@@ -165,14 +165,26 @@ def test_arrow_input_and_to_dict(assignments: pd.DataFrame, labels: pd.DataFrame
 
 
 def test_a_result_is_read_through_its_assignments(assignments: pd.DataFrame, labels: pd.DataFrame) -> None:
-    class Result:  # stands for DetectionResult / MonitorUpdate: an `assignments` property
-        @property
-        def assignments(self) -> pd.DataFrame:
-            return assignments
+    from dataclasses import dataclass
 
-    assert evaluate(Result(), labels) == evaluate(assignments, labels)
+    @dataclass
+    class Result:  # stands for DetectionResult / MonitorUpdate: dataclasses with an `assignments` field
+        assignments: pd.DataFrame
+
+    assert evaluate(Result(assignments), labels) == evaluate(assignments, labels)
     with pytest.raises(SchemaError, match="assignments"):
         evaluate(object(), labels)
+
+
+def test_a_detection_result_is_scored_as_its_assignments(planted_data) -> None:
+    from accountgraph import detect
+
+    ev, accounts, ring = planted_data
+    res = detect(ev, accounts, seed=0)
+    lab = pd.DataFrame({"account_id": accounts.account_id})
+    lab["kind"] = np.where(lab.account_id.isin(ring), "ring", "legit")
+    lab["ring_id"] = np.where(lab.kind == "ring", "r1", None)
+    assert evaluate(res, lab) == evaluate(res.assignments, lab)
 
 
 def test_does_not_mutate_inputs(assignments: pd.DataFrame, labels: pd.DataFrame) -> None:

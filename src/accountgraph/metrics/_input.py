@@ -73,8 +73,10 @@ def _read_labels(labels: TableLike) -> pd.DataFrame:
 
 
 def _read_assignments(assignments: TableLike, columns: list[str]) -> pd.DataFrame:
-    if not isinstance(assignments, (str, os.PathLike)) and hasattr(type(assignments), "assignments"):
-        assignments = assignments.assignments  # a DetectionResult or a MonitorUpdate
+    if not isinstance(assignments, (str, os.PathLike, pd.DataFrame)):
+        inner = getattr(assignments, "assignments", None)  # a DetectionResult or a MonitorUpdate
+        if isinstance(inner, pd.DataFrame):
+            assignments = inner
     asg = _frame(assignments, ["account_id", *columns], name="assignments")
     asg["account_id"] = asg["account_id"].astype(str)
     _check_unique(asg["account_id"], name="assignments")
