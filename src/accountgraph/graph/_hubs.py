@@ -10,11 +10,13 @@ are not the strangers of one particular fingerprint.
 
 A hub ``h`` is **coordinated** when, for some other evidence group (another kind of fact:
 not an IP and its /24), at least ``min_share`` of ``h``'s accounts (estimated on a
-deterministic sample of them) hold a hub ``h'`` of that group that is **associated** with
-``h``: the share of ``h``'s accounts holding ``h'`` is at least ``min_lift`` times the share
+deterministic sample of them) hold at least one hub ``h'`` of that group that is
+**associated** with ``h``: the share of ``h``'s accounts holding ``h'`` is at least ``min_lift`` times the share
 of all accounts holding ``h'`` (so a webmail domain or a country's phone prefix, held by
 everybody, never counts). A ring's stack of 3 fingerprints split among its accounts counts
-as one companion.
+as one companion; five templates sent by the same fifth of an exit's accounts cover a fifth
+(the share is of accounts holding any companion, not a sum of the companions' shares, which
+counted those accounts five times and coordinated exits shared by strangers and a ring).
 
 Coordinated hubs are projected like signals past the pair budget, onto sparse circulants,
 but with one **common member order** for all of them, so that the accounts that share
@@ -29,7 +31,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,8 +58,13 @@ def _sample_hash(node_key: np.ndarray, signal_key: np.ndarray) -> np.ndarray:
     return _mix(np.asarray(node_key).astype(np.int64) * np.int64(0x632BE59BD9B4E019) ^ np.asarray(signal_key, np.int64))
 
 
+class _Kernels(NamedTuple):
+    cross: Any  # per hub, its sampled accounts holding each hub of another group
+    union: Any  # per hub and other group, its sampled accounts holding one of its associated hubs
+
+
 @functools.cache
-def _compiled() -> Any:
+def _compiled() -> _Kernels:
     from numba import njit
 
     @njit(nogil=True, cache=True)
@@ -101,10 +108,74 @@ def _compiled() -> Any:
             n_t = 0
         return oa[:n_out].copy(), ob[:n_out].copy(), oc[:n_out].copy()
 
-    return cross
+    @njit(nogil=True, cache=True)
+    def union(acc_start, acc_hub, acc_grp, block_end, s_acc, s_sig, group, n_sig, a_start, a_b, n_grp):  # type: ignore[no-untyped-def]
+        mark = np.zeros(n_sig, np.bool_)
+        seen = np.zeros(n_grp, np.bool_)
+        cnt = np.zeros(n_grp, np.int64)
+        cap = 1024
+        oa = np.empty(cap, np.int64)
+        og = np.empty(cap, np.int64)
+        oc = np.empty(cap, np.int64)
+        n_out = 0
+        r = 0
+        while r < len(s_sig):
+            h = s_sig[r]
+            gh = group[h]
+            for q in range(a_start[h], a_start[h + 1]):
+                mark[a_b[q]] = True
+            while r < len(s_sig) and s_sig[r] == h:
+                x = s_acc[r]
+                p = acc_start[x]
+                while p < acc_start[x + 1]:
+                    if acc_grp[p] == gh:
+                        p = block_end[p]
+                        continue
+                    if mark[acc_hub[p]] and not seen[acc_grp[p]]:
+                        seen[acc_grp[p]] = True
+                        cnt[acc_grp[p]] += 1
+                    p += 1
+                seen[:] = False
+                r += 1
+            for q in range(a_start[h], a_start[h + 1]):
+                mark[a_b[q]] = False
+            if n_out + n_grp > cap:
+                cap = max(2 * cap, n_out + n_grp)
+                oa2, og2, oc2 = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
+                oa2[:n_out], og2[:n_out], oc2[:n_out] = oa[:n_out], og[:n_out], oc[:n_out]
+                oa, og, oc = oa2, og2, oc2
+            for g in range(n_grp):
+                if cnt[g] > 0:
+                    oa[n_out], og[n_out], oc[n_out] = h, g, cnt[g]
+                    n_out += 1
+                    cnt[g] = 0
+        return oa[:n_out].copy(), og[:n_out].copy(), oc[:n_out].copy()
+
+    return _Kernels(cross, union)
 
 
-def _cross_counts(acc: np.ndarray, sig: np.ndarray, s_acc: np.ndarray, s_sig: np.ndarray, group: np.ndarray,
+class _ByAccount(NamedTuple):
+    """Every hub incidence by account, then evidence group (CSR), with each (account, group) block's end."""
+
+    start: np.ndarray  # (n_accounts + 1,): first incidence of each account
+    hub: np.ndarray  # the incidences' hubs
+    grp: np.ndarray  # their groups
+    block_end: np.ndarray  # first incidence past each incidence's (account, group) block
+
+
+def _by_account(acc: np.ndarray, sig: np.ndarray, group: np.ndarray, n_acc: int) -> _ByAccount:
+    by_acc = np.lexsort((group[sig], acc))
+    acc_start = np.zeros(n_acc + 1, np.int64)
+    acc_start[1:] = np.cumsum(np.bincount(acc, minlength=n_acc))
+    acc_hub = sig[by_acc]
+    acc_grp = group[acc_hub]
+    a_sorted = acc[by_acc]
+    new = np.r_[True, (a_sorted[1:] != a_sorted[:-1]) | (acc_grp[1:] != acc_grp[:-1])]
+    starts = np.r_[np.flatnonzero(new), len(acc_hub)]
+    return _ByAccount(acc_start, acc_hub, acc_grp, starts[1:][np.cumsum(new) - 1])
+
+
+def _cross_counts(csr: _ByAccount, s_acc: np.ndarray, s_sig: np.ndarray, group: np.ndarray,
                   n_sig: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(hub, other hub, accounts)``: for each hub, how many of its sampled accounts hold each hub of
     another evidence group, sorted by (hub, other).
@@ -114,22 +185,26 @@ def _cross_counts(acc: np.ndarray, sig: np.ndarray, s_acc: np.ndarray, s_sig: np
     exit hubs each: billions of same-group pairs): one compiled pass per hub with a counter
     per other hub, same-group hubs skipped.
     """
-    n_acc = int(max(acc.max(initial=-1), s_acc.max(initial=-1))) + 1
-    by_acc = np.lexsort((group[sig], acc))  # every hub incidence, by account then group (CSR)
-    acc_start = np.zeros(n_acc + 1, np.int64)
-    acc_start[1:] = np.cumsum(np.bincount(acc, minlength=n_acc))
-    acc_hub = sig[by_acc]
-    acc_grp = group[acc_hub]
-    a_sorted = acc[by_acc]
-    new = np.r_[True, (a_sorted[1:] != a_sorted[:-1]) | (acc_grp[1:] != acc_grp[:-1])]
-    starts = np.r_[np.flatnonzero(new), len(acc_hub)]
-    block_end = starts[1:][np.cumsum(new) - 1]  # first entry past each (account, group) block
-    return _compiled()(acc_start, acc_hub, acc_grp, block_end, s_acc, s_sig, group, int(n_sig))
+    return _compiled().cross(csr.start, csr.hub, csr.grp, csr.block_end, s_acc, s_sig, group, int(n_sig))
+
+
+def _union_counts(csr: _ByAccount, s_acc: np.ndarray, s_sig: np.ndarray, group: np.ndarray, n_sig: int,
+                  a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(hub, group, accounts)``: for each hub, how many of its sampled accounts hold at least one of
+    its associated hubs ``b`` (pairs ``(a, b)`` sorted by ``a``) of each other group.
+
+    A union, not a sum of the companions' shares: a ring's stack of three fingerprints split among
+    its accounts covers all of them, but five templates sent by the same fifth of an exit's
+    accounts cover a fifth, not the whole exit.
+    """
+    a_start = np.searchsorted(a, np.arange(n_sig + 1))
+    return _compiled().union(csr.start, csr.hub, csr.grp, csr.block_end, s_acc, s_sig, group, int(n_sig),
+                             a_start, b.astype(np.int64), int(group.max()) + 1)
 
 
 def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray, hub: np.ndarray,
                      degree: np.ndarray, n_accounts: int, node_key: np.ndarray, *, sample: int = 64,
-                     min_share: float = 0.5, min_lift: float = 10.0,
+                     min_share: float = 0.5, min_lift: float | np.ndarray = 10.0,
                      signal_key: np.ndarray | None = None) -> np.ndarray:
     """Which hub signals are coordinated (see the module docstring).
 
@@ -147,7 +222,9 @@ def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray,
         Name-independent account rank; picks each hub's sample.
     sample : int
         Accounts sampled per hub to estimate the shares.
-    min_share, min_lift : float
+    min_share : float
+    min_lift : float or ndarray of float, shape (n_signals,)
+        Least lift of a companion (per tested hub when an array).
     signal_key : ndarray of int64, shape (n_signals,), optional
         Increasing key of each signal that picks the hub samples (default: the signal id).
         A caller holding only the hubs under compact ids passes their global ids here
@@ -186,17 +263,20 @@ def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray,
     keep = rank < sample
     s_acc, s_sig = acc_o[keep], sig_o[keep]
     # for each hub, how many of its sampled accounts hold each hub of another group
-    a, b, c = _cross_counts(acc, sig, s_acc, s_sig, group, len(degree))
+    n_acc = int(max(acc.max(initial=-1), s_acc.max(initial=-1))) + 1
+    csr = _by_account(acc, sig, group, n_acc)
+    a, b, c = _cross_counts(csr, s_acc, s_sig, group, len(degree))
     if not len(a):
         return out
     share = c / np.minimum(degree[a], sample)
     lift = share / np.maximum(degree[b] / max(n_accounts, 1), 1e-12)
-    assoc = lift >= min_lift
-    n_grp = int(group.max()) + 1
-    hg = a[assoc] * n_grp + group[b[assoc]]
-    ag = np.unique(hg)
-    tot = np.bincount(np.searchsorted(ag, hg), weights=share[assoc], minlength=len(ag))
-    out[(ag // n_grp)[tot >= min_share]] = True
+    ml = np.asarray(min_lift, np.float64)
+    assoc = lift >= (ml[a] if ml.ndim else ml)
+    if not assoc.any():
+        return out
+    # the share of each hub's sampled accounts holding one of its companions of a group, at least
+    h, _, n = _union_counts(csr, s_acc, s_sig, group, len(degree), a[assoc], b[assoc])
+    out[h[n / np.minimum(degree[h], sample) >= min_share]] = True
     logger.info("graph: %d of %d hubs are coordinated (held by the same accounts as a hub of another kind)",
                 int(out.sum()), int(hub.sum()))
     return out

@@ -182,15 +182,26 @@ def _type_caps(sig: SignalTable, degree: np.ndarray, cap: float, p: GraphParams)
 
 def _coordinate(sig: SignalTable, p: GraphParams, degree: np.ndarray, status: np.ndarray, k_sig: np.ndarray,
                 weight: np.ndarray, n_accounts: int, node_key: np.ndarray) -> np.ndarray:
-    """Mark coordinated hubs SAMPLED (in place: status, k, weight); return the mask (:mod:`._hubs`)."""
+    """Mark coordinated hubs SAMPLED (in place: status, k, weight); return the mask (:mod:`._hubs`).
+
+    With ``coordinate_weak``, projected signals weighing less than ``coordinated_weight`` are
+    tested (and count as companions) too, and those coordinated are projected as coordinated
+    hubs are: onto circulants with the common member order, at the coordinated weight.
+    """
     common = np.zeros(len(degree), bool)
-    if p.coordinated_weight <= 0 or not (status == HUB).any():
+    weak = np.zeros(len(degree), bool)
+    if p.coordinate_weak:
+        weak = ((status == LINKED) | (status == SAMPLED)) & (weight < p.coordinated_weight)
+    if p.coordinated_weight <= 0 or not ((status == HUB) | weak).any():
         return common
     groups = sorted({EVIDENCE_GROUPS.get(t, t) for t in sig.type_names})
     type_group = np.array([groups.index(EVIDENCE_GROUPS.get(t, t)) for t in sig.type_names], np.int64)
     hub = (status == HUB) & (degree <= max(p.max_signal_degree, p.coordinated_max_share * n_accounts))
-    common = coordinated_hubs(sig.account, sig.signal, type_group[sig.signal_type], hub, degree, n_accounts,
-                              node_key, min_lift=p.coordinated_min_lift)
+    lift = np.where(weak, p.coordinated_weak_lift, p.coordinated_min_lift)
+    common = coordinated_hubs(sig.account, sig.signal, type_group[sig.signal_type], hub | weak, degree, n_accounts,
+                              node_key, min_lift=lift)
+    if (common & weak).any():
+        logger.info("graph: %d weak signals are coordinated", int((common & weak).sum()))
     k = np.minimum(int(p.sample_neighbours), (degree[common] - 1) // 2)
     budget = max(int(p.max_pairs) // max(int(degree[common].sum()), 1), 1)
     k_sig[common] = np.minimum(k, budget)

@@ -48,12 +48,17 @@ def _coordinated(state: State, cfg: PipelineConfig, acc: np.ndarray, sig: np.nda
         return out
     cap_s = state.type_caps[state.sig_type]
     hub = (state.degree > cap_s) & (state.degree <= max(p.max_signal_degree, p.coordinated_max_share * state.n_accounts))
+    weak = np.zeros(len(hub), bool)
+    if p.coordinate_weak:  # projected signals weighing less than a coordinated one (as the batch's _coordinate)
+        weak = (state.degree >= 2) & (state.degree <= cap_s) & (rarity_weight(state.degree, cap_s) < p.coordinated_weight)
+    hub |= weak
     if not hub.any():
         return out
     groups = sorted({EVIDENCE_GROUPS.get(t, t) for t in state.type_names})
     tg = np.array([groups.index(EVIDENCE_GROUPS.get(t, t)) for t in state.type_names], np.int64)
     return coordinated_hubs(acc, sig, tg[state.sig_type], hub, state.degree, state.n_accounts,
-                            np.arange(state.n_accounts, dtype=np.int64), min_lift=p.coordinated_min_lift)
+                            np.arange(state.n_accounts, dtype=np.int64),
+                            min_lift=np.where(weak, p.coordinated_weak_lift, p.coordinated_min_lift))
 
 
 def policy(state: State, cfg: PipelineConfig) -> tuple[float, int, int, int]:
@@ -82,7 +87,7 @@ def policy(state: State, cfg: PipelineConfig) -> tuple[float, int, int, int]:
     over = int((hist[dc + 1:] * lv[dc + 1:]).sum())
     nb = int(p.sample_neighbours)
     k = min(nb, max(1, p.max_pairs // max(over, 1))) if nb >= 1 else 0
-    kc = min(nb, max(1, p.max_pairs // max(int(d[state.coord & ~proj].sum()), 1))) if nb >= 1 else 0
+    kc = min(nb, max(1, p.max_pairs // max(int(d[state.coord].sum()), 1))) if nb >= 1 else 0
     # The plain cap moves every signal's rarity: kept exact (it only moves while hub_share * n_accounts
     # is below max_signal_degree, i.e. on small inputs, where a full refresh is cheap).
     _, old_dc, old_k, old_kc = state.policy
@@ -100,8 +105,8 @@ def targets(state: State, cfg: PipelineConfig, sig: np.ndarray, alpha: np.ndarra
     cap_s = state.type_caps[state.sig_type[sig]]
     has_alpha = alpha[state.sig_type[sig]] > 0
     usable = (d >= 2) & (d <= cap_s) & has_alpha
-    coord = state.coord[sig] & ~usable & has_alpha & (kc >= 1)
-    mode = np.where(usable, np.where(d <= dc, CLIQUE, SAMPLED if k >= 1 else 0), np.where(coord, COORDINATED, 0))
+    coord = state.coord[sig] & has_alpha & (kc >= 1)  # a coordinated hub, or a coordinated weak signal
+    mode = np.where(coord, COORDINATED, np.where(usable, np.where(d <= dc, CLIQUE, SAMPLED if k >= 1 else 0), 0))
     mode = mode.astype(np.int8)
     kk = np.where(mode == COORDINATED, kc, k).astype(np.float64)
     ideal = np.log2(np.maximum(d, 1) / (kk + 1))

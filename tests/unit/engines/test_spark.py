@@ -685,7 +685,7 @@ def test_coordinated_hubs_from_the_sampled_accounts_only(spark, monkeypatch):
         rows.extend((int(a), len(sig_type)) for a in members)
         sig_type.append(t)
 
-    ring, benign = np.arange(3000), np.arange(3000, 12_000)
+    ring, benign = np.arange(3000), np.arange(3000, 60_000)
     exits = rng.integers(0, 6, (len(ring), 2))
     for e in range(6):  # a ring's exits (ip), each of ~1,000 ring accounts, and its 3 fingerprints (device)
         signal(0, ring[(exits == e).any(axis=1)])
@@ -695,28 +695,36 @@ def test_coordinated_hubs_from_the_sampled_accounts_only(spark, monkeypatch):
         signal(0, rng.choice(benign, 1500, replace=False))
     for _ in range(5):
         signal(1, rng.choice(benign, 1400, replace=False))
-    signal(2, rng.choice(12_000, 6000, replace=False))  # a webmail domain: over the coordinated limit
+    signal(2, rng.choice(n_accounts, 11_000, replace=False))  # a webmail domain: over the coordinated limit
     for a in range(0, 12_000, 2):  # cards shared by two: not hubs
         signal(3, [a, a + 1])
+    signal(4, ring[:400])  # a template under the hub cap, held by ring accounts only: weak, coordinated
+    signal(4, rng.choice(benign, 400, replace=False))  # a public template as common: weak, not coordinated
     inc = pd.DataFrame(rows, columns=["acc", "sig"])
     sig_type = np.array(sig_type, np.int64)
     deg = np.bincount(inc["sig"], minlength=len(sig_type)).astype(np.int64)
-    status = np.where(sig_type == 3, 1, 2).astype(np.int8)  # LINKED, HUB
+    status = np.where(sig_type >= 3, 1, 2).astype(np.int8)  # LINKED, HUB
+    weight = np.where(sig_type == 3, 1.0, np.where(sig_type == 4, 0.05, 0.0))
     node_key = rng.permutation(n_accounts).astype(np.int64)
     p = GraphParams()
-    type_names = ["ip", "device", "email_domain", "payment"]
+    type_names = ["ip", "device", "email_domain", "payment", "template"]
     hub = (status == 2) & (deg <= max(p.max_signal_degree, p.coordinated_max_share * n_accounts))
-    want = coordinated_hubs(inc["acc"].to_numpy(), inc["sig"].to_numpy(), np.array([0, 1, 2, 3])[sig_type], hub,
-                            deg, n_accounts, node_key)
-    assert want[:9].all() and not want[9:].any()
+    weak = (status == 1) & (weight < p.coordinated_weight)
+    want = coordinated_hubs(inc["acc"].to_numpy(), inc["sig"].to_numpy(), np.arange(5)[sig_type], hub | weak,
+                            deg, n_accounts, node_key,
+                            min_lift=np.where(weak, p.coordinated_weak_lift, p.coordinated_min_lift))
+    assert want[:9].all() and not want[9:-2].any() and want[-2] and not want[-1]
     st = spark.createDataFrame(pd.DataFrame({
         "sig": np.arange(len(deg)), "type_idx": sig_type.astype(np.int32), "degree": deg, "status": status,
-        "k": np.zeros(len(deg), np.int64), "weight": np.where(status == 1, 1.0, 0.0)}))
+        "k": np.zeros(len(deg), np.int64), "weight": weight}))
     s_nk = spark.createDataFrame(pd.DataFrame({"acc": np.arange(n_accounts), "nk": node_key}))
     seen = _spy_collects(monkeypatch, spark, sg, ("_sampled_hub_incidences",))
     got = sg._coordinated(spark.createDataFrame(inc.astype(np.int64)), st, type_names, n_accounts, p, s_nk)
-    common = got.select("sig", "common").toPandas().sort_values("sig")["common"].to_numpy()
-    np.testing.assert_array_equal(common, want)
+    out = got.select("sig", "common", "status", "weight").toPandas().sort_values("sig")
+    np.testing.assert_array_equal(out["common"].to_numpy(), want)  # sampled on the common member order
+    np.testing.assert_array_equal(out["status"].to_numpy(), np.where(want, 4, status))
+    np.testing.assert_allclose(out["weight"].to_numpy(), np.where(want, p.coordinated_weight, weight))
+    hub = hub | weak  # the candidates whose incidences are collected
     (_, n_rows), = seen["_sampled_hub_incidences"]
     n_hub_inc = int(hub[inc["sig"]].sum())
     per_acc = pd.Series(hub[inc["sig"]]).groupby(inc["acc"]).sum().max()

@@ -1,11 +1,11 @@
-"""Coordinated-hub co-holding counts (graph._hubs._cross_counts) against the plain expansion."""
+"""Coordinated-hub co-holding counts (graph._hubs._cross_counts, _union_counts) against the plain expansion."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from accountgraph.graph._hubs import _cross_counts
+from accountgraph.graph._hubs import _by_account, _cross_counts, _union_counts
 
 
 def _expanded(acc, sig, s_acc, s_sig, group, n_sig):
@@ -23,8 +23,7 @@ def _expanded(acc, sig, s_acc, s_sig, group, n_sig):
     return key // n_sig, key % n_sig, c
 
 
-@pytest.mark.parametrize("seed", range(25))
-def test_cross_counts_equal_the_expansion(seed):
+def _world(seed):
     rng = np.random.default_rng(seed)
     n_acc, n_sig = int(rng.integers(2, 300)), int(rng.integers(2, 50))
     pairs = {(int(a), int(s)) for a, s in zip(rng.integers(0, n_acc, 2000), rng.integers(0, n_sig, 2000))}
@@ -33,9 +32,39 @@ def test_cross_counts_equal_the_expansion(seed):
     keep = rng.random(len(acc)) < 0.3  # the sampled incidences, sorted by hub
     s_acc, s_sig = acc[keep], sig[keep]
     group = rng.integers(0, 3, n_sig)
-    got = _cross_counts(acc, sig, s_acc, s_sig, group, n_sig)
+    return rng, acc, sig, s_acc, s_sig, group, n_sig, _by_account(acc, sig, group, int(acc.max()) + 1)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_cross_counts_equal_the_expansion(seed):
+    rng, acc, sig, s_acc, s_sig, group, n_sig, csr = _world(seed)
+    got = _cross_counts(csr, s_acc, s_sig, group, n_sig)
     ref = _expanded(acc, sig, s_acc, s_sig, group, n_sig)
     for g, r in zip(got, ref):
         np.testing.assert_array_equal(g, r)
     if len(s_acc) > 50:
         assert len(got[0]) > 0  # not vacuous
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_union_counts_equal_the_expansion(seed):
+    """Per hub and other group: the sampled accounts holding at least one of the hub's associated hubs."""
+    rng, acc, sig, s_acc, s_sig, group, n_sig, csr = _world(seed)
+    a, b, _ = _cross_counts(csr, s_acc, s_sig, group, n_sig)
+    keep = rng.random(len(a)) < 0.5  # some (hub, companion) pairs are associated
+    a, b = a[keep], b[keep]
+    got = _union_counts(csr, s_acc, s_sig, group, n_sig, a, b)
+    assoc = set(zip(a.tolist(), b.tolist()))
+    holds: dict[int, set[int]] = {}
+    for x, h in zip(acc.tolist(), sig.tolist()):
+        holds.setdefault(x, set()).add(h)
+    ref: dict[tuple[int, int], int] = {}
+    for x, h in zip(s_acc.tolist(), s_sig.tolist()):
+        for g in {int(group[o]) for o in holds[x] if (h, o) in assoc and group[o] != group[h]}:
+            ref[(h, g)] = ref.get((h, g), 0) + 1
+    keys = sorted(ref)
+    np.testing.assert_array_equal(got[0], [k[0] for k in keys])
+    np.testing.assert_array_equal(got[1], [k[1] for k in keys])
+    np.testing.assert_array_equal(got[2], [ref[k] for k in keys])
+    if len(a) > 20:
+        assert len(keys) > 0  # not vacuous

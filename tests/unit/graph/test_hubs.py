@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from accountgraph.graph import GraphParams, build_graph
+from accountgraph.graph import LINKED, SAMPLED, GraphParams, build_graph
 from accountgraph.graph._hubs import coordinated_hubs
 from accountgraph.signals import SignalTable
 import pyarrow as pa
@@ -70,3 +70,20 @@ def test_a_ring_holding_a_large_share_of_all_accounts_is_still_coordinated():
     old = coordinated_hubs(sig.account, sig.signal, sig.signal_type.astype(np.int64), hub, degree, n, np.arange(n),
                            min_lift=20.0)
     assert not old[:40].any()
+
+
+def test_a_ring_under_the_hub_cap_is_coordinated_like_one_over_it():
+    """The same ring with the cap above its exits' degree: each exit is projected, but weighs next to
+    nothing (held by ~180 accounts under a cap of 200), and the companions the hub test looks for are
+    not hubs. ``coordinate_weak`` tests the weak signals too (evaluation-6 seed 7029: 317 of a
+    478-account ring in no cluster)."""
+    n, ring, sig = _world(np.random.default_rng(3))
+    p = GraphParams(max_signal_degree=250, max_cosharers=float("inf"), type_weights={"ip": 0.45, "device": 0.45})
+    off = build_graph(sig, n, p.replace(coordinate_weak=False))
+    assert (off.status[:43] == LINKED).all() and (off.weight[:43] < 0.1).all()
+    assert off.n_edges == 0
+    on = build_graph(sig, n, p)
+    assert (on.status[:43] == SAMPLED).all() and not (on.status[43:] == SAMPLED).any()
+    linked = np.unique(np.r_[on.src, on.dst])
+    assert set(linked.tolist()) <= set(ring.tolist())
+    assert len(linked) > 0.9 * len(ring)

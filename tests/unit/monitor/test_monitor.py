@@ -137,7 +137,8 @@ def test_one_batch_gives_detects_links(tmp_path, scenario, scale):
     """Fed everything at once, the monitor's links are the batch projection's, weight for weight.
 
     Holds where no signal is sampled (the monitor's hashed buckets differ from the batch's
-    circulants by design). Caught the monitor ignoring ``GraphParams.promiscuity``.
+    circulants by design), so weak signals are not coordinated here (a coordinated signal is
+    sampled). Caught the monitor ignoring ``GraphParams.promiscuity``.
     """
     from accountgraph import RingDetector
     from accountgraph.engines.local import _pipeline as lp
@@ -145,12 +146,13 @@ def test_one_batch_gives_detects_links(tmp_path, scenario, scale):
     from accountgraph.signals import extract_signals
 
     ds = generate(scenario, seed=1001 if scenario == "random" else 0, scale=scale)
-    cfg = RingDetector(random_state=0)._config()
+    graph = {"coordinate_weak": False}
+    cfg = RingDetector(random_state=0, graph=graph)._config()
     inp = lp._ingest(cfg, ds.events, ds.accounts, Quarantine())
     fam, _ = lp._templates(cfg, inp, {})
     sig = extract_signals(inp.ev, inp.ev_account, inp.ac, inp.ac_account, template_family=fam)
     g = lp._graph(cfg, inp, sig, fam, lp._node_key(inp))
-    mon = Monitor(tmp_path / "s", horizon_days=None, random_state=0)
+    mon = Monitor(tmp_path / "s", horizon_days=None, random_state=0, graph=graph)
     mon.update(ds.events.to_pandas(), ds.accounts.to_pandas())
     s = mon._state
     assert (s.sig_mode < 2).all()  # nothing sampled: the comparison is exact

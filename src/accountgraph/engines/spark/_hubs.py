@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ...graph import (EVIDENCE_GROUPS, HUB, SAMPLED, GraphParams, coordinated_hubs, hub_sample_hash, type_cap_choice,
+from ...graph import (EVIDENCE_GROUPS, HUB, LINKED, SAMPLED, GraphParams, coordinated_hubs, hub_sample_hash, type_cap_choice,
                       type_cap_grid)
 
 __all__: list[str] = []  # helpers of ._graph (called as _hubs._type_caps, _hubs._coordinated)
@@ -144,7 +144,10 @@ def _coordinated(inc: Any, st: Any, type_names: list[str], n_accounts: int, p: G
 
     st = st.withColumn("common", F.lit(False))
     lim = max(p.max_signal_degree, p.coordinated_max_share * n_accounts)
-    hubs = st.where((F.col("status") == HUB) & (F.col("degree") <= lim)).select("sig", "type_idx", "degree")
+    cand = (F.col("status") == HUB) & (F.col("degree") <= lim)
+    if p.coordinate_weak:  # projected signals weighing less than a coordinated one (the local engine's _coordinate)
+        cand = cand | (F.col("status").isin(LINKED, SAMPLED) & (F.col("weight") < float(p.coordinated_weight)))
+    hubs = st.where(cand).select("sig", "type_idx", "degree", "status")
     if p.coordinated_weight <= 0 or hubs.isEmpty():
         return st
     hi = _sampled_hub_incidences(inc, hubs, node_key)
@@ -154,13 +157,14 @@ def _coordinated(inc: Any, st: Any, type_names: list[str], n_accounts: int, p: G
     sig_ids = hs["sig"].to_numpy()
     o = np.argsort(sig_ids)
     sig_ids, h_type, h_deg = sig_ids[o], hs["type_idx"].to_numpy()[o], hs["degree"].to_numpy()[o]
+    lift = np.where(hs["status"].to_numpy()[o] == HUB, p.coordinated_min_lift, p.coordinated_weak_lift)
     accs, a_local = np.unique(hi["acc"].to_numpy(), return_inverse=True)
     nk = np.zeros(len(accs), np.int64)
     nk[a_local] = hi["nk"].to_numpy()
     # the hubs under compact ids (increasing with the global ids, which pick the samples)
     common = coordinated_hubs(a_local.astype(np.int64), np.searchsorted(sig_ids, hi["sig"].to_numpy()).astype(np.int64),
                               tg[h_type], np.ones(len(sig_ids), bool), h_deg.astype(np.int64), n_accounts, nk,
-                              signal_key=sig_ids.astype(np.int64), min_lift=p.coordinated_min_lift)
+                              signal_key=sig_ids.astype(np.int64), min_lift=lift)
     if not common.any():
         return st
     d = h_deg[common]
