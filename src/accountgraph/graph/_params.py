@@ -69,13 +69,12 @@ class GraphParams(ParamsBase):
         population rate: a lift near 1.
     coordinate_weak : bool, default True
         Also test the projected signals that weigh less than ``coordinated_weight`` (shared by
-        so many accounts that their rarity says little, yet under the hub cap) and give those
-        found coordinated ``coordinated_weight``. A ring of a few hundred accounts whose dozen
-        datacenter exits and two templates are each held by the whole ring sits just under
-        the cap: each shared exit weighed 0.01 and, over hub exits with no coordinated
-        companion (the companions were not hubs), 317 of its 478 accounts were left in no
-        cluster (evaluation-6 seed 7029, F1 0.401). Coordinated weak signals are projected as
-        coordinated hubs are.
+        so many accounts that their rarity says little, yet under the hub cap) and project
+        those found coordinated as coordinated hubs are. A ring of a few hundred accounts
+        whose dozen datacenter exits and two templates are each held by the whole ring sits
+        just under the cap: each shared exit weighed 0.01 and, over hub exits with no
+        coordinated companion (the companions were not hubs), 317 of its 478 accounts were
+        left in no cluster (evaluation-6 seed 7029 capped at 60k accounts, F1 0.401).
     coordinated_weak_lift : float, default 20.0
         ``coordinated_min_lift`` for the weak signals. Hundreds of them are tested for every hub,
         and an exit shared by strangers and a ring holds popular fingerprints at 10 times their

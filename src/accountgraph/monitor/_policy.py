@@ -50,7 +50,8 @@ def _coordinated(state: State, cfg: PipelineConfig, acc: np.ndarray, sig: np.nda
     hub = (state.degree > cap_s) & (state.degree <= max(p.max_signal_degree, p.coordinated_max_share * state.n_accounts))
     weak = np.zeros(len(hub), bool)
     if p.coordinate_weak:  # projected signals weighing less than a coordinated one (as the batch's _coordinate)
-        weak = (state.degree >= 2) & (state.degree <= cap_s) & (rarity_weight(state.degree, cap_s) < p.coordinated_weight)
+        d = state.degree
+        weak = (d >= 2) & (d <= cap_s) & (rarity_weight(d, cap_s) < p.coordinated_weight)
     hub |= weak
     if not hub.any():
         return out

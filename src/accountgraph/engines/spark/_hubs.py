@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ...graph import (EVIDENCE_GROUPS, HUB, LINKED, SAMPLED, GraphParams, coordinated_hubs, hub_sample_hash, type_cap_choice,
-                      type_cap_grid)
+from ...graph import (EVIDENCE_GROUPS, HUB, LINKED, SAMPLED, GraphParams, coordinated_hubs, hub_sample_hash,
+                      type_cap_choice, type_cap_grid)
 
 __all__: list[str] = []  # helpers of ._graph (called as _hubs._type_caps, _hubs._coordinated)
 
