@@ -108,6 +108,13 @@ def _compiled() -> _Kernels:
             n_t = 0
         return oa[:n_out].copy(), ob[:n_out].copy(), oc[:n_out].copy()
 
+    return _Kernels(cross, _union_kernel())
+
+
+def _union_kernel() -> Any:
+    """The compiled loop of :func:`_union_counts` (numba, loaded on first use, through :func:`_compiled`)."""
+    from numba import njit
+
     @njit(nogil=True, cache=True)
     def union(acc_start, acc_hub, acc_grp, block_end, s_acc, s_sig, group, n_sig, a_start, a_b, n_grp):  # type: ignore[no-untyped-def]
         mark = np.zeros(n_sig, np.bool_)
@@ -151,7 +158,7 @@ def _compiled() -> _Kernels:
                     cnt[g] = 0
         return oa[:n_out].copy(), og[:n_out].copy(), oc[:n_out].copy()
 
-    return _Kernels(cross, union)
+    return union
 
 
 class _ByAccount(NamedTuple):

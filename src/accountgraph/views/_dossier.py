@@ -115,7 +115,9 @@ def link_centrality(edges: pd.DataFrame, accounts: list[str] | np.ndarray) -> pd
     pandas.DataFrame
         ``account_id``, ``degree``, ``strength`` (summed link weight),
         ``betweenness`` (normalised to [0, 1], shortest paths with length
-        ``1 / weight`` so strong links are short), ``cut_vertex`` (removing the
+        ``1 / weight`` so strong links are short, counted in millionths so that
+        paths of equal length tie exactly whatever the order of their
+        floating-point sums), ``cut_vertex`` (removing the
         account disconnects its part of the graph) and ``splits_into`` (number
         of connected pieces its part falls into without it; 1 if not a cut
         vertex), sorted by ``account_id``.
@@ -143,7 +145,8 @@ def link_centrality(edges: pd.DataFrame, accounts: list[str] | np.ndarray) -> pd
     degree = np.asarray(g.degree(), np.int64)
     strength = np.bincount(src, weights=w, minlength=n) + np.bincount(dst, weights=w, minlength=n)
     if n > 2 and len(w):
-        btw = np.asarray(g.betweenness(directed=False, weights=list(1.0 / np.maximum(w, 1e-12))), np.float64)
+        length = np.maximum(np.round(1e6 / np.maximum(w, 1e-12)), 1.0)  # whole numbers: exact sums and ties
+        btw = np.asarray(g.betweenness(directed=False, weights=length.tolist()), np.float64)
         btw /= (n - 1) * (n - 2) / 2
     else:
         btw = np.zeros(n)

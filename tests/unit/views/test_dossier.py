@@ -144,7 +144,7 @@ def _nx_oracle(edges: pd.DataFrame, accounts) -> tuple[set[str], dict[str, float
     g.add_nodes_from(accounts)
     g.add_weighted_edges_from(edges[["source", "target", "weight"]].itertuples(index=False))
     for _, _, d in g.edges(data=True):
-        d["dist"] = 1.0 / d["weight"]
+        d["dist"] = max(round(1e6 / d["weight"]), 1)  # link_centrality's lengths, in millionths
     return set(nx.articulation_points(g)), nx.betweenness_centrality(g, weight="dist", normalized=True)
 
 
