@@ -706,7 +706,7 @@ def test_coordinated_hubs_from_the_sampled_accounts_only(spark, monkeypatch):
     status = np.where(sig_type >= 3, 1, 2).astype(np.int8)  # LINKED, HUB
     weight = np.where(sig_type == 3, 1.0, np.where(sig_type == 4, 0.05, 0.0))
     node_key = rng.permutation(n_accounts).astype(np.int64)
-    p = GraphParams()
+    p = GraphParams(coordinate_weak=True)
     type_names = ["ip", "device", "email_domain", "payment", "template"]
     hub = (status == 2) & (deg <= max(p.max_signal_degree, p.coordinated_max_share * n_accounts))
     weak = (status == 1) & (weight < p.coordinated_weight)

@@ -75,10 +75,11 @@ def test_a_ring_holding_a_large_share_of_all_accounts_is_still_coordinated():
 def test_a_ring_under_the_hub_cap_is_coordinated_like_one_over_it():
     """The same ring with the cap above its exits' degree: each exit is projected, but weighs next to
     nothing (held by ~180 accounts under a cap of 200), and the companions the hub test looks for are
-    not hubs. ``coordinate_weak`` tests the weak signals too (evaluation-6 seed 7029: 317 of a
-    478-account ring in no cluster)."""
+    not hubs. ``coordinate_weak`` (off by default) tests the weak signals too (evaluation-6 seed
+    7029 capped: 317 of a 478-account ring in no cluster)."""
     n, ring, sig = _world(np.random.default_rng(3))
-    p = GraphParams(max_signal_degree=250, max_cosharers=float("inf"), type_weights={"ip": 0.45, "device": 0.45})
+    p = GraphParams(max_signal_degree=250, max_cosharers=float("inf"), type_weights={"ip": 0.45, "device": 0.45},
+                    coordinate_weak=True)
     off = build_graph(sig, n, p.replace(coordinate_weak=False))
     assert (off.status[:43] == LINKED).all() and (off.weight[:43] < 0.1).all()
     assert off.n_edges == 0
