@@ -13,7 +13,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = [
-    "summary.md", "random_worlds_evaluation5_32bf9f6_capped60k.md", "random_worlds_evaluation5_fad15a0_full.md", "random_worlds_tuning_fad15a0_capped60k.md", "quality_fad15a0.md", "stage_memory_1019_full.md", "random_worlds_evaluation4_e95a7e2_capped60k.md", "random_worlds_tuning_e95a7e2_capped60k.md",
+    "summary.md", "random_worlds_evaluation8_08f0e17_capped60k.md", "random_worlds_tuning_08f0e17_capped60k.md", "quality_08f0e17.md",
+    "random_worlds_evaluation7_b5f01fc_capped60k.md", "random_worlds_tuning_b5f01fc_capped60k.md", "quality_b5f01fc.md",
+    "random_worlds_evaluation6_a5be007_capped60k.md", "random_worlds_evaluation6_a5be007_uncapped.md", "random_worlds_evaluation6_a5be007_full.md",
+    "random_worlds_evaluation5_32bf9f6_capped60k.md", "random_worlds_evaluation5_fad15a0_full.md", "random_worlds_tuning_fad15a0_capped60k.md", "quality_fad15a0.md", "stage_memory_1019_full.md", "random_worlds_evaluation4_e95a7e2_capped60k.md", "random_worlds_tuning_e95a7e2_capped60k.md",
     "random_worlds_tuning_e7e7449_capped60k.md", "random_worlds_evaluation4_capped60k.md", "random_worlds_evaluation3_capped60k.md", "random_worlds_evaluation2_capped60k.md", "random_worlds_evaluation_capped60k.md",
     "scorer_training.md", "quality_4f67d0a.md", "quality.md", "quality_seed2.md", "quality_with_baselines.md", "seed_scale_4334fd9.md", "seed_scale_705053f.md", "score_share_10m.md", "scale_growth.md",
     "seed_scale_7981b26.md", "seed_scale_final.md", "seed_scale_29c898c.md",
