@@ -98,3 +98,65 @@ def test_emptied_rows_are_dropped_past_five_percent():
     table.drop_empty()
     assert len(table) == 92 and np.array_equal(np.sort(table.key), key[8:])
     assert (table.rows_of(key[:8]) == -1).all() and (table.rows_of(key[8:]) >= 0).all()
+
+
+def _oracle_groups(d: dict, groups: list) -> None:
+    """Apply each group's pair values in the kernel's order (i < j within a group), clipping at 0 per change."""
+    for members, t, la, lt in groups:
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                (ai, p2i, b1i, fi), (aj, _, b1j, fj) = members[x], members[y]
+                if p2i and b1i == b1j:
+                    continue
+                f = fi | fj
+                val = (0.0 if f & 1 else -la) if f & 2 else (lt if f & 1 else lt - la)
+                if val == 0.0:
+                    continue
+                key = (min(ai, aj) << 32) | max(ai, aj)
+                row = d.setdefault(key, np.zeros(N_TYPES, np.float32))
+                row[t] = max(np.float32(row[t] + np.float32(val)), np.float32(0.0))
+
+
+members = st.lists(st.tuples(st.integers(0, 30), st.booleans(), st.integers(0, 2), st.integers(0, 3)),
+                   min_size=1, max_size=12, unique_by=lambda m: m[0])
+group_lists = st.lists(st.tuples(members, st.integers(0, N_TYPES - 1), st.sampled_from([0.0, 0.5, 1.0]),
+                                 st.sampled_from([0.0, 0.25, 1.0, 2.0])), max_size=6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(group_lists, min_size=1, max_size=5))
+def test_group_pairs_match_their_expansion(batches):
+    """``add_groups`` (compiled, pairs never materialised) against the pairs written out one by one."""
+    table, oracle = PairTable(), {}
+    table.ensure_types(N_TYPES)
+    for groups in batches:
+        g = np.array([gi for gi, (m, *_) in enumerate(groups) for _ in m], np.int64)
+        cols = [np.array([x[c] for m, *_ in groups for x in m]) for c in range(4)]
+        per = [np.array([v for m, *rest in groups for _ in m for v in [rest[c]]]) for c in range(3)]
+        applied = table.add_groups(g, cols[0].astype(np.int64), cols[1].astype(bool), cols[2].astype(np.int64),
+                                   cols[3].astype(np.int8), per[0].astype(np.int64), per[1].astype(np.float64),
+                                   per[2].astype(np.float64)) if len(g) else 0
+        before = len(oracle)
+        _oracle_groups(oracle, groups)
+        assert applied >= len(oracle) - before
+        held = {int(k): table.evidence[r] for r, k in enumerate(table.key)}
+        assert set(held) == set(oracle), "a pair is missing, extra or held twice"
+        for k, e in oracle.items():
+            np.testing.assert_array_equal(held[k], e)
+        rows = table.rows_of(np.array(sorted(held), np.int64))
+        assert (rows >= 0).all()
+
+
+def test_group_pairs_grow_the_table_mid_call():
+    """Groups whose pairs outgrow the buffers and the index are applied whole, none twice."""
+    table = PairTable()
+    table.ensure_types(1)
+    g = np.repeat(np.arange(40), 50)
+    acc = np.tile(np.arange(50), 40) + 1000 * np.repeat(np.arange(40), 50)  # 40 disjoint cliques of 50
+    n = len(g)
+    applied = table.add_groups(g, acc, np.zeros(n, bool), np.zeros(n, np.int64), np.zeros(n, np.int8),
+                               np.zeros(n, np.int64), np.zeros(n), np.full(n, 0.5))
+    assert applied == len(table) == 40 * 50 * 49 // 2
+    assert (table.evidence[:, 0] == np.float32(0.5)).all() and table.touched.all()
+    u, v = table.key >> 32, table.key & 0xFFFFFFFF
+    assert (u // 1000 == v // 1000).all() and (u < v).all()

@@ -30,6 +30,7 @@ from scipy.sparse.csgraph import connected_components
 from .._grouping import group_quantile
 from ..graph import AccountGraph
 from ._leiden import isolated_igraph_rng, leiden_components, merge_dense, split_oversized
+from .._unique import unique
 
 __all__ = ["isolated_igraph_rng", "find_communities", "detach_weak_members", "attach_by_shared_signals",
            "split_oversized"]
@@ -136,11 +137,11 @@ def _split_large(
     es, ed = pos[graph.src[e]], pos[graph.dst[e]]
     sub = leiden_components(crank, es, ed, graph.link[e], resolution=resolution, seed=seed,
                             n_iterations=n_iterations)
-    n_leiden = int(np.unique(sub).size)
+    n_leiden = int(unique(sub).size)
     sub, n_merged = merge_dense(np.unique(sub, return_inverse=True)[1], es, ed, graph.link[e], merge_density)
     logger.info(
         "leiden: %d accounts in %d large components -> %d communities, %d rejoined by density >= %.2f -> %d",
-        len(nodes), int(crank.max()) + 1, n_leiden, n_merged, merge_density, int(np.unique(sub).size),
+        len(nodes), int(crank.max()) + 1, n_leiden, n_merged, merge_density, int(unique(sub).size),
     )
     return nodes, sub
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from .._unique import unique
 
 __all__ = [
     "DEFAULT_TYPE_WEIGHTS", "EVIDENCE_GROUPS", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES",
@@ -137,7 +138,7 @@ def type_caps(signal_type: np.ndarray, account: np.ndarray, degree_inc: np.ndarr
         if not m.any():
             continue
         acc = account[m]
-        holders = np.unique(account[signal_type == t])
+        holders = unique(account[signal_type == t])
         if len(holders) < min_accounts:
             continue
         d = degree_inc[m].astype(np.float64)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from .._unique import unique
 
 __all__ = ["ParquetRows", "parquet_files", "streamable_schema"]
 
@@ -84,7 +85,7 @@ class ParquetRows:
         firsts = np.array([g[2] for g in self._groups] + [self.n_rows], np.int64)
         which = np.searchsorted(firsts, rows, side="right") - 1
         parts = []
-        for k in np.unique(which).tolist():
+        for k in unique(which).tolist():
             f, g, first = self._groups[k]
             part = pq.ParquetFile(f).read_row_group(g, columns=self.columns)
             parts.append(part.take(pa.array(rows[which == k] - first)))

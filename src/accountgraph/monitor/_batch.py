@@ -30,6 +30,7 @@ from ..ingest import (
 )
 from ._codes import hash_text
 from ._state import NO_TS, State
+from .._unique import unique
 
 __all__ = ["Batch", "encode_batch", "read_batch"]
 
@@ -113,7 +114,7 @@ def encode_batch(state: State, b: Batch) -> int:
     n_ev = len(b.ev)
     b.ev_acc = glob[:n_ev]
     b.ac_acc = glob[n_ev:] if b.ac is not None else None
-    b.active = np.unique(b.ev_acc)
+    b.active = unique(b.ev_acc)
     if b.ev.model is not None and n_ev:
         mloc, muniq = factorize_sorted(b.ev.model)
         names = muniq.to_pylist()

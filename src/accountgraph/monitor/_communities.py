@@ -28,9 +28,11 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ..communities import attach_by_shared_signals, detach_weak_members, find_communities, isolated_igraph_rng
+from ..communities._leiden import edge_pairs
 from ..engines import PipelineConfig
 from ..graph import AccountGraph
 from ._state import State, unpack
+from .._unique import union, unique
 
 __all__ = ["WARM_ITERATIONS", "region_communities"]
 
@@ -52,10 +54,10 @@ def _affected(state: State, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     has_edge[state.e_dst] = True
     hit = np.zeros(int(comp.max()) + 1 if n else 0, bool)
     hit[comp[region[has_edge[region]]]] = True
-    accounts = np.union1d(np.flatnonzero(has_edge & hit[comp]), region)
+    accounts = union(np.flatnonzero(has_edge & hit[comp]), region)
     # Whole rings: members attached without links of their own are revisited with their ring.
-    rings = np.unique(state.ring[accounts])
-    accounts = np.union1d(accounts, np.flatnonzero(np.isin(state.ring, rings[rings >= 0])))
+    rings = unique(state.ring[accounts])
+    accounts = union(accounts, np.flatnonzero(np.isin(state.ring, rings[rings >= 0])))
     c = np.where(has_edge[accounts], comp[accounts], -1)
     return accounts, c
 
@@ -122,7 +124,7 @@ def _warm_leiden(state: State, cfg: PipelineConfig, accounts: np.ndarray, comp: 
     prev = state.ring[accounts[nodes]]
     start_key = np.where(prev >= 0, prev, -1 - accounts[nodes])  # previous ring, else alone
     init = _pair_ids(comp[nodes], start_key)
-    graph = igraph.Graph(n=len(nodes), edges=np.column_stack([es, ed]).tolist(), directed=False)
+    graph = igraph.Graph(n=len(nodes), edges=edge_pairs(es, ed), directed=False)
     with isolated_igraph_rng(cfg.seed):
         part = graph.community_leiden(objective_function="modularity", weights=w.tolist(), resolution=p.resolution,
                                       n_iterations=p.n_iterations if p.n_iterations > 0 else WARM_ITERATIONS,

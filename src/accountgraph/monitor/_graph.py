@@ -41,10 +41,11 @@ import numpy as np
 
 from .._hashing import splitmix64
 from ..engines import PipelineConfig
-from ._links import link_weights, refresh_substantial
-from ._pairs import PairTable, all_pairs, member_pairs
+from ._links import link_weights, refresh_substantial, type_counts
+from ._pairs import PairTable
 from ._policy import COORDINATED, policy, targets, type_weights
 from ._state import State, unpack
+from .._unique import unique
 
 __all__ = ["DRIFT", "relink", "rebuild_links"]
 
@@ -61,8 +62,13 @@ DRIFT = 0.01
 #: to 0.23; 2,000,000 (about a second of work) restores it.
 REFRESH_PER_EVENT = 4
 MIN_REFRESH = 2_000_000
+#: Table rows re-weighed per slice (bounds the working memory of re-weighing most of the table).
+_ROW_SLICE = 1 << 22
 #: Pairs generated per chunk (bounds the working memory of a large refresh).
 CHUNK_PAIRS = 8_000_000
+#: Pairs per chunk where a compiled pass applies them without materialising them (only the
+#: chunk's members are held, a few bytes per pair at most).
+KERNEL_CHUNK_PAIRS = 64_000_000
 _SHIFT = 16  # group key = signal << 16 | partition << 15 | bucket
 _PART2 = np.int64(1 << 15)
 
@@ -115,28 +121,20 @@ def _groups(s: np.ndarray, a: np.ndarray, logb: np.ndarray, mode: np.ndarray, se
     return _Groups(g[o], acc[o], src[o], b1[src[o]], p2[o])
 
 
-def _pairs_of(gr: _Groups, focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs of the groups (all, or those of ``focus`` members), each pair of a signal once."""
-    key, i, j = all_pairs(gr.g, gr.a, both=True) if focus is None else member_pairs(gr.g, gr.a, focus)
-    dup = gr.p2[i] & (gr.b1[i] == gr.b1[j])  # already paired in the first cut
-    return key[~dup], i[~dup], j[~dup]
+def _emit(table: PairTable, state: State, gr: _Groups, lam_by_sig: np.ndarray, sign: float) -> int:
+    """Add ``sign * lambda`` of each group's signal to all its pairs."""
+    sig = gr.g >> _SHIFT
+    return table.add_groups(gr.g, gr.a, gr.p2, gr.b1, np.zeros(len(sig), np.int8), state.sig_type[sig],
+                            np.zeros(len(sig)), sign * lam_by_sig[sig])
 
 
-def _emit(table: PairTable, state: State, gr: _Groups, lam_by_sig: np.ndarray, sign: float,
-          focus: np.ndarray | None = None) -> int:
-    """Add ``sign * lambda`` of each group's signal to its pairs (all pairs, or those of ``focus`` members)."""
-    key, i, _ = _pairs_of(gr, focus)
-    sig = gr.g[i] >> _SHIFT
-    return table.stage(key, state.sig_type[sig].astype(np.int64), sign * lam_by_sig[sig])
-
-
-def _chunks(sig: np.ndarray, weight: np.ndarray) -> list[np.ndarray]:
-    """Split signals so each chunk generates about :data:`CHUNK_PAIRS` pairs."""
+def _chunks(sig: np.ndarray, weight: np.ndarray, limit: int = CHUNK_PAIRS) -> list[np.ndarray]:
+    """Split signals so each chunk generates about ``limit`` pairs."""
     if not len(sig):
         return []
     cum = np.cumsum(weight)
-    cut = np.searchsorted(cum, np.arange(CHUNK_PAIRS, cum[-1], CHUNK_PAIRS))
-    return [c for c in np.split(sig, np.unique(cut)) if len(c)]
+    cut = np.searchsorted(cum, np.arange(limit, cum[-1], limit))
+    return [c for c in np.split(sig, unique(cut)) if len(c)]
 
 
 def _old_members(state: State, sig: np.ndarray, new_key: np.ndarray, dead_key: np.ndarray):
@@ -147,12 +145,6 @@ def _old_members(state: State, sig: np.ndarray, new_key: np.ndarray, dead_key: n
     d = dead_key[_isin_sorted(dead_key >> 32, np.sort(sig))] if len(dead_key) else dead_key
     k = np.sort(np.r_[k, d])
     return unpack(k)
-
-
-def _unique(x: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (one sort; numpy's hash-based unique is slower on int64 keys)."""
-    x = np.sort(x)
-    return x[np.r_[True, x[1:] != x[:-1]]] if len(x) else x
 
 
 def _isin_sorted(x: np.ndarray, sorted_ref: np.ndarray) -> np.ndarray:
@@ -178,18 +170,14 @@ def _drift(state: State, table: PairTable, sig: np.ndarray, lam_t: np.ndarray, n
     """
     out = []
     d = state.degree[sig].astype(np.float64)
-    for chunk in _chunks(sig, d * d / 2):
+    for chunk in _chunks(sig, d * d / 2, KERNEL_CHUNK_PAIRS):
         s, a = _with_departed(state, chunk, dead_key)
         k = (s << 32) | a
-        new, gone = _isin_sorted(k, new_key), _isin_sorted(k, dead_key)
+        flag = _isin_sorted(k, new_key).astype(np.int8) | (_isin_sorted(k, dead_key).astype(np.int8) << 1)
         gr = _groups(s, a, state.sig_logb[s], state.sig_mode[s], seed)
-        new, gone = new[gr.o], gone[gr.o]
-        key, i, j = _pairs_of(gr)
-        sg = gr.g[i] >> _SHIFT
-        la, lt = state.sig_lam[sg], lam_t[sg]
-        val = np.where(gone[i] | gone[j], np.where(new[i] | new[j], 0.0, -la),
-                       np.where(new[i] | new[j], lt, lt - la))
-        out.append(table.stage(key, state.sig_type[sg].astype(np.int64), val))
+        sg = gr.g >> _SHIFT
+        out.append(table.add_groups(gr.g, gr.a, gr.p2, gr.b1, flag[gr.o], state.sig_type[sg], state.sig_lam[sg],
+                                    lam_t[sg]))
     return out
 
 
@@ -201,7 +189,7 @@ def _refresh(state: State, table: PairTable, sig: np.ndarray, target: tuple[np.n
     out = _drift(state, table, sig[same], lam_t, new_key, dead_key, seed)
     moved = sig[~same]
     d = state.degree[moved].astype(np.float64)
-    for chunk in _chunks(moved, d * d):
+    for chunk in _chunks(moved, d * d, KERNEL_CHUNK_PAIRS):
         s, a = _old_members(state, chunk, new_key, dead_key)
         m = state.sig_mode[s] > 0
         gr = _groups(s[m], a[m], state.sig_logb[s[m]], state.sig_mode[s[m]], seed)
@@ -216,20 +204,12 @@ def _refresh(state: State, table: PairTable, sig: np.ndarray, target: tuple[np.n
 
 def _increment(state: State, table: PairTable, sig: np.ndarray, new_key: np.ndarray, dead_key: np.ndarray,
                seed: int) -> list[int]:
-    """Pairs formed by the new members (+lambda) and left by the departed ones (-lambda), applied scheme."""
-    out = []
-    n_change = np.bincount(np.r_[new_key >> 32, dead_key >> 32], minlength=state.n_signals)[sig]
-    for chunk in _chunks(sig, state.degree[sig].astype(np.float64) * np.maximum(n_change, 1)):
-        s, a = _members(state, chunk)
-        focus = _isin_sorted((s << 32) | a, new_key)
-        gr = _groups(s, a, state.sig_logb[s], state.sig_mode[s], seed)
-        out.append(_emit(table, state, gr, state.sig_lam, 1.0, focus[gr.o]))
-        s, a = _old_members(state, chunk, new_key, dead_key)
-        focus = _isin_sorted((s << 32) | a, dead_key)
-        if focus.any():
-            gr = _groups(s, a, state.sig_logb[s], state.sig_mode[s], seed)
-            out.append(_emit(table, state, gr, state.sig_lam, -1.0, focus[gr.o]))
-    return out
+    """Pairs formed by the new members (+lambda) and left by the departed ones (-lambda), applied scheme.
+
+    That is :func:`_drift` to the applied evidence itself: a pair of two staying members then
+    changes by ``lambda - lambda = 0`` and is skipped before it is looked up.
+    """
+    return _drift(state, table, sig, state.sig_lam, new_key, dead_key, seed)
 
 
 def _due(state: State, mode_t: np.ndarray, logb_t: np.ndarray, lam_t: np.ndarray, budget: float) -> np.ndarray:
@@ -275,38 +255,58 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
     target = targets(state, cfg, every, alpha)
     mode_t, logb_t, lam_t = target
     again = _due(state, mode_t, logb_t, lam_t, max(MIN_REFRESH, REFRESH_PER_EVENT * n_events))
-    touched = _unique(np.r_[new_key >> 32, dead_key >> 32])
+    touched = unique(np.r_[new_key >> 32, dead_key >> 32])
     inc = touched[~again[touched] & (state.sig_mode[touched] > 0)]
     _refresh(state, table, np.flatnonzero(again), target, new_key, dead_key, cfg.seed)
     _increment(state, table, inc, new_key, dead_key, cfg.seed)
     table.flush()
-    rows = table.take_touched()
     dirty = refresh_substantial(state, cfg, corr_accounts)
     if cfg.graph.promiscuity > 0:
         # an account that gained or lost signals of a type rebalances every pair it is in (filtering
         # the pairs whose balance factor actually moved was measured slower at seed scale: there the
         # accounts with new template families already cover nearly every pair)
         dirty = np.r_[dirty, unpack(new_key)[1], unpack(dead_key)[1]]
-    if len(dirty) and len(table):
-        mark = np.zeros(state.n_accounts, bool)
-        mark[dirty] = True
-        u, v = unpack(table.key)
-        hit = mark[u] | mark[v]
-        hit[rows] = True
-        rows = np.flatnonzero(hit)
-    old = table.link[rows].astype(np.float64)
-    new = link_weights(state, cfg, rows, alpha)
-    table.link[rows] = new
+    region, n_rows, n_moved = _reweigh(state, cfg, alpha, dirty)
     cut = cfg.graph.min_link
-    moved = ((old >= cut) != (new >= cut)) | ((new >= cut) & (np.abs(new - old) > 1e-6))
-    u, v = unpack(table.key[rows[moved]])
-    region = _unique(np.r_[u, v])
     table.drop_empty()
     _edges(state, cut)
     refreshed = np.flatnonzero(again)
     logger.info("monitor links: %d signals refreshed, %d grown/shrunk, %d pairs changed, %d links moved, %d pairs, "
-                "%d links", len(refreshed), len(inc), len(rows), int(moved.sum()), len(table), len(state.e_src))
+                "%d links", len(refreshed), len(inc), n_rows, n_moved, len(table), len(state.e_src))
     return region, refreshed
+
+
+def _reweigh(state: State, cfg: PipelineConfig, alpha: np.ndarray, dirty: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """New link weights of the touched rows and of every row of a ``dirty`` account, a slice of the table at a time.
+
+    Returns the accounts one of whose links moved (crossed ``min_link``, or changed above it), the
+    rows re-weighed and the rows that moved. Slices bound the working memory: the table holds tens
+    of millions of rows at seed scale and a daily update touches most of them.
+    """
+    t = state.pairs
+    cut = cfg.graph.min_link
+    mark = np.zeros(state.n_accounts, bool)
+    mark[dirty] = True
+    moved_acc = np.zeros(state.n_accounts, bool)
+    counts = type_counts(state) if cfg.graph.promiscuity > 0 else None
+    n_rows = n_moved = 0
+    for lo in range(0, len(t), _ROW_SLICE):
+        hi = min(lo + _ROW_SLICE, len(t))
+        hit = t.touched[lo:hi].copy()
+        if len(dirty):
+            u, v = unpack(t.key[lo:hi])
+            hit |= mark[u] | mark[v]
+        t.touched[lo:hi] = False
+        rows = lo + np.flatnonzero(hit)
+        old = t.link[rows].astype(np.float64)
+        new = link_weights(state, cfg, rows, alpha, counts)
+        t.link[rows] = new
+        moved = ((old >= cut) != (new >= cut)) | ((new >= cut) & (np.abs(new - old) > 1e-6))
+        u, v = unpack(t.key[rows[moved]])
+        moved_acc[u] = True
+        moved_acc[v] = True
+        n_rows, n_moved = n_rows + len(rows), n_moved + int(moved.sum())
+    return np.flatnonzero(moved_acc), n_rows, n_moved
 
 
 def _edges(state: State, cut: float) -> None:
@@ -325,13 +325,13 @@ def rebuild_links(state: State, cfg: PipelineConfig) -> None:
     state.pairs.ensure_types(len(state.type_names))
     sig = np.flatnonzero(state.sig_mode > 0)
     d = state.degree[sig].astype(np.float64)
-    for chunk in _chunks(sig, d * d):
+    for chunk in _chunks(sig, d * d, KERNEL_CHUNK_PAIRS):
         s, a = _members(state, chunk)
         gr = _groups(s, a, state.sig_logb[s], state.sig_mode[s], cfg.seed)
         _emit(state.pairs, state, gr, state.sig_lam, 1.0)
     state.pairs.flush()
     state.fam_count = np.bincount(state.subst[state.subst >= 0], minlength=state.n_signals).astype(np.int64)
-    rows = state.pairs.take_touched()
-    state.pairs.link = link_weights(state, cfg, np.arange(len(state.pairs)), alpha)
+    state.pairs.touched[:] = True
+    _reweigh(state, cfg, alpha, np.zeros(0, np.int64))
     state.pairs.drop_empty()
     _edges(state, cfg.graph.min_link)

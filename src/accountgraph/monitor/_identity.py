@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._state import State
+from .._unique import unique
 
 __all__ = ["STATUSES", "assign_rings"]
 
@@ -124,8 +125,8 @@ def assign_rings(state: State, accounts: np.ndarray, labels: np.ndarray) -> tupl
     for ci in fresh.tolist():
         status.setdefault(int(new_id[ci]), "new")
     state.ring[accounts] = np.append(new_id, -1)[np.where(cl >= 0, cl, k)]
-    alive = set(np.unique(state.ring[state.ring >= 0]).tolist())
-    for r in np.unique(prev[prev >= 0]).tolist():
+    alive = set(unique(state.ring[state.ring >= 0]).tolist())
+    for r in unique(prev[prev >= 0]).tolist():
         if r not in alive and r not in merged_away:
             rows.append((-1, r, "dissolved", 0))
     lineage = pd.DataFrame(rows, columns=["ring_id", "parent_id", "relation", "n_shared"])

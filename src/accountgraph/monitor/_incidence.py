@@ -24,6 +24,7 @@ from ..signals import SignalTable, extract_signals
 from ._batch import Batch
 from ._codes import hash_typed
 from ._state import Delta, State, pack, unpack
+from .._unique import unique
 
 __all__ = ["Changes", "batch_incidences", "expire_incidences", "merge_incidences"]
 
@@ -129,9 +130,9 @@ def merge_incidences(state: State, batch: tuple[np.ndarray, ...], active: np.nda
     if refresh.any():
         state.inc_last[refresh] = np.maximum(state.inc_last[refresh], state.last_ts[acc_all[refresh]])
         touched.append(state.inc_key[refresh])
-    delta.inc_rows = np.unique(np.concatenate(touched))
-    changed = np.unique(sig_new)
-    return Changes(changed, old_deg[changed], np.unique(acc_new))
+    delta.inc_rows = unique(np.concatenate(touched))
+    changed = unique(sig_new)
+    return Changes(changed, old_deg[changed], unique(acc_new))
 
 
 def _in_sorted(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -155,7 +156,7 @@ def expire_incidences(state: State, cutoff_us: int | None, delta: Delta) -> Chan
     keep = ~dead
     for name in ("inc_key", "inc_n", "inc_first", "inc_last", "inc_attr"):
         setattr(state, name, getattr(state, name)[keep])
-    changed = np.unique(sig)
+    changed = unique(sig)
     old = state.degree[changed].copy()
     state.degree -= np.bincount(sig, minlength=state.n_signals)
-    return Changes(changed, old, np.unique(acc))
+    return Changes(changed, old, unique(acc))

@@ -13,18 +13,19 @@ incidences' counts.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..engines import PipelineConfig
-from ..graph import EVIDENCE_GROUPS, pair_balance, rarity_weight
+from ..graph import EVIDENCE_GROUPS, rarity_weight
 from ._state import State, unpack
+from .._unique import unique
 
 __all__ = ["link_weights", "refresh_substantial", "type_counts", "weights_graph"]
 
 #: Incidences unpacked per chunk by :func:`type_counts` (bounds its working memory).
 _COUNT_CHUNK = 1 << 22
-#: Pair rows weighed per chunk by :func:`link_weights` (bounds its working memory).
-_ROW_CHUNK = 1 << 22
 
 
 def type_counts(state: State) -> np.ndarray:
@@ -42,72 +43,79 @@ def type_counts(state: State) -> np.ndarray:
     return out.reshape(state.n_accounts, nt)
 
 
-def link_weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def link_weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarray,
+                 counts: np.ndarray | None = None) -> np.ndarray:
     """Link weight of the given pair rows: strongest type per evidence group, summed, plus corroboration.
 
     As in the batch projection, each type's summed evidence of a pair is first scaled by
     :func:`accountgraph.graph.pair_balance` of the two accounts' signals of that type
-    (:func:`type_counts`).
+    (:func:`type_counts`; pass them when weighing the table a slice at a time). One compiled
+    pass over the rows, corroboration included (a daily update at seed scale re-weighs tens
+    of millions of them).
     """
     p = float(cfg.graph.promiscuity)
-    counts = type_counts(state) if p > 0 and len(rows) else None
-    groups: dict[str, list[int]] = {}
-    for i, name in enumerate(state.type_names[: state.pairs.evidence.shape[1]]):
-        groups.setdefault(EVIDENCE_GROUPS.get(name, name), []).append(i)
-    w = np.zeros(len(rows), np.float32)
-    for lo in range(0, len(rows), _ROW_CHUNK):  # bounded working memory: a chunk of rows at a time
-        w[lo: lo + _ROW_CHUNK] = _weights(state, cfg, rows[lo: lo + _ROW_CHUNK], alpha, counts, groups)
-    return w
-
-
-def _weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarray, counts: np.ndarray | None,
-             groups: dict[str, list[int]]) -> np.ndarray:
     t = state.pairs
-    ev = t.evidence[rows]
-    # A pair has evidence in one or two types, mostly: each type is computed on its rows only.
-    nz = [np.flatnonzero(ev[:, c]) for c in range(ev.shape[1])]
-    p = float(cfg.graph.promiscuity)
-    if counts is not None and ev.shape[1]:
-        u, v = unpack(t.key[rows])
-        for c in range(min(ev.shape[1], counts.shape[1])):
-            x = nz[c]
-            ev[x, c] = (ev[x, c] * pair_balance(counts[u[x], c], counts[v[x], c], p)).astype(np.float32)
-    w = np.zeros(len(rows), np.float32)
-    for cols in groups.values():
-        g = np.zeros(len(rows), np.float32)  # evidence is >= 0, so each type's term is too
-        for c in cols:
-            if alpha[c] > 0:
-                x = nz[c]
-                g[x] = np.maximum(g[x], np.float32(alpha[c]) * -np.expm1(-ev[x, c]))
-        w += g
-    c = cfg.graph.corroboration
-    if c > 0 and state.subst.shape[1] and (state.subst >= 0).any():
-        # Corroboration adds at most c: below min_link - c a pair stays no link whatever it adds,
-        # so only the others are looked at (their stored weight is then the batch's exactly).
-        near = np.flatnonzero(w >= cfg.graph.min_link - c)
-        u, v = unpack(t.key[rows[near]])
-        has = state.subst[:, 0] >= 0
-        m = near[has[u] & has[v]]
-        if len(m):
-            uu, vv = unpack(t.key[rows[m]])
-            w[m] += np.float32(c) * _shared_focus(state, uu, vv).astype(np.float32)
-    return w
+    nt = t.evidence.shape[1]
+    if p <= 0 or not len(rows):
+        counts = np.zeros((0, 0), np.int64)
+    elif counts is None:
+        counts = type_counts(state)
+    names = [EVIDENCE_GROUPS.get(name, name) for name in state.type_names[:nt]]
+    order = list(dict.fromkeys(names))  # groups numbered in the order of their first type
+    group = np.array([order.index(g) for g in names], np.int64)
+    rows = np.ascontiguousarray(rows, np.int64)
+    # Corroboration adds at most c: below min_link - c a pair stays no link whatever it adds, so
+    # only the others look for a template family substantial to both (their weight is the batch's).
+    c = float(cfg.graph.corroboration)
+    corr = c > 0 and state.subst.shape[1] > 0 and bool((state.subst >= 0).any())
+    subst = state.subst if corr else np.full((0, 1), -1, np.int64)
+    return _weights_kernel()(t.evidence, t.key, rows, counts, p, np.asarray(alpha[:nt], np.float32), group,
+                             max(len(order), 1), corr, c, float(cfg.graph.min_link) - c, subst, state.fam_count,
+                             state.degree)
 
 
-def _shared_focus(state: State, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Largest focus of a template family substantial to both accounts of each pair (0 if none)."""
-    a, b = state.subst[u], state.subst[v]
-    users = np.maximum(state.degree, 1).astype(np.float64)
-    best = np.zeros(len(u))
-    for x in range(a.shape[1]):
-        fa = a[:, x]
-        ok = fa >= 0
-        for y in range(b.shape[1]):
-            hit = ok & (fa == b[:, y])
-            if hit.any():
-                f = np.where(hit, fa, 0)
-                best = np.where(hit, np.maximum(best, state.fam_count[f] / users[f]), best)
-    return best
+@functools.cache
+def _weights_kernel():  # type: ignore[no-untyped-def]
+    """The compiled per-row link weight (numba, loaded on first use)."""
+    from numba import njit
+
+    @njit(nogil=True, cache=True)
+    def weights(ev, key, rows, counts, p, alpha, group, n_groups,  # type: ignore[no-untyped-def]
+                corr, c, near, subst, fam_count, degree):
+        out = np.zeros(len(rows), np.float32)
+        best = np.zeros(n_groups, np.float32)
+        balance = counts.shape[0] > 0
+        for q in range(len(rows)):
+            r = rows[q]
+            u, v = key[r] >> 32, key[r] & 0xFFFFFFFF
+            best[:] = 0.0
+            for t in range(ev.shape[1]):
+                e = ev[r, t]
+                if e == 0.0 or alpha[t] <= 0.0:
+                    continue
+                if balance and t < counts.shape[1]:  # pair_balance, as the batch projection scales it
+                    a, b = np.float64(counts[u, t]), np.float64(counts[v, t])
+                    e = np.float32(e * min(1.0, np.sqrt(p * min(a, b) / max(max(a, b), 1.0))))
+                x = alpha[t] * np.float32(-np.expm1(-np.float64(e)))
+                if x > best[group[t]]:
+                    best[group[t]] = x
+            total = np.float32(0.0)
+            for g in range(n_groups):
+                total += best[g]
+            if corr and total >= near and subst[u, 0] >= 0 and subst[v, 0] >= 0:
+                focus = 0.0  # the largest focus of a family substantial to both (shared_family_focus)
+                for x in range(subst.shape[1]):
+                    f = subst[u, x]
+                    if f < 0:
+                        continue
+                    for y in range(subst.shape[1]):
+                        if subst[v, y] == f:
+                            focus = max(focus, fam_count[f] / max(np.float64(degree[f]), 1.0))
+                total += np.float32(c) * np.float32(focus)
+            out[q] = total
+        return out
+
+    return weights
 
 
 def refresh_substantial(state: State, cfg: PipelineConfig, accounts: np.ndarray) -> np.ndarray:
@@ -123,7 +131,7 @@ def refresh_substantial(state: State, cfg: PipelineConfig, accounts: np.ndarray)
     if "template" not in state.type_names or not len(accounts):
         return np.zeros(0, np.int64)
     t = state.type_names.index("template")
-    accounts = np.unique(accounts)
+    accounts = unique(accounts)
     lo = np.searchsorted(state.inc_key, accounts << 32)
     hi = np.searchsorted(state.inc_key, (accounts + 1) << 32)
     n = hi - lo

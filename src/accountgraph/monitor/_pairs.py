@@ -7,9 +7,11 @@ it the link weight. ``E_t`` is a sum, so a monitor can keep it and add only
 what an update changes: ``+lambda`` for the pairs a new member of a signal
 forms, ``-lambda`` for those a departing member leaves, and, when a signal's
 rarity weight has drifted, the difference over its pairs. This module holds
-the pair table (sorted ``u << 32 | v`` keys with ``u < v``, one float32
-column per signal type) and the vectorised generators of the pairs of groups
-of accounts: all pairs, or the pairs a subset of members forms with the rest.
+the pair table (``u << 32 | v`` keys with ``u < v`` behind a hash index, one
+float32 column per signal type) and its compiled group pass
+(:meth:`PairTable.add_groups`), which walks the pairs of groups of accounts and
+changes their evidence without ever materialising them: a daily update at seed
+scale changes tens of millions of pairs.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._keys import pack
 
-__all__ = ["PairTable", "all_pairs", "member_pairs"]
+__all__ = ["PairTable"]
 
 _TYPE_BITS = np.int64(4)
 _TYPE_MASK = np.int64(15)
@@ -33,62 +34,11 @@ EMPTY = 1e-5
 MAX_TYPES = 16
 
 
-def _layout(group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For elements sorted by group: each group's start and size, and each element's position in its group."""
-    n = len(group)
-    if not n:
-        e = np.zeros(0, np.int64)
-        return e, e, e
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    pos = np.arange(n) - np.repeat(starts, sizes)
-    return starts, sizes, pos
-
-
-def all_pairs(group: np.ndarray, acc: np.ndarray, both: bool = False) -> tuple[np.ndarray, ...]:
-    """Every pair inside each group: ``(pair keys, element index of its first member[, of its second])``.
-
-    ``group`` and ``acc`` are sorted by group; ``sum d (d - 1) / 2`` pairs.
-    """
-    starts, sizes, pos = _layout(group)
-    if not len(acc):
-        e = np.zeros(0, np.int64)
-        return (e, e, e) if both else (e, e)
-    size_of = np.repeat(sizes, sizes)
-    cnt = size_of - 1 - pos
-    i = np.repeat(np.arange(len(acc)), cnt)
-    j = i + 1 + (np.arange(len(i)) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    a, b = acc[i], acc[j]
-    key = pack(np.minimum(a, b), np.maximum(a, b))
-    return (key, i, j) if both else (key, i)
-
-
-def member_pairs(group: np.ndarray, acc: np.ndarray, focus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs each ``focus`` element forms with the other members of its group (each pair once).
-
-    Returns ``(pair keys, element index of the focus member, of the other)``; ``sum_focus (d - 1)``
-    candidates, minus pairs of two focus members counted twice.
-    """
-    starts, sizes, pos = _layout(group)
-    f = np.flatnonzero(focus)
-    if not len(f):
-        e = np.zeros(0, np.int64)
-        return e, e, e
-    size_of = np.repeat(sizes, sizes)
-    start_of = np.repeat(starts, sizes)
-    cnt = size_of[f] - 1
-    i = np.repeat(f, cnt)
-    k = np.arange(len(i)) - np.repeat(np.cumsum(cnt) - cnt, cnt)  # 0 .. d-2: skip the element itself
-    j = start_of[i] + k + (k >= pos[i])
-    keep = ~focus[j] | (j > i)
-    i, j = i[keep], j[keep]
-    a, b = acc[i], acc[j]
-    return pack(np.minimum(a, b), np.maximum(a, b)), i, j
-
-
 class _Kernels(NamedTuple):
     probe: Any  # (slots, keys, n, q, insert) -> (rows, n): rows of q's keys, appending the missing ones if insert
     rebuild: Any  # (slots, keys, n): re-index the first n keys
+    groups: Any  # (slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, type, la, lt, start) -> (n, stop, ...)
+    compact: Any  # (keys, ev, link, touched, n) -> rows kept: drop the empty rows in place
 
 
 @functools.cache
@@ -140,7 +90,105 @@ def _kernels() -> _Kernels:
                 s = (s + 1) & mask
             slots[s] = r
 
-    return _Kernels(probe, rebuild)
+    return _Kernels(probe, rebuild, _group_kernel(slot), _compact_kernel())
+
+
+def _group_kernel(slot: Any) -> Any:
+    """The group pass (compiled; ``slot`` is the index's hash)."""
+    from numba import njit
+
+    @njit(nogil=True, cache=True)
+    def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la, lt, start):  # type: ignore[no-untyped-def]
+        """Add every in-group pair's value straight into the table, from group ``start`` on.
+
+        Stops before a group whose pairs might not fit the row buffers or keep the index half
+        empty; returns ``(rows, first group not done, pairs applied, rows emptied)``.
+        """
+        mask = len(slots) - 1
+        m = len(group)
+        nt = ev.shape[1]
+        applied = 0
+        emptied = 0
+        g0 = start
+        while g0 < m:
+            g1 = g0 + 1
+            while g1 < m and group[g1] == group[g0]:
+                g1 += 1
+            size = g1 - g0
+            most = n + size * (size - 1) // 2
+            if most > len(keys) or 2 * most > len(slots):
+                return n, g0, applied, emptied
+            for i in range(g0, g1):
+                for j in range(i + 1, g1):
+                    if p2[i] and b1[i] == b1[j]:
+                        continue  # the pair was formed in the first cut already
+                    f = flag[i] | flag[j]
+                    if f & 2:
+                        val = 0.0 if f & 1 else -la[i]
+                    else:
+                        val = lt[i] if f & 1 else lt[i] - la[i]
+                    if val == 0.0:
+                        continue
+                    u, v = acc[i], acc[j]
+                    k = (min(u, v) << 32) | max(u, v)
+                    s = slot(k, mask)
+                    while True:
+                        r = slots[s]
+                        if r < 0:
+                            r = n
+                            slots[s] = r
+                            keys[r] = k
+                            ev[r, :] = 0.0
+                            link[r] = 0.0
+                            n += 1
+                            break
+                        if keys[r] == k:
+                            break
+                        s = (s + 1) & mask
+                    t = typ[i]
+                    was = ev[r, t]
+                    now = max(was + np.float32(val), np.float32(0.0))
+                    ev[r, t] = now
+                    touched[r] = True
+                    applied += 1
+                    if was > EMPTY and now <= EMPTY:
+                        empty = True
+                        for c in range(nt):
+                            if ev[r, c] > EMPTY:
+                                empty = False
+                                break
+                        emptied += empty
+            g0 = g1
+        return n, g0, applied, emptied
+
+    return groups
+
+
+
+def _compact_kernel() -> Any:
+    """Drop the empty rows in place, keeping the others' order; returns the rows kept (compiled)."""
+    from numba import njit
+
+    @njit(nogil=True, cache=True)
+    def compact(keys, ev, link, touched, n):  # type: ignore[no-untyped-def]
+        w = 0
+        for r in range(n):
+            empty = True
+            for c in range(ev.shape[1]):
+                if ev[r, c] > EMPTY:
+                    empty = False
+                    break
+            if empty:
+                continue
+            if w != r:
+                keys[w] = keys[r]
+                ev[w, :] = ev[r, :]
+                link[w] = link[r]
+                touched[w] = touched[r]
+            w += 1
+        return w
+
+    return compact
 
 
 class PairTable:
@@ -220,7 +268,7 @@ class PairTable:
             ev[: self._n] = self._ev[: self._n]
             self._ev = ev
         if 2 * need > len(self._slots):
-            size = 1 << int(np.ceil(np.log2(max(4 * need, 16))))
+            size = 1 << int(np.ceil(np.log2(max(2 * need, 16))))  # 4 B a slot: 2-4 slots a row
             if size > np.iinfo(np.int32).max:
                 raise MemoryError("pair table index past 2**31 slots")
             self._slots = np.empty(size, np.int32)
@@ -295,6 +343,37 @@ class PairTable:
             self._n_empty += int((self._ev[emptied] <= EMPTY).all(axis=1).sum())
         return len(flat)
 
+    def add_groups(self, group: np.ndarray, acc: np.ndarray, p2: np.ndarray, b1: np.ndarray, flag: np.ndarray,
+                   type_: np.ndarray, lam_old: np.ndarray, lam_new: np.ndarray) -> int:
+        """Change the evidence of every pair inside each group, in one compiled pass (nothing queued).
+
+        Elements are sorted by ``group``; each carries its account, its signal's type and the
+        signal's applied (``lam_old``) and target (``lam_new``) evidence. A pair of two staying
+        members gets ``lam_new - lam_old``; one with a new member (``flag`` bit 1) ``lam_new``;
+        one with a departed member (bit 2) ``-lam_old``; one with both, nothing. Pairs of the
+        second cut of a sampled signal (``p2``) whose members share their first-cut bucket
+        (``b1``) are skipped (formed there already). Removing a signal's contribution with
+        ``lam_new = 0``, or adding one with ``lam_old = 0``, are the special cases.
+
+        Returns the number of (pair, type) cells changed. The pairs are never materialised: a
+        refresh touching tens of millions of pairs costs their probes, not arrays of them.
+        """
+        k = _kernels().groups
+        args = (np.ascontiguousarray(group, np.int64), np.ascontiguousarray(acc, np.int64),
+                np.ascontiguousarray(p2, np.bool_), np.ascontiguousarray(b1, np.int64),
+                np.ascontiguousarray(flag, np.int8), np.ascontiguousarray(type_, np.int64),
+                np.ascontiguousarray(lam_old, np.float64), np.ascontiguousarray(lam_new, np.float64))
+        start, total = 0, 0
+        while start < len(group):
+            self._n, start, applied, emptied = k(self._slots, self._key, self._ev, self._link, self._touched,
+                                                 self._n, *args, start)
+            total += applied
+            self._n_empty += emptied
+            if start < len(group):  # the next group may not fit: grow (buffers by half at least) and go on
+                size = int(np.searchsorted(args[0], args[0][start], side="right")) - start
+                self._reserve(size * (size - 1) // 2 + 1)
+        return total
+
     def take_touched(self) -> np.ndarray:
         """Rows changed since the last call (and clear the marks)."""
         rows = np.flatnonzero(self.touched)
@@ -304,20 +383,15 @@ class PairTable:
     def drop_empty(self) -> None:
         """Remove the rows whose evidence has all (numerically) gone, once they are 5 % of the table.
 
-        :meth:`add` counts the rows it empties; until the count passes 5 % an empty row is
+        :meth:`add` and :meth:`add_groups` count the rows they empty; until the count passes 5 % an empty row is
         harmless (its link weight is 0, and it is reused if the pair comes back); then one
         pass compacts the table and rebuilds its index.
         """
         if self._n_empty <= 0.05 * self._n:
             return
-        keep = ~(self.evidence <= EMPTY).all(axis=1)
         self._n_empty = 0
-        n = int(keep.sum())
+        n = _kernels().compact(self._key, self._ev, self._link, self._touched, self._n)
         if n == self._n:
             return
-        self._key[:n] = self.key[keep]
-        self._ev[:n] = self.evidence[keep]
-        self._link[:n] = self.link[keep]
-        self._touched[:n] = self.touched[keep]
         self._n = n
         _kernels().rebuild(self._slots, self._key, self._n)

@@ -34,6 +34,7 @@ from ._codes import Codes, hash_typed
 from ._state import SEGMENT_COLUMNS, Delta, EventSegment, State, pack, unpack
 from ._graph import rebuild_links
 from ._store import StateDir
+from .._unique import union
 
 __all__ = ["load_state", "save_state"]
 
@@ -59,7 +60,7 @@ def _delta_kept(store: StateDir, seq: int, name: str, entry: dict[str, Any] | No
 def _incidence_tables(state: State, d: Delta) -> tuple[pa.Table, pa.Table]:
     full = _table(key=state.inc_key, n=state.inc_n, first=state.inc_first, last=state.inc_last,
                   attr=state.inc_attr, dead=np.zeros(len(state.inc_key), bool))
-    keys = np.union1d(d.inc_rows, d.inc_dead)
+    keys = union(d.inc_rows, d.inc_dead)
     pos = np.minimum(np.searchsorted(state.inc_key, keys), max(len(state.inc_key) - 1, 0))
     alive = (state.inc_key[pos] == keys) if len(state.inc_key) else np.zeros(len(keys), bool)
     p = np.where(alive, pos, 0)

@@ -34,6 +34,7 @@ from ..scoring import (add_team_blocks, apply_model, cluster_features, infrastru
                        member_scores)
 from ..signals import cluster_pairs
 from ._state import State, unpack
+from .._unique import union, unique
 
 __all__ = ["REFERENCE_EVENTS", "reference_events", "rings_to_rescore", "score_rings"]
 
@@ -143,7 +144,7 @@ def rings_to_rescore(state: State, moved: dict[int, int], status: dict[int, str]
     ev_count : ndarray of int64
         Kept events per ring id.
     """
-    live = np.unique(state.ring[state.ring >= 0])
+    live = unique(state.ring[state.ring >= 0])
     if state.rings.empty:
         return live
     t = state.rings.set_index("ring_id")
@@ -159,4 +160,4 @@ def rings_to_rescore(state: State, moved: dict[int, int], status: dict[int, str]
     again = ((mv >= np.maximum(1, RESCORE_CHANGE * sc_acc)) | merged
              | (ev_count[known] >= (1 + RESCORE_GROWTH) * np.maximum(sc_ev, 1))
              | (~row["flagged"].to_numpy(bool) & (act[known] | (mv > 0))))
-    return np.union1d(live[~np.isin(live, known)], known[again])
+    return union(live[~np.isin(live, known)], known[again])

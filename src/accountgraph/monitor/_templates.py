@@ -35,6 +35,7 @@ from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, band_keys, lsh_params, shingle_signatures
 from ..templates import TemplateParams
 from ._state import Delta, State
+from .._unique import unique
 
 __all__ = ["REPS", "SINGLETON_MEMORY_US", "batch_families", "expire_families"]
 
@@ -123,7 +124,7 @@ def _components(state: State, keys: np.ndarray, n_d: int) -> tuple[np.ndarray, n
         pos = np.minimum(np.searchsorted(state.fam_key, flat), len(state.fam_key) - 1)
         found = state.fam_key[pos] == flat
         hit_fam[found] = state.fam_key_fam[pos[found]]
-    fams = np.unique(hit_fam[hit_fam >= 0])
+    fams = unique(hit_fam[hit_fam >= 0])
     codes, _ = pd.factorize(flat, sort=False)
     leader = np.empty(int(codes.max()) + 1 if codes.size else 0, np.int64)
     leader[codes[::-1]] = owner[::-1]
@@ -150,7 +151,7 @@ def _family_ids(state: State, comp: np.ndarray, fams: np.ndarray, hashes: np.nda
         # New families ranked by their smallest signature hash (order-free).
         smallest = np.full(n_comp, np.iinfo(np.uint64).max, np.uint64)
         np.minimum.at(smallest, comp_d[new], hashes[new])
-        new_comps = np.unique(comp_d[new])
+        new_comps = unique(comp_d[new])
         rank = np.empty(n_comp, np.int64)
         rank[new_comps[np.argsort(smallest[new_comps], kind="stable")]] = np.arange(len(new_comps))
         fam[new] = state.next_family_id + rank[comp_d[new]]
@@ -210,7 +211,7 @@ def _record(state: State, fam_d: np.ndarray, keys: np.ndarray, hashes: np.ndarra
     last = np.full(len(batch_f), np.iinfo(np.int64).min)
     np.maximum.at(last, np.searchsorted(batch_f, family[family >= 0]), ts[family >= 0])
     f_of_d, distinct = np.unique(fam_d, return_counts=True)
-    new_f = np.setdiff1d(batch_f, ids)
+    new_f = np.setdiff1d(unique(batch_f), unique(ids), assume_unique=True)
     table = pd.concat([fams, pd.DataFrame({
         "family": new_f, "prompts": np.zeros(len(new_f), np.int64), "distinct": np.zeros(len(new_f), np.int64),
         "reps": np.zeros(len(new_f), np.int64), "last_seen": np.full(len(new_f), np.iinfo(np.int64).min),
@@ -257,7 +258,7 @@ def _name_families(table: pd.DataFrame, fam_d: np.ndarray, first_row: np.ndarray
                    p: TemplateParams) -> None:
     """Give families that now hold two or more prompts a representative text (one from this batch)."""
     need = table["representative"].isna().to_numpy() & (table["prompts"].to_numpy() >= 2)
-    want = np.intersect1d(table["family"].to_numpy()[need], fam_d)
+    want = np.intersect1d(unique(table["family"].to_numpy()[need]), unique(fam_d), assume_unique=True)
     if not len(want):
         return
     sel = np.isin(fam_d, want)

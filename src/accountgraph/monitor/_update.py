@@ -38,6 +38,7 @@ from ._rings import refresh_rings, ring_sizes, update_flags
 from ._scoring import rings_to_rescore, score_rings
 from ._state import Delta, EventSegment, State, unpack
 from ._templates import batch_families, expire_families
+from .._unique import union, unique
 
 __all__ = ["Outcome", "apply_update"]
 
@@ -119,14 +120,14 @@ def _dead_template_accounts(state: State, delta: Delta) -> np.ndarray:
     if "template" not in state.type_names or not len(delta.dead_sig_key):
         return np.zeros(0, np.int64)
     sig, acc = unpack(delta.dead_sig_key)
-    return np.unique(acc[state.sig_type[sig] == state.type_names.index("template")])
+    return unique(acc[state.sig_type[sig] == state.type_names.index("template")])
 
 
 def _new_loners(state: State, delta: Delta) -> np.ndarray:
     """Accounts in no ring that joined a projected signal (candidates for attachment)."""
     sig, acc = unpack(delta.new_sig_key)
     acc = acc[state.sig_mode[sig] > 0]
-    return np.unique(acc[state.ring[acc] < 0])
+    return unique(acc[state.ring[acc] < 0])
 
 
 def _apply_seeds(state: State, seeds: np.ndarray | None) -> None:
@@ -159,14 +160,14 @@ def apply_update(state: State, cfg: PipelineConfig, b: Batch, horizon_us: int | 
     expire_families(state, cutoff, delta)
     expire_events(state, cutoff)
     clock.lap("signals")
-    corr = np.unique(np.r_[b.ev_acc[family >= 0] if family is not None else np.zeros(0, np.int64),
+    corr = unique(np.r_[b.ev_acc[family >= 0] if family is not None else np.zeros(0, np.int64),
                            _dead_template_accounts(state, delta)])
     region, delta.sig_changed = relink(state, cfg, delta.new_sig_key, delta.dead_sig_key, corr, len(b.ev))
     graph = weights_graph(state, cfg)
     clock.lap("graph")
     before = ring_sizes(state)
     loners = _new_loners(state, delta)
-    accounts, labels = region_communities(state, cfg, np.union1d(region, loners), graph, warm=warm_start)
+    accounts, labels = region_communities(state, cfg, union(region, loners), graph, warm=warm_start)
     prev = state.ring[accounts].copy()
     clock.lap("communities")
     lineage, status = assign_rings(state, accounts, labels)

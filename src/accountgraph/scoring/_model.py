@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .._exceptions import InvalidParameterError
+from .._unique import unique
 
 __all__ = ["LogisticModel", "RingModel", "fit_logistic", "default_model", "load_model"]
 
@@ -169,7 +170,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, features: tuple[str, ...] | li
     if x.ndim != 2 or len(x) != len(y) or x.shape[1] != len(features):
         raise InvalidParameterError(
             f"fit_logistic needs x of shape (n, {len(features)}) and y of length n; got {x.shape} and {y.shape}")
-    if not np.isin(y, (0.0, 1.0)).all() or len(np.unique(y)) < 2:
+    if not np.isin(y, (0.0, 1.0)).all() or len(unique(y)) < 2:
         raise InvalidParameterError("fit_logistic needs labels 0 and 1, both present")
     w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     w = w / w.mean()

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._util import ZipfSampler, hex_text, unique_u64
+from .._unique import unique
 
 __all__ = ["World", "MODELS", "NEW_MODEL", "WEBMAIL", "TZS", "TZ_WEIGHTS", "phone_for_tz",
            "card_text", "ip_block"]
@@ -64,7 +65,7 @@ def phone_for_tz(rng: np.random.Generator, tz: np.ndarray) -> np.ndarray:
     """Pick a plausible phone prefix index for each UTC offset."""
     tz = np.asarray(tz)
     out = np.empty(tz.size, dtype=np.int64)
-    for z in np.unique(tz):
+    for z in unique(tz):
         m = tz == z
         opts = np.array([_PHONE_INDEX[p] for p in _PHONES.get(int(z), _PHONES[0])])
         out[m] = opts[rng.integers(0, opts.size, int(m.sum()))]
@@ -127,7 +128,7 @@ class World:
     def _exits(self, prefixes: list[tuple[int, int]], n: int) -> np.ndarray:
         pick = np.array(prefixes)[self.rng.integers(0, len(prefixes), n)]
         base = ip_block(pick[:, 0], pick[:, 1], self.rng.integers(0, 256, n))
-        return np.unique(base + self.rng.integers(1, 255, n).astype(np.uint32))
+        return unique(base + self.rng.integers(1, 255, n).astype(np.uint32))
 
     def residential_ips(self, n: int) -> np.ndarray:
         """Random home addresses in the residential ISP blocks (dense blocks favoured)."""

@@ -15,6 +15,7 @@ from ._pools import TZ_WEIGHTS, TZS, UNIVERSITIES, WEBMAIL, World, phone_for_tz
 from ._spec import Scenario
 from ._text import FAMILIES, TemplateBank
 from ._timeline import Profiles
+from .._unique import unique
 
 __all__ = ["Population", "KINDS", "add_legit", "add_enterprises", "add_automation"]
 
@@ -145,7 +146,7 @@ def add_legit(pop: Population) -> None:
     home = w.residential_ips(n_hh)
     lease = np.where(rng.random(n_hh) < 0.5, np.inf, np.maximum(rng.exponential(10 * 24, n_hh), 12))
     static = np.isinf(lease)
-    pop.legit_static_ips = np.unique(home[static])
+    pop.legit_static_ips = unique(home[static])
     multi = np.bincount(hh_of, minlength=n_hh) > 1
     shares_card = (multi & (rng.random(n_hh) < 0.6))[hh_of]
     owner = np.where(shares_card, first_member[hh_of], np.arange(n))

@@ -16,6 +16,7 @@ from ._pools import NEW_MODEL, World, phone_for_tz, voip_phone
 from ._population import Population
 from ._spec import RingTactic
 from ._text import FAMILIES, vocabulary
+from .._unique import unique
 
 __all__ = ["add_rings"]
 
@@ -152,7 +153,7 @@ def _exits(pop: Population, rng: np.random.Generator, tactic: RingTactic, head: 
         exits = np.r_[_residential_exits(pop, rng, tactic, head, tactic.proxy_pool - n_dc),
                       _datacenter_exits(pop, n_dc)]
     # Disjoint from the ring's other heads (random draws can land on the same host).
-    exits = np.unique(exits)
+    exits = unique(exits)
     exits = exits[~np.isin(exits, taken)]
     if exits.size == 0:
         exits = w.residential_ips(1)

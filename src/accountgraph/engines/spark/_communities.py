@@ -37,6 +37,7 @@ from ...communities import CommunityParams, component_seed, detach_weak_members,
 from ...graph import AccountGraph
 from ._components import connected_components
 from ._session import dense_index
+from ..._unique import unique
 
 __all__ = ["spark_communities"]
 
@@ -155,7 +156,7 @@ def _split_community(verts: pd.DataFrame, edges: pd.DataFrame, p: CommunityParam
         lab = np.arange(n, dtype=np.int64)
     pending = _pending(lab, max_size if r + 1 < _SPLIT_ROUNDS else None)
     kept, n_det = _detach_final(lab, pending, _local_graph(n, es, ed, link), p)
-    return _rows(nodes, base + rank * (n_acc + 1) + lab, kept, pending, n_det, int(np.unique(lab).size))
+    return _rows(nodes, base + rank * (n_acc + 1) + lab, kept, pending, n_det, int(unique(lab).size))
 
 
 def _split_round(mem: Any, edges: Any, node_key: Any, p: CommunityParams, seed: int, r: int, base: int,

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from ...graph import STATUS_NAMES, AccountGraph
 from ...views import cluster_templates, evidence_tables
+from ..._unique import unique
 
 __all__ = ["assignments_df", "cluster_signals_df", "sort_signals", "top_evidence"]
 
@@ -110,7 +111,7 @@ def top_evidence(keep: np.ndarray, assignments: Any, ids: Any, ev: Any, acc_cl: 
     evidence["population"] = _population(ev, acc_cl, has_output)
     tpl = pd.DataFrame()
     if has_family:
-        fams = np.unique(family[family >= 0])
+        fams = unique(family[family >= 0])
         fdf = spark.createDataFrame([(int(f),) for f in fams] or [(-9,)], "family long")
         tpl = templates.join(F.broadcast(fdf), "family").toPandas().sort_values("family").reset_index(drop=True)
     per_cluster = cluster_templates(acc_cid, ea, family if has_family else None, tpl)

@@ -1,0 +1,27 @@
+"""The sort-based :func:`accountgraph._unique.unique` / :func:`union` against NumPy's ``unique`` / ``union1d``."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from accountgraph._unique import union, unique
+
+dtypes = st.sampled_from([np.int64, np.int32, np.uint64, np.uint32, np.int8, np.bool_, np.float64])
+
+
+@settings(max_examples=200, deadline=None)
+@given(dtypes.flatmap(lambda dt: hnp.arrays(dt, st.integers(0, 60))))
+def test_unique_is_numpys(x):
+    got, want = unique(x), np.unique(x)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(0, 40), elements=st.integers(-50, 50)),
+       hnp.arrays(np.int64, st.integers(0, 40), elements=st.integers(-50, 50)))
+def test_union_is_numpys(a, b):
+    np.testing.assert_array_equal(union(a, b), np.union1d(a, b))
