@@ -67,15 +67,14 @@ class _Kernels(NamedTuple):
 def _compiled() -> _Kernels:
     from numba import njit
 
+    room = _room_kernel()
+
     @njit(nogil=True, cache=True)
     def cross(acc_start, acc_hub, acc_grp, block_end, s_acc, s_sig, group, n_sig):  # type: ignore[no-untyped-def]
         cnt = np.zeros(n_sig, np.int64)
         touched = np.empty(n_sig, np.int64)
         n_t = 0
-        cap = 1024
-        oa = np.empty(cap, np.int64)
-        ob = np.empty(cap, np.int64)
-        oc = np.empty(cap, np.int64)
+        oa, ob, oc = np.empty(1024, np.int64), np.empty(1024, np.int64), np.empty(1024, np.int64)
         n_out = 0
         r = 0
         while r < len(s_sig):
@@ -96,11 +95,7 @@ def _compiled() -> _Kernels:
                     cnt[o] += 1
                 r += 1
             row = np.sort(touched[:n_t])
-            if n_out + n_t > cap:
-                cap = max(2 * cap, n_out + n_t)
-                oa2, ob2, oc2 = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
-                oa2[:n_out], ob2[:n_out], oc2[:n_out] = oa[:n_out], ob[:n_out], oc[:n_out]
-                oa, ob, oc = oa2, ob2, oc2
+            oa, ob, oc = room(oa, ob, oc, n_out, n_t)
             for o in row:
                 oa[n_out], ob[n_out], oc[n_out] = h, o, cnt[o]
                 n_out += 1
@@ -108,10 +103,26 @@ def _compiled() -> _Kernels:
             n_t = 0
         return oa[:n_out].copy(), ob[:n_out].copy(), oc[:n_out].copy()
 
-    return _Kernels(cross, _union_kernel())
+    return _Kernels(cross, _union_kernel(room))
 
 
-def _union_kernel() -> Any:
+def _room_kernel() -> Any:
+    """Room for ``need`` more rows in three growable int64 output buffers (doubling; compiled)."""
+    from numba import njit
+
+    @njit(nogil=True, cache=True)
+    def room(a, b, c, n, need):  # type: ignore[no-untyped-def]
+        if n + need <= len(a):
+            return a, b, c
+        cap = max(2 * len(a), n + need)
+        a2, b2, c2 = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
+        a2[:n], b2[:n], c2[:n] = a[:n], b[:n], c[:n]
+        return a2, b2, c2
+
+    return room
+
+
+def _union_kernel(room: Any) -> Any:
     """The compiled loop of :func:`_union_counts` (numba, loaded on first use, through :func:`_compiled`)."""
     from numba import njit
 
@@ -120,10 +131,7 @@ def _union_kernel() -> Any:
         mark = np.zeros(n_sig, np.bool_)
         seen = np.zeros(n_grp, np.bool_)
         cnt = np.zeros(n_grp, np.int64)
-        cap = 1024
-        oa = np.empty(cap, np.int64)
-        og = np.empty(cap, np.int64)
-        oc = np.empty(cap, np.int64)
+        oa, og, oc = np.empty(1024, np.int64), np.empty(1024, np.int64), np.empty(1024, np.int64)
         n_out = 0
         r = 0
         while r < len(s_sig):
@@ -146,11 +154,7 @@ def _union_kernel() -> Any:
                 r += 1
             for q in range(a_start[h], a_start[h + 1]):
                 mark[a_b[q]] = False
-            if n_out + n_grp > cap:
-                cap = max(2 * cap, n_out + n_grp)
-                oa2, og2, oc2 = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
-                oa2[:n_out], og2[:n_out], oc2[:n_out] = oa[:n_out], og[:n_out], oc[:n_out]
-                oa, og, oc = oa2, og2, oc2
+            oa, og, oc = room(oa, og, oc, n_out, n_grp)
             for g in range(n_grp):
                 if cnt[g] > 0:
                     oa[n_out], og[n_out], oc[n_out] = h, g, cnt[g]

@@ -56,28 +56,30 @@ def _kernels() -> _Kernels:
         x ^= x >> np.uint64(33)
         return np.int64(x & np.uint64(mask))
 
+    @njit(nogil=True, cache=True, inline="always")
+    def find(slots, keys, k, n, insert):  # type: ignore[no-untyped-def]
+        """Row of key ``k`` (-1: not held) and the row count; appended at row ``n`` when ``insert``."""
+        mask = len(slots) - 1
+        s = slot(k, mask)
+        while True:
+            r = slots[s]
+            if r < 0:
+                if not insert:
+                    return -1, n
+                slots[s] = n
+                keys[n] = k
+                return n, n + 1
+            if keys[r] == k:
+                return r, n
+            s = (s + 1) & mask
+
     @njit(nogil=True, cache=True)
     def probe(slots, keys, n, q, insert):  # type: ignore[no-untyped-def]
         """Row of each key of ``q`` and the new row count; a key not held is appended at row
         ``n, n + 1, ...`` when ``insert``, else gets -1."""
-        mask = len(slots) - 1
-        rows = np.full(len(q), -1, np.int64)
+        rows = np.empty(len(q), np.int64)
         for i in range(len(q)):
-            k = q[i]
-            s = slot(k, mask)
-            while True:
-                r = slots[s]
-                if r < 0:
-                    if insert:
-                        slots[s] = n
-                        keys[n] = k
-                        rows[i] = n
-                        n += 1
-                    break
-                if keys[r] == k:
-                    rows[i] = r
-                    break
-                s = (s + 1) & mask
+            rows[i], n = find(slots, keys, q[i], n, insert)
         return rows, n
 
     @njit(nogil=True, cache=True)
@@ -90,11 +92,11 @@ def _kernels() -> _Kernels:
                 s = (s + 1) & mask
             slots[s] = r
 
-    return _Kernels(probe, rebuild, _group_kernel(slot), _compact_kernel())
+    return _Kernels(probe, rebuild, _group_kernel(find), _compact_kernel())
 
 
-def _group_kernel(slot: Any) -> Any:
-    """The group pass (compiled; ``slot`` is the index's hash)."""
+def _group_kernel(find: Any) -> Any:
+    """The group pass (compiled; ``find`` is the index's lookup-or-append)."""
     from numba import njit
 
     @njit(nogil=True, cache=True)
@@ -104,7 +106,6 @@ def _group_kernel(slot: Any) -> Any:
         Stops before a group whose pairs might not fit the row buffers or keep the index half
         empty; returns ``(rows, first group not done, pairs applied, rows emptied)``.
         """
-        mask = len(slots) - 1
         m = len(group)
         nt = ev.shape[1]
         applied = 0
@@ -131,20 +132,11 @@ def _group_kernel(slot: Any) -> Any:
                         continue
                     u, v = acc[i], acc[j]
                     k = (min(u, v) << 32) | max(u, v)
-                    s = slot(k, mask)
-                    while True:
-                        r = slots[s]
-                        if r < 0:
-                            r = n
-                            slots[s] = r
-                            keys[r] = k
-                            ev[r, :] = 0.0
-                            link[r] = 0.0
-                            n += 1
-                            break
-                        if keys[r] == k:
-                            break
-                        s = (s + 1) & mask
+                    r, grown = find(slots, keys, k, n, True)
+                    if grown > n:  # appended rows start empty (compaction leaves stale tails)
+                        ev[r, :] = 0.0
+                        link[r] = 0.0
+                        n = grown
                     t = typ[i]
                     was = ev[r, t]
                     now = max(was + np.float32(val), np.float32(0.0))
