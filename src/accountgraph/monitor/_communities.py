@@ -27,8 +27,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from ..communities import attach_by_shared_signals, detach_weak_members, find_communities, isolated_igraph_rng
-from ..communities._leiden import edge_pairs
+from ..communities import (attach_by_shared_signals, detach_weak_members, edge_pairs, find_communities,
+                           isolated_igraph_rng)
 from ..engines import PipelineConfig
 from ..graph import AccountGraph
 from ._state import State, unpack
