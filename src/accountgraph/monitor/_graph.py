@@ -64,11 +64,9 @@ REFRESH_PER_EVENT = 4
 MIN_REFRESH = 2_000_000
 #: Table rows re-weighed per slice (bounds the working memory of re-weighing most of the table).
 _ROW_SLICE = 1 << 22
-#: Pairs generated per chunk (bounds the working memory of a large refresh).
-CHUNK_PAIRS = 8_000_000
-#: Pairs per chunk where a compiled pass applies them without materialising them (only the
-#: chunk's members are held, a few bytes per pair at most).
-KERNEL_CHUNK_PAIRS = 64_000_000
+#: Pairs per chunk of signals: the compiled pass applies them without materialising them (only
+#: the chunk's members are held, a few bytes per pair at most).
+CHUNK_PAIRS = 64_000_000
 _SHIFT = 16  # group key = signal << 16 | partition << 15 | bucket
 _PART2 = np.int64(1 << 15)
 
@@ -128,12 +126,12 @@ def _emit(table: PairTable, state: State, gr: _Groups, lam_by_sig: np.ndarray, s
                             np.zeros(len(sig)), sign * lam_by_sig[sig])
 
 
-def _chunks(sig: np.ndarray, weight: np.ndarray, limit: int = CHUNK_PAIRS) -> list[np.ndarray]:
-    """Split signals so each chunk generates about ``limit`` pairs."""
+def _chunks(sig: np.ndarray, weight: np.ndarray) -> list[np.ndarray]:
+    """Split signals so each chunk generates about :data:`CHUNK_PAIRS` pairs."""
     if not len(sig):
         return []
     cum = np.cumsum(weight)
-    cut = np.searchsorted(cum, np.arange(limit, cum[-1], limit))
+    cut = np.searchsorted(cum, np.arange(CHUNK_PAIRS, cum[-1], CHUNK_PAIRS))
     return [c for c in np.split(sig, unique(cut)) if len(c)]
 
 
@@ -170,7 +168,7 @@ def _drift(state: State, table: PairTable, sig: np.ndarray, lam_t: np.ndarray, n
     """
     out = []
     d = state.degree[sig].astype(np.float64)
-    for chunk in _chunks(sig, d * d / 2, KERNEL_CHUNK_PAIRS):
+    for chunk in _chunks(sig, d * d / 2):
         s, a = _with_departed(state, chunk, dead_key)
         k = (s << 32) | a
         flag = _isin_sorted(k, new_key).astype(np.int8) | (_isin_sorted(k, dead_key).astype(np.int8) << 1)
@@ -189,7 +187,7 @@ def _refresh(state: State, table: PairTable, sig: np.ndarray, target: tuple[np.n
     out = _drift(state, table, sig[same], lam_t, new_key, dead_key, seed)
     moved = sig[~same]
     d = state.degree[moved].astype(np.float64)
-    for chunk in _chunks(moved, d * d, KERNEL_CHUNK_PAIRS):
+    for chunk in _chunks(moved, d * d):
         s, a = _old_members(state, chunk, new_key, dead_key)
         m = state.sig_mode[s] > 0
         gr = _groups(s[m], a[m], state.sig_logb[s[m]], state.sig_mode[s[m]], seed)
@@ -259,7 +257,6 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
     inc = touched[~again[touched] & (state.sig_mode[touched] > 0)]
     _refresh(state, table, np.flatnonzero(again), target, new_key, dead_key, cfg.seed)
     _increment(state, table, inc, new_key, dead_key, cfg.seed)
-    table.flush()
     dirty = refresh_substantial(state, cfg, corr_accounts)
     if cfg.graph.promiscuity > 0:
         # an account that gained or lost signals of a type rebalances every pair it is in (filtering
@@ -325,11 +322,10 @@ def rebuild_links(state: State, cfg: PipelineConfig) -> None:
     state.pairs.ensure_types(len(state.type_names))
     sig = np.flatnonzero(state.sig_mode > 0)
     d = state.degree[sig].astype(np.float64)
-    for chunk in _chunks(sig, d * d, KERNEL_CHUNK_PAIRS):
+    for chunk in _chunks(sig, d * d):
         s, a = _members(state, chunk)
         gr = _groups(s, a, state.sig_logb[s], state.sig_mode[s], cfg.seed)
         _emit(state.pairs, state, gr, state.sig_lam, 1.0)
-    state.pairs.flush()
     state.fam_count = np.bincount(state.subst[state.subst >= 0], minlength=state.n_signals).astype(np.int64)
     state.pairs.touched[:] = True
     _reweigh(state, cfg, alpha, np.zeros(0, np.int64))

@@ -26,8 +26,6 @@ __all__ = ["PairTable"]
 
 _TYPE_BITS = np.int64(4)
 _TYPE_MASK = np.int64(15)
-#: Queued evidence changes merged at once (bounds the memory of a large refresh).
-FLUSH_CELLS = 20_000_000
 #: Evidence at or below this is none (float32 sums of +lambda and -lambda leave residues).
 EMPTY = 1e-5
 #: Most signal types a pair table holds (evidence cells are keyed ``pair << 4 | type``).
@@ -219,8 +217,6 @@ class PairTable:
         self._touched = np.zeros(0, bool)
         self._slots = np.full(16, -1, np.int32)
         self._n_empty = 0
-        self._buf: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._buf_n = 0
         if evidence is not None and len(evidence):
             raise ValueError("PairTable starts empty; add pairs with add()")
 
@@ -265,21 +261,6 @@ class PairTable:
                 raise MemoryError("pair table index past 2**31 slots")
             self._slots = np.empty(size, np.int32)
             _kernels().rebuild(self._slots, self._key, self._n)
-
-    def stage(self, key: np.ndarray, type_: np.ndarray, value: np.ndarray) -> int:
-        """Queue evidence changes; they are merged (one sort, one pass) at :meth:`flush`."""
-        self._buf.append((key, type_, np.asarray(value, np.float64)))
-        self._buf_n += len(key)
-        if self._buf_n >= FLUSH_CELLS:
-            self.flush()
-        return len(key)
-
-    def flush(self) -> None:
-        """Merge the queued changes into the table."""
-        if self._buf:
-            k, t, v = (np.concatenate(c) for c in zip(*self._buf))
-            self._buf, self._buf_n = [], 0
-            self.add(k, t, v)
 
     def __len__(self) -> int:
         return self._n
