@@ -61,6 +61,7 @@ SEED_SETS: dict[str, list[int]] = {
     "evaluation-7": list(range(8000, 8040)),
     # committed 2026-12-06 00:40 UTC after evaluation-7's run was opened, before any run on it
     "evaluation-8": list(range(9000, 9040)),
+    # committed 2026-12-06 05:00 UTC after evaluation-8 worlds 9004 and 9022 were opened, before any run on it
     "evaluation-9": list(range(10000, 10040)),
 }
 #: Seeds only ever scored for reporting (every evaluation set).
