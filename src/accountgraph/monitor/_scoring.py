@@ -111,7 +111,7 @@ def score_rings(state: State, cfg: PipelineConfig, ring_ids: np.ndarray,
         degree=graph.degree,
     )
     infra, ip_sig, present = infrastructure_masks(state.type_names, state.sig_type, graph.weight)
-    feats = add_team_blocks(feats, acc, sig, n_ev, acc_cluster, pairs, infra, ip_sig, cfg.scoring.team_gate, present)
+    feats = add_team_blocks(feats, acc, sig, n_ev, acc_cluster, pairs, infra, ip_sig, cfg.scoring.team_block_candidates, present)
     feats = apply_model(feats, len(acc_cluster), cfg.scoring, load_model(cfg.scoring.model))
     if state.known_bad.any():
         feats = apply_known_bad(feats, acc_cluster, state.known_bad)

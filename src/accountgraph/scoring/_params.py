@@ -41,11 +41,10 @@ class ScoringParams(ParamsBase):
         A cluster of at most this many accounts whose accounts send at least this many
         requests per active day (mean), and sends at least ``team_anchor`` of its traffic
         from its 3 busiest addresses, is an automation team (an owner's few API keys),
-        never a ring: its ``team_gate`` is 0. Up to four times as many such accounts are a
-        team too when 90 % of their traffic comes from 3 addresses (a host, not a proxy pool),
-        or when they average four times the rate (a ring spreads its load: no ring cluster of
-        at most 20 accounts on the tuning worlds averages 200 requests a day; 148 automation
-        clusters do).
+        never a ring: its ``team_gate`` is 0. Up to four times as many accounts are a team
+        too when 90 % of their traffic comes from 3 addresses (a host, not a proxy pool) at
+        ``team_host_rate`` or more, or, in an input with no address at all, when they
+        average four times this rate (nothing else tells a host from a proxy pool there).
     team_anchor : float, default 0.5
         The share of its traffic that a cluster of at most ``team_gate[0]`` accounts must
         send from its 3 busiest addresses to be gated as a team: an owner's few API keys
@@ -55,6 +54,15 @@ class ScoringParams(ParamsBase):
         0.91) and the busy ring clusters of 3 to 20 accounts at most 0.48 (two-account ring
         clusters, which the size gate zeroes anyway, up to 0.71). A cluster with no known
         address is gated as before.
+    team_host_rate : float, default 20.0
+        Requests per account-day from which a cluster of at most ``4 * team_gate[0]``
+        accounts that sends 90 % of its traffic from 3 addresses (one host), or whose every
+        infrastructure block is such a team, is gated as automation. Lower than
+        ``team_gate[1]``: a team is defined by its host, and an owner's keys on one host at
+        20-50 a day (a quiet pipeline) are no ring. On the tuning worlds the ring clusters on
+        one host (hydra heads of 2-5 accounts behind a few datacenter exits) average at most
+        7.7 requests a day, the benign ones on one host 20-50 (enterprise teams, automation
+        keys), one of which scored 0.350 against a threshold of 0.352 before.
     infra_gate : (float, float), default (0.25, 0.5)
         Ramp on ``infra_block_share``, the share of a cluster's accounts in its largest
         group of accounts that share infrastructure (exact addresses, cards, devices;
@@ -88,6 +96,7 @@ class ScoringParams(ParamsBase):
     spread_gate: tuple[float, float] = (1000.0, 400.0)
     team_gate: tuple[int, float] = (5, 50.0)
     team_anchor: float = 0.5
+    team_host_rate: float = 20.0
     infra_gate: tuple[float, float] = (0.25, 0.5)
     max_account_share: float = 0.1
     share_gate_min: int = 1000
@@ -100,10 +109,18 @@ class ScoringParams(ParamsBase):
         "max_account_share": Interval(float, 0, 1, "right"),
         "team_gate": Pair(Interval(float, 0, None)),
         "team_anchor": Interval(float, 0, 1),
+        "team_host_rate": Interval(float, 0, None),
         "infra_gate": Pair(Interval(float, 0, 1)),
         "share_gate_min": Interval(int, 1, None),
         "min_member_score": Interval(float, 0, 1),
     }
+
+    @property
+    def team_block_candidates(self) -> tuple[int, float]:
+        """``(n, rate)``: clusters of more than ``n`` accounts at ``rate`` requests per account-day
+        or more are the ones the team gate examines block by block
+        (:func:`~accountgraph.scoring.add_team_blocks`)."""
+        return self.team_gate[0], self.team_host_rate
 
     def __post_init__(self) -> None:
         super().__post_init__()

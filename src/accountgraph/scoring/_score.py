@@ -47,13 +47,14 @@ times, no model release, no IPs) contributes 0 and is listed in ``missing``.
   thousand requests a day are automation, however scripted;
 * automation team: a cluster of at most 5 accounts sending at least 50 requests per
   account-day, at least half of it from its 3 busiest addresses (or from no known address),
-  is an owner's few API keys (a ring head rotating proxy exits is not), and so is one of at
-  most 20 such accounts that sends 90 % of its traffic from its 3 busiest addresses (a host or an office, not a proxy
-  pool) or averages 200 requests per account-day (a ring spreads its load); so is a cluster
-  of any size at that rate whose accounts, split into blocks by the infrastructure they
-  share, form blocks of at most 5 accounts that each send 90 % of their traffic from their
-  3 busiest addresses: separate teams glued only by a common prompt template (columns
-  ``team_block_max`` and ``team_block_ip_top_share``, :func:`team_blocks`) (``team_gate``);
+  is an owner's few API keys (a ring head rotating proxy exits is not); so is one of at most
+  20 accounts at 20 or more a day (``team_host_rate``) that sends 90 % of its traffic from
+  its 3 busiest addresses (a host or an office, not a proxy pool), or, with no address known
+  at all, averages 200 a day; so is a cluster of any size at 20 or more a day whose
+  accounts, split into blocks by the infrastructure they share, form blocks of at most 5
+  accounts that each send 90 % of their traffic from their 3 busiest addresses: separate
+  teams glued only by a common prompt template (columns ``team_block_max`` and
+  ``team_block_ip_top_share``, :func:`team_blocks`) (``team_gate``);
 * infrastructure: ``ramp(infra_block_share, 0.25, 0.5)``: a cluster in which no group of
   accounts sharing exact infrastructure (addresses, cards, devices) holds half its accounts
   is strangers linked by content alone, not one operator (``infra_gate``; not applied to
@@ -244,21 +245,23 @@ def apply_model(feats: pd.DataFrame, n_accounts_total: int, params: ScoringParam
     share_gate = ((n_acc <= params.max_account_share * max(n_accounts_total, 1))
                   | (n_acc < params.share_gate_min)).astype(np.float64)
     team_n, team_rate = params.team_gate
+    host_rate = params.team_host_rate
     top_raw = df["ip_top_share"].to_numpy(np.float64) if "ip_top_share" in df else np.full(k, np.nan)
     top_ip = np.nan_to_num(top_raw)
+    no_ip = np.isnan(top_raw)
     # a few keys are a team when they run from their owner's hosts: half their traffic from 3
     # addresses, or no address known to say otherwise (a ring head rotating proxy exits is not)
-    anchored = np.isnan(top_raw) | (top_ip >= params.team_anchor)
-    # up to 4x as many accounts are a team too on one host (90% of traffic from 3 addresses), or
-    # at 4x the rate: no ring cluster of <= 20 accounts on the tuning worlds averages 200 a day
-    team = (rate >= team_rate) & (((n_acc <= team_n) & anchored)
-                                  | ((n_acc <= 4 * team_n) & ((top_ip >= 0.9) | (rate >= 4 * team_rate))))
+    anchored = no_ip | (top_ip >= params.team_anchor)
+    team = (rate >= team_rate) & (n_acc <= team_n) & anchored
+    # up to 4x as many accounts on one host (90% of traffic from 3 addresses) at a machine's rate;
+    # with no address known at all, at 4x the team rate
+    team |= (n_acc <= 4 * team_n) & (((top_ip >= 0.9) & (rate >= host_rate)) | (no_ip & (rate >= 4 * team_rate)))
     if "team_block_max" in df and "team_block_ip_top_share" in df:
         # several teams glued by a common template: every infrastructure block is a team on its host
         blk = df["team_block_max"].to_numpy(np.float64)
         blk_ip = df["team_block_ip_top_share"].to_numpy(np.float64)
         with np.errstate(invalid="ignore"):
-            team |= (rate >= team_rate) & (blk <= team_n) & (blk_ip >= 0.9)
+            team |= (rate >= host_rate) & (blk <= team_n) & (blk_ip >= 0.9)
     team_gate = 1.0 - team.astype(np.float64)
     infra_gate = np.ones(k)
     if "infra_block_share" in df:

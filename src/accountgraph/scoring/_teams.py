@@ -12,7 +12,8 @@ weight above zero; not a template family nor a network prefix) form *blocks*. Tw
 * Separate automation teams (an owner's few API keys on one host) that run the same agent
   framework send near-identical prompt templates, so the template family links them into
   one cluster. A cluster whose every block is a team (at most ``team_n`` accounts that send
-  at least 90 % of their traffic from their three busiest addresses) is a set of teams, and
+  at least 90 % of their traffic from their three busiest addresses, at ``team_host_rate``
+  requests per account-day or more) is a set of teams, and
   the team gate of :func:`apply_model` treats it as one.
 """
 
@@ -167,7 +168,7 @@ def infrastructure_masks(type_names: list[str] | tuple[str, ...], signal_type: n
 
 def add_team_blocks(feats: pd.DataFrame, account: np.ndarray, signal: np.ndarray, n_events: np.ndarray,
                     acc_cluster: np.ndarray, pairs: ClusterPairs, infra: np.ndarray, ip: np.ndarray,
-                    team_gate: tuple[int, float], present: np.ndarray) -> pd.DataFrame:
+                    candidates: tuple[int, float], present: np.ndarray) -> pd.DataFrame:
     """``feats`` with the :data:`TEAM_BLOCK_COLUMNS` (:func:`team_blocks`).
 
     ``infra_block_share`` (the largest block's share of the cluster's accounts; NaN for
@@ -176,10 +177,11 @@ def add_team_blocks(feats: pd.DataFrame, account: np.ndarray, signal: np.ndarray
     :func:`apply_model`: a ring shares its infrastructure across its accounts, while
     strangers glued by a niche template share none. The address shares are
     computed for the clusters the team gate could apply to only: more than
-    ``team_gate[0]`` accounts averaging at least ``team_gate[1]`` events per
-    account-day (smaller ones are teams already).
+    ``candidates[0]`` accounts averaging at least ``candidates[1]`` events per
+    account-day (:attr:`ScoringParams.team_block_candidates`; smaller clusters are
+    judged whole).
     """
-    team_n, team_rate = team_gate
+    team_n, team_rate = candidates
     rate = np.nan_to_num(feats["events_per_account_day"].to_numpy(np.float64))
     n_acc = feats["n_accounts"].to_numpy()
     cand = np.flatnonzero((rate >= team_rate) & (n_acc > team_n))

@@ -193,6 +193,42 @@ def test_a_small_busy_cluster_is_a_team_on_its_hosts_but_not_when_it_rotates_exi
     assert at0["team_gate"] == 0
 
 
+def _one_cluster(acc, ts, n_keys, ev_ip, params=None):
+    return score_clusters(n_clusters=1, acc_cluster=np.zeros(n_keys, np.int64), ev_account=acc, ev_ts_us=ts,
+                          ev_output=np.full(len(acc), 900), ev_family=None, created_us=None, ev_ip=ev_ip,
+                          **({"params": params} if params else {})).loc[0]
+
+
+@pytest.mark.parametrize(("n_keys", "per_day", "gated"), [
+    (4, 40, True),    # a quiet pipeline: an owner's keys on one host under the busy-team rate
+    (12, 25, True),   # up to 4x team_gate[0] keys on one host
+    (4, 5, False),    # a ring's head behind a few exits at a human rate is not a team
+    (21, 40, False),  # more keys than a team
+])
+def test_a_cluster_on_one_host_is_a_team_from_the_host_rate(n_keys, per_day, gated):
+    """90 % of the traffic from 3 addresses at ``team_host_rate`` (20) a day or more is a team of
+    at most 20 keys, even under the busy-team rate of ``team_gate`` (50)."""
+    rng = np.random.default_rng(n_keys * 100 + per_day)
+    acc, ts = _cluster_events(rng, n_keys, per_day * 14, scripted=True)
+    row = _one_cluster(acc, ts, n_keys, rng.integers(0, 2, len(acc)))
+    assert row["ip_top_share"] >= 0.9 and (row["team_gate"] == 0) == gated, (n_keys, per_day)
+    # the rate is a parameter: above the cluster's rate the host alone no longer makes a team
+    hi = _one_cluster(acc, ts, n_keys, rng.integers(0, 2, len(acc)), ScoringParams(team_host_rate=per_day * 2.0))
+    assert hi["team_gate"] == 1 or n_keys <= 5 and per_day >= 50
+
+
+def test_a_busy_hydra_head_on_a_few_exits_is_not_a_team_however_busy():
+    """Ten keys at 220 a day sending 60-80 % of their traffic from 3 of 8 proxy exits are a ring's
+    head, not a team: a rate alone gates a cluster only when no address is known at all."""
+    rng = np.random.default_rng(11)
+    n_keys = 10
+    acc, ts = _cluster_events(rng, n_keys, 220 * 14, scripted=True)
+    exits = rng.choice(8, len(acc), p=[0.3, 0.2, 0.2, 0.1, 0.05, 0.05, 0.05, 0.05])
+    head = _one_cluster(acc, ts, n_keys, exits)
+    assert 0.5 < head["ip_top_share"] < 0.9 and head["team_gate"] == 1
+    assert _one_cluster(acc, ts, n_keys, np.full(len(acc), -1))["team_gate"] == 0
+
+
 def test_per_day_rate_of_an_input_shorter_than_a_day_is_extrapolated():
     """Five keys seen for one hour at 30 requests each run at 720 a day: a team, not a ring of 30 a day."""
     rng = np.random.default_rng(7)

@@ -94,7 +94,8 @@ def _features(n_acc: float, rate: float, blk: float, blk_ip: float) -> pd.DataFr
     (5, 0.95, 60.0, True),
     (6, 1.0, 80.0, False),    # a block larger than a team
     (3, 0.5, 80.0, False),    # blocks rotating over many exits: not on one host
-    (3, 1.0, 20.0, False),    # at a human rate the team gate does not apply
+    (3, 1.0, 25.0, True),     # a quiet pipeline on its host (``team_host_rate`` 20)
+    (3, 1.0, 5.0, False),     # at a human rate the team gate does not apply
     (np.nan, np.nan, 80.0, False),  # not examined: no gate
 ])
 def test_team_gate_reads_the_blocks(blk, blk_ip, rate, gated):

@@ -207,7 +207,7 @@ def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int
     feats["signal_concentration"] = signal_concentration(pairs, graph.degree, n_cl)
     infra, ip, present = infrastructure_masks(sig.type_names, sig.signal_type, graph.weight)
     feats = add_team_blocks(feats, sig.account, sig.signal, sig.n_events, acc_cluster, pairs, infra, ip,
-                            cfg.scoring.team_gate, present)
+                            cfg.scoring.team_block_candidates, present)
     feats = apply_model(feats, len(acc_cluster), cfg.scoring, load_model(cfg.scoring.model))
     return feats, created, pairs
 

@@ -173,7 +173,7 @@ def score_spark(ev: Any, acc_cl: Any, created: Any | None, n_accounts: int, para
     if inc is not None and signals is not None and n_clusters:
         f["signal_concentration"] = _concentration(inc, acc_cl, signals, n_clusters)
         if sig_types is not None and type_names is not None:
-            f = team_spark(f, inc, acc_cl, signals, sig_types, type_names, params.team_gate, n_batches)
+            f = team_spark(f, inc, acc_cl, signals, sig_types, type_names, params.team_block_candidates, n_batches)
     return apply_model(f, n_accounts, params, load_model(params.model))
 
 
@@ -221,17 +221,18 @@ def _team_batch(pdf: pd.DataFrame, type_names: list[str], cand: np.ndarray) -> p
 
 
 def team_spark(f: pd.DataFrame, inc: Any, acc_cl: Any, signals: Any, sig_types: Any, type_names: list[str],
-               team_gate: tuple[int, float], n_batches: int) -> pd.DataFrame:
+               candidates: tuple[int, float], n_batches: int) -> pd.DataFrame:
     """``f`` with the team-block columns (:func:`accountgraph.scoring.add_team_blocks`), computed in the executors.
 
     Every cluster's incidences meet per batch of clusters in ``applyInPandas``
     (:func:`accountgraph.scoring.team_blocks` there); the address shares are computed for
-    the clusters the team gate could apply to (more than ``team_gate[0]`` accounts at
-    ``team_gate[1]`` events per account-day or more). One row per cluster reaches the driver.
+    the clusters the team gate could apply to (more than ``candidates[0]`` accounts at
+    ``candidates[1]`` events per account-day or more, ``ScoringParams.team_block_candidates``).
+    One row per cluster reaches the driver.
     """
     from pyspark.sql import functions as F
 
-    team_n, team_rate = team_gate
+    team_n, team_rate = candidates
     rate = np.nan_to_num(f["events_per_account_day"].to_numpy(np.float64))
     n_acc = f["n_accounts"].to_numpy()
     cand = np.flatnonzero((rate >= team_rate) & (n_acc > team_n)).astype(np.int64)  # cluster-sized, in the closure
