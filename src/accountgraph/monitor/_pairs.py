@@ -35,150 +35,16 @@ MAX_TYPES = 16
 class _Kernels(NamedTuple):
     probe: Any  # (slots, keys, n, q, insert) -> (rows, n): rows of q's keys, appending the missing ones if insert
     rebuild: Any  # (slots, keys, n): re-index the first n keys
-    groups: Any  # (slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, type, la, lt, start) -> (n, stop, ...)
-    compact: Any  # (keys, ev, link, touched, n) -> rows kept: drop the empty rows in place
+    groups: Any  # (slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, type, la, lt, start, eps) -> (n, stop, ...)
+    compact: Any  # (keys, ev, link, touched, n, eps) -> rows kept: drop the empty rows in place
 
 
 @functools.cache
 def _kernels() -> _Kernels:
-    """The hash index's compiled loops (numba, loaded on first use)."""
-    from numba import njit
+    """The hash index's compiled loops (numba, loaded on first use: :mod:`._pair_kernels`)."""
+    from ._pair_kernels import compact, groups, probe, rebuild
 
-    @njit(nogil=True, cache=True, inline="always")
-    def slot(k, mask):  # type: ignore[no-untyped-def]
-        x = np.uint64(k)
-        x ^= x >> np.uint64(33)
-        x *= np.uint64(0xFF51AFD7ED558CCD)
-        x ^= x >> np.uint64(33)
-        x *= np.uint64(0xC4CEB9FE1A85EC53)
-        x ^= x >> np.uint64(33)
-        return np.int64(x & np.uint64(mask))
-
-    @njit(nogil=True, cache=True, inline="always")
-    def find(slots, keys, k, n, insert):  # type: ignore[no-untyped-def]
-        """Row of key ``k`` (-1: not held) and the row count; appended at row ``n`` when ``insert``."""
-        mask = len(slots) - 1
-        s = slot(k, mask)
-        while True:
-            r = slots[s]
-            if r < 0:
-                if not insert:
-                    return -1, n
-                slots[s] = n
-                keys[n] = k
-                return n, n + 1
-            if keys[r] == k:
-                return r, n
-            s = (s + 1) & mask
-
-    @njit(nogil=True, cache=True)
-    def probe(slots, keys, n, q, insert):  # type: ignore[no-untyped-def]
-        """Row of each key of ``q`` and the new row count; a key not held is appended at row
-        ``n, n + 1, ...`` when ``insert``, else gets -1."""
-        rows = np.empty(len(q), np.int64)
-        for i in range(len(q)):
-            rows[i], n = find(slots, keys, q[i], n, insert)
-        return rows, n
-
-    @njit(nogil=True, cache=True)
-    def rebuild(slots, keys, n):  # type: ignore[no-untyped-def]
-        mask = len(slots) - 1
-        slots[:] = -1
-        for r in range(n):
-            s = slot(keys[r], mask)
-            while slots[s] >= 0:
-                s = (s + 1) & mask
-            slots[s] = r
-
-    return _Kernels(probe, rebuild, _group_kernel(find), _compact_kernel())
-
-
-def _group_kernel(find: Any) -> Any:
-    """The group pass (compiled; ``find`` is the index's lookup-or-append)."""
-    from numba import njit
-
-    @njit(nogil=True, cache=True)
-    def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la, lt, start):  # type: ignore[no-untyped-def]
-        """Add every in-group pair's value straight into the table, from group ``start`` on.
-
-        Stops before a group whose pairs might not fit the row buffers or keep the index half
-        empty; returns ``(rows, first group not done, pairs applied, rows emptied)``.
-        """
-        m = len(group)
-        nt = ev.shape[1]
-        applied = 0
-        emptied = 0
-        g0 = start
-        while g0 < m:
-            g1 = g0 + 1
-            while g1 < m and group[g1] == group[g0]:
-                g1 += 1
-            size = g1 - g0
-            most = n + size * (size - 1) // 2
-            if most > len(keys) or 2 * most > len(slots):
-                return n, g0, applied, emptied
-            for i in range(g0, g1):
-                for j in range(i + 1, g1):
-                    if p2[i] and b1[i] == b1[j]:
-                        continue  # the pair was formed in the first cut already
-                    f = flag[i] | flag[j]
-                    if f & 2:
-                        val = 0.0 if f & 1 else -la[i]
-                    else:
-                        val = lt[i] if f & 1 else lt[i] - la[i]
-                    if val == 0.0:
-                        continue
-                    u, v = acc[i], acc[j]
-                    k = (min(u, v) << 32) | max(u, v)
-                    r, grown = find(slots, keys, k, n, True)
-                    if grown > n:  # appended rows start empty (compaction leaves stale tails)
-                        ev[r, :] = 0.0
-                        link[r] = 0.0
-                        n = grown
-                    t = typ[i]
-                    was = ev[r, t]
-                    now = max(was + np.float32(val), np.float32(0.0))
-                    ev[r, t] = now
-                    touched[r] = True
-                    applied += 1
-                    if was > EMPTY and now <= EMPTY:
-                        empty = True
-                        for c in range(nt):
-                            if ev[r, c] > EMPTY:
-                                empty = False
-                                break
-                        emptied += empty
-            g0 = g1
-        return n, g0, applied, emptied
-
-    return groups
-
-
-
-def _compact_kernel() -> Any:
-    """Drop the empty rows in place, keeping the others' order; returns the rows kept (compiled)."""
-    from numba import njit
-
-    @njit(nogil=True, cache=True)
-    def compact(keys, ev, link, touched, n):  # type: ignore[no-untyped-def]
-        w = 0
-        for r in range(n):
-            empty = True
-            for c in range(ev.shape[1]):
-                if ev[r, c] > EMPTY:
-                    empty = False
-                    break
-            if empty:
-                continue
-            if w != r:
-                keys[w] = keys[r]
-                ev[w, :] = ev[r, :]
-                link[w] = link[r]
-                touched[w] = touched[r]
-            w += 1
-        return w
-
-    return compact
+    return _Kernels(probe, rebuild, groups, compact)
 
 
 class PairTable:
@@ -339,7 +205,7 @@ class PairTable:
         start, total = 0, 0
         while start < len(group):
             self._n, start, applied, emptied = k(self._slots, self._key, self._ev, self._link, self._touched,
-                                                 self._n, *args, start)
+                                                 self._n, *args, start, EMPTY)
             total += applied
             self._n_empty += emptied
             if start < len(group):  # the next group may not fit: grow (buffers by half at least) and go on
@@ -363,7 +229,7 @@ class PairTable:
         if self._n_empty <= 0.05 * self._n:
             return
         self._n_empty = 0
-        n = _kernels().compact(self._key, self._ev, self._link, self._touched, self._n)
+        n = _kernels().compact(self._key, self._ev, self._link, self._touched, self._n, EMPTY)
         if n == self._n:
             return
         self._n = n

@@ -1,0 +1,144 @@
+"""Compiled loops of the pair table's hash index and group pass (numba; imported on first use).
+
+Module-level functions, not functions made by a factory: numba's on-disk cache cannot key a
+closure that captures another compiled function (the captured dispatcher pickles differently
+in every process, numba/numba#6264), so such a kernel was compiled again in every process
+(seconds per update) and added a file to ``__pycache__`` each time. Here ``find`` and
+``slot`` are globals of this module, which the cache handles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["compact", "groups", "probe", "rebuild"]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def slot(k, mask):  # type: ignore[no-untyped-def]
+    x = np.uint64(k)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xFF51AFD7ED558CCD)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xC4CEB9FE1A85EC53)
+    x ^= x >> np.uint64(33)
+    return np.int64(x & np.uint64(mask))
+
+
+@njit(nogil=True, cache=True, inline="always")
+def find(slots, keys, k, n, insert):  # type: ignore[no-untyped-def]
+    """Row of key ``k`` (-1: not held) and the row count; appended at row ``n`` when ``insert``."""
+    mask = len(slots) - 1
+    s = slot(k, mask)
+    while True:
+        r = slots[s]
+        if r < 0:
+            if not insert:
+                return -1, n
+            slots[s] = n
+            keys[n] = k
+            return n, n + 1
+        if keys[r] == k:
+            return r, n
+        s = (s + 1) & mask
+
+
+@njit(nogil=True, cache=True)
+def probe(slots, keys, n, q, insert):  # type: ignore[no-untyped-def]
+    """Row of each key of ``q`` and the new row count; a key not held is appended at row
+    ``n, n + 1, ...`` when ``insert``, else gets -1."""
+    rows = np.empty(len(q), np.int64)
+    for i in range(len(q)):
+        rows[i], n = find(slots, keys, q[i], n, insert)
+    return rows, n
+
+
+@njit(nogil=True, cache=True)
+def rebuild(slots, keys, n):  # type: ignore[no-untyped-def]
+    """Re-index the first ``n`` keys (every slot cleared first)."""
+    mask = len(slots) - 1
+    slots[:] = -1
+    for r in range(n):
+        s = slot(keys[r], mask)
+        while slots[s] >= 0:
+            s = (s + 1) & mask
+        slots[s] = r
+
+
+@njit(nogil=True, cache=True)
+def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la, lt, start, eps):  # type: ignore[no-untyped-def]
+    """Add every in-group pair's value straight into the table, from group ``start`` on.
+
+    Stops before a group whose pairs might not fit the row buffers or keep the index half
+    empty; returns ``(rows, first group not done, pairs applied, rows emptied)``. Evidence at
+    or below ``eps`` is none.
+    """
+    m = len(group)
+    nt = ev.shape[1]
+    applied = 0
+    emptied = 0
+    g0 = start
+    while g0 < m:
+        g1 = g0 + 1
+        while g1 < m and group[g1] == group[g0]:
+            g1 += 1
+        size = g1 - g0
+        most = n + size * (size - 1) // 2
+        if most > len(keys) or 2 * most > len(slots):
+            return n, g0, applied, emptied
+        for i in range(g0, g1):
+            for j in range(i + 1, g1):
+                if p2[i] and b1[i] == b1[j]:
+                    continue  # the pair was formed in the first cut already
+                f = flag[i] | flag[j]
+                if f & 2:
+                    val = 0.0 if f & 1 else -la[i]
+                else:
+                    val = lt[i] if f & 1 else lt[i] - la[i]
+                if val == 0.0:
+                    continue
+                u, v = acc[i], acc[j]
+                k = (min(u, v) << 32) | max(u, v)
+                r, grown = find(slots, keys, k, n, True)
+                if grown > n:  # appended rows start empty (compaction leaves stale tails)
+                    ev[r, :] = 0.0
+                    link[r] = 0.0
+                    n = grown
+                t = typ[i]
+                was = ev[r, t]
+                now = max(was + np.float32(val), np.float32(0.0))
+                ev[r, t] = now
+                touched[r] = True
+                applied += 1
+                if was > eps and now <= eps:
+                    empty = True
+                    for c in range(nt):
+                        if ev[r, c] > eps:
+                            empty = False
+                            break
+                    emptied += empty
+        g0 = g1
+    return n, g0, applied, emptied
+
+
+@njit(nogil=True, cache=True)
+def compact(keys, ev, link, touched, n, eps):  # type: ignore[no-untyped-def]
+    """Drop the rows with no evidence above ``eps`` in place, keeping the others' order;
+    returns the rows kept."""
+    w = 0
+    for r in range(n):
+        empty = True
+        for c in range(ev.shape[1]):
+            if ev[r, c] > eps:
+                empty = False
+                break
+        if empty:
+            continue
+        if w != r:
+            keys[w] = keys[r]
+            ev[w, :] = ev[r, :]
+            link[w] = link[r]
+            touched[w] = touched[r]
+        w += 1
+    return w
