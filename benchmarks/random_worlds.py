@@ -63,6 +63,8 @@ SEED_SETS: dict[str, list[int]] = {
     "evaluation-8": list(range(9000, 9040)),
     # committed 2026-12-06 05:00 UTC after evaluation-8 worlds 9004 and 9022 were opened, before any run on it
     "evaluation-9": list(range(10000, 10040)),
+    # committed 2026-12-06 06:05 UTC after evaluation-9's runs were opened, before any run on it
+    "evaluation-10": list(range(11000, 11040)),
 }
 #: Seeds only ever scored for reporting (every evaluation set).
 HELD_OUT: frozenset[int] = frozenset(s for k, v in SEED_SETS.items() if k.startswith("evaluation") for s in v)
