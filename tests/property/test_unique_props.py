@@ -25,3 +25,21 @@ def test_unique_is_numpys(x):
        hnp.arrays(np.int64, st.integers(0, 40), elements=st.integers(-50, 50)))
 def test_union_is_numpys(a, b):
     np.testing.assert_array_equal(union(a, b), np.union1d(a, b))
+
+
+@settings(max_examples=150, deadline=None)
+@given(hnp.arrays(np.uint64, st.integers(0, 60), elements=st.integers(0, 40)),
+       hnp.arrays(np.uint64, st.integers(0, 80), elements=st.integers(0, 45)),
+       st.sampled_from([0, 1 << 15]))
+def test_search_is_numpys_searchsorted(ref, q, threshold):
+    """Sorted or as given (threshold 0 forces the sorted-query path on these small arrays), with ties."""
+    from accountgraph import _unique
+
+    ref = np.sort(ref)
+    before = _unique.SORT_QUERIES
+    _unique.SORT_QUERIES = threshold
+    try:
+        got = _unique.search(ref, q)
+    finally:
+        _unique.SORT_QUERIES = before
+    np.testing.assert_array_equal(got, np.searchsorted(ref, q))

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .._hashing import GOLDEN, splitmix64
+from .._unique import search
 
 __all__ = ["Codes", "hash_text", "hash_typed"]
 
@@ -71,7 +72,7 @@ class Codes:
         """Code of each hash, -1 where unknown."""
         if not len(self.keys) or not len(hashes):
             return np.full(len(hashes), -1, np.int64)
-        pos = np.minimum(np.searchsorted(self.keys, hashes), len(self.keys) - 1)
+        pos = np.minimum(search(self.keys, hashes), len(self.keys) - 1)
         return np.where(self.keys[pos] == hashes, self.codes[pos], -1)
 
     def add(self, hashes: np.ndarray) -> np.ndarray:

@@ -45,7 +45,7 @@ from ._links import link_weights, refresh_substantial, type_counts
 from ._pairs import PairTable
 from ._policy import COORDINATED, policy, targets, type_weights
 from ._state import State, unpack
-from .._unique import unique
+from .._unique import search, unique
 
 __all__ = ["DRIFT", "relink", "rebuild_links"]
 
@@ -148,7 +148,7 @@ def _old_members(state: State, sig: np.ndarray, new_key: np.ndarray, dead_key: n
 def _isin_sorted(x: np.ndarray, sorted_ref: np.ndarray) -> np.ndarray:
     if not len(sorted_ref) or not len(x):
         return np.zeros(len(x), bool)
-    p = np.minimum(np.searchsorted(sorted_ref, x), len(sorted_ref) - 1)
+    p = np.minimum(search(sorted_ref, x), len(sorted_ref) - 1)
     return sorted_ref[p] == x
 
 

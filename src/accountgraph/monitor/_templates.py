@@ -35,7 +35,7 @@ from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, band_keys, lsh_params, shingle_signatures
 from ..templates import TemplateParams
 from ._state import Delta, State
-from .._unique import unique
+from .._unique import search, unique
 
 __all__ = ["REPS", "SINGLETON_MEMORY_US", "batch_families", "expire_families"]
 
@@ -121,7 +121,7 @@ def _components(state: State, keys: np.ndarray, n_d: int) -> tuple[np.ndarray, n
     flat, owner = flat[used], owner[used]
     hit_fam = np.full(len(flat), -1, np.int64)
     if len(state.fam_key):
-        pos = np.minimum(np.searchsorted(state.fam_key, flat), len(state.fam_key) - 1)
+        pos = np.minimum(search(state.fam_key, flat), len(state.fam_key) - 1)
         found = state.fam_key[pos] == flat
         hit_fam[found] = state.fam_key_fam[pos[found]]
     fams = unique(hit_fam[hit_fam >= 0])
@@ -245,7 +245,7 @@ def _add_keys(state: State, keys: np.ndarray, fam: np.ndarray, delta: Delta) -> 
     flat, first = np.unique(flat, return_index=True)
     owner = owner[first]
     if len(state.fam_key):
-        pos = np.minimum(np.searchsorted(state.fam_key, flat), len(state.fam_key) - 1)
+        pos = np.minimum(search(state.fam_key, flat), len(state.fam_key) - 1)
         fresh = state.fam_key[pos] != flat
         flat, owner = flat[fresh], owner[fresh]
     at = np.searchsorted(state.fam_key, flat)
