@@ -13,7 +13,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = [
-    "summary.md", "replay_monitor_seed2026_b41e5ba.md", "monitor_graph_kernels.md", "random_worlds_evaluation8_08f0e17_capped60k.md", "random_worlds_tuning_08f0e17_capped60k.md", "quality_08f0e17.md",
+    "summary.md", "random_worlds_evaluation9_c301a0e_capped60k.md", "random_worlds_evaluation9_c301a0e_full.md",
+    "random_worlds_tuning_c301a0e_capped60k.md", "quality_c301a0e.md", "numba_cache_b007cb1.md", "monitor_update_dbe8d61.md",
+    "seed_scale_dbe8d61.md", "replay_monitor_seed2026_b41e5ba.md", "monitor_graph_kernels.md", "random_worlds_evaluation8_08f0e17_capped60k.md", "random_worlds_tuning_08f0e17_capped60k.md", "quality_08f0e17.md",
     "random_worlds_evaluation7_b5f01fc_capped60k.md", "random_worlds_tuning_b5f01fc_capped60k.md", "quality_b5f01fc.md",
     "random_worlds_evaluation6_a5be007_capped60k.md", "random_worlds_evaluation6_a5be007_uncapped.md", "random_worlds_evaluation6_a5be007_full.md",
     "random_worlds_evaluation5_32bf9f6_capped60k.md", "random_worlds_evaluation5_fad15a0_full.md", "random_worlds_tuning_fad15a0_capped60k.md", "quality_fad15a0.md", "stage_memory_1019_full.md", "random_worlds_evaluation4_e95a7e2_capped60k.md", "random_worlds_tuning_e95a7e2_capped60k.md",
