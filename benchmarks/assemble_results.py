@@ -13,14 +13,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = [
-    "summary.md", "random_worlds_evaluation9_c301a0e_capped60k.md", "random_worlds_evaluation9_c301a0e_full.md",
+    "summary.md", "random_worlds_evaluation9_dbe8d61_uncapped.md", "random_worlds_evaluation9_c301a0e_capped60k.md", "random_worlds_evaluation9_c301a0e_full.md",
     "random_worlds_tuning_c301a0e_capped60k.md", "quality_c301a0e.md", "numba_cache_b007cb1.md", "monitor_update_dbe8d61.md",
-    "seed_scale_dbe8d61.md", "replay_monitor_seed2026_b41e5ba.md", "monitor_graph_kernels.md", "random_worlds_evaluation8_08f0e17_capped60k.md", "random_worlds_tuning_08f0e17_capped60k.md", "quality_08f0e17.md",
+    "seed_scale_dbe8d61.md", "score_share_10m.md", "replay_monitor_seed2026_b41e5ba.md", "monitor_graph_kernels.md", "random_worlds_evaluation8_08f0e17_capped60k.md", "random_worlds_tuning_08f0e17_capped60k.md", "quality_08f0e17.md",
     "random_worlds_evaluation7_b5f01fc_capped60k.md", "random_worlds_tuning_b5f01fc_capped60k.md", "quality_b5f01fc.md",
     "random_worlds_evaluation6_a5be007_capped60k.md", "random_worlds_evaluation6_a5be007_uncapped.md", "random_worlds_evaluation6_a5be007_full.md",
     "random_worlds_evaluation5_32bf9f6_capped60k.md", "random_worlds_evaluation5_fad15a0_full.md", "random_worlds_tuning_fad15a0_capped60k.md", "quality_fad15a0.md", "stage_memory_1019_full.md", "random_worlds_evaluation4_e95a7e2_capped60k.md", "random_worlds_tuning_e95a7e2_capped60k.md",
     "random_worlds_tuning_e7e7449_capped60k.md", "random_worlds_evaluation4_capped60k.md", "random_worlds_evaluation3_capped60k.md", "random_worlds_evaluation2_capped60k.md", "random_worlds_evaluation_capped60k.md",
-    "scorer_training.md", "quality_4f67d0a.md", "quality.md", "quality_seed2.md", "quality_with_baselines.md", "seed_scale_edb5ea0.md", "seed_scale_4334fd9.md", "seed_scale_705053f.md", "score_share_10m.md", "scale_growth.md",
+    "scorer_training.md", "quality_4f67d0a.md", "quality.md", "quality_seed2.md", "quality_with_baselines.md", "seed_scale_edb5ea0.md", "seed_scale_4334fd9.md", "seed_scale_705053f.md", "scale_growth.md",
     "seed_scale_7981b26.md", "seed_scale_final.md", "seed_scale_29c898c.md",
     "replay_monitor_seed2026_4334fd9.md", "replay_monitor_eval5_fad15a0.md", "monitor_pairs_hash.md", "replay_monitor_seed2026.md", "monitor_agreement_7a3be72.md", "monitor_balance_cost_10m.md", "monitor_agreement_ea01319.md", "monitor_agreement.md", "spark_engine_1m_4f67d0a.md", "spark_engine_1m.md", "spark_engine_10m.md", "spark_graph_diff_1m.md", "spark_cluster_1m.md", "spark_engine_1m_800b44d.md", "quality_seed1.md", "replay.md", "replay_feb.md",
     "scaling.md",
