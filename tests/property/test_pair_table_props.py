@@ -44,8 +44,9 @@ def test_table_matches_a_dict(batches, compact):
         rows = table.take_touched()
         assert not table.touched.any()
         if compact[i]:
-            table._n_empty = len(table)  # force a compaction
+            table._n_empty = len(table)  # force a compaction, then give back the room it freed
             table.drop_empty()
+            table.fit(slack=0.0)
         held = {int(k): table.evidence[r] for r, k in enumerate(table.key)}
         assert len(held) == len(table), "a pair has two rows"
         live = {k: e for k, e in oracle.items() if (e > 1e-5).any()}
@@ -74,6 +75,30 @@ def test_growth_keeps_every_row_findable():
     assert (rows >= 0).all() and np.array_equal(table.key[rows], seen)
     np.testing.assert_array_equal(np.sort(table.key), seen)
     assert table.rows_of(np.array([-5, (1 << 41) + 3], np.int64)).tolist() == [-1, -1]
+
+
+def test_fit_gives_back_room_and_keeps_rows_findable():
+    table = PairTable()
+    table.ensure_types(2)
+    rng = np.random.default_rng(1)
+    key = np.unique(rng.integers(0, 1 << 40, 100_000))
+    table.add(key, np.ones(len(key), np.int64), np.full(len(key), 0.5))
+    table.add(key[:300], np.zeros(300, np.int64), np.ones(300))
+    table.link = np.arange(len(table), dtype=np.float32)
+    table.take_touched()
+    gone = table.add(key[1000:], np.ones(len(key) - 1000, np.int64), np.full(len(key) - 1000, -0.5))
+    assert gone == len(key) - 1000
+    table.drop_empty()
+    assert len(table) == 1000
+    before = (table.key.copy(), table.evidence.copy(), table.link.copy())
+    table.fit()
+    assert len(table._key) <= 1.25 * 1000 + 1024 and len(table._slots) <= 4 * 1024
+    for got, want in zip((table.key, table.evidence, table.link), before):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(table.rows_of(key[:1000]), np.arange(1000))
+    assert (table.rows_of(key[1000:2000]) == -1).all()
+    table.add(key[1000:1500], np.zeros(500, np.int64), np.ones(500))  # grows again after fitting
+    np.testing.assert_array_equal(table.rows_of(key[:1500]), np.arange(1500))
 
 
 def test_assigned_link_weights_are_kept():

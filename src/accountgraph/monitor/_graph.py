@@ -266,6 +266,7 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
     region, n_rows, n_moved = _reweigh(state, cfg, alpha, dirty)
     cut = cfg.graph.min_link
     table.drop_empty()
+    table.fit()
     _edges(state, cut)
     refreshed = np.flatnonzero(again)
     logger.info("monitor links: %d signals refreshed, %d grown/shrunk, %d pairs changed, %d links moved, %d pairs, "
@@ -330,4 +331,5 @@ def rebuild_links(state: State, cfg: PipelineConfig) -> None:
     state.pairs.touched[:] = True
     _reweigh(state, cfg, alpha, np.zeros(0, np.int64))
     state.pairs.drop_empty()
+    state.pairs.fit()
     _edges(state, cfg.graph.min_link)

@@ -28,6 +28,8 @@ _TYPE_BITS = np.int64(4)
 _TYPE_MASK = np.int64(15)
 #: Evidence at or below this is none (float32 sums of +lambda and -lambda leave residues).
 EMPTY = 1e-5
+#: Room left past the rows by :meth:`PairTable.fit` (a day's new pairs at seed scale are a few percent).
+FIT_SLACK = 0.25
 #: Most signal types a pair table holds (evidence cells are keyed ``pair << 4 | type``).
 MAX_TYPES = 16
 
@@ -212,6 +214,22 @@ class PairTable:
                 size = int(np.searchsorted(args[0], args[0][start], side="right")) - start
                 self._reserve(size * (size - 1) // 2 + 1)
         return total
+
+    def fit(self, slack: float = FIT_SLACK) -> None:
+        """Give back the room past ``(1 + slack) * len(self)`` rows, and an index larger than it needs.
+
+        Geometric growth, and the worst case :meth:`add_groups` reserves before a group (all its
+        pairs new), leave the buffers up to about three times the rows: at seed scale 58M rows of
+        room for 15M pairs after :func:`._graph.rebuild_links`, 2.2 GB of 2.8. One copy of the rows.
+        """
+        cap = max(int(self._n * (1.0 + slack)), 1024)
+        if len(self._key) > cap * (1.0 + slack):
+            for name in ("_key", "_link", "_touched", "_ev"):
+                setattr(self, name, getattr(self, name)[:cap].copy())
+        size = 1 << int(np.ceil(np.log2(max(2 * cap, 16))))
+        if size < len(self._slots):
+            self._slots = np.empty(size, np.int32)
+            _kernels().rebuild(self._slots, self._key, self._n)
 
     def take_touched(self) -> np.ndarray:
         """Rows changed since the last call (and clear the marks)."""
