@@ -58,3 +58,35 @@ def test_relabelling_planted_cliques_gives_the_same_partition(case, perm_seed):
     perm = np.random.default_rng(perm_seed).permutation(g.n_accounts)
     h = account_graph(g.n_accounts, perm[g.src], perm[g.dst], g.link)
     assert blocks(find_communities(h, seed=seed)[perm]) == blocks(find_communities(g, seed=seed))
+
+
+def _strongest_oracle(n: int, es: np.ndarray, ed: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """Each vertex's k heaviest edges (ties: the lower other end), by sorting in plain numpy."""
+    keep = np.zeros(len(es), bool)
+    for v in range(n):
+        at = np.flatnonzero((es == v) | (ed == v))
+        other = np.where(es[at] == v, ed[at], es[at])
+        keep[at[np.lexsort((other, -w[at]))[:k]]] = True
+    return keep
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 30), st.integers(1, 6), st.integers(0, 2**16), st.booleans())
+def test_strongest_links_match_a_sort_and_ignore_edge_order(n, k, seed, ties):
+    """Every vertex keeps its k heaviest edges (or all it has), whatever order the edges come in."""
+    from accountgraph.communities._leiden import strongest_links
+
+    rng = np.random.default_rng(seed)
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], np.int64)
+    pairs = pairs[rng.random(len(pairs)) < 0.6]
+    es, ed = pairs[:, 0].copy(), pairs[:, 1].copy()
+    w = rng.integers(1, 4, len(es)).astype(np.float64) if ties else rng.random(len(es))
+    keep = strongest_links(n, es, ed, w, k)
+    np.testing.assert_array_equal(keep, _strongest_oracle(n, es, ed, w, k))
+    deg = np.bincount(np.r_[es, ed], minlength=n)
+    kept = np.bincount(np.r_[es[keep], ed[keep]], minlength=n)
+    assert (kept >= np.minimum(deg, k)).all() and keep.sum() <= k * n
+    perm = rng.permutation(len(es))
+    flip = rng.random(len(es)) < 0.5
+    ps, pd = np.where(flip, ed, es)[perm], np.where(flip, es, ed)[perm]
+    np.testing.assert_array_equal(strongest_links(n, ps, pd, w[perm], k), keep[perm])

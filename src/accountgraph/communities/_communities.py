@@ -49,6 +49,7 @@ def find_communities(
     n_iterations: int = -1,
     oversize_share: float = 1.0,
     oversize_min: int = 1000,
+    top_links: int = 0,
 ) -> np.ndarray:
     """Partition the linked accounts.
 
@@ -77,6 +78,9 @@ def find_communities(
         Communities larger than ``max(oversize_min, oversize_share * n_accounts)`` are split
         again at higher resolutions (:func:`~._leiden.split_oversized`): a ring is a small
         share of a user base.
+    top_links : int
+        Leiden partitions a component of more than ``top_links`` links per account on its
+        accounts' ``top_links`` strongest links (:func:`~._leiden.strongest_links`); 0: on all.
 
     Returns
     -------
@@ -105,18 +109,19 @@ def find_communities(
     if not big.any():
         return membership
     nodes, sub = _split_large(graph, comp, big, resolution=resolution, merge_density=merge_density, seed=seed,
-                              node_key=node_key, n_iterations=n_iterations)
+                              node_key=node_key, n_iterations=n_iterations, top_links=top_links)
     membership[nodes] = comp.max() + 1 + sub
     max_size = max(int(oversize_min), int(oversize_share * n))
     if oversize_share < 1.0 and (np.bincount(membership[active]) > max_size).any():
         membership, _ = split_oversized(membership, graph.src, graph.dst, graph.link, node_key, max_size=max_size,
-                                        resolution=resolution, seed=seed, n_iterations=n_iterations)
+                                        resolution=resolution, seed=seed, n_iterations=n_iterations,
+                                        top_links=top_links)
     return membership
 
 
 def _split_large(
     graph: AccountGraph, comp: np.ndarray, big: np.ndarray, *, resolution: float, merge_density: float,
-    seed: int, node_key: np.ndarray | None, n_iterations: int,
+    seed: int, node_key: np.ndarray | None, n_iterations: int, top_links: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Leiden on each large component (:func:`leiden_components`), then :func:`merge_dense`.
 
@@ -136,7 +141,7 @@ def _split_large(
     e = big[graph.src]  # both ends share a component, so both are big
     es, ed = pos[graph.src[e]], pos[graph.dst[e]]
     sub = leiden_components(crank, es, ed, graph.link[e], resolution=resolution, seed=seed,
-                            n_iterations=n_iterations)
+                            n_iterations=n_iterations, top_links=top_links)
     n_leiden = int(unique(sub).size)
     sub, n_merged = merge_dense(np.unique(sub, return_inverse=True)[1], es, ed, graph.link[e], merge_density)
     logger.info(

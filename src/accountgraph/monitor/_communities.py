@@ -142,7 +142,7 @@ def _cold(state: State, cfg: PipelineConfig, accounts: np.ndarray, g: AccountGra
     share = min(1.0, p.oversize_share * state.n_accounts / max(len(accounts), 1))
     return find_communities(g, method=p.method, resolution=p.resolution, split_min_size=p.split_min_size,
                             merge_density=p.merge_density, seed=cfg.seed, node_key=key, n_iterations=p.n_iterations,
-                            oversize_share=share, oversize_min=p.oversize_min)
+                            oversize_share=share, oversize_min=p.oversize_min, top_links=p.leiden_links)
 
 
 def region_communities(state: State, cfg: PipelineConfig, region: np.ndarray, template: AccountGraph,

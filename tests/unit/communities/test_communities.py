@@ -6,6 +6,7 @@ import random
 
 import igraph
 import numpy as np
+import pytest
 
 from accountgraph.communities._communities import find_communities, isolated_igraph_rng
 from accountgraph.communities._leiden import merge_dense as _merge_dense
@@ -152,3 +153,28 @@ def test_attach_without_large_communities_is_a_no_op():
     memb = np.array([0, 0, -1, -1])
     out, n = attach_by_shared_signals(memb, np.array([0, 1]), np.array([0, 0]), g, min_signals=1)
     assert n == 0 and out.tolist() == memb.tolist()
+
+
+def test_dense_rings_partitioned_on_their_strongest_links():
+    """Two dense 60-account rings under noise: Leiden on each account's 8 strongest links finds them,
+    as it does on every link, and merging and detaching still read every link."""
+    from accountgraph.communities._leiden import leiden_one, strongest_links
+
+    rng = np.random.default_rng(3)
+    n = 120
+    i, j = np.triu_indices(n, 1)
+    same = (i < 60) == (j < 60)
+    take = np.where(same, rng.random(len(i)) < 0.9, rng.random(len(i)) < 0.05)
+    es, ed = i[take].astype(np.int64), j[take].astype(np.int64)
+    w = np.where(same[take], rng.uniform(0.5, 1.0, take.sum()), rng.uniform(0.05, 0.2, take.sum()))
+    keep = strongest_links(n, es, ed, w, 8)
+    assert keep.sum() < 0.2 * len(es) and same[take][keep].all()
+    truth = (np.arange(n) >= 60).astype(np.int64)
+    for top in (0, 8):
+        lab = leiden_one(n, es, ed, w, resolution=1.0, seed=0, n_iterations=-1, top_links=top)
+        assert len(set(zip(lab.tolist(), truth.tolist()))) == 2 == len(np.unique(lab))
+    g = _graph(np.c_[es, ed].tolist(), n, w.tolist())
+    full = find_communities(g, seed=0, top_links=0)
+    assert (find_communities(g, seed=0, top_links=8) == full).all()
+    with pytest.raises(ValueError, match="at least one edge"):
+        strongest_links(n, es, ed, w, 0)

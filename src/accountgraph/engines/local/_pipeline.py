@@ -170,7 +170,7 @@ def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, nod
     membership = find_communities(
         graph, method=p.method, resolution=p.resolution, split_min_size=p.split_min_size,
         merge_density=p.merge_density, seed=cfg.seed, node_key=node_key, n_iterations=p.n_iterations,
-        oversize_share=p.oversize_share, oversize_min=p.oversize_min,
+        oversize_share=p.oversize_share, oversize_min=p.oversize_min, top_links=p.leiden_links,
     )
     membership, stats["n_detached"] = detach_weak_members(
         membership, graph, min_strength=p.detach_min_strength, min_size=p.detach_min_size,

@@ -112,7 +112,7 @@ def _component(pdf: pd.DataFrame, p: CommunityParams, seed: int, n_acc: int, max
         pos[np.lexsort((nodes, nk))] = np.arange(n)  # igraph's vertex order: node_key, then account
         es, ed = pos[ls], pos[ld]
         lab = leiden_one(n, es, ed, link, resolution=p.resolution, seed=component_seed(seed, rank),
-                         n_iterations=p.n_iterations)
+                         n_iterations=p.n_iterations, top_links=p.leiden_links)
         merged, _ = merge_dense(np.unique(lab, return_inverse=True)[1], es, ed, link, p.merge_density)
         mem = merged[pos]
         label = n_acc + rank * (n_acc + 1) + mem  # after every plain component, in (rank, community) order
@@ -151,7 +151,8 @@ def _split_community(verts: pd.DataFrame, edges: pd.DataFrame, p: CommunityParam
     es, ed, link = _inside_links(nodes, edges)
     if len(es):
         lab = leiden_one(n, es, ed, link, resolution=p.resolution * 4.0 ** (r + 1),
-                         seed=component_seed(seed + r + 1, rank), n_iterations=p.n_iterations)
+                         seed=component_seed(seed + r + 1, rank), n_iterations=p.n_iterations,
+                         top_links=p.leiden_links)
     else:  # no inside link: every account on its own, as leiden_components does
         lab = np.arange(n, dtype=np.int64)
     pending = _pending(lab, max_size if r + 1 < _SPLIT_ROUNDS else None)
