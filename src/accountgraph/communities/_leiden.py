@@ -89,8 +89,10 @@ def strongest_links(n: int, es: np.ndarray, ed: np.ndarray, w: np.ndarray, k: in
         raise ValueError(f"strongest_links keeps at least one edge per vertex, got k={k}")
     from ._strongest_kernel import strongest
 
-    return strongest(int(n), np.ascontiguousarray(es, np.int64), np.ascontiguousarray(ed, np.int64),
-                     np.ascontiguousarray(w, np.float64), int(k))
+    es, ed = np.ascontiguousarray(es, np.int64), np.ascontiguousarray(ed, np.int64)
+    if len(es) and (min(es.min(), ed.min()) < 0 or max(es.max(), ed.max()) >= n):
+        raise ValueError(f"strongest_links: edge ends must be vertices 0..{n - 1}")
+    return strongest(int(n), es, ed, np.ascontiguousarray(w, np.float64), int(k))
 
 
 def leiden_one(n: int, es: np.ndarray, ed: np.ndarray, w: np.ndarray, *, resolution: float, seed: int,

@@ -12,9 +12,10 @@ __all__ = ["strongest"]
 def strongest(n, es, ed, w, k):  # type: ignore[no-untyped-def]
     """Mask of the edges among the ``k`` heaviest of either end (ties: the lower other end).
 
-    The edge ends are bucketed by vertex (a counting sort), and each vertex of degree above ``k``
-    orders its edges by (weight descending, other end ascending): the mask does not depend on the
-    order of the edges. O(E log d).
+    The edge ends are bucketed by vertex (a counting sort); a vertex of degree above ``k`` finds
+    its ``k``-th largest weight by selection (``np.partition``), keeps the heavier edges, and
+    fills up with the edges at that weight whose other end is lowest. O(E) but for the ties;
+    the mask does not depend on the order of the edges (which hold distinct pairs).
     """
     m = len(es)
     keep = np.zeros(m, np.bool_)
@@ -26,22 +27,43 @@ def strongest(n, es, ed, w, k):  # type: ignore[no-untyped-def]
         start[v + 1] += start[v]
     fill = start[:n].copy()
     inc = np.empty(2 * m, np.int64)
-    other = np.empty(2 * m, np.int64)
     for e in range(m):
-        a, b = es[e], ed[e]
-        inc[fill[a]], other[fill[a]] = e, b
-        fill[a] += 1
-        inc[fill[b]], other[fill[b]] = e, a
-        fill[b] += 1
+        inc[fill[es[e]]] = e
+        fill[es[e]] += 1
+        inc[fill[ed[e]]] = e
+        fill[ed[e]] += 1
+    most = 0
+    for v in range(n):
+        most = max(most, start[v + 1] - start[v])
+    neg = np.empty(most, np.float64)
+    tie_end = np.empty(most, np.int64)
+    tie_edge = np.empty(most, np.int64)
     for v in range(n):
         lo, hi = start[v], start[v + 1]
-        if hi - lo <= k:
+        d = hi - lo
+        if d <= k:
             for i in range(lo, hi):
                 keep[inc[i]] = True
             continue
-        by_end = np.argsort(other[lo:hi], kind="mergesort")
-        row = inc[lo:hi][by_end]
-        order = np.argsort(-w[row], kind="mergesort")
-        for i in range(k):
-            keep[row[order[i]]] = True
+        for i in range(d):
+            neg[i] = -w[inc[lo + i]]
+        cut = -np.partition(neg[:d], k - 1)[k - 1]  # the k-th largest weight
+        need = k
+        n_tie = 0
+        for i in range(lo, hi):
+            e = inc[i]
+            if w[e] > cut:
+                keep[e] = True
+                need -= 1
+            elif w[e] == cut:
+                tie_end[n_tie] = es[e] + ed[e] - v
+                tie_edge[n_tie] = e
+                n_tie += 1
+        if n_tie == need:
+            for j in range(n_tie):
+                keep[tie_edge[j]] = True
+        else:
+            order = np.argsort(tie_end[:n_tie], kind="mergesort")
+            for j in range(need):
+                keep[tie_edge[order[j]]] = True
     return keep

@@ -178,3 +178,5 @@ def test_dense_rings_partitioned_on_their_strongest_links():
     assert (find_communities(g, seed=0, top_links=8) == full).all()
     with pytest.raises(ValueError, match="at least one edge"):
         strongest_links(n, es, ed, w, 0)
+    with pytest.raises(ValueError, match="vertices 0..119"):
+        strongest_links(n, es, ed + 1, w, 8)
