@@ -136,10 +136,11 @@ def leiden_components(comp: np.ndarray, es: np.ndarray, ed: np.ndarray, w: np.nd
     """
     n = len(comp)
     out = np.empty(n, np.int64)
-    order = np.argsort(comp[es], kind="stable")
-    es, ed, w = es[order], ed[order], w[order]
-    ec = comp[es]
     n_comp = int(comp.max()) + 1 if n else 0
+    ec = comp[es]
+    # a stable sort by component; NumPy radix-sorts 16-bit keys (linear), compares wider ones
+    order = np.argsort(ec.astype(np.uint16) if n_comp <= 1 << 16 else ec, kind="stable")
+    es, ed, w, ec = es[order], ed[order], w[order], ec[order]
     v_lo = np.searchsorted(comp, np.arange(n_comp + 1))
     e_lo = np.searchsorted(ec, np.arange(n_comp + 1))
     next_label = 0
@@ -165,16 +166,22 @@ def merge_dense(sub: np.ndarray, es: np.ndarray, ed: np.ndarray, w: np.ndarray,
     by ``n_i * n_j``: the mean link weight over all cross pairs. Payment cells
     of one ring, tied by a shared automation stack and proxy pool, are densely
     cross-linked and are rejoined; unrelated groups chained by a few bridge
-    accounts are not. Vectorised: one ``unique`` over community pairs and one
-    connected-components pass on the community graph.
+    accounts are not. Vectorised: the cut weight per community pair (a ``bincount`` over the
+    ``k * k`` pairs when that is no larger than the cross links, else over the ``unique``
+    ones: the same sums, in edge order) and one connected-components pass on the community graph.
     """
     k = int(sub.max()) + 1
     size = np.bincount(sub, minlength=k).astype(np.float64)
     a, b = sub[es], sub[ed]
     cross = a != b
     lo, hi = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
-    key, inv = np.unique(lo * k + hi, return_inverse=True)
-    cut = np.bincount(inv, weights=w[cross], minlength=len(key))
+    code, wc = lo * k + hi, w[cross]
+    if k * k <= max(len(code), 1 << 20):
+        key = np.flatnonzero(np.bincount(code, minlength=k * k))
+        cut = np.bincount(code, weights=wc, minlength=k * k)[key]
+    else:
+        key, inv = np.unique(code, return_inverse=True)
+        cut = np.bincount(inv, weights=wc, minlength=len(key))
     ci, cj = key // k, key % k
     dense = cut / (size[ci] * size[cj]) >= merge_density
     n_merged = int(dense.sum())
