@@ -62,6 +62,9 @@ DRIFT = 0.01
 #: to 0.23; 2,000,000 (about a second of work) restores it.
 REFRESH_PER_EVENT = 4
 MIN_REFRESH = 2_000_000
+#: Room past the expected pairs when a reopened state's table is sized (a group that might not fit
+#: grows the table as usual).
+REOPEN_SLACK = 0.1
 #: Table rows re-weighed per slice (bounds the working memory of re-weighing most of the table).
 _ROW_SLICE = 1 << 22
 #: Pairs per chunk of signals: the compiled pass applies them without materialising them (only
@@ -316,11 +319,18 @@ def _edges(state: State, cut: float) -> None:
     state.e_w = t.link[e].astype(np.float64)
 
 
-def rebuild_links(state: State, cfg: PipelineConfig) -> None:
-    """Recompute every pair's evidence from the incidences and each signal's applied projection (on reopen)."""
+def rebuild_links(state: State, cfg: PipelineConfig, expect_pairs: int = 0) -> None:
+    """Recompute every pair's evidence from the incidences and each signal's applied projection (on reopen).
+
+    ``expect_pairs`` (the pairs the state held when it was written) sizes the table once: grown
+    from empty, the copies and re-indexing of about 25 growth steps took a third of reopening a
+    seed-scale state.
+    """
     alpha = type_weights(state, cfg)
     state.pairs = PairTable()
     state.pairs.ensure_types(len(state.type_names))
+    if expect_pairs > 0:
+        state.pairs.reserve(int(expect_pairs * (1.0 + REOPEN_SLACK)))
     sig = np.flatnonzero(state.sig_mode > 0)
     d = state.degree[sig].astype(np.float64)
     for chunk in _chunks(sig, d * d):

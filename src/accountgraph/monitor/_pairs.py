@@ -130,6 +130,10 @@ class PairTable:
             self._slots = np.empty(size, np.int32)
             _kernels().rebuild(self._slots, self._key, self._n)
 
+    def reserve(self, n_rows: int) -> None:
+        """Room for ``n_rows`` rows in all (buffers and index sized once, before a known load)."""
+        self._reserve(max(n_rows - self._n, 0))
+
     def __len__(self) -> int:
         return self._n
 

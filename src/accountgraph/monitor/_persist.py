@@ -121,7 +121,7 @@ def save_state(store: StateDir, state: State, d: Delta, prev: dict[str, Any], me
                 kept_seg.file = s.file
     files["events"] = events
     manifest = {**meta, "seq": seq, "now_us": state.now_us, "start_us": state.start_us, "policy": list(state.policy),
-                "type_caps": state.type_caps.tolist(), "caps_at": state.caps_at,
+                "type_caps": state.type_caps.tolist(), "caps_at": state.caps_at, "n_pairs": len(state.pairs),
                 "next_ring_id": state.next_ring_id, "next_family_id": state.next_family_id,
                 "batches": state.batches, "type_names": state.type_names, "models": state.models,
                 "pending_seeds": state.pending_seeds, "files": files}
@@ -210,7 +210,7 @@ def load_state(store: StateDir, manifest: dict[str, Any], horizon_us: int | None
         state.segments.append(seg.filter(seg.ts >= cutoff) if cutoff is not None else seg)
     state.families = store.read_table(files["families"]).to_pandas()
     state.fam_count = np.zeros(state.n_signals, np.int64)
-    rebuild_links(state, cfg)
+    rebuild_links(state, cfg, expect_pairs=int(manifest.get("n_pairs", 0)))  # absent from older states
     state.rings = store.read_table(files["rings"]).to_pandas()
     lin = [store.read_table(f).to_pandas() for f in files.get("lineage", [])]
     if lin:

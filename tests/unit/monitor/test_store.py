@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -97,6 +98,25 @@ def test_reopened_state_continues_exactly(tmp_path, batches):
     a, b = mon.update(batches[2]), reopened.update(batches[2])
     pd.testing.assert_frame_equal(a.assignments, b.assignments)
     pd.testing.assert_frame_equal(a.rings, b.rings)
+
+
+def test_reopening_sizes_the_pair_table_from_the_manifest(tmp_path, batches):
+    """The manifest records the pairs held; a reopened table is sized once from it, and a state
+    written without the count (older ones) reopens to the same table, grown as it goes."""
+    mon = Monitor(tmp_path / "s", horizon_days=None)
+    mon.update(batches[0])
+    mon.update(batches[1])
+    held = len(mon._state.pairs)
+    assert held > 0 and json.loads((tmp_path / "s" / MANIFEST).read_text())["n_pairs"] == held
+    sized = Monitor.open(tmp_path / "s")._state.pairs
+    assert len(sized) == held and held <= len(sized._key) <= 1.1 * held + 1024
+    m = json.loads((tmp_path / "s" / MANIFEST).read_text())
+    del m["n_pairs"]
+    (tmp_path / "s" / MANIFEST).write_text(json.dumps(m))
+    grown = Monitor.open(tmp_path / "s")._state.pairs
+    np.testing.assert_array_equal(grown.key, sized.key)
+    np.testing.assert_array_equal(grown.evidence, sized.evidence)
+    np.testing.assert_array_equal(grown.link, sized.link)
 
 
 def test_a_new_monitor_refuses_a_directory_holding_a_state(tmp_path, batches):
