@@ -4,9 +4,9 @@ Copies a monitor state directory (one written by ``benchmarks/replay_monitor.py`
 reopens it, and feeds it one day of a world written by ``accountgraph synth`` (the
 day's events, and the accounts created that day), as the replay would. Prints the
 time ``Monitor.open`` took (every CLI call reopens the state), the update's wall time,
-its per-stage seconds (``MonitorUpdate.stats``) and the peak resident memory of each stage (``VmHWM``, reset at each stage boundary through
-``/proc/self/clear_refs``), before-apply being validation and what precedes it,
-after the last stage the commit. With ``--save`` the update's assignments are
+its per-stage seconds (``MonitorUpdate.stats``) and the peak resident memory of each
+stage (``VmHWM``, reset at each stage boundary through ``/proc/self/clear_refs``),
+before-apply being validation and what precedes it, after the last stage the commit. With ``--save`` the update's assignments are
 written to Parquet, to compare two revisions' outputs.
 
 Two revisions side by side (what ``benchmarks/results/monitor_graph_kernels.md`` ran)::
