@@ -14,8 +14,8 @@ base): :func:`split_oversized` re-runs Leiden inside it at a higher resolution.
 A dense component is handed to Leiden through its strongest links only
 (:func:`strongest_links`, ``CommunityParams.leiden_links``): igraph converts every edge
 from a Python pair (about 0.75 us each) and Leiden's passes are linear in the edges, and a
-ring of 25,000 accounts holds 15-18M links, of which the strongest 32 per account (about
-0.5M) carry its communities. Everything after Leiden (rejoining dense communities,
+ring of 25,000 accounts holds 15-18M links, of which the strongest 32 per account (at most
+0.8M) carry its communities. Everything after Leiden (rejoining dense communities,
 detaching, attaching, scoring) reads every link.
 """
 
@@ -31,8 +31,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from .._unique import unique
 
-__all__ = ["component_seed", "isolated_igraph_rng", "leiden_components", "leiden_one", "merge_dense", "strongest_links",
-           "split_oversized"]
+__all__ = ["component_seed", "isolated_igraph_rng", "leiden_components", "leiden_one", "merge_dense",
+           "split_oversized", "strongest_links"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,9 @@ def strongest_links(n: int, es: np.ndarray, ed: np.ndarray, w: np.ndarray, k: in
 
     Each vertex keeps its ``k`` heaviest edges (ties: the lower other end) and an edge is kept
     when either end keeps it, so every vertex keeps ``min(k, degree)`` edges or more and at most
-    ``k * n`` edges are kept. Independent of the order of the edges. Compiled (numba), O(E log d).
+    ``k * n`` edges are kept. Independent of the order of the edges. Compiled (numba): a
+    counting sort of the edge ends and a selection per vertex, O(E) (ties at the k-th weight
+    are sorted).
 
     Parameters
     ----------
