@@ -264,7 +264,7 @@ def test_executor_functions_make_the_local_partition_and_label_order(seed, kw, n
     want = find_communities(g, method=p.method, resolution=p.resolution, split_min_size=p.split_min_size,
                             merge_density=p.merge_density, seed=seed, node_key=node_key,
                             n_iterations=p.n_iterations, oversize_share=p.oversize_share,
-                            oversize_min=p.oversize_min)
+                            oversize_min=p.oversize_min, top_links=p.leiden_links)
     want, want_det = detach_weak_members(want, g, min_strength=p.detach_min_strength, min_size=p.detach_min_size,
                                          quantile=p.detach_quantile, max_links=p.detach_max_links)
     rounds = _split_rounds(caplog, "accountgraph.communities._leiden", "split_oversized round")
