@@ -79,8 +79,8 @@ def find_communities(
         again at higher resolutions (:func:`~._leiden.split_oversized`): a ring is a small
         share of a user base.
     top_links : int
-        Leiden partitions a component of more than ``top_links`` links per account on its
-        accounts' ``top_links`` strongest links (:func:`~._leiden.strongest_links`); 0: on all.
+        Leiden partitions a component of more than ``top_links`` links per account (and more than
+        :data:`~._leiden.SPARSE_MIN_EDGES`) on its accounts' ``top_links`` strongest links (:func:`~._leiden.strongest_links`); 0: on all.
 
     Returns
     -------

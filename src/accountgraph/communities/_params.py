@@ -39,11 +39,12 @@ class CommunityParams(ParamsBase):
     oversize_min : int, default 1000
         Communities of at most this many accounts are never re-split for their share.
     leiden_links : int, default 32
-        Leiden partitions a component holding more than this many links per account on each
-        account's this many strongest links (an edge kept if either end keeps it); everything
-        after Leiden reads every link. A ring of 25,000 accounts holds 15-18M links, which
-        igraph converts one Python pair at a time: the partition of a daily monitor update at
-        seed scale took 21-28 s, most of it there. 0 hands Leiden every link.
+        Leiden partitions a component holding more than this many links per account (and more
+        than a million links) on each account's this many strongest links (an edge kept if
+        either end keeps it); everything after Leiden reads every link. A ring of 25,000
+        accounts holds 15-18M links, which igraph converts one Python pair at a time: the
+        partition of a daily monitor update at seed scale took 21-28 s, most of it there.
+        0 hands Leiden every link.
     min_cluster_size : int, default 2
         Smaller communities are reported as "in no cluster".
     detach_min_strength : float, default 0.15

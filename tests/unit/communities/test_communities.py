@@ -155,9 +155,13 @@ def test_attach_without_large_communities_is_a_no_op():
     assert n == 0 and out.tolist() == memb.tolist()
 
 
-def test_dense_rings_partitioned_on_their_strongest_links():
+def test_dense_rings_partitioned_on_their_strongest_links(monkeypatch, caplog):
     """Two dense 60-account rings under noise: Leiden on each account's 8 strongest links finds them,
-    as it does on every link, and merging and detaching still read every link."""
+    as it does on every link, and merging and detaching still read every link. Graphs of fewer
+    than SPARSE_MIN_EDGES links always get every link."""
+    import logging
+
+    from accountgraph.communities import _leiden
     from accountgraph.communities._leiden import leiden_one, strongest_links
 
     rng = np.random.default_rng(3)
@@ -170,12 +174,17 @@ def test_dense_rings_partitioned_on_their_strongest_links():
     keep = strongest_links(n, es, ed, w, 8)
     assert keep.sum() < 0.2 * len(es) and same[take][keep].all()
     truth = (np.arange(n) >= 60).astype(np.int64)
+    caplog.set_level(logging.DEBUG, logger="accountgraph.communities._leiden")
+    leiden_one(n, es, ed, w, resolution=1.0, seed=0, n_iterations=-1, top_links=8)
+    assert len(es) < _leiden.SPARSE_MIN_EDGES and "edges kept" not in caplog.text
+    monkeypatch.setattr(_leiden, "SPARSE_MIN_EDGES", 0)
     for top in (0, 8):
         lab = leiden_one(n, es, ed, w, resolution=1.0, seed=0, n_iterations=-1, top_links=top)
         assert len(set(zip(lab.tolist(), truth.tolist()))) == 2 == len(np.unique(lab))
     g = _graph(np.c_[es, ed].tolist(), n, w.tolist())
     full = find_communities(g, seed=0, top_links=0)
     assert (find_communities(g, seed=0, top_links=8) == full).all()
+    assert f"{int(keep.sum())} of {len(es)} edges kept" in caplog.text
     with pytest.raises(ValueError, match="at least one edge"):
         strongest_links(n, es, ed, w, 0)
     with pytest.raises(ValueError, match="vertices 0..119"):
