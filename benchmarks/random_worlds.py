@@ -65,6 +65,8 @@ SEED_SETS: dict[str, list[int]] = {
     "evaluation-9": list(range(10000, 10040)),
     # committed 2026-12-06 06:05 UTC after evaluation-9's runs were opened, before any run on it
     "evaluation-10": list(range(11000, 11040)),
+    # committed 2026-12-06 10:05 UTC after evaluation-10's runs were seen, before any run on it
+    "evaluation-11": list(range(12000, 12040)),
 }
 #: Seeds only ever scored for reporting (every evaluation set).
 HELD_OUT: frozenset[int] = frozenset(s for k, v in SEED_SETS.items() if k.startswith("evaluation") for s in v)
