@@ -185,3 +185,49 @@ def test_group_pairs_grow_the_table_mid_call():
     assert (table.evidence[:, 0] == np.float32(0.5)).all() and table.touched.all()
     u, v = table.key >> 32, table.key & 0xFFFFFFFF
     assert (u // 1000 == v // 1000).all() and (u < v).all()
+
+
+def test_group_pairs_resume_inside_a_group_and_grow_only_for_new_pairs():
+    """A clique larger than the buffers is applied whole across growth steps; re-weighing pairs
+    already held never grows the table (the kernel stops only at a new pair with no room)."""
+    table = PairTable()
+    table.ensure_types(1)
+    n = 300
+    g, acc, zeros = np.zeros(n, np.int64), np.arange(n, dtype=np.int64), np.zeros(n, np.int64)
+    args = (np.zeros(n, bool), zeros, np.zeros(n, np.int8), zeros)
+    assert table.add_groups(g, acc, *args, np.zeros(n), np.full(n, 0.5)) == n * (n - 1) // 2 == len(table)
+    table.fit(slack=0.0)
+    room, slots = len(table._key), len(table._slots)
+    assert table.add_groups(g, acc, *args, np.full(n, 0.5), np.full(n, 0.75)) == n * (n - 1) // 2
+    assert (len(table._key), len(table._slots)) == (room, slots)
+    assert len(table) == n * (n - 1) // 2 and (table.evidence[:, 0] == np.float32(0.75)).all()
+
+
+def test_rows_emptied_inside_a_call_are_compacted_before_the_table_grows():
+    """When a new pair finds no room and a share of the rows ran out, the table compacts instead of
+    growing; an emptied row whose link is at least ``link_cut`` and not yet re-weighed survives."""
+    table = PairTable()
+    table.ensure_types(1)
+    a, b = np.arange(100, dtype=np.int64), np.arange(1000, 1090, dtype=np.int64)
+
+    def clique(acc, la, lt, group=0):
+        n = len(acc)
+        z = np.zeros(n, np.int64)
+        return (np.full(n, group, np.int64), acc, np.zeros(n, bool), z, np.zeros(n, np.int8), z,
+                np.full(n, la), np.full(n, lt))
+
+    table.add_groups(*clique(a, 0.0, 0.5))
+    table.fit(slack=0.0)
+    table.take_touched()
+    room = len(table._key)
+    strong = (table.key >> 32) == 0  # the 99 pairs of account 0 are links, the others below the cut
+    table.link = np.where(strong, 1.0, 0.1).astype(np.float32)
+    table.link_cut = 0.5
+    both = [np.r_[x, y] for x, y in zip(clique(a, 0.5, 0.0), clique(b, 0.0, 0.5, group=1))]
+    assert table.add_groups(*both) == 4950 + 4005
+    assert len(table._key) == room, "grew instead of compacting"
+    assert len(table) == 99 + 4005
+    kept = table.key[table.evidence[:, 0] == 0]
+    assert np.array_equal(np.sort(kept), np.sort(np.arange(1, 100, dtype=np.int64)))  # (0, v) pairs still to re-weigh
+    assert table.touched.all() and (table.rows_of(kept) >= 0).all()
+    assert (table.evidence[table.evidence[:, 0] > 0, 0] == np.float32(0.5)).all()

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ..communities import (attach_by_shared_signals, detach_weak_members, edge_pairs, find_communities,
-                           isolated_igraph_rng)
+                           isolated_igraph_rng, merge_dense)
 from ..engines import PipelineConfig
 from ..graph import AccountGraph
 from ._state import State, unpack
@@ -71,26 +71,6 @@ def _local_graph(state: State, accounts: np.ndarray, template: AccountGraph) -> 
                         local[state.e_dst[m]], state.e_w[m], template.cap, 0)
 
 
-def _merge_dense(sub: np.ndarray, es: np.ndarray, ed: np.ndarray, w: np.ndarray, density: float) -> np.ndarray:
-    """Rejoin communities whose cut weight per possible pair reaches ``density`` (as the batch detector does)."""
-    k = int(sub.max()) + 1 if sub.size else 0
-    size = np.bincount(sub, minlength=k).astype(np.float64)
-    a, b = sub[es], sub[ed]
-    cross = a != b
-    if not cross.any():
-        return sub
-    lo, hi = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
-    key, inv = np.unique(lo * k + hi, return_inverse=True)
-    cut = np.bincount(inv.reshape(-1), weights=w[cross], minlength=len(key))
-    ci, cj = key // k, key % k
-    dense = cut / (size[ci] * size[cj]) >= density
-    if not dense.any():
-        return sub
-    cg = sp.coo_matrix((np.ones(int(dense.sum())), (ci[dense], cj[dense])), shape=(k, k))
-    _, lab = connected_components(cg, directed=False)
-    return lab[sub]
-
-
 def _pair_ids(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Dense ids ``0..k-1`` of the distinct pairs ``(a[i], b[i])``."""
     order = np.lexsort((b, a))
@@ -129,7 +109,7 @@ def _warm_leiden(state: State, cfg: PipelineConfig, accounts: np.ndarray, comp: 
         part = graph.community_leiden(objective_function="modularity", weights=w.tolist(), resolution=p.resolution,
                                       n_iterations=p.n_iterations if p.n_iterations > 0 else WARM_ITERATIONS,
                                       initial_membership=init.tolist())
-    sub = _merge_dense(np.asarray(part.membership, np.int64), es, ed, w, p.merge_density)
+    sub = merge_dense(np.asarray(part.membership, np.int64), es, ed, w, p.merge_density)[0]
     labels[nodes] = int(comp.max()) + 1 + sub
     return labels
 

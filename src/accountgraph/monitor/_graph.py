@@ -62,9 +62,11 @@ DRIFT = 0.01
 #: to 0.23; 2,000,000 (about a second of work) restores it.
 REFRESH_PER_EVENT = 4
 MIN_REFRESH = 2_000_000
-#: Room past the expected pairs when a reopened state's table is sized (a group that might not fit
-#: grows the table as usual).
-REOPEN_SLACK = 0.1
+#: Room past the expected pairs when a reopened state's table is sized. An update appends its new
+#: pairs before it compacts the ones it emptied: at seed scale (54M pairs, day 7) 10 % of room was
+#: outgrown, and growing copied the table into buffers half again as large (5.5 s, 1.2 GB kept to
+#: the end of the update). 20 % still fits the index of 10 % (2**27 slots for 54M pairs).
+REOPEN_SLACK = 0.2
 #: Table rows re-weighed per slice (bounds the working memory of re-weighing most of the table).
 _ROW_SLICE = 1 << 22
 #: Pairs per chunk of signals: the compiled pass applies them without materialising them (only
@@ -252,6 +254,7 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
     alpha = type_weights(state, cfg)
     table = state.pairs
     table.ensure_types(len(state.type_names))
+    table.link_cut = cfg.graph.min_link  # a compaction inside the update keeps the links still to be seen falling
     every = np.arange(state.n_signals)
     target = targets(state, cfg, every, alpha)
     mode_t, logb_t, lam_t = target

@@ -67,12 +67,15 @@ def rebuild(slots, keys, n):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la, lt, start, eps):  # type: ignore[no-untyped-def]
-    """Add every in-group pair's value straight into the table, from group ``start`` on.
+def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la, lt, start, start_i, start_j,  # type: ignore[no-untyped-def]
+           eps):
+    """Add every in-group pair's value straight into the table, from pair ``(start_i, start_j)``
+    of group ``start`` on (``start_i < 0``: from the group's first pair).
 
-    Stops before a group whose pairs might not fit the row buffers or keep the index half
-    empty; returns ``(rows, first group not done, pairs applied, rows emptied)``. Evidence at
-    or below ``eps`` is none.
+    Stops at the first new pair that would not fit the row buffers or would leave the index
+    more than half full; returns ``(rows, group, i, j, pairs applied, rows emptied)``, the
+    group and pair to resume from (group ``len(group)`` when done). Evidence at or below
+    ``eps`` is none.
     """
     m = len(group)
     nt = ev.shape[1]
@@ -83,12 +86,15 @@ def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la,
         g1 = g0 + 1
         while g1 < m and group[g1] == group[g0]:
             g1 += 1
-        size = g1 - g0
-        most = n + size * (size - 1) // 2
-        if most > len(keys) or 2 * most > len(slots):
-            return n, g0, applied, emptied
-        for i in range(g0, g1):
-            for j in range(i + 1, g1):
+        i0 = g0
+        if start_i >= 0:
+            i0 = start_i
+        for i in range(i0, g1):
+            j0 = i + 1
+            if start_i >= 0:
+                j0 = start_j
+                start_i = -1
+            for j in range(j0, g1):
                 if p2[i] and b1[i] == b1[j]:
                     continue  # the pair was formed in the first cut already
                 f = flag[i] | flag[j]
@@ -100,7 +106,10 @@ def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la,
                     continue
                 u, v = acc[i], acc[j]
                 k = (min(u, v) << 32) | max(u, v)
-                r, grown = find(slots, keys, k, n, True)
+                room = n < len(keys) and 2 * (n + 1) <= len(slots)
+                r, grown = find(slots, keys, k, n, room)
+                if r < 0:  # a new pair and no room: grow, then resume at this pair
+                    return n, g0, i, j, applied, emptied
                 if grown > n:  # appended rows start empty (compaction leaves stale tails)
                     ev[r, :] = 0.0
                     link[r] = 0.0
@@ -119,14 +128,16 @@ def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la,
                             break
                     emptied += empty
         g0 = g1
-    return n, g0, applied, emptied
+    return n, m, -1, -1, applied, emptied
 
 
 @njit(nogil=True, cache=True)
-def compact(keys, ev, link, touched, n, eps):  # type: ignore[no-untyped-def]
-    """Drop the rows with no evidence above ``eps`` in place, keeping the others' order;
-    returns the rows kept."""
+def compact(keys, ev, link, touched, n, eps, keep):  # type: ignore[no-untyped-def]
+    """Drop the rows with no evidence above ``eps`` in place, keeping the others' order, except
+    touched rows whose link is at least ``keep`` (still to be re-weighed); returns the rows kept
+    and how many of them are such empty rows."""
     w = 0
+    pinned = 0
     for r in range(n):
         empty = True
         for c in range(ev.shape[1]):
@@ -134,11 +145,13 @@ def compact(keys, ev, link, touched, n, eps):  # type: ignore[no-untyped-def]
                 empty = False
                 break
         if empty:
-            continue
+            if not (touched[r] and link[r] >= keep):
+                continue
+            pinned += 1
         if w != r:
             keys[w] = keys[r]
             ev[w, :] = ev[r, :]
             link[w] = link[r]
             touched[w] = touched[r]
         w += 1
-    return w
+    return w, pinned

@@ -30,6 +30,9 @@ _TYPE_MASK = np.int64(15)
 EMPTY = 1e-5
 #: Room left past the rows by :meth:`PairTable.fit` (a day's new pairs at seed scale are a few percent).
 FIT_SLACK = 0.25
+#: Share of the rows that must be empty before a compaction (at the end of an update, or in place of
+#: growing the table when a new pair does not fit).
+COMPACT_SHARE = 0.05
 #: Most signal types a pair table holds (evidence cells are keyed ``pair << 4 | type``).
 MAX_TYPES = 16
 
@@ -37,8 +40,9 @@ MAX_TYPES = 16
 class _Kernels(NamedTuple):
     probe: Any  # (slots, keys, n, q, insert) -> (rows, n): rows of q's keys, appending the missing ones if insert
     rebuild: Any  # (slots, keys, n): re-index the first n keys
-    groups: Any  # (slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, type, la, lt, start, eps) -> (n, stop, ...)
-    compact: Any  # (keys, ev, link, touched, n, eps) -> rows kept: drop the empty rows in place
+    groups: Any  # (slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, type, la, lt, start, i, j, eps)
+    #   -> (n, group, i, j, applied, emptied): resume from pair (i, j) of the group returned
+    compact: Any  # (keys, ev, link, touched, n, eps, keep) -> (rows kept, empty rows kept): drop empty rows in place
 
 
 @functools.cache
@@ -71,6 +75,10 @@ class PairTable:
         Link weight of the pair as last computed (0 when below every cut).
     touched : ndarray of bool
         Rows whose evidence changed since :meth:`take_touched` was last called.
+    link_cut : float
+        A touched row whose evidence ran out survives a compaction inside :meth:`add_groups` while
+        its link (as last weighed) is at least this: re-weighing must still see that link fall.
+        The monitor sets it to ``min_link``; 0 keeps every such row.
 
     The four are views of the first ``len(self)`` rows of growable buffers: writing
     into them writes the table (assigning ``link`` copies into it).
@@ -85,6 +93,8 @@ class PairTable:
         self._touched = np.zeros(0, bool)
         self._slots = np.full(16, -1, np.int32)
         self._n_empty = 0
+        self._n_pinned = 0
+        self.link_cut = 0.0
         if evidence is not None and len(evidence):
             raise ValueError("PairTable starts empty; add pairs with add()")
 
@@ -115,6 +125,8 @@ class PairTable:
         need = self._n + n_more
         if need > len(self._key):
             cap = max(need, int(len(self._key) * 1.5), 1024)
+            if need <= len(self._slots) // 2:  # first up to what the index holds anyway (it doubles past that)
+                cap = min(cap, max(len(self._slots) // 2, 1024))
             for name in ("_key", "_link", "_touched"):
                 old = getattr(self, name)
                 new = np.zeros(cap, old.dtype)
@@ -208,23 +220,25 @@ class PairTable:
                 np.ascontiguousarray(p2, np.bool_), np.ascontiguousarray(b1, np.int64),
                 np.ascontiguousarray(flag, np.int8), np.ascontiguousarray(type_, np.int64),
                 np.ascontiguousarray(lam_old, np.float64), np.ascontiguousarray(lam_new, np.float64))
-        start, total = 0, 0
+        start, i, j, total = 0, -1, -1, 0
         while start < len(group):
-            self._n, start, applied, emptied = k(self._slots, self._key, self._ev, self._link, self._touched,
-                                                 self._n, *args, start, EMPTY)
+            self._n, start, i, j, applied, emptied = k(self._slots, self._key, self._ev, self._link, self._touched,
+                                                       self._n, *args, start, i, j, EMPTY)
             total += applied
             self._n_empty += emptied
-            if start < len(group):  # the next group may not fit: grow (buffers by half at least) and go on
-                size = int(np.searchsorted(args[0], args[0][start], side="right")) - start
-                self._reserve(size * (size - 1) // 2 + 1)
+            if start < len(group):  # a new pair did not fit: compact if a share of the rows is empty, else grow
+                if self._n_empty - self._n_pinned > COMPACT_SHARE * self._n:
+                    self._compact(self.link_cut)
+                if self._n >= len(self._key) or 2 * (self._n + 1) > len(self._slots):
+                    self._reserve(1)  # buffers by half, the index doubled
         return total
 
     def fit(self, slack: float = FIT_SLACK) -> None:
         """Give back the room past ``(1 + slack) * len(self)`` rows, and an index larger than it needs.
 
-        Geometric growth, and the worst case :meth:`add_groups` reserves before a group (all its
-        pairs new), leave the buffers up to about three times the rows: at seed scale 58M rows of
-        room for 15M pairs after :func:`._graph.rebuild_links`, 2.2 GB of 2.8. One copy of the rows.
+        Geometric growth leaves the buffers up to half again the rows (more when
+        :meth:`add_groups` reserved for each group the worst case, all its pairs new: 58M rows of
+        room for 15M pairs at seed scale). One copy of the rows.
         """
         cap = max(int(self._n * (1.0 + slack)), 1024)
         if len(self._key) > cap * (1.0 + slack):
@@ -244,15 +258,25 @@ class PairTable:
     def drop_empty(self) -> None:
         """Remove the rows whose evidence has all (numerically) gone, once they are 5 % of the table.
 
-        :meth:`add` and :meth:`add_groups` count the rows they empty; until the count passes 5 % an empty row is
-        harmless (its link weight is 0, and it is reused if the pair comes back); then one
-        pass compacts the table and rebuilds its index.
+        :meth:`add` and :meth:`add_groups` count the rows they empty; until the count passes
+        :data:`COMPACT_SHARE` an empty row is harmless (its link weight is 0 once re-weighed, and it
+        is reused if the pair comes back); then one pass compacts the table and rebuilds its index.
+        Call it once the touched rows have been re-weighed.
         """
-        if self._n_empty <= 0.05 * self._n:
+        if self._n_empty <= COMPACT_SHARE * self._n:
             return
-        self._n_empty = 0
-        n = _kernels().compact(self._key, self._ev, self._link, self._touched, self._n, EMPTY)
-        if n == self._n:
-            return
-        self._n = n
-        _kernels().rebuild(self._slots, self._key, self._n)
+        self._compact(np.inf)
+
+    def _compact(self, keep: float) -> None:
+        """Drop the empty rows (but touched ones whose link is at least ``keep``) and re-index.
+
+        Inside :meth:`add_groups`, in place of growing a table whose rows ran out: a daily update
+        at seed scale empties millions of rows (bucket re-splits remove all of a signal's pairs)
+        before it appends as many, and growing meant copying 2.5 GB of rows into buffers half
+        again as large, and doubling the index, all kept to the end of the update.
+        """
+        n, pinned = _kernels().compact(self._key, self._ev, self._link, self._touched, self._n, EMPTY, keep)
+        self._n_empty = self._n_pinned = int(pinned)
+        if n != self._n:
+            self._n = int(n)
+            _kernels().rebuild(self._slots, self._key, self._n)
