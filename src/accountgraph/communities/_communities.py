@@ -95,8 +95,8 @@ def find_communities(
     membership = np.full(n, -1, np.int64)
     if graph.n_edges == 0:
         return membership
-    adj = sp.coo_matrix((np.ones(graph.n_edges), (graph.src, graph.dst)), shape=(n, n))
-    _, comp = connected_components(adj, directed=False)
+    _, comp = connected_components(sp.coo_matrix((np.ones(graph.n_edges, np.int8), (graph.src, graph.dst)),
+                                                 shape=(n, n)), directed=False)  # unnamed: 300 MB at 18M links
     active = np.zeros(n, bool)
     active[graph.src] = True
     active[graph.dst] = True

@@ -100,7 +100,9 @@ def strongest_links(n: int, es: np.ndarray, ed: np.ndarray, w: np.ndarray, k: in
     es, ed = np.ascontiguousarray(es, np.int64), np.ascontiguousarray(ed, np.int64)
     if len(es) and (min(es.min(), ed.min()) < 0 or max(es.max(), ed.max()) >= n):
         raise ValueError(f"strongest_links: edge ends must be vertices 0..{n - 1}")
-    return strongest(int(n), es, ed, np.ascontiguousarray(w, np.float64), int(k))
+    # each edge listed under both ends: int32 positions when they fit (half the kernel's largest array)
+    inc = np.empty(2 * len(es), np.int32 if len(es) < 1 << 31 else np.int64)
+    return strongest(int(n), es, ed, np.ascontiguousarray(w, np.float64), int(k), inc)
 
 
 def leiden_one(n: int, es: np.ndarray, ed: np.ndarray, w: np.ndarray, *, resolution: float, seed: int,
@@ -149,9 +151,11 @@ def leiden_components(comp: np.ndarray, es: np.ndarray, ed: np.ndarray, w: np.nd
     ec = comp[es]
     # a stable sort by component; NumPy radix-sorts 16-bit keys (linear), compares wider ones
     order = np.argsort(ec.astype(np.uint16) if n_comp <= 1 << 16 else ec, kind="stable")
-    es, ed, w, ec = es[order], ed[order], w[order], ec[order]
+    e_lo = np.searchsorted(ec[order], np.arange(n_comp + 1))
+    del ec
+    es, ed, w = es[order], ed[order], w[order]
+    del order  # the sorted copies are what Leiden reads; two edge-sized arrays fewer while it runs
     v_lo = np.searchsorted(comp, np.arange(n_comp + 1))
-    e_lo = np.searchsorted(ec, np.arange(n_comp + 1))
     next_label = 0
     for c in range(n_comp):
         a, b = int(v_lo[c]), int(v_lo[c + 1])

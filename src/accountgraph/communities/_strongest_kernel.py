@@ -9,13 +9,14 @@ __all__ = ["strongest"]
 
 
 @njit(nogil=True, cache=True)
-def strongest(n, es, ed, w, k):  # type: ignore[no-untyped-def]
+def strongest(n, es, ed, w, k, inc):  # type: ignore[no-untyped-def]
     """Mask of the edges among the ``k`` heaviest of either end (ties: the lower other end).
 
     The edge ends are bucketed by vertex (a counting sort); a vertex of degree above ``k`` finds
     its ``k``-th largest weight by selection (``np.partition``), keeps the heavier edges, and
     fills up with the edges at that weight whose other end is lowest. O(E) but for the ties;
-    the mask does not depend on the order of the edges (which hold distinct pairs).
+    the mask does not depend on the order of the edges (which hold distinct pairs). ``inc`` is
+    scratch of ``2 * len(es)`` integers wide enough for an edge index.
     """
     m = len(es)
     keep = np.zeros(m, np.bool_)
@@ -26,7 +27,6 @@ def strongest(n, es, ed, w, k):  # type: ignore[no-untyped-def]
     for v in range(n):
         start[v + 1] += start[v]
     fill = start[:n].copy()
-    inc = np.empty(2 * m, np.int64)
     for e in range(m):
         inc[fill[es[e]]] = e
         fill[es[e]] += 1
