@@ -17,12 +17,15 @@ scale changes tens of millions of pairs.
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any, NamedTuple
 
 import numpy as np
 
 
 __all__ = ["PairTable"]
+
+logger = logging.getLogger(__name__)
 
 _TYPE_BITS = np.int64(4)
 _TYPE_MASK = np.int64(15)
@@ -135,12 +138,14 @@ class PairTable:
             ev = np.zeros((cap, self._ev.shape[1]), np.float32)
             ev[: self._n] = self._ev[: self._n]
             self._ev = ev
+            logger.debug("pair table: room for %d rows (%d held)", cap, self._n)
         if 2 * need > len(self._slots):
             size = 1 << int(np.ceil(np.log2(max(2 * need, 16))))  # 4 B a slot: 2-4 slots a row
             if size > np.iinfo(np.int32).max:
                 raise MemoryError("pair table index past 2**31 slots")
             self._slots = np.empty(size, np.int32)
             _kernels().rebuild(self._slots, self._key, self._n)
+            logger.debug("pair table: index of %d slots (%d rows held)", size, self._n)
 
     def reserve(self, n_rows: int) -> None:
         """Room for ``n_rows`` rows in all (buffers and index sized once, before a known load)."""
@@ -277,6 +282,7 @@ class PairTable:
         """
         n, pinned = _kernels().compact(self._key, self._ev, self._link, self._touched, self._n, EMPTY, keep)
         self._n_empty = self._n_pinned = int(pinned)
+        logger.debug("pair table: compacted %d -> %d rows (%d emptied kept to re-weigh)", self._n, n, pinned)
         if n != self._n:
             self._n = int(n)
             _kernels().rebuild(self._slots, self._key, self._n)
