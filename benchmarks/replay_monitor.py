@@ -148,7 +148,7 @@ def _md(a: argparse.Namespace, res: dict[str, Any], cmd: str) -> str:
         "",
         f"- Command: `{cmd}`",
         f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; revision {rev}; machine: 2 cores, 24 GiB "
-        f"({platform.machine()}), Python {platform.python_version()}; shared with other jobs (times pessimistic).",
+        f"({platform.machine()}), Python {platform.python_version()}; the `load` column is the 1-minute load average at each update.",
         f"- World: {res['n_events']:,} events, {res['n_accounts']:,} labelled accounts; {res['windows']} updates "
         f"(hourly for the first {a.hourly_days:g} days, then daily); horizon {a.horizon_days} days; seed {a.seed}.",
         "- First flag time of an account = end of the window of the update that first flagged it (upper bound).",

@@ -96,8 +96,7 @@ def _markdown(a: argparse.Namespace, data: Path, cli: dict, floor: list[dict], q
     ok = lambda b: "yes" if b else "**no**"  # noqa: E731
     lines = [
         "# Scale benchmark: `accountgraph detect` on a full-scale world from Parquet paths", "",
-        f"- Command: `flock /tmp/ag-heavy.lock python benchmarks/seed_scale.py {data}"
-        f"{' --no-floor' if a.no_floor else ''}` (detect itself: `{' '.join(Path(c).name if i < 2 else c for i, c in enumerate(cli['cmd']))}`)",
+        f"- Command: `python benchmarks/seed_scale.py {' '.join(sys.argv[1:])}` (detect itself: `{' '.join(Path(c).name if i < 2 else c for i, c in enumerate(cli['cmd']))}`)",
         f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; revision `{git_revision()}`; machine: "
         f"{os.cpu_count()} cores, 24 GiB RAM, no swap, shared (1-minute load at the end {os.getloadavg()[0]:.1f}); "
         f"Python {platform.python_version()}",
