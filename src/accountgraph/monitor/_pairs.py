@@ -31,7 +31,9 @@ _TYPE_BITS = np.int64(4)
 _TYPE_MASK = np.int64(15)
 #: Evidence at or below this is none (float32 sums of +lambda and -lambda leave residues).
 EMPTY = 1e-5
-#: Room left past the rows by :meth:`PairTable.fit` (a day's new pairs at seed scale are a few percent).
+#: Room left past the rows by :meth:`PairTable.fit`. A day's update at seed scale appends about a
+#: quarter of the table in new pairs before it compacts the ones it emptied (day 7: 54M -> 65M rows,
+#: then 52M): past this room :meth:`PairTable.add_groups` compacts, and grows only if that frees too little.
 FIT_SLACK = 0.25
 #: Share of the rows that must be empty before a compaction (at the end of an update, or in place of
 #: growing the table when a new pair does not fit).
@@ -241,9 +243,7 @@ class PairTable:
     def fit(self, slack: float = FIT_SLACK) -> None:
         """Give back the room past ``(1 + slack) * len(self)`` rows, and an index larger than it needs.
 
-        Geometric growth leaves the buffers up to half again the rows (more when
-        :meth:`add_groups` reserved for each group the worst case, all its pairs new: 58M rows of
-        room for 15M pairs at seed scale). One copy of the rows.
+        Geometric growth leaves the buffers up to half again the rows. One copy of the rows.
         """
         cap = max(int(self._n * (1.0 + slack)), 1024)
         if len(self._key) > cap * (1.0 + slack):
