@@ -172,6 +172,33 @@ def test_group_pairs_match_their_expansion(batches):
         assert (rows >= 0).all()
 
 
+big_members = st.lists(st.tuples(st.integers(0, 79), st.just(False), st.just(0), st.integers(0, 3)),
+                       min_size=20, max_size=70, unique_by=lambda m: m[0])
+big_groups = st.lists(st.tuples(big_members, st.integers(0, N_TYPES - 1), st.sampled_from([0.0, 0.5]),
+                                st.sampled_from([0.25, 1.0])), min_size=2, max_size=8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(big_groups, min_size=1, max_size=3))
+def test_group_pairs_across_lookup_batches_match_their_expansion(batches):
+    """Calls of thousands of pairs (the kernel looks pairs up in batches of ``BATCH``) over a few
+    accounts, so one batch holds the same pair from several groups, some new when the batch began,
+    and the table grows from empty mid-batch: the result is still the pairs applied one by one."""
+    table, oracle = PairTable(), {}
+    table.ensure_types(N_TYPES)
+    for groups in batches:
+        g = np.array([gi for gi, (m, *_) in enumerate(groups) for _ in m], np.int64)
+        acc, p2, b1, flag = (np.array([x[c] for m, *_ in groups for x in m]) for c in range(4))
+        t, la, lt = (np.array([v for m, *rest in groups for _ in m for v in [rest[c]]]) for c in range(3))
+        table.add_groups(g, acc.astype(np.int64), p2.astype(bool), b1.astype(np.int64), flag.astype(np.int8),
+                         t.astype(np.int64), la.astype(np.float64), lt.astype(np.float64))
+        _oracle_groups(oracle, groups)
+    held = {int(k): table.evidence[r] for r, k in enumerate(table.key)}
+    assert set(held) == set(oracle), "a pair is missing, extra or held twice"
+    for k, e in oracle.items():
+        np.testing.assert_array_equal(held[k], e)
+
+
 def test_group_pairs_grow_the_table_mid_call():
     """Groups whose pairs outgrow the buffers and the index are applied whole, none twice."""
     table = PairTable()

@@ -66,6 +66,12 @@ def rebuild(slots, keys, n):  # type: ignore[no-untyped-def]
         slots[s] = r
 
 
+#: Pairs generated before they are looked up: the index and the rows are far larger than the
+#: caches, so each lookup misses several times; a batch's slots, keys and evidence rows are
+#: first read in independent loops (the misses overlap) and then applied in order.
+BATCH = 1024
+
+
 @njit(nogil=True, cache=True)
 def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la, lt, start, start_i, start_j,  # type: ignore[no-untyped-def]
            eps):
@@ -75,59 +81,93 @@ def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la,
     Stops at the first new pair that would not fit the row buffers or would leave the index
     more than half full; returns ``(rows, group, i, j, pairs applied, rows emptied)``, the
     group and pair to resume from (group ``len(group)`` when done). Evidence at or below
-    ``eps`` is none.
+    ``eps`` is none. Pairs are generated :data:`BATCH` at a time and their cache lines loaded
+    before they are applied, in the same order as one by one.
     """
     m = len(group)
     nt = ev.shape[1]
+    mask = len(slots) - 1
     applied = 0
     emptied = 0
+    bk = np.empty(BATCH, np.int64)
+    bv = np.empty(BATCH, np.float64)
+    bt = np.empty(BATCH, np.int64)
+    bg = np.empty(BATCH, np.int64)
+    bi = np.empty(BATCH, np.int64)
+    bj = np.empty(BATCH, np.int64)
+    bs = np.empty(BATCH, np.int64)
+    br = np.empty(BATCH, np.int64)
+    bw = np.empty(BATCH, np.float32)
     g0 = start
-    while g0 < m:
-        g1 = g0 + 1
-        while g1 < m and group[g1] == group[g0]:
-            g1 += 1
-        i0 = g0
-        if start_i >= 0:
-            i0 = start_i
-        for i in range(i0, g1):
-            j0 = i + 1
-            if start_i >= 0:
-                j0 = start_j
-                start_i = -1
-            for j in range(j0, g1):
-                if p2[i] and b1[i] == b1[j]:
-                    continue  # the pair was formed in the first cut already
+    g1 = start
+    while g1 < m and group[g1] == group[g0]:
+        g1 += 1
+    i = start_i if start_i >= 0 else g0
+    j = start_j if start_i >= 0 else i + 1
+    while True:
+        nb = 0
+        while nb < BATCH and g0 < m:
+            if j >= g1:
+                i += 1
+                j = i + 1
+                if i >= g1:
+                    g0 = g1
+                    while g1 < m and group[g1] == group[g0]:
+                        g1 += 1
+                    i = g0
+                    j = i + 1
+                continue
+            if not (p2[i] and b1[i] == b1[j]):  # else the pair was formed in the first cut already
                 f = flag[i] | flag[j]
                 if f & 2:
                     val = 0.0 if f & 1 else -la[i]
                 else:
                     val = lt[i] if f & 1 else lt[i] - la[i]
-                if val == 0.0:
-                    continue
-                u, v = acc[i], acc[j]
-                k = (min(u, v) << 32) | max(u, v)
+                if val != 0.0:
+                    u, v = acc[i], acc[j]
+                    bk[nb] = (min(u, v) << 32) | max(u, v)
+                    bv[nb] = val
+                    bt[nb] = typ[i]
+                    bg[nb] = g0
+                    bi[nb] = i
+                    bj[nb] = j
+                    nb += 1
+            j += 1
+        if nb == 0:
+            break
+        for b in range(nb):  # independent loads: the slots
+            bs[b] = slot(bk[b], mask)
+            br[b] = slots[bs[b]]
+        for b in range(nb):  # then the rows they point to
+            r = br[b]
+            if r >= 0:
+                bw[b] = ev[r, bt[b]] + touched[r]  # kept so the loads are not dropped
+                if keys[r] != bk[b]:
+                    br[b] = -1  # not in the pair's first slot: looked up below
+        for b in range(nb):
+            r = br[b]  # rows never move and slots only fill, so a hit read above holds
+            if r < 0:
                 room = n < len(keys) and 2 * (n + 1) <= len(slots)
-                r, grown = find(slots, keys, k, n, room)
+                r, grown = find(slots, keys, bk[b], n, room)
                 if r < 0:  # a new pair and no room: grow, then resume at this pair
-                    return n, g0, i, j, applied, emptied
+                    return n, bg[b], bi[b], bj[b], applied, emptied
                 if grown > n:  # appended rows start empty (compaction leaves stale tails)
                     ev[r, :] = 0.0
                     link[r] = 0.0
                     n = grown
-                t = typ[i]
-                was = ev[r, t]
-                now = max(was + np.float32(val), np.float32(0.0))
-                ev[r, t] = now
-                touched[r] = True
-                applied += 1
-                if was > eps and now <= eps:
-                    empty = True
-                    for c in range(nt):
-                        if ev[r, c] > eps:
-                            empty = False
-                            break
-                    emptied += empty
-        g0 = g1
+            t = bt[b]
+            was = ev[r, t]
+            now = max(was + np.float32(bv[b]), np.float32(0.0))
+            ev[r, t] = now
+            touched[r] = True
+            applied += 1
+            if was > eps and now <= eps:
+                empty = True
+                for c in range(nt):
+                    if ev[r, c] > eps:
+                        empty = False
+                        break
+                emptied += empty
     return n, m, -1, -1, applied, emptied
 
 
