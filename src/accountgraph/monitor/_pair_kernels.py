@@ -73,6 +73,56 @@ BATCH = 1024
 
 
 @njit(nogil=True, cache=True)
+def _fill(group, acc, p2, b1, flag, typ, la, lt, at, bk, bv, bt, bw):  # type: ignore[no-untyped-def]
+    """Up to ``BATCH`` pairs with a nonzero value from position ``at`` = (group start, group end,
+    i, j) on (``at`` advanced past them): key, value, type and (group, i, j) to resume from."""
+    m = len(group)
+    g0, g1, i, j = at[0], at[1], at[2], at[3]
+    nb = 0
+    while nb < BATCH and g0 < m:
+        if j >= g1:
+            i += 1
+            j = i + 1
+            if i >= g1:  # the next group
+                g0 = g1
+                while g1 < m and group[g1] == group[g0]:
+                    g1 += 1
+                i = g0
+                j = i + 1
+            continue
+        if not (p2[i] and b1[i] == b1[j]):  # else the pair was formed in the first cut already
+            f = flag[i] | flag[j]
+            if f & 2:
+                val = 0.0 if f & 1 else -la[i]
+            else:
+                val = lt[i] if f & 1 else lt[i] - la[i]
+            if val != 0.0:
+                u, v = acc[i], acc[j]
+                bk[nb] = (min(u, v) << 32) | max(u, v)
+                bv[nb] = val
+                bt[nb] = typ[i]
+                bw[nb, 0], bw[nb, 1], bw[nb, 2] = g0, i, j
+                nb += 1
+        j += 1
+    at[0], at[1], at[2], at[3] = g0, g1, i, j
+    return nb
+
+
+@njit(nogil=True, cache=True)
+def _preload(slots, keys, ev, touched, bk, bt, nb, br, bs):  # type: ignore[no-untyped-def]
+    """Row of each batch key found in its first slot (else -1), read in independent loops."""
+    mask = len(slots) - 1
+    for b in range(nb):  # the slots
+        br[b] = slots[slot(bk[b], mask)]
+    for b in range(nb):  # then the rows they point to
+        r = br[b]
+        if r >= 0:
+            bs[b] = ev[r, bt[b]] + touched[r]  # kept, so the loads are not dropped
+            if keys[r] != bk[b]:
+                br[b] = -1  # not in the pair's first slot: looked up when applied
+
+
+@njit(nogil=True, cache=True)
 def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la, lt, start, start_i, start_j,  # type: ignore[no-untyped-def]
            eps):
     """Add every in-group pair's value straight into the table, from pair ``(start_i, start_j)``
@@ -84,73 +134,28 @@ def groups(slots, keys, ev, link, touched, n, group, acc, p2, b1, flag, typ, la,
     ``eps`` is none. Pairs are generated :data:`BATCH` at a time and their cache lines loaded
     before they are applied, in the same order as one by one.
     """
-    m = len(group)
-    nt = ev.shape[1]
-    mask = len(slots) - 1
-    applied = 0
-    emptied = 0
-    bk = np.empty(BATCH, np.int64)
-    bv = np.empty(BATCH, np.float64)
-    bt = np.empty(BATCH, np.int64)
-    bg = np.empty(BATCH, np.int64)
-    bi = np.empty(BATCH, np.int64)
-    bj = np.empty(BATCH, np.int64)
-    bs = np.empty(BATCH, np.int64)
-    br = np.empty(BATCH, np.int64)
-    bw = np.empty(BATCH, np.float32)
-    g0 = start
+    m, nt = len(group), ev.shape[1]
+    applied = emptied = 0
+    bk, bt, br = np.empty(BATCH, np.int64), np.empty(BATCH, np.int64), np.empty(BATCH, np.int64)
+    bv, bs = np.empty(BATCH, np.float64), np.empty(BATCH, np.float32)
+    bw = np.empty((BATCH, 3), np.int64)
     g1 = start
-    while g1 < m and group[g1] == group[g0]:
+    while g1 < m and group[g1] == group[start]:
         g1 += 1
-    i = start_i if start_i >= 0 else g0
-    j = start_j if start_i >= 0 else i + 1
+    i = start_i if start_i >= 0 else start
+    at = np.array([start, g1, i, start_j if start_i >= 0 else i + 1], np.int64)
     while True:
-        nb = 0
-        while nb < BATCH and g0 < m:
-            if j >= g1:
-                i += 1
-                j = i + 1
-                if i >= g1:
-                    g0 = g1
-                    while g1 < m and group[g1] == group[g0]:
-                        g1 += 1
-                    i = g0
-                    j = i + 1
-                continue
-            if not (p2[i] and b1[i] == b1[j]):  # else the pair was formed in the first cut already
-                f = flag[i] | flag[j]
-                if f & 2:
-                    val = 0.0 if f & 1 else -la[i]
-                else:
-                    val = lt[i] if f & 1 else lt[i] - la[i]
-                if val != 0.0:
-                    u, v = acc[i], acc[j]
-                    bk[nb] = (min(u, v) << 32) | max(u, v)
-                    bv[nb] = val
-                    bt[nb] = typ[i]
-                    bg[nb] = g0
-                    bi[nb] = i
-                    bj[nb] = j
-                    nb += 1
-            j += 1
+        nb = _fill(group, acc, p2, b1, flag, typ, la, lt, at, bk, bv, bt, bw)
         if nb == 0:
             break
-        for b in range(nb):  # independent loads: the slots
-            bs[b] = slot(bk[b], mask)
-            br[b] = slots[bs[b]]
-        for b in range(nb):  # then the rows they point to
-            r = br[b]
-            if r >= 0:
-                bw[b] = ev[r, bt[b]] + touched[r]  # kept so the loads are not dropped
-                if keys[r] != bk[b]:
-                    br[b] = -1  # not in the pair's first slot: looked up below
+        _preload(slots, keys, ev, touched, bk, bt, nb, br, bs)
         for b in range(nb):
-            r = br[b]  # rows never move and slots only fill, so a hit read above holds
+            r = br[b]  # rows never move and slots only fill, so a row found above holds
             if r < 0:
                 room = n < len(keys) and 2 * (n + 1) <= len(slots)
                 r, grown = find(slots, keys, bk[b], n, room)
                 if r < 0:  # a new pair and no room: grow, then resume at this pair
-                    return n, bg[b], bi[b], bj[b], applied, emptied
+                    return n, bw[b, 0], bw[b, 1], bw[b, 2], applied, emptied
                 if grown > n:  # appended rows start empty (compaction leaves stale tails)
                     ev[r, :] = 0.0
                     link[r] = 0.0
