@@ -14,6 +14,7 @@ The quantile is the *lower nearest rank*: the value at 0-based rank
 from __future__ import annotations
 
 import numpy as np
+from ._unique import lexsort
 
 __all__ = ["group_quantile", "group_quantile_dense", "group_quantiles_int"]
 
@@ -49,7 +50,7 @@ def group_quantile(values: np.ndarray, groups: np.ndarray, q: float) -> tuple[np
     >>> labels.tolist(), size.tolist(), med.tolist()
     ([2, 7], [2, 3], [2.0, 3.0])
     """
-    order = np.lexsort((values, groups))
+    order = lexsort((values, groups))
     g = groups[order]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else np.zeros(0, np.int64)
     size = np.diff(np.r_[starts, g.size])

@@ -11,16 +11,24 @@ for 1-D numeric input; anything else goes to NumPy's sort path.
 of a random key misses the cache at every step, while NumPy's search narrows each
 search from the previous result when the queries are sorted. Sorting the queries
 first is 5x faster on 8M keys into 20M (5.8 s against 1.2 s, the sort included).
+
+:func:`lexsort` is ``np.lexsort`` for integer keys: when the keys' ranges and the row
+position fit 63 bits together, they are packed into one integer and sorted with
+``np.sort``, which NumPy runs with SIMD sorting networks (x86-simd-sort on AVX-512),
+while ``np.lexsort`` and ``np.argsort`` move indices through comparison sorts. On 18M
+rows of two 19-bit keys: 12.0 s (``np.lexsort``) against about 0.5 s.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["search", "union", "unique"]
+__all__ = ["lexsort", "search", "union", "unique"]
 
 #: Below this many queries :func:`search` searches them as given.
 SORT_QUERIES = 1 << 15
+#: Below this many rows :func:`lexsort` calls ``np.lexsort`` (packing would not pay).
+PACK_MIN = 1 << 15
 
 
 def unique(x: np.ndarray) -> np.ndarray:
@@ -59,7 +67,49 @@ def search(ref: np.ndarray, q: np.ndarray) -> np.ndarray:
     q = np.asarray(q)
     if q.ndim != 1 or len(q) < SORT_QUERIES:
         return np.searchsorted(ref, q)
-    order = np.argsort(q)
+    order = lexsort((q,)) if q.dtype.kind in "iu" else np.argsort(q)
     out = np.empty(len(q), np.intp)
     out[order] = np.searchsorted(ref, q[order])
     return out
+
+
+def lexsort(keys: tuple | list) -> np.ndarray:
+    """``np.lexsort(keys)`` (the last key primary; a stable order) for 1-D integer or bool keys.
+
+    The keys, offset to start at 0, and the row position are packed into one int64 when
+    their bits add up to at most 63, and that is sorted; the position, in the low bits,
+    breaks ties, so the order is exactly ``np.lexsort``'s. Otherwise, or for other dtypes,
+    ``np.lexsort`` itself. ``lexsort((k,))`` is ``np.argsort(k, kind="stable")``.
+
+    Examples
+    --------
+    >>> lexsort((np.array([1, 0, 1, 0]), np.array([5, 5, 2, 2]))).tolist()
+    [3, 2, 1, 0]
+    """
+    cols = [np.asarray(k) for k in keys]
+    n = len(cols[0]) if cols else 0
+    if (n < max(PACK_MIN, 2) or any(c.ndim != 1 or len(c) != n or c.dtype.kind not in "biu" for c in cols)
+            or all(c.dtype.itemsize <= 2 for c in cols)  # NumPy radix-sorts those already
+            or any(c.dtype == np.uint64 and int(c.max()) >= 1 << 63 for c in cols)):
+        return np.lexsort(cols)
+    spans = []
+    total = (n - 1).bit_length()
+    for c in cols:
+        lo, hi = int(c.min()), int(c.max())
+        spans.append((lo, (hi - lo).bit_length()))
+        total += spans[-1][1]
+    if total > 63:
+        return np.lexsort(cols)
+    packed = np.arange(n, dtype=np.int64)
+    shift = (n - 1).bit_length()
+    for c, (lo, bits) in zip(cols, spans):  # the first key is the least significant
+        if bits:
+            t = c.astype(np.int64)  # one row-sized temporary at a time
+            t -= lo
+            t <<= shift
+            packed |= t
+            del t
+            shift += bits
+    packed.sort()
+    packed &= (1 << (n - 1).bit_length()) - 1
+    return packed

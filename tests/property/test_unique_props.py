@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from accountgraph._unique import union, unique
+from accountgraph._unique import lexsort, union, unique
 
 dtypes = st.sampled_from([np.int64, np.int32, np.uint64, np.uint32, np.int8, np.bool_, np.float64])
 
@@ -43,3 +43,37 @@ def test_search_is_numpys_searchsorted(ref, q, threshold):
     finally:
         _unique.SORT_QUERIES = before
     np.testing.assert_array_equal(got, np.searchsorted(ref, q))
+
+
+key_dtypes = st.sampled_from([np.int64, np.int32, np.uint64, np.uint32, np.int16, np.int8, np.bool_])
+
+
+@st.composite
+def key_tuples(draw):
+    """1-3 integer keys of one length, narrow (packed) or as wide as the dtype (``np.lexsort``)."""
+    n = draw(st.integers(0, 50))
+    keys = []
+    for _ in range(draw(st.integers(1, 3))):
+        dt = np.dtype(draw(key_dtypes))
+        if dt == np.bool_:
+            keys.append(draw(hnp.arrays(dt, n)))
+            continue
+        info = np.iinfo(dt)
+        lo, hi = draw(st.sampled_from([(0, 3), (-5, 5), (int(info.min), int(info.max))]))
+        keys.append(draw(hnp.arrays(dt, n, elements=st.integers(max(lo, int(info.min)), min(hi, int(info.max))))))
+    return tuple(keys)
+
+
+@settings(max_examples=200, deadline=None)
+@given(key_tuples())
+def test_lexsort_is_numpys(keys):
+    """The packed sort (forced on small arrays) gives ``np.lexsort``'s order: stable, last key first."""
+    from accountgraph import _unique
+
+    before = _unique.PACK_MIN
+    _unique.PACK_MIN = 0
+    try:
+        got = lexsort(keys)
+    finally:
+        _unique.PACK_MIN = before
+    np.testing.assert_array_equal(got, np.lexsort(keys))

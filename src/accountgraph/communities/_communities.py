@@ -30,7 +30,7 @@ from scipy.sparse.csgraph import connected_components
 from .._grouping import group_quantile
 from ..graph import AccountGraph
 from ._leiden import isolated_igraph_rng, leiden_components, merge_dense, split_oversized
-from .._unique import unique
+from .._unique import lexsort, unique
 
 __all__ = ["isolated_igraph_rng", "find_communities", "detach_weak_members", "attach_by_shared_signals",
            "split_oversized"]
@@ -134,7 +134,7 @@ def _split_large(
     first = np.full(int(comp.max()) + 1, np.iinfo(np.int64).max)
     np.minimum.at(first, comp[nodes], key)
     rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")
-    nodes = nodes[np.lexsort((nodes, key, rank[comp[nodes]]))]
+    nodes = nodes[lexsort((nodes, key, rank[comp[nodes]]))]
     crank = np.unique(rank[comp[nodes]], return_inverse=True)[1]
     pos = np.full(n, -1, np.int64)
     pos[nodes] = np.arange(len(nodes))
@@ -313,7 +313,7 @@ def _attach_round(
     idx = lo[rep] + np.arange(rep.size) - np.repeat(np.cumsum(hits) - hits, hits)
     pair, n_shared = np.unique(la[rep] * k + com_c[idx], return_counts=True)
     acc, com = pair // k, pair % k
-    order = np.lexsort((com, -n_shared, acc))
+    order = lexsort((com, -n_shared, acc))
     acc, com, n_shared = acc[order], com[order], n_shared[order]
     best = np.r_[True, acc[1:] != acc[:-1]]
     acc, com, n_shared = acc[best], com[best], n_shared[best]

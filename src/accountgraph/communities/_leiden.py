@@ -29,7 +29,7 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
-from .._unique import unique
+from .._unique import lexsort, unique
 
 __all__ = ["component_seed", "isolated_igraph_rng", "leiden_components", "leiden_one", "merge_dense",
            "split_oversized", "strongest_links"]
@@ -228,7 +228,7 @@ def split_oversized(membership: np.ndarray, src: np.ndarray, dst: np.ndarray, w:
         first = np.full(len(lab), np.iinfo(np.int64).max)
         np.minimum.at(first, inv[nodes], key)
         rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")
-        nodes = nodes[np.lexsort((nodes, key, rank[inv[nodes]]))]
+        nodes = nodes[lexsort((nodes, key, rank[inv[nodes]]))]
         comp = np.unique(rank[inv[nodes]], return_inverse=True)[1]
         pos = np.full(len(membership), -1, np.int64)
         pos[nodes] = np.arange(len(nodes))

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ._weights import HUB, LINKED, OVER_BUDGET, SAMPLED, UNSHARED
+from .._unique import lexsort
 
 __all__ = ["circulant_pairs"]
 
@@ -55,7 +56,7 @@ def _signal_status(
     status[shared & (degree > cap)] = HUB
     cand = np.flatnonzero(shared & (degree <= cap))
     pairs = degree[cand] * (degree[cand] - 1) // 2
-    order = np.lexsort((cand, degree[cand]))
+    order = lexsort((cand, degree[cand]))
     deg_sorted = degree[cand[order]]
     cum = np.cumsum(pairs[order])
     fits = np.ones(len(order), bool)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..signals import account_order, pair_counts
+from .._unique import lexsort
 
 __all__ = ["shared_family_focus", "substantial_families"]
 
@@ -90,7 +91,7 @@ def substantial_families(
     # prompts of their account, so dropping the rest leaves their ranks unchanged.
     k = share >= min_share
     acc, fam, c, share = acc[k], fam[k], c[k], share[k]
-    order = np.lexsort((fam, -c, acc))
+    order = lexsort((fam, -c, acc))
     acc, fam, share = acc[order], fam[order], share[order]
     rank = np.arange(len(acc)) - np.searchsorted(acc, acc, side="left")
     good = (rank < top) & (share >= min_share)

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._budget import _order_by_signal_then_key
+from .._unique import lexsort
 
 __all__ = ["coordinated_hubs"]
 
@@ -81,7 +82,7 @@ class _ByAccount(NamedTuple):
 
 
 def _by_account(acc: np.ndarray, sig: np.ndarray, group: np.ndarray, n_acc: int) -> _ByAccount:
-    by_acc = np.lexsort((group[sig], acc))
+    by_acc = lexsort((group[sig], acc))
     acc_start = np.zeros(n_acc + 1, np.int64)
     acc_start[1:] = np.cumsum(np.bincount(acc, minlength=n_acc))
     acc_hub = sig[by_acc]

@@ -39,6 +39,7 @@ from ._weights import type_caps
 from ._weights import OVER_BUDGET as OVER_BUDGET  # re-exported
 from ._weights import STATUS_NAMES as STATUS_NAMES  # re-exported
 from ._weights import UNSHARED as UNSHARED  # re-exported
+from .._unique import lexsort
 
 __all__ = ["AccountGraph", "build_graph"]
 
@@ -308,5 +309,5 @@ def _links(
         w.data = w.data + p.corroboration * shared_family_focus(w.row, w.col, substantial, focus)
     keep = w.data >= p.min_link
     src, dst, link = w.row[keep].astype(np.int64), w.col[keep].astype(np.int64), w.data[keep]
-    o = np.lexsort((dst, src))
+    o = lexsort((dst, src))
     return src[o], dst[o], link[o]

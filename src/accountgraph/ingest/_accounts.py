@@ -14,6 +14,7 @@ from ._quarantine import Quarantine, _LeftOut
 from ._read import account_ids, read_input
 from ._schema import REQUIRED_ACCOUNTS, ValidAccounts
 from ._timestamps import MAX_TS_US, MIN_TS_US, to_us
+from .._unique import lexsort
 
 __all__ = ["validate_accounts"]
 
@@ -47,7 +48,7 @@ def _first_per_account(acc: pa.ChunkedArray, keep: np.ndarray, created: np.ndarr
     sort_c = created[idx] if created is not None else np.zeros(len(idx), np.int64)
     sort_c = np.where(sort_c < 0, np.iinfo(np.int64).max, sort_c)
     pay_codes = factorize_sorted(payment.take(pa.array(idx)))[0] if payment is not None else np.zeros(len(idx), np.int32)
-    order = np.lexsort((pay_codes, sort_c, codes))
+    order = lexsort((pay_codes, sort_c, codes))
     first = np.ones(len(order), bool)
     first[1:] = codes[order][1:] != codes[order][:-1]
     take = pa.array(np.sort(idx[order[first]]), pa.int64())

@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 
 from ._columns import take_rows
 from ._lazy import LazyColumn
+from .._unique import lexsort
 
 __all__ = ["duplicate_rows"]
 
@@ -37,7 +38,7 @@ def _group_ids(table: pa.Table) -> np.ndarray:
 
 def _later_copies(gid: np.ndarray) -> np.ndarray:
     """True for every row whose group already appeared at a smaller row index."""
-    order = np.lexsort((np.arange(len(gid)), gid))
+    order = lexsort((np.arange(len(gid)), gid))
     g = gid[order]
     later = np.zeros(len(gid), bool)
     later[order[1:]] = g[1:] == g[:-1]

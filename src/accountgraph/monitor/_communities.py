@@ -32,7 +32,7 @@ from ..communities import (attach_by_shared_signals, detach_weak_members, edge_p
 from ..engines import PipelineConfig
 from ..graph import AccountGraph
 from ._state import State, unpack
-from .._unique import union, unique
+from .._unique import lexsort, union, unique
 
 __all__ = ["WARM_ITERATIONS", "region_communities"]
 
@@ -73,7 +73,7 @@ def _local_graph(state: State, accounts: np.ndarray, template: AccountGraph) -> 
 
 def _pair_ids(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Dense ids ``0..k-1`` of the distinct pairs ``(a[i], b[i])``."""
-    order = np.lexsort((b, a))
+    order = lexsort((b, a))
     new = np.r_[True, (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])]
     out = np.empty(len(a), np.int64)
     out[order] = np.cumsum(new) - 1
@@ -96,7 +96,7 @@ def _warm_leiden(state: State, cfg: PipelineConfig, accounts: np.ndarray, comp: 
         return labels
     nodes = np.flatnonzero(big)
     acc = accounts[nodes]
-    nodes = nodes[np.lexsort((acc, -state.n_events[acc], state.first_ts[acc]))]  # first activity, then volume
+    nodes = nodes[lexsort((acc, -state.n_events[acc], state.first_ts[acc]))]  # first activity, then volume
     pos = np.full(n, -1, np.int64)
     pos[nodes] = np.arange(len(nodes))
     e = big[g.src]
@@ -118,7 +118,7 @@ def _cold(state: State, cfg: PipelineConfig, accounts: np.ndarray, g: AccountGra
     """The batch detector's partition of the revisited accounts' links (Leiden from singletons)."""
     p = cfg.communities
     acc = accounts
-    key = np.lexsort((acc, -state.n_events[acc], state.first_ts[acc])).argsort()
+    key = lexsort((acc, -state.n_events[acc], state.first_ts[acc])).argsort()
     share = min(1.0, p.oversize_share * state.n_accounts / max(len(accounts), 1))
     return find_communities(g, method=p.method, resolution=p.resolution, split_min_size=p.split_min_size,
                             merge_density=p.merge_density, seed=cfg.seed, node_key=key, n_iterations=p.n_iterations,

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._state import State
-from .._unique import unique
+from .._unique import lexsort, unique
 
 __all__ = ["STATUSES", "assign_rings"]
 
@@ -60,7 +60,7 @@ def _heirs(prev: np.ndarray, cl: np.ndarray, k: int, prev_size: dict[int, int]) 
     ring, c = pair[0], pair[1]
     size_c = np.bincount(cl[cl >= 0], minlength=k)
     size_r = np.array([prev_size.get(int(r), 0) for r in ring], np.int64)
-    order = np.lexsort((c, -cnt, ring))  # per ring: largest overlap first, then smaller cluster index
+    order = lexsort((c, -cnt, ring))  # per ring: largest overlap first, then smaller cluster index
     ring, c, cnt, size_r = ring[order], c[order], cnt[order], size_r[order]
     best = np.r_[True, ring[1:] != ring[:-1]]
     heir = best & ((2 * cnt >= size_c[c]) | (2 * cnt >= size_r))

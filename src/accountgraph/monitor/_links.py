@@ -20,7 +20,7 @@ import numpy as np
 from ..engines import PipelineConfig
 from ..graph import EVIDENCE_GROUPS, rarity_weight
 from ._state import State, unpack
-from .._unique import unique
+from .._unique import lexsort, unique
 
 __all__ = ["link_weights", "refresh_substantial", "type_counts", "weights_graph"]
 
@@ -140,7 +140,7 @@ def refresh_substantial(state: State, cfg: PipelineConfig, accounts: np.ndarray)
     m = state.sig_type[sig] == t
     acc, sig, cnt = acc[m], sig[m], state.inc_n[idx[m]]
     total = np.bincount(acc, weights=cnt, minlength=state.n_accounts)
-    order = np.lexsort((sig, -cnt, acc))
+    order = lexsort((sig, -cnt, acc))
     acc, sig, cnt = acc[order], sig[order], cnt[order]
     rank = np.arange(len(acc)) - np.searchsorted(acc, acc, side="left")
     good = (rank < top) & (cnt >= share * total[acc])

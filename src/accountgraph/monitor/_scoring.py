@@ -34,7 +34,7 @@ from ..scoring import (add_team_blocks, apply_model, cluster_features, infrastru
                        member_scores)
 from ..signals import cluster_pairs
 from ._state import State, unpack
-from .._unique import union, unique
+from .._unique import lexsort, union, unique
 
 __all__ = ["REFERENCE_EVENTS", "reference_events", "rings_to_rescore", "score_rings"]
 
@@ -61,7 +61,7 @@ def reference_events(state: State, in_ring: np.ndarray) -> np.ndarray:
         m = ev.model >= 0
         if m.any():
             idx = np.flatnonzero(m)
-            order = np.lexsort((ev.ts[idx], ev.model[idx]))
+            order = lexsort((ev.ts[idx], ev.model[idx]))
             first = np.r_[True, ev.model[idx][order][1:] != ev.model[idx][order][:-1]]
             keep[idx[order][first]] = True
     return keep

@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 
 from ._rings import LEAD
 from ._state import NO_TS, State
+from .._unique import lexsort
 
 __all__ = ["assignments_frame", "ring_ranks", "rings_frame", "timestamps"]
 
@@ -28,7 +29,7 @@ def rings_frame(state: State) -> pd.DataFrame:
     out = t.drop(columns=[c for c in _BOOK if c in t.columns])
     out["first_seen"] = timestamps(t["first_seen"].to_numpy())
     out["first_flagged_at"] = timestamps(t["first_flagged_at"].to_numpy())
-    order = np.lexsort((t["ring_id"].to_numpy(), -t["n_accounts"].to_numpy(), -t["ring_score"].to_numpy()))
+    order = lexsort((t["ring_id"].to_numpy(), -t["n_accounts"].to_numpy(), -t["ring_score"].to_numpy()))
     return out.iloc[order].reset_index(drop=True)
 
 

@@ -35,7 +35,7 @@ from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, band_keys, lsh_params, shingle_signatures
 from ..templates import TemplateParams
 from ._state import Delta, State
-from .._unique import search, unique
+from .._unique import lexsort, search, unique
 
 __all__ = ["REPS", "SINGLETON_MEMORY_US", "batch_families", "expire_families"]
 
@@ -51,7 +51,7 @@ def _sample(state: State, acc: np.ndarray, ts: np.ndarray, cap: int | None, wind
         return None
     n = len(ts)
     win = ts // window_us
-    order = np.lexsort((np.arange(n), ts, win, acc))
+    order = lexsort((np.arange(n), ts, win, acc))
     a, w = acc[order], win[order]
     start = np.r_[True, (a[1:] != a[:-1]) | (w[1:] != w[:-1])] if n else np.zeros(0, bool)
     rank = np.arange(n) - np.maximum.accumulate(np.where(start, np.arange(n), 0))
@@ -223,7 +223,7 @@ def _record(state: State, fam_d: np.ndarray, keys: np.ndarray, hashes: np.ndarra
     pos_d = np.searchsorted(table["family"].to_numpy(), f_of_d)
     table.loc[pos_d, "distinct"] = table["distinct"].to_numpy()[pos_d] + distinct
     # Representatives: the first signatures (by hash) of each family, while it has fewer than REPS.
-    order = np.lexsort((hashes, fam_d))
+    order = lexsort((hashes, fam_d))
     fo = fam_d[order]
     rank = np.arange(len(fo)) - np.searchsorted(fo, fo, side="left")
     reps = table["reps"].to_numpy()
@@ -263,7 +263,7 @@ def _name_families(table: pd.DataFrame, fam_d: np.ndarray, first_row: np.ndarray
         return
     sel = np.isin(fam_d, want)
     d_idx = np.flatnonzero(sel)
-    o = np.lexsort((d_idx, fam_d[d_idx]))  # the first signature (smallest hash) of each family
+    o = lexsort((d_idx, fam_d[d_idx]))  # the first signature (smallest hash) of each family
     fd = fam_d[d_idx][o]
     lead = np.r_[True, fd[1:] != fd[:-1]]
     rows = first_row[d_idx][o][lead]

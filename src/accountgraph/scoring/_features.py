@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .._grouping import group_quantile_dense, group_quantiles_int
+from .._unique import lexsort
 
 __all__ = ["account_activity", "account_days", "distinct_keys", "output_median", "pivot_facts", "ramp",
            "rate_median"]
@@ -146,7 +147,7 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
     by_key = np.argsort(u)
     u_sorted, c_sorted = u[by_key], c[by_key]
     ucl = u // n_fam
-    order = np.lexsort((-c, ucl))
+    order = lexsort((-c, ucl))
     ucl, c = ucl[order], c[order]
     starts = np.searchsorted(ucl, ucl, side="left")
     rank = np.arange(len(ucl)) - starts

@@ -25,6 +25,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..signals import ClusterPairs
+from .._unique import lexsort
 
 __all__ = ["TEAM_BLOCK_COLUMNS", "add_team_blocks", "block_share", "infrastructure_masks", "team_blocks",
            "with_infrastructure"]
@@ -128,12 +129,12 @@ def _block_ip_top_share(key_b: np.ndarray, key_s: np.ndarray, w: np.ndarray, n_n
     share = np.full(n_nodes, np.nan)
     if not len(key_b):
         return share
-    order = np.lexsort((key_s, key_b))
+    order = lexsort((key_s, key_b))
     kb, ks, w = key_b[order], key_s[order], w[order]
     start = np.flatnonzero(np.r_[True, (kb[1:] != kb[:-1]) | (ks[1:] != ks[:-1])])
     tot = np.add.reduceat(w, start)
     gb = kb[start]
-    o2 = np.lexsort((-tot, gb))
+    o2 = lexsort((-tot, gb))
     gb, tot = gb[o2], tot[o2]
     first = np.r_[True, gb[1:] != gb[:-1]]
     rank = np.arange(len(gb)) - np.maximum.accumulate(np.where(first, np.arange(len(gb)), 0))

@@ -19,6 +19,7 @@ from ._pools import MODELS, NEW_MODEL
 from ._population import Population
 from ._text import free_prompts
 from ._util import ipv4_text, ipv6_text, mix64, rng_for
+from .._unique import lexsort
 
 __all__ = ["EVENTS_SCHEMA", "EventGenerator"]
 
@@ -91,7 +92,7 @@ class EventGenerator:
         acc = np.concatenate([acc, forced])
         t = np.concatenate([t, p.first_h[forced]])
         ts = self.start_us + np.round(t * _US_PER_H).astype(np.int64)
-        order = np.lexsort((acc, ts))
+        order = lexsort((acc, ts))
         acc, t, ts = acc[order], t[order], ts[order]
         return pa.Table.from_arrays([
             p.account_id.take(pa.array(acc)),

@@ -49,6 +49,7 @@ from .._progress import task
 from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, as_text_array, band_keys, lsh_params, shingle_signatures
 from ._linking import BandKeys, band_families
+from .._unique import lexsort
 
 __all__ = ["TemplateFamilies", "template_families"]
 
@@ -363,7 +364,7 @@ def _family_table(family: np.ndarray, signed: _Signed, d_codes: np.ndarray, fam_
     rows_per_d = np.bincount(d_codes, weights=np.bincount(rs[rs >= 0], minlength=signed.n_distinct), minlength=n_d)
     first_row_d = np.full(n_d, np.iinfo(np.int64).max)
     np.minimum.at(first_row_d, d_codes, np.concatenate(signed.first_rows))
-    order = np.lexsort((np.arange(n_d), -rows_per_d, fam_of_d))
+    order = lexsort((np.arange(n_d), -rows_per_d, fam_of_d))
     lead = np.ones(n_d, bool)
     lead[1:] = fam_of_d[order][1:] != fam_of_d[order][:-1]
     rep_rows = first_row_d[order[lead]]  # one per family, in family order

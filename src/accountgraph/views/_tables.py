@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from ..graph import STATUS_NAMES, AccountGraph
 from ..signals import ClusterPairs, SignalTable, cluster_pairs
+from .._unique import lexsort
 
 __all__ = ["assignments_table", "cluster_signals", "cluster_template_counts", "cluster_templates", "evidence_tables",
            "rank_clusters", "with_representatives"]
@@ -28,7 +29,7 @@ def rank_clusters(feats: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, 
     where ``new_id[k]`` is the final id of canonical cluster ``k``.
     """
     n_cl = len(feats)
-    order = np.lexsort((np.arange(n_cl), -feats["n_accounts"].to_numpy(), -feats["ring_score"].to_numpy()))
+    order = lexsort((np.arange(n_cl), -feats["n_accounts"].to_numpy(), -feats["ring_score"].to_numpy()))
     new_id = np.empty(n_cl, np.int64)
     new_id[order] = np.arange(n_cl)
     feats = feats.copy()
@@ -128,7 +129,7 @@ def cluster_template_counts(acc_cid: np.ndarray, ev_account: np.ndarray, ev_fami
     cid, fam = key // n_fam, key % n_fam
     _, inv = np.unique(cid, return_inverse=True)
     share = prompts / np.bincount(inv, weights=prompts)[inv]
-    order = np.lexsort((fam, -prompts, cid))
+    order = lexsort((fam, -prompts, cid))
     cid, fam, prompts, share = cid[order], fam[order], prompts[order], share[order]
     rank = np.arange(len(cid)) - np.searchsorted(cid, cid, side="left")
     top = rank < 5
@@ -200,9 +201,9 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
         "n_events": n_ev[ka],
         "first_seen": pd.to_datetime(np.where(has_ev, first[ka], np.iinfo(np.int64).min), unit="us", utc=True),
         "last_seen": pd.to_datetime(np.where(has_ev, last[ka], np.iinfo(np.int64).min), unit="us", utc=True),
-    }).iloc[np.lexsort((ka, acc_cid[ka]))].reset_index(drop=True)  # by (cluster, account id)
+    }).iloc[lexsort((ka, acc_cid[ka]))].reset_index(drop=True)  # by (cluster, account id)
     e = np.flatnonzero(acc_keep[graph.src] & (acc_cid[graph.src] == acc_cid[graph.dst]))
-    e = e[np.lexsort((graph.dst[e], graph.src[e], acc_cid[graph.src[e]]))]  # by (cluster, source, target)
+    e = e[lexsort((graph.dst[e], graph.src[e], acc_cid[graph.src[e]]))]  # by (cluster, source, target)
     edges = pd.DataFrame({
         "cluster_id": acc_cid[graph.src[e]],
         "source": ids[graph.src[e]],

@@ -58,6 +58,7 @@ from ..._progress import enabled, reporting
 from ..._resources import Meter
 from ..._seeds import apply_known_bad, seed_mask
 from .._base import PipelineConfig
+from ..._unique import lexsort
 
 __all__ = ["LocalEngine", "run_pipeline"]
 
@@ -148,7 +149,7 @@ def _node_key(inp: _Inputs) -> np.ndarray:
     first_ts = np.full(inp.n_accounts, np.iinfo(np.int64).max)
     np.minimum.at(first_ts, inp.ev_account, inp.ev.timestamp)
     n_ev_acc = np.bincount(inp.ev_account, minlength=inp.n_accounts)
-    return np.lexsort((-n_ev_acc, first_ts)).argsort()
+    return lexsort((-n_ev_acc, first_ts)).argsort()
 
 
 def _graph(cfg: PipelineConfig, inp: _Inputs, sig: SignalTable, ev_family: np.ndarray | None,

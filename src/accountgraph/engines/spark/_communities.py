@@ -37,7 +37,7 @@ from ...communities import CommunityParams, component_seed, detach_weak_members,
 from ...graph import AccountGraph
 from ._components import connected_components
 from ._session import dense_index
-from ..._unique import unique
+from ..._unique import lexsort, unique
 
 __all__ = ["spark_communities"]
 
@@ -109,7 +109,7 @@ def _component(pdf: pd.DataFrame, p: CommunityParams, seed: int, n_acc: int, max
     rank = int(pdf["rank"].iloc[0])
     if rank >= 0:
         pos = np.empty(n, np.int64)
-        pos[np.lexsort((nodes, nk))] = np.arange(n)  # igraph's vertex order: node_key, then account
+        pos[lexsort((nodes, nk))] = np.arange(n)  # igraph's vertex order: node_key, then account
         es, ed = pos[ls], pos[ld]
         lab = leiden_one(n, es, ed, link, resolution=p.resolution, seed=component_seed(seed, rank),
                          n_iterations=p.n_iterations, top_links=p.leiden_links)
