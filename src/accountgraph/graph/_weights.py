@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from .._unique import unique
 
 __all__ = [
     "DEFAULT_TYPE_WEIGHTS", "EVIDENCE_GROUPS", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES",
@@ -133,20 +132,25 @@ def type_caps(signal_type: np.ndarray, account: np.ndarray, degree_inc: np.ndarr
     """
     grid = _cap_grid(cap)
     out = np.full(n_types, float(cap))
+    account = np.asarray(account, np.int64)
+    held = np.zeros(int(account.max()) + 1 if len(account) else 0, bool)
     for t in range(n_types):
-        m = (signal_type == t) & (degree_inc >= 2)
+        of_t = signal_type == t
+        m = of_t & (degree_inc >= 2)
         if not m.any():
             continue
         acc = account[m]
-        holders = unique(account[signal_type == t])
-        if len(holders) < min_accounts:
+        held[:] = False
+        held[account[of_t]] = True  # the type's holders: a mask and its running count, not a sort
+        n_holders = int(np.count_nonzero(held))
+        if n_holders < min_accounts:
             continue
         d = degree_inc[m].astype(np.float64)
         level = np.searchsorted(grid, d, side="left")  # first grid cap >= d
         keep = level < len(grid)
-        pos = np.searchsorted(holders, acc[keep])
+        pos = (np.cumsum(held) - 1)[acc[keep]]  # rank of each holder among the type's holders
         co = np.bincount(pos * len(grid) + level[keep], weights=d[keep] - 1,
-                         minlength=len(holders) * len(grid)).reshape(len(holders), len(grid)).cumsum(axis=1)
+                         minlength=n_holders * len(grid)).reshape(n_holders, len(grid)).cumsum(axis=1)
         out[t] = _pick_cap(np.median(co, axis=0), grid, max_cosharers)
     return out
 
