@@ -16,7 +16,8 @@ first is 5x faster on 8M keys into 20M (5.8 s against 1.2 s, the sort included).
 position fit 63 bits together, they are packed into one integer and sorted with
 ``np.sort``, which NumPy runs with SIMD sorting networks (x86-simd-sort on AVX-512),
 while ``np.lexsort`` and ``np.argsort`` move indices through comparison sorts. On 18M
-rows of two 19-bit keys: 12.0 s (``np.lexsort``) against about 0.5 s.
+rows of two 19-bit keys: 9.7 s (``np.lexsort``) against 0.5-1.7 s
+(``benchmarks/monitor_kernels.py``).
 """
 
 from __future__ import annotations
