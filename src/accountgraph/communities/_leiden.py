@@ -179,22 +179,26 @@ def merge_dense(sub: np.ndarray, es: np.ndarray, ed: np.ndarray, w: np.ndarray,
     by ``n_i * n_j``: the mean link weight over all cross pairs. Payment cells
     of one ring, tied by a shared automation stack and proxy pool, are densely
     cross-linked and are rejoined; unrelated groups chained by a few bridge
-    accounts are not. Vectorised: the cut weight per community pair (a ``bincount`` over the
-    ``k * k`` pairs when that is no larger than the cross links, else over the ``unique``
-    ones: the same sums, in edge order) and one connected-components pass on the community graph.
+    accounts are not. The cut weight per community pair comes from one compiled pass over the
+    links into a dense ``k * k`` table when that is no larger than the links (at seed scale the
+    ring's 18M links: 2.5 s as NumPy passes), else from a ``bincount`` over the ``unique`` pairs
+    (the same sums, in edge order); then one connected-components pass on the community graph.
     """
     k = int(sub.max()) + 1
     size = np.bincount(sub, minlength=k).astype(np.float64)
-    a, b = sub[es], sub[ed]
-    cross = a != b
-    lo, hi = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
-    code, wc = lo * k + hi, w[cross]
-    if k * k <= max(len(code), 1 << 20):
-        key = np.flatnonzero(np.bincount(code, minlength=k * k))
-        cut = np.bincount(code, weights=wc, minlength=k * k)[key]
+    if k * k <= max(len(es), 1 << 20):  # one compiled pass over the links into a dense k x k table
+        from ._strongest_kernel import community_cuts
+
+        cnt, cut = community_cuts(np.ascontiguousarray(sub, np.int64), np.ascontiguousarray(es, np.int64),
+                                  np.ascontiguousarray(ed, np.int64), np.ascontiguousarray(w, np.float64), k)
+        key = np.flatnonzero(cnt)
+        cut = cut[key]
     else:
+        a, b = sub[es], sub[ed]
+        cross = a != b
+        code = np.minimum(a[cross], b[cross]) * k + np.maximum(a[cross], b[cross])
         key, inv = np.unique(code, return_inverse=True)
-        cut = np.bincount(inv, weights=wc, minlength=len(key))
+        cut = np.bincount(inv, weights=w[cross], minlength=len(key))
     ci, cj = key // k, key % k
     dense = cut / (size[ci] * size[cj]) >= merge_density
     n_merged = int(dense.sum())

@@ -1,11 +1,11 @@
-"""Compiled loop of :func:`accountgraph.communities._leiden.strongest_links` (numba; imported on first use)."""
+"""Compiled loops of :func:`accountgraph.communities._leiden.strongest_links` and ``merge_dense`` (numba; imported on first use)."""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-__all__ = ["strongest"]
+__all__ = ["community_cuts", "strongest"]
 
 
 @njit(nogil=True, cache=True)
@@ -67,3 +67,21 @@ def strongest(n, es, ed, w, k, inc):  # type: ignore[no-untyped-def]
             for j in range(need):
                 keep[tie_edge[order[j]]] = True
     return keep
+
+
+@njit(nogil=True, cache=True)
+def community_cuts(sub, es, ed, w, k):  # type: ignore[no-untyped-def]
+    """Cross links and their summed weight per community pair ``lo * k + hi`` (``lo < hi``), dense.
+
+    The sums run in edge order, as ``np.bincount(code, weights=...)`` adds them: the same floats.
+    """
+    cnt = np.zeros(k * k, np.int64)
+    cut = np.zeros(k * k, np.float64)
+    for e in range(len(es)):
+        a, b = sub[es[e]], sub[ed[e]]
+        if a == b:
+            continue
+        c = min(a, b) * k + max(a, b)
+        cnt[c] += 1
+        cut[c] += w[e]
+    return cnt, cut
