@@ -13,7 +13,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = [
-    "summary.md", "monitor_update_ef04259.md", "monitor_kernels_ef04259.md", "seed_scale_ef04259.md",
+    "summary.md", "monitor_update_ef04259.md", "monitor_kernels_ef04259.md", "replay_monitor_seed2026_f1fde3d.md",
+    "seed_scale_ef04259.md",
     "monitor_update_71ca465.md", "replay_monitor_seed2026_be80e4a.md", "seed_scale_018b21a.md",
     "random_worlds_evaluation10_b54bcb1_uncapped.md", "random_worlds_evaluation10_b54bcb1_full3.md",
     "random_worlds_evaluation10_316afd0_uncapped.md", "random_worlds_evaluation10_316afd0_full.md", "monitor_update_b54bcb1.md",
