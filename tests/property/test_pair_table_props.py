@@ -258,3 +258,24 @@ def test_rows_emptied_inside_a_call_are_compacted_before_the_table_grows():
     assert np.array_equal(np.sort(kept), np.sort(np.arange(1, 100, dtype=np.int64)))  # (0, v) pairs still to re-weigh
     assert table.touched.all() and (table.rows_of(kept) >= 0).all()
     assert (table.evidence[table.evidence[:, 0] > 0, 0] == np.float32(0.5)).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 200)), min_size=0, max_size=300, unique=True),
+       st.integers(0, 3), st.booleans())
+def test_group_layout_is_lexsort_by_group_then_account(members, max_bits, shuffled):
+    """The monitor's group layout (a dense group key sorted alone when members arrive sorted,
+    else the full lexsort) orders elements exactly as ``np.lexsort((account, group))``."""
+    from accountgraph.monitor._graph import _groups
+
+    key = np.array(sorted((s << 32) | a for s, a in members), np.int64)
+    s, a = key >> 32, key & 0xFFFFFFFF
+    if shuffled:
+        perm = np.random.default_rng(len(key)).permutation(len(key))
+        s, a = s[perm], a[perm]
+    logb = (s % (max_bits + 1)).astype(np.int8)
+    mode = np.where(logb > 0, np.where(s % 3 == 0, 3, 2), 1).astype(np.int8)
+    gr = _groups(s, a, logb, mode, 7)
+    order = np.lexsort((gr.a, gr.g))
+    assert np.array_equal(order, np.arange(len(order))), "not sorted by (group, account)"
+    assert np.array_equal(a[gr.o], gr.a) and np.array_equal(np.sort(gr.o[~gr.p2]), np.arange(len(a)))
