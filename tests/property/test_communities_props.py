@@ -116,3 +116,39 @@ def test_merge_dense_matches_a_dict_of_cut_weights(k, seed, density):
     lab, n_merged = merge_dense(sub, es, ed, w, density)
     assert n_merged == g.number_of_edges()
     assert blocks(lab[np.arange(k)]) == {frozenset(c) for c in nx.connected_components(g)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 400), st.integers(0, 2**32 - 1))
+def test_edges_grouped_by_component_keep_their_order_within_each(n_comp, n_edges, seed):
+    """``by_component`` (the counting sort ``leiden_components`` reads) is ``np.argsort(kind="stable")``
+    of each edge's first-end component: Leiden's result depends on the order of the edges."""
+    from accountgraph.communities._strongest_kernel import by_component
+
+    rng = np.random.default_rng(seed)
+    comp = np.sort(rng.integers(0, n_comp, 3 * n_comp + 1))
+    es, ed = rng.integers(0, len(comp), n_edges), rng.integers(0, len(comp), n_edges)
+    w = rng.random(n_edges)
+    s, d, ww, lo = by_component(comp, es, ed, w, int(comp.max()) + 1)
+    order = np.argsort(comp[es], kind="stable")
+    np.testing.assert_array_equal(s, es[order])
+    np.testing.assert_array_equal(d, ed[order])
+    np.testing.assert_array_equal(ww, w[order])
+    np.testing.assert_array_equal(lo, np.searchsorted(comp[es][order], np.arange(int(comp.max()) + 2)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 120), st.integers(0, 2**32 - 1))
+def test_component_labels_are_scipys(n, n_edges, seed):
+    """The compiled union-find labels components exactly as ``scipy.sparse.csgraph.connected_components``."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    from accountgraph.communities._strongest_kernel import component_labels
+
+    rng = np.random.default_rng(seed)
+    src, dst = rng.integers(0, n, n_edges), rng.integers(0, n, n_edges)
+    want = connected_components(sp.coo_matrix((np.ones(n_edges), (src, dst)), shape=(n, n)), directed=False)
+    got = component_labels(n, src, dst)
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])

@@ -8,7 +8,7 @@ Interface: :func:`find_communities` partitions an
 from ._params import CommunityParams
 from ._communities import attach_by_shared_signals, detach_weak_members, find_communities, isolated_igraph_rng
 # For engines that run the components in parallel (Spark): the per-component calls find_communities makes.
-from ._leiden import component_seed, edge_pairs, leiden_one, merge_dense, split_oversized
+from ._leiden import component_labels, component_seed, edge_pairs, leiden_one, merge_dense, split_oversized
 
-__all__ = ["CommunityParams", "attach_by_shared_signals", "component_seed", "detach_weak_members", "edge_pairs",
+__all__ = ["CommunityParams", "attach_by_shared_signals", "component_labels", "component_seed", "detach_weak_members", "edge_pairs",
            "find_communities", "isolated_igraph_rng", "leiden_one", "merge_dense", "split_oversized"]

@@ -24,12 +24,10 @@ import logging
 from typing import Literal
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from .._grouping import group_quantile
 from ..graph import AccountGraph
-from ._leiden import isolated_igraph_rng, leiden_components, merge_dense, split_oversized
+from ._leiden import component_labels, isolated_igraph_rng, leiden_components, merge_dense, split_oversized
 from .._unique import lexsort, unique
 
 __all__ = ["isolated_igraph_rng", "find_communities", "detach_weak_members", "attach_by_shared_signals",
@@ -95,8 +93,7 @@ def find_communities(
     membership = np.full(n, -1, np.int64)
     if graph.n_edges == 0:
         return membership
-    _, comp = connected_components(sp.coo_matrix((np.ones(graph.n_edges, np.int8), (graph.src, graph.dst)),
-                                                 shape=(n, n)), directed=False)  # unnamed: 300 MB at 18M links
+    _, comp = component_labels(n, graph.src, graph.dst)
     active = np.zeros(n, bool)
     active[graph.src] = True
     active[graph.dst] = True

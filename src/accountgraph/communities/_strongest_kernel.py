@@ -1,11 +1,12 @@
-"""Compiled loops of :func:`accountgraph.communities._leiden.strongest_links` and ``merge_dense`` (numba; imported on first use)."""
+"""Compiled loops of :func:`accountgraph.communities._leiden.strongest_links`, ``leiden_components`` and
+``merge_dense`` (numba; imported on first use)."""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-__all__ = ["community_cuts", "strongest"]
+__all__ = ["by_component", "community_cuts", "component_labels", "strongest"]
 
 
 @njit(nogil=True, cache=True)
@@ -85,3 +86,53 @@ def community_cuts(sub, es, ed, w, k):  # type: ignore[no-untyped-def]
         cnt[c] += 1
         cut[c] += w[e]
     return cnt, cut
+
+
+@njit(nogil=True, cache=True)
+def by_component(comp, es, ed, w, n_comp):  # type: ignore[no-untyped-def]
+    """The edges grouped by the component of their first end, in edge order within each (a stable
+    counting sort); returns the grouped ``es, ed, w`` and each component's first edge (``n_comp + 1``)."""
+    lo = np.zeros(n_comp + 1, np.int64)
+    for i in range(len(es)):
+        lo[comp[es[i]] + 1] += 1
+    for c in range(n_comp):
+        lo[c + 1] += lo[c]
+    at = lo[:-1].copy()
+    out_s, out_d, out_w = np.empty_like(es), np.empty_like(ed), np.empty_like(w)
+    for i in range(len(es)):
+        c = comp[es[i]]
+        p = at[c]
+        at[c] = p + 1
+        out_s[p], out_d[p], out_w[p] = es[i], ed[i], w[i]
+    return out_s, out_d, out_w, lo
+
+
+@njit(nogil=True, cache=True)
+def component_labels(n, src, dst):  # type: ignore[no-untyped-def]
+    """Connected components of ``n`` vertices, labelled in the order of their lowest vertex (as
+    ``scipy.sparse.csgraph.connected_components`` labels them): union-find, each root its lowest vertex."""
+    parent = np.arange(n)
+    for i in range(len(src)):
+        a, b = src[i], dst[i]
+        while parent[a] != a:  # path halving
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        if a < b:
+            parent[b] = a
+        elif b < a:
+            parent[a] = b
+    labels = np.empty(n, np.int64)
+    count = 0
+    for v in range(n):  # a vertex's root is lower than it, so labelled already
+        r = parent[v]
+        while parent[r] != r:
+            r = parent[r]
+        if r == v:
+            labels[v] = count
+            count += 1
+        else:
+            labels[v] = labels[r]
+    return count, labels

@@ -24,11 +24,9 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
-from ..communities import (attach_by_shared_signals, detach_weak_members, edge_pairs, find_communities,
-                           isolated_igraph_rng, merge_dense)
+from ..communities import (attach_by_shared_signals, component_labels, detach_weak_members, edge_pairs,
+                           find_communities, isolated_igraph_rng, merge_dense)
 from ..engines import PipelineConfig
 from ..graph import AccountGraph
 from ._state import State, unpack
@@ -47,8 +45,7 @@ logger = logging.getLogger(__name__)
 def _affected(state: State, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Accounts of the components holding a region account (plus the region), and their component."""
     n = state.n_accounts
-    adj = sp.coo_matrix((np.ones(len(state.e_src), np.int8), (state.e_src, state.e_dst)), shape=(n, n))
-    _, comp = connected_components(adj, directed=False)
+    _, comp = component_labels(n, state.e_src, state.e_dst)
     has_edge = np.zeros(n, bool)
     has_edge[state.e_src] = True
     has_edge[state.e_dst] = True

@@ -41,7 +41,7 @@ import numpy as np
 
 from .._hashing import splitmix64
 from ..engines import PipelineConfig
-from ._links import link_weights, refresh_substantial, type_counts
+from ._links import refresh_substantial, reweigh, type_counts
 from ._pairs import PairTable
 from ._policy import COORDINATED, policy, targets, type_weights
 from ._state import State, unpack
@@ -67,11 +67,11 @@ MIN_REFRESH = 2_000_000
 #: outgrown, and growing copied the table into buffers half again as large (5.5 s, 1.2 GB kept to
 #: the end of the update). 20 % still fits the index of 10 % (2**27 slots for 54M pairs).
 REOPEN_SLACK = 0.2
-#: Table rows re-weighed per slice (bounds the working memory of re-weighing most of the table).
-_ROW_SLICE = 1 << 22
 #: Pairs per chunk of signals: the compiled pass applies them without materialising them (only
 #: the chunk's members are held, a few bytes per pair at most).
 CHUNK_PAIRS = 64_000_000
+#: Bits of a packed link (two ends and a rank) sorted by :func:`_edges` (past them, a lexsort).
+_PACK_BITS = 63
 _SHIFT = 16  # group key = signal << 16 | partition << 15 | bucket
 _PART2 = np.int64(1 << 15)
 
@@ -299,44 +299,38 @@ def relink(state: State, cfg: PipelineConfig, new_key: np.ndarray, dead_key: np.
 
 
 def _reweigh(state: State, cfg: PipelineConfig, alpha: np.ndarray, dirty: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """New link weights of the touched rows and of every row of a ``dirty`` account, a slice of the table at a time.
+    """New link weights of the touched rows and of every row of a ``dirty`` account (:func:`._links.reweigh`).
 
     Returns the accounts one of whose links moved (crossed ``min_link``, or changed above it), the
-    rows re-weighed and the rows that moved. Slices bound the working memory: the table holds tens
-    of millions of rows at seed scale and a daily update touches most of them.
+    rows re-weighed and the rows that moved.
     """
-    t = state.pairs
-    cut = cfg.graph.min_link
     mark = np.zeros(state.n_accounts, bool)
     mark[dirty] = True
-    moved_acc = np.zeros(state.n_accounts, bool)
     counts = type_counts(state) if cfg.graph.promiscuity > 0 else None
-    n_rows = n_moved = 0
-    for lo in range(0, len(t), _ROW_SLICE):
-        hi = min(lo + _ROW_SLICE, len(t))
-        hit = t.touched[lo:hi].copy()
-        if len(dirty):
-            u, v = unpack(t.key[lo:hi])
-            hit |= mark[u] | mark[v]
-        t.touched[lo:hi] = False
-        rows = lo + np.flatnonzero(hit)
-        old = t.link[rows].astype(np.float64)
-        new = link_weights(state, cfg, rows, alpha, counts)
-        t.link[rows] = new
-        moved = ((old >= cut) != (new >= cut)) | ((new >= cut) & (np.abs(new - old) > 1e-6))
-        u, v = unpack(t.key[rows[moved]])
-        moved_acc[u] = True
-        moved_acc[v] = True
-        n_rows, n_moved = n_rows + len(rows), n_moved + int(moved.sum())
-    return np.flatnonzero(moved_acc), n_rows, n_moved
+    moved, n_rows, n_moved = reweigh(state, cfg, alpha, mark, counts)
+    return np.flatnonzero(moved), n_rows, n_moved
 
 
 def _edges(state: State, cut: float) -> None:
-    """The links (pairs at or above ``cut``), sorted by key: the table's rows are in insertion order."""
+    """The links (pairs at or above ``cut``), sorted by key: the table's rows are in insertion order.
+
+    The two ends and the link's rank are packed into one int64 and sorted (one compiled pass to
+    pack, one to unpack); past 63 bits (more than about 2**19 accounts with 2**25 links), a lexsort.
+    """
+    from ._link_kernels import pack_links, unpack_links
+
     t = state.pairs
+    vbits = max(int(state.n_accounts) - 1, 0).bit_length()
+    n_links = int(np.count_nonzero(t.link >= np.float32(cut)))
+    pbits = max(n_links - 1, 0).bit_length()
+    if 2 * vbits + pbits <= _PACK_BITS:
+        packed, w = pack_links(t.key, t.link, np.float32(cut), vbits, pbits, n_links)
+        packed.sort()
+        state.e_src, state.e_dst, state.e_w = unpack_links(packed, w, vbits, pbits)
+        return
     e = np.flatnonzero(t.link >= cut)
     u, v = unpack(t.key[e])
-    o = lexsort((v, u))  # keys are distinct: the order of np.argsort(key), packed into one sort
+    o = lexsort((v, u))  # keys are distinct: the order of np.argsort(key)
     e = e[o]
     state.e_src, state.e_dst = u[o], v[o]
     state.e_w = t.link[e].astype(np.float64)

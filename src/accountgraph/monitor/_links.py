@@ -1,6 +1,6 @@
 """Link weights from pair evidence, template corroboration, and the graph view the later stages read.
 
-:func:`link_weights` is the batch projection's formula (:mod:`accountgraph.graph`)
+The link weight (:func:`reweigh`) is the batch projection's formula (:mod:`accountgraph.graph`)
 applied to summed evidence: each type's evidence ``E_t`` scaled by the pair
 balance (``GraphParams.promiscuity``, from :func:`type_counts`), per evidence
 group the strongest type's ``alpha_t * (1 - exp(-E_t))``, summed, plus
@@ -13,19 +13,20 @@ incidences' counts.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..engines import PipelineConfig
+from .._parallel import beside
 from ..graph import EVIDENCE_GROUPS, rarity_weight
 from ._state import State, unpack
 from .._unique import lexsort, unique
 
-__all__ = ["link_weights", "refresh_substantial", "type_counts", "weights_graph"]
+__all__ = ["refresh_substantial", "reweigh", "type_counts", "weights_graph"]
 
 #: Incidences unpacked per chunk by :func:`type_counts` (bounds its working memory).
 _COUNT_CHUNK = 1 << 22
+#: Rows per half below which :func:`reweigh` stays on one thread.
+_PARALLEL_ROWS = 1 << 16
 
 
 def type_counts(state: State) -> np.ndarray:
@@ -43,79 +44,52 @@ def type_counts(state: State) -> np.ndarray:
     return out.reshape(state.n_accounts, nt)
 
 
-def link_weights(state: State, cfg: PipelineConfig, rows: np.ndarray, alpha: np.ndarray,
-                 counts: np.ndarray | None = None) -> np.ndarray:
-    """Link weight of the given pair rows: strongest type per evidence group, summed, plus corroboration.
+def reweigh(state: State, cfg: PipelineConfig, alpha: np.ndarray, mark: np.ndarray,
+            counts: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
+    """Re-weigh the touched rows and every row of a ``mark``-ed account; clear ``touched``.
 
-    As in the batch projection, each type's summed evidence of a pair is first scaled by
-    :func:`accountgraph.graph.pair_balance` of the two accounts' signals of that type
-    (:func:`type_counts`; pass them when weighing the table a slice at a time). One compiled
-    pass over the rows, corroboration included (a daily update at seed scale re-weighs tens
-    of millions of them).
+    A row's link weight is the batch projection's formula: each type's summed evidence first
+    scaled by :func:`accountgraph.graph.pair_balance` of the two accounts' signals of that type
+    (:func:`type_counts`), per evidence group the strongest type's ``alpha_t * (1 - exp(-E_t))``,
+    summed, plus ``corroboration * focus`` of a template family substantial to both.
+    One compiled pass over the table finds the rows, weighs them and compares them with their
+    last weight (a daily update at seed scale re-weighs tens of millions of them); the table's
+    two halves run on two threads when there are two cores (rows are independent).
+
+    Returns
+    -------
+    moved : ndarray of bool, shape (n_accounts,)
+        Accounts one of whose links moved: crossed ``min_link``, or changed above it by > 1e-6.
+    n_rows, n_moved : int
+        Rows re-weighed, rows that moved.
     """
     p = float(cfg.graph.promiscuity)
     t = state.pairs
     nt = t.evidence.shape[1]
-    if p <= 0 or not len(rows):
+    if p <= 0:
         counts = np.zeros((0, 0), np.int64)
     elif counts is None:
         counts = type_counts(state)
     names = [EVIDENCE_GROUPS.get(name, name) for name in state.type_names[:nt]]
     order = list(dict.fromkeys(names))  # groups numbered in the order of their first type
     group = np.array([order.index(g) for g in names], np.int64)
-    rows = np.ascontiguousarray(rows, np.int64)
     # Corroboration adds at most c: below min_link - c a pair stays no link whatever it adds, so
     # only the others look for a template family substantial to both (their weight is the batch's).
     c = float(cfg.graph.corroboration)
     corr = c > 0 and state.subst.shape[1] > 0 and bool((state.subst >= 0).any())
     subst = state.subst if corr else np.full((0, 1), -1, np.int64)
-    return _weights_kernel()(t.evidence, t.key, rows, counts, p, np.asarray(alpha[:nt], np.float32), group,
-                             max(len(order), 1), corr, c, float(cfg.graph.min_link) - c, subst, state.fam_count,
-                             state.degree)
+    moved = np.zeros(state.n_accounts, bool)
+    cut = float(cfg.graph.min_link)
+    args = (t.evidence, t.key, t.link, t.touched, np.asarray(mark, bool), bool(mark.any()), counts, p,
+            np.asarray(alpha[:nt], np.float32), group, max(len(order), 1), corr, c, cut - c, subst, state.fam_count,
+            state.degree, cut, np.float32(cut), moved)
+    from ._link_kernels import reweigh_rows as kernel
 
-
-@functools.cache
-def _weights_kernel():  # type: ignore[no-untyped-def]
-    """The compiled per-row link weight (numba, loaded on first use)."""
-    from numba import njit
-
-    @njit(nogil=True, cache=True)
-    def weights(ev, key, rows, counts, p, alpha, group, n_groups,  # type: ignore[no-untyped-def]
-                corr, c, near, subst, fam_count, degree):
-        out = np.zeros(len(rows), np.float32)
-        best = np.zeros(n_groups, np.float32)
-        balance = counts.shape[0] > 0
-        for q in range(len(rows)):
-            r = rows[q]
-            u, v = key[r] >> 32, key[r] & 0xFFFFFFFF
-            best[:] = 0.0
-            for t in range(ev.shape[1]):
-                e = ev[r, t]
-                if e == 0.0 or alpha[t] <= 0.0:
-                    continue
-                if balance and t < counts.shape[1]:  # pair_balance, as the batch projection scales it
-                    a, b = np.float64(counts[u, t]), np.float64(counts[v, t])
-                    e = np.float32(e * min(1.0, np.sqrt(p * min(a, b) / max(max(a, b), 1.0))))
-                x = alpha[t] * np.float32(-np.expm1(-np.float64(e)))
-                if x > best[group[t]]:
-                    best[group[t]] = x
-            total = np.float32(0.0)
-            for g in range(n_groups):
-                total += best[g]
-            if corr and total >= near and subst[u, 0] >= 0 and subst[v, 0] >= 0:
-                focus = 0.0  # the largest focus of a family substantial to both (shared_family_focus)
-                for x in range(subst.shape[1]):
-                    f = subst[u, x]
-                    if f < 0:
-                        continue
-                    for y in range(subst.shape[1]):
-                        if subst[v, y] == f:
-                            focus = max(focus, fam_count[f] / max(np.float64(degree[f]), 1.0))
-                total += np.float32(c) * np.float32(focus)
-            out[q] = total
-        return out
-
-    return weights
+    half = len(t) // 2
+    wait = beside(kernel, 0, half, *args) if half >= _PARALLEL_ROWS else None
+    second = kernel(half if wait else 0, len(t), *args)
+    first = wait() if wait else (0, 0)
+    return moved, first[0] + second[0], first[1] + second[1]
 
 
 def refresh_substantial(state: State, cfg: PipelineConfig, accounts: np.ndarray) -> np.ndarray:

@@ -28,9 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
+from ..communities import component_labels
 from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, band_keys, lsh_params, shingle_signatures
 from ..templates import TemplateParams
@@ -131,9 +130,7 @@ def _components(state: State, keys: np.ndarray, n_d: int) -> tuple[np.ndarray, n
     src = [owner, owner[hit_fam >= 0]]
     dst = [leader[codes], n_d + np.searchsorted(fams, hit_fam[hit_fam >= 0])]
     n = n_d + len(fams)
-    adj = sp.coo_matrix((np.ones(sum(len(s) for s in src), np.int8), (np.concatenate(src), np.concatenate(dst))),
-                        shape=(n, n))
-    _, comp = connected_components(adj, directed=False)
+    _, comp = component_labels(n, np.concatenate(src), np.concatenate(dst))
     return comp, fams
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._unique import lexsort
+
 __all__ = ["ClusterPairs", "cluster_pairs"]
 
 
@@ -37,7 +39,8 @@ def cluster_pairs(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     Shared by the member scores (scoring) and the per-cluster signal table (views),
     which need the same counts. Incidences sorted by signal (as :class:`SignalTable`
     holds them) are put in (cluster, signal) order by a stable counting sort on the
-    cluster, O(n); other inputs by one ``unique``.
+    cluster, O(n); other inputs by :func:`accountgraph._unique.lexsort` (the order and
+    counts of ``np.unique`` of the combined key).
 
     Examples
     --------
@@ -49,10 +52,13 @@ def cluster_pairs(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     rows = np.flatnonzero(cl >= 0)
     n_sig = max(int(n_signals), 1)
     c, sg = cl[rows].astype(np.int64), signal[rows].astype(np.int64)
-    if len(sg) > 1 and bool((sg[1:] >= sg[:-1]).all()):
-        from ._group import account_order  # numba: imported when first needed
+    if len(sg) > 1:
+        if bool((sg[1:] >= sg[:-1]).all()):
+            from ._group import account_order  # numba: imported when first needed
 
-        o = account_order(c, int(c.max()) + 1).order
+            o = account_order(c, int(c.max()) + 1).order
+        else:  # np.unique's order and counts from a packed sort (the monitor's incidences are by account)
+            o = lexsort((sg, c))
         key = c[o] * n_sig + sg[o]
         new = np.r_[True, key[1:] != key[:-1]]
         starts = np.flatnonzero(new)

@@ -193,3 +193,62 @@ def test_links_kept_by_deltas_equal_links_rebuilt_from_the_incidences(tmp_path, 
     near = {k for k in set(kept) ^ set(fresh) if abs(kept.get(k, 0.0) - fresh.get(k, 0.0)) > 1e-4}
     assert not near, f"{len(near)} links differ"
     assert max(abs(kept[k] - fresh[k]) for k in set(kept) & set(fresh)) < 1e-4
+
+
+def test_reweighing_selects_rows_and_splits_across_threads_without_changing_a_weight(tmp_path, monkeypatch):
+    """The compiled re-weighing pass: a row is re-weighed when touched or when one of its accounts is
+    marked, the moved accounts are the ends of re-weighed rows whose link crossed or changed, and the
+    table cut in two halves on two threads gives the single-threaded weights bit for bit."""
+    from accountgraph.monitor import _links
+    from accountgraph.monitor._policy import type_weights
+
+    ds = generate("random", seed=1001, scale=0.01)
+    mon = Monitor(tmp_path / "s", horizon_days=None, random_state=0)
+    mon.update(ds.events.to_pandas(), ds.accounts.to_pandas())
+    s, cfg = mon._state, mon._config
+    t, alpha, cut = s.pairs, type_weights(s, mon._config), mon._config.graph.min_link
+    assert len(t) > 1000
+
+    def run(mark, touched, parallel_rows):
+        monkeypatch.setattr(_links, "_PARALLEL_ROWS", parallel_rows)
+        t.link = np.full(len(t), -1.0, np.float32)
+        t.touched[:] = touched
+        moved, n_rows, _ = _links.reweigh(s, cfg, alpha, mark)
+        assert not t.touched.any()
+        return t.link.copy(), moved, n_rows
+
+    none = np.zeros(s.n_accounts, bool)
+    full, moved, n_rows = run(none, True, 1 << 40)
+    assert n_rows == len(t) and (full >= 0).all()
+    u, v = t.key >> 32, t.key & 0xFFFFFFFF
+    want = np.zeros(s.n_accounts, bool)
+    want[u[full >= cut]] = want[v[full >= cut]] = True  # from -1 every link at the cut crosses it
+    np.testing.assert_array_equal(moved, want)
+    split, moved2, _ = run(none, True, 1)
+    np.testing.assert_array_equal(split.view(np.int32), full.view(np.int32))
+    np.testing.assert_array_equal(moved2, moved)
+    mark = np.zeros(s.n_accounts, bool)
+    mark[np.unique(u)[::7]] = True
+    part, _, n_rows = run(mark, False, 1)
+    hit = mark[u] | mark[v]
+    assert 0 < n_rows == hit.sum() < len(t)
+    np.testing.assert_array_equal(part[hit], full[hit])
+    assert (part[~hit] == -1).all()
+
+
+def test_links_listed_by_packed_sort_equal_the_lexsort_listing(tmp_path, monkeypatch):
+    """``_edges`` packs (u, v, rank) into one sorted int64; past 63 bits it lexsorts: both list the same links."""
+    from accountgraph.monitor import _graph
+
+    ds = generate("random", seed=1001, scale=0.01)
+    mon = Monitor(tmp_path / "s", horizon_days=None, random_state=0)
+    mon.update(ds.events.to_pandas(), ds.accounts.to_pandas())
+    s, cut = mon._state, mon._config.graph.min_link
+    _graph._edges(s, cut)
+    packed = s.e_src.copy(), s.e_dst.copy(), s.e_w.copy()
+    monkeypatch.setattr(_graph, "_PACK_BITS", 0)
+    _graph._edges(s, cut)
+    assert len(packed[0]) > 100 and (s.e_w >= np.float32(cut)).all()
+    assert (np.diff(s.e_src) >= 0).all() and (s.e_src < s.e_dst).all()
+    for got, want in zip((s.e_src, s.e_dst, s.e_w), packed):
+        np.testing.assert_array_equal(got, want)
