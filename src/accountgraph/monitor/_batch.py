@@ -63,7 +63,7 @@ def _text_hash(col: Any, n: int, batch_rows: int = 262_144) -> np.ndarray:
         for idx, arr in col.iter_arrays(None, batch_rows):
             out[idx] = hash_text(arr)
         return out
-    return hash_text(combine_chunks(col))
+    return hash_text(col)  # chunk by chunk: no combined copy
 
 
 def _digest(ev: ValidEvents, ac: ValidAccounts | None) -> str:

@@ -24,17 +24,51 @@ from .._unique import search
 
 __all__ = ["Codes", "hash_text", "hash_typed"]
 
+#: pandas' default ``hash_key`` ("0123456789123456") as SipHash's two 64-bit key words.
+_K0 = np.uint64(int.from_bytes(b"01234567", "little"))
+_K1 = np.uint64(int.from_bytes(b"89123456", "little"))
+#: What pandas hashes for a null (``str(None)``).
+_NONE = np.frombuffer(b"None", np.uint8)
+
 
 def hash_text(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
-    """64-bit hash (uint64) of each string; nulls hash as the empty string."""
+    """64-bit hash (uint64) of each string: ``pandas.util.hash_array(values, categorize=False)``.
+
+    Arrow strings are hashed from their buffers by a compiled SipHash (:mod:`._siphash`), the
+    same values pandas gives without making a Python string per row; anything else goes through
+    pandas. A null hashes as pandas hashes ``None``: like the text ``"None"``.
+    """
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         if pa.types.is_dictionary(values.type):  # decoded first: ChunkedArray.to_numpy of a dictionary
             values = values.cast(values.type.value_type)  # column turns nulls into values (pyarrow 26)
+        if pa.types.is_string_view(values.type) or pa.types.is_binary_view(values.type):
+            values = values.cast(pa.large_binary())
+        if _BUFFERED(values.type):
+            chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+            parts = [_hash_buffers(c) for c in chunks if len(c)]
+            return splitmix64(np.concatenate(parts)) if parts else np.zeros(0, np.uint64)
         values = values.to_numpy(zero_copy_only=False)
     obj = np.asarray(values, dtype=object)
     if len(obj) == 0:
         return np.zeros(0, np.uint64)
     return pd.util.hash_array(obj, categorize=False)
+
+
+def _BUFFERED(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
+
+
+def _hash_buffers(arr: pa.Array) -> np.ndarray:
+    """SipHash-2-4 of each row of an Arrow (large) string or binary array, before pandas' final mix."""
+    from ._siphash import siphash_rows
+
+    _, off_buf, data_buf = arr.buffers()
+    wide = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+    offsets = np.frombuffer(off_buf, np.int64 if wide else np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    nulls = arr.null_count > 0
+    valid = arr.is_valid().to_numpy(zero_copy_only=False) if nulls else np.ones(0, bool)
+    return siphash_rows(offsets, data, valid, nulls, _NONE, _K0, _K1)
 
 
 def hash_typed(type_index: np.ndarray, values: pa.Array | np.ndarray) -> np.ndarray:
