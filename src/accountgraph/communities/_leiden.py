@@ -78,7 +78,8 @@ def component_labels(n: int, src: np.ndarray, dst: np.ndarray) -> tuple[int, np.
 
     The labels ``scipy.sparse.csgraph.connected_components`` gives (components numbered in the
     order of their lowest vertex), from a compiled union-find over the edge arrays: no sparse
-    matrix is built (at seed scale its CSR and CSC copies of the ring's 18M links took 1.1 s).
+    matrix is built (its CSR and CSC copies of the ring's 18M links: about 1.1 s in a cProfile of
+    the seed-scale day-7 monitor update).
     """
     from ._strongest_kernel import component_labels as kernel
 
@@ -166,8 +167,8 @@ def leiden_components(comp: np.ndarray, es: np.ndarray, ed: np.ndarray, w: np.nd
     n = len(comp)
     out = np.empty(n, np.int64)
     n_comp = int(comp.max()) + 1 if n else 0
-    # grouped by component in edge order (a compiled counting sort: the stable argsort and three
-    # gathers it replaces took 2.4 s on the 18M links of a seed-scale ring)
+    # grouped by component in edge order (a compiled counting sort, in place of a stable argsort and
+    # three gathers of the edges)
     es, ed, w, e_lo = by_component(np.ascontiguousarray(comp, np.int64), np.ascontiguousarray(es, np.int64),
                                    np.ascontiguousarray(ed, np.int64), np.ascontiguousarray(w, np.float64), n_comp)
     v_lo = np.searchsorted(comp, np.arange(n_comp + 1))

@@ -43,7 +43,7 @@ def hash_text(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
             values = values.cast(values.type.value_type)  # column turns nulls into values (pyarrow 26)
         if pa.types.is_string_view(values.type) or pa.types.is_binary_view(values.type):
             values = values.cast(pa.large_binary())
-        if _BUFFERED(values.type):
+        if _buffered(values.type):
             chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
             parts = [_hash_buffers(c) for c in chunks if len(c)]
             return splitmix64(np.concatenate(parts)) if parts else np.zeros(0, np.uint64)
@@ -54,7 +54,7 @@ def hash_text(values: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
     return pd.util.hash_array(obj, categorize=False)
 
 
-def _BUFFERED(t: pa.DataType) -> bool:
+def _buffered(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)
 
 

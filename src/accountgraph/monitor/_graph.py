@@ -41,7 +41,7 @@ import numpy as np
 
 from .._hashing import splitmix64
 from ..engines import PipelineConfig
-from ._links import refresh_substantial, reweigh, type_counts
+from ._links import refresh_substantial, reweigh
 from ._pairs import PairTable
 from ._policy import COORDINATED, policy, targets, type_weights
 from ._state import State, unpack
@@ -306,8 +306,7 @@ def _reweigh(state: State, cfg: PipelineConfig, alpha: np.ndarray, dirty: np.nda
     """
     mark = np.zeros(state.n_accounts, bool)
     mark[dirty] = True
-    counts = type_counts(state) if cfg.graph.promiscuity > 0 else None
-    moved, n_rows, n_moved = reweigh(state, cfg, alpha, mark, counts)
+    moved, n_rows, n_moved = reweigh(state, cfg, alpha, mark)
     return np.flatnonzero(moved), n_rows, n_moved
 
 
