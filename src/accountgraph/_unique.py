@@ -12,6 +12,9 @@ of a random key misses the cache at every step, while NumPy's search narrows eac
 search from the previous result when the queries are sorted. Sorting the queries
 first is 5x faster on 8M keys into 20M (5.8 s against 1.2 s, the sort included).
 
+:func:`unique_inverse` is ``np.unique(x, return_inverse=True, return_counts=True)``
+through a hash table (the inverse without an argsort of every row).
+
 :func:`lexsort` is ``np.lexsort`` for integer keys: when the keys' ranges and the row
 position fit 63 bits together, they are packed into one integer and sorted with
 ``np.sort``, which NumPy runs with SIMD sorting networks (x86-simd-sort on AVX-512),
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["lexsort", "search", "union", "unique"]
+__all__ = ["lexsort", "search", "union", "unique", "unique_inverse"]
 
 #: Below this many queries :func:`search` searches them as given.
 SORT_QUERIES = 1 << 15
@@ -50,6 +53,29 @@ def unique(x: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
+
+
+def unique_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True, return_counts=True)`` for a 1-D integer array.
+
+    Through a hash table (``pandas.factorize(sort=True)``: the distinct values are sorted,
+    not the rows) then ``np.bincount``; NumPy's inverse comes from an ``argsort`` of every
+    row. On the 38M (signal, community) keys of a seed-scale attachment round (325k
+    distinct): 3.4 s against 10.4 s. Other input goes to ``np.unique``.
+
+    Examples
+    --------
+    >>> [v.tolist() for v in unique_inverse(np.array([7, 3, 7, 7]))]
+    [[3, 7], [1, 0, 1, 1], [1, 3]]
+    """
+    x = np.asarray(x)
+    if x.ndim != 1 or x.dtype.kind not in "iu" or len(x) < PACK_MIN:
+        values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+        return values, inverse.reshape(-1), counts
+    import pandas as pd
+
+    codes, values = pd.factorize(x, sort=True)
+    return np.asarray(values), codes.astype(np.intp, copy=False), np.bincount(codes, minlength=len(values))
 
 
 def union(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -77,3 +77,22 @@ def test_lexsort_is_numpys(keys):
     finally:
         _unique.PACK_MIN = before
     np.testing.assert_array_equal(got, np.lexsort(keys))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from([np.int64, np.int32, np.uint64, np.uint8, np.float64]).flatmap(
+    lambda dt: hnp.arrays(dt, st.integers(0, 60), elements=st.integers(0, 30) if dt != np.float64 else None)))
+def test_unique_inverse_is_numpys(x):
+    """Values, inverse and counts of ``np.unique`` (the hash path forced on these small arrays), dtypes too."""
+    from accountgraph import _unique
+
+    before = _unique.PACK_MIN
+    _unique.PACK_MIN = 0
+    try:
+        got = _unique.unique_inverse(x)
+    finally:
+        _unique.PACK_MIN = before
+    want = np.unique(x, return_inverse=True, return_counts=True)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w.reshape(-1))

@@ -28,7 +28,7 @@ import numpy as np
 from .._grouping import group_quantile
 from ..graph import AccountGraph
 from ._leiden import component_labels, isolated_igraph_rng, leiden_components, merge_dense, split_oversized
-from .._unique import lexsort, unique
+from .._unique import lexsort, unique, unique_inverse
 
 __all__ = ["isolated_igraph_rng", "find_communities", "detach_weak_members", "attach_by_shared_signals",
            "split_oversized"]
@@ -287,7 +287,7 @@ def _attach_round(
         return out, 0
     mb = in_big[a]
     n_clustered = np.bincount(s[mb], minlength=len(graph.degree))
-    key, inv, cnt = np.unique(s[mb] * k + membership[a[mb]], return_inverse=True, return_counts=True)
+    key, inv, cnt = unique_inverse(s[mb] * k + membership[a[mb]])
     sig_k = key // k
     conc = (cnt >= 2) & (cnt >= min_concentration * n_clustered[sig_k]) & (cnt >= min_presence * graph.degree[sig_k])
     # How tied a typical member is: its signals concentrated in its own community.
@@ -302,13 +302,16 @@ def _attach_round(
     if not la.size or not key.size:
         return out, 0
     n_usable = np.bincount(la, minlength=graph.n_accounts)
-    lo = np.searchsorted(sig_c, ls, side="left")
-    hits = np.searchsorted(sig_c, ls, side="right") - lo
+    # where each signal's concentrated communities start in sig_c, and how many: two gathers
+    # per loner incidence instead of two binary searches
+    per_sig = np.bincount(sig_c, minlength=len(graph.degree))
+    hits = per_sig[ls]
+    lo = (np.cumsum(per_sig) - per_sig)[ls]
     rep = np.repeat(np.arange(la.size), hits)
     if not rep.size:
         return out, 0
     idx = lo[rep] + np.arange(rep.size) - np.repeat(np.cumsum(hits) - hits, hits)
-    pair, n_shared = np.unique(la[rep] * k + com_c[idx], return_counts=True)
+    pair, _, n_shared = unique_inverse(la[rep] * k + com_c[idx])
     acc, com = pair // k, pair % k
     order = lexsort((com, -n_shared, acc))
     acc, com, n_shared = acc[order], com[order], n_shared[order]

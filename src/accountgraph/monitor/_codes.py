@@ -114,10 +114,12 @@ class Codes:
         hashes = np.asarray(hashes, np.uint64)
         new = len(self.keys) + np.arange(len(hashes), dtype=np.int64)
         if len(hashes):
+            from ._sorted_kernels import insert_at
+
             order = np.argsort(hashes, kind="stable")
             pos = np.searchsorted(self.keys, hashes[order])
-            self.keys = np.insert(self.keys, pos, hashes[order])
-            self.codes = np.insert(self.codes, pos, new[order])
+            self.keys = insert_at(self.keys, pos, hashes[order])
+            self.codes = insert_at(self.codes, pos, new[order])
         return new
 
     def encode(self, hashes: np.ndarray, order_key: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

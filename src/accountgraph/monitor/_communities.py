@@ -29,6 +29,7 @@ from ..communities import (attach_by_shared_signals, component_labels, detach_we
                            find_communities, isolated_igraph_rng, merge_dense)
 from ..engines import PipelineConfig
 from ..graph import AccountGraph
+from ._keys import rows_of
 from ._state import State, unpack
 from .._unique import lexsort, union, unique
 
@@ -147,10 +148,9 @@ def region_communities(state: State, cfg: PipelineConfig, region: np.ndarray, te
                                         quantile=p.detach_quantile, max_links=p.detach_max_links)
     local = np.full(state.n_accounts, -1, np.int64)
     local[accounts] = np.arange(len(accounts))
-    acc, sig = unpack(state.inc_key)
-    m = local[acc] >= 0
+    acc, sig = unpack(state.inc_key[rows_of(state.inc_key, accounts)])  # accounts: sorted, distinct
     labels, n_att = attach_by_shared_signals(
-        labels, local[acc[m]], sig[m], g, min_signals=p.attach_min_signals, min_share=p.attach_min_share,
+        labels, local[acc], sig, g, min_signals=p.attach_min_signals, min_share=p.attach_min_share,
         min_size=p.attach_min_size, min_concentration=p.attach_min_concentration, min_presence=p.attach_min_presence,
         min_strength=p.attach_min_strength, rounds=p.attach_rounds)
     ok = labels >= 0

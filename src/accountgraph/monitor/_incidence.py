@@ -23,6 +23,7 @@ from ..ingest import ValidEvents
 from ..signals import SignalTable, extract_signals
 from ._batch import Batch
 from ._codes import hash_typed
+from ._keys import rows_of
 from ._state import Delta, State, pack, unpack
 from .._unique import unique
 
@@ -95,6 +96,8 @@ def batch_incidences(state: State, b: Batch, family: np.ndarray | None) -> tuple
 
 def merge_incidences(state: State, batch: tuple[np.ndarray, ...], active: np.ndarray, delta: Delta) -> Changes:
     """Merge a batch's incidences into the state; refresh the attributes of active accounts."""
+    from ._sorted_kernels import insert_at
+
     key, n, first, last, attr = batch
     old_deg = state.degree.copy()
     touched = [key]
@@ -112,36 +115,34 @@ def merge_incidences(state: State, batch: tuple[np.ndarray, ...], active: np.nda
     else:
         pos, new = np.zeros(len(key), np.int64), np.ones(len(key), bool)
     at = pos[new]
-    state.inc_key = np.insert(state.inc_key, at, key[new])
-    state.inc_n = np.insert(state.inc_n, at, n[new])
-    state.inc_first = np.insert(state.inc_first, at, first[new])
-    state.inc_last = np.insert(state.inc_last, at, last[new])
-    state.inc_attr = np.insert(state.inc_attr, at, attr[new])
+    state.inc_key = insert_at(state.inc_key, at, key[new])
+    state.inc_n = insert_at(state.inc_n, at, n[new])
+    state.inc_first = insert_at(state.inc_first, at, first[new])
+    state.inc_last = insert_at(state.inc_last, at, last[new])
+    state.inc_attr = insert_at(state.inc_attr, at, attr[new])
     acc_new, sig_new = unpack(key[new])
     state.degree += np.bincount(sig_new, minlength=state.n_signals)
     sk = np.sort(pack(sig_new, acc_new))
-    state.sig_key = np.insert(state.sig_key, np.searchsorted(state.sig_key, sk), sk)
+    state.sig_key = insert_at(state.sig_key, np.searchsorted(state.sig_key, sk), sk)
     delta.new_sig_key = sk
     # Attributes of accounts active in this batch count as seen now.
     is_active = np.zeros(state.n_accounts, bool)
     is_active[active] = True
-    acc_all, _ = unpack(state.inc_key)
-    refresh = state.inc_attr & is_active[acc_all]
-    if refresh.any():
-        state.inc_last[refresh] = np.maximum(state.inc_last[refresh], state.last_ts[acc_all[refresh]])
+    rows = rows_of(state.inc_key, np.flatnonzero(is_active))
+    refresh = rows[state.inc_attr[rows]]
+    if len(refresh):
+        acc_r, _ = unpack(state.inc_key[refresh])
+        state.inc_last[refresh] = np.maximum(state.inc_last[refresh], state.last_ts[acc_r])
         touched.append(state.inc_key[refresh])
     delta.inc_rows = unique(np.concatenate(touched))
     changed = unique(sig_new)
     return Changes(changed, old_deg[changed], unique(acc_new))
 
 
-def _in_sorted(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    p = np.minimum(np.searchsorted(ref, x), len(ref) - 1)
-    return ref[p] == x
-
-
 def expire_incidences(state: State, cutoff_us: int | None, delta: Delta) -> Changes:
     """Remove incidences last seen before ``cutoff_us`` (None: keep everything)."""
+    from ._sorted_kernels import isin_sorted
+
     e = np.zeros(0, np.int64)
     if cutoff_us is None or not len(state.inc_key):
         return Changes(e, e, e)
@@ -152,7 +153,7 @@ def expire_incidences(state: State, cutoff_us: int | None, delta: Delta) -> Chan
     delta.inc_dead = state.inc_key[dead]
     sk = np.sort(pack(sig, acc))
     delta.dead_sig_key = sk
-    state.sig_key = state.sig_key[~_in_sorted(state.sig_key, sk)]
+    state.sig_key = state.sig_key[~isin_sorted(state.sig_key, sk)]
     keep = ~dead
     for name in ("inc_key", "inc_n", "inc_first", "inc_last", "inc_attr"):
         setattr(state, name, getattr(state, name)[keep])

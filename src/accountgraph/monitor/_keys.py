@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pack", "unpack"]
+__all__ = ["pack", "rows_of", "unpack"]
 
 _SHIFT = np.int64(32)
 _MASK = np.int64(0xFFFFFFFF)
@@ -18,3 +18,22 @@ def pack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def unpack(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`pack`."""
     return key >> _SHIFT, key & _MASK
+
+
+def rows_of(keys: np.ndarray, heads: np.ndarray) -> np.ndarray:
+    """Rows of the sorted ``keys`` whose ``a`` (high half) is in ``heads`` (sorted, distinct), in key order.
+
+    Two binary searches per head and the rows themselves: the incidences of a hundred thousand
+    accounts out of tens of millions, without unpacking every key.
+
+    Examples
+    --------
+    >>> keys = pack(np.array([1, 1, 2, 5, 5]), np.array([3, 4, 0, 1, 2]))
+    >>> rows_of(keys, np.array([1, 5])).tolist()
+    [0, 1, 3, 4]
+    """
+    heads = np.asarray(heads, np.int64)
+    lo = np.searchsorted(keys, heads << _SHIFT)
+    hi = np.searchsorted(keys, (heads + 1) << _SHIFT)
+    n = hi - lo
+    return np.repeat(lo - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))

@@ -33,7 +33,8 @@ from ..graph import AccountGraph
 from ..scoring import (add_team_blocks, apply_model, cluster_features, infrastructure_masks, load_model,
                        member_scores)
 from ..signals import cluster_pairs
-from ._state import State, unpack
+from ._keys import rows_of
+from ._state import EventSegment, State, unpack
 from .._unique import lexsort, union, unique
 
 __all__ = ["REFERENCE_EVENTS", "reference_events", "rings_to_rescore", "score_rings"]
@@ -46,25 +47,42 @@ RESCORE_CHANGE = 0.02
 RESCORE_GROWTH = 0.1
 
 
-def reference_events(state: State, in_ring: np.ndarray) -> np.ndarray:
-    """Mask over all kept events: a hash-chosen sample of unclustered accounts' events plus anchors."""
-    ev = state.all_events()
-    free = ~in_ring[ev.account]
-    n_free = int(free.sum())
+def reference_events(state: State, in_ring: np.ndarray) -> list[np.ndarray]:
+    """Per kept segment, a mask: a hash-chosen sample of unclustered accounts' events plus anchors.
+
+    The anchors are the earliest event of the window and of each model (the first in segment
+    order on a tie). One segment at a time: the horizon's events are never concatenated.
+    """
+    segs = state.segments
+    keep = [~in_ring[s.account] for s in segs]
+    n_free = sum(int(k.sum()) for k in keep)
     if n_free > REFERENCE_EVENTS:
-        with np.errstate(over="ignore"):
-            h = splitmix64(ev.ts.view(np.uint64) ^ splitmix64(ev.account.astype(np.uint64)))
-        free &= h < np.uint64(int(REFERENCE_EVENTS / n_free * 2.0**64))
-    keep = free
-    if len(ev.ts):
-        keep[int(np.argmin(ev.ts))] = True
-        m = ev.model >= 0
-        if m.any():
-            idx = np.flatnonzero(m)
-            order = lexsort((ev.ts[idx], ev.model[idx]))
-            first = np.r_[True, ev.model[idx][order][1:] != ev.model[idx][order][:-1]]
-            keep[idx[order][first]] = True
+        below = np.uint64(int(REFERENCE_EVENTS / n_free * 2.0**64))
+        for s, k in zip(segs, keep):
+            with np.errstate(over="ignore"):
+                k &= splitmix64(s.ts.view(np.uint64) ^ splitmix64(s.account.astype(np.uint64))) < below
+    first: dict[int, tuple[int, int, int]] = {}  # model (-1: any) -> (ts, segment, row)
+    for j, s in enumerate(segs):
+        for model, ts, row in _earliest(s):
+            if model not in first or ts < first[model][0]:
+                first[model] = (ts, j, row)
+    for _, j, row in first.values():
+        keep[j][row] = True
     return keep
+
+
+def _earliest(s: EventSegment) -> list[tuple[int, int, int]]:
+    """``(model, ts, row)`` of the segment's earliest event (model -1) and of each model's (first row on ties)."""
+    if not len(s.ts):
+        return []
+    i = int(np.argmin(s.ts))
+    out = [(-1, int(s.ts[i]), i)]
+    idx = np.flatnonzero(s.model >= 0)
+    if len(idx):
+        order = idx[lexsort((s.ts[idx], s.model[idx]))]
+        head = np.r_[True, s.model[order][1:] != s.model[order][:-1]]
+        out += [(int(s.model[r]), int(s.ts[r]), int(r)) for r in order[head]]
+    return out
 
 
 def score_rings(state: State, cfg: PipelineConfig, ring_ids: np.ndarray,
@@ -95,13 +113,12 @@ def score_rings(state: State, cfg: PipelineConfig, ring_ids: np.ndarray,
     pos[ring_ids] = np.arange(len(ring_ids))
     acc_cluster = np.where(state.ring >= 0, pos[np.maximum(state.ring, 0)], -1)
     in_ring = state.ring >= 0
-    ev = state.all_events()
-    take = (acc_cluster[ev.account] >= 0) | reference_events(state, in_ring)
-    a, ts = ev.account[take], ev.ts[take]
-    out, fam, model, ip = ev.output[take], ev.family[take], ev.model[take], ev.ip[take]
-    acc, sig = unpack(state.inc_key)
-    m = acc_cluster[acc] >= 0
-    acc, sig, n_ev = acc[m], sig[m], state.inc_n[m]
+    ref = reference_events(state, in_ring)
+    ev = state.events_where([(acc_cluster[s.account] >= 0) | r for s, r in zip(state.segments, ref)])
+    a, ts, out, fam, model, ip = ev.account, ev.ts, ev.output, ev.family, ev.model, ev.ip
+    rows = rows_of(state.inc_key, np.flatnonzero(acc_cluster >= 0))
+    acc, sig = unpack(state.inc_key[rows])
+    n_ev = state.inc_n[rows]
     pairs = cluster_pairs(acc, sig, acc_cluster, state.n_signals)
     feats = cluster_features(
         n_clusters=len(ring_ids), acc_cluster=acc_cluster, ev_account=a, ev_ts_us=ts,

@@ -245,9 +245,11 @@ def _add_keys(state: State, keys: np.ndarray, fam: np.ndarray, delta: Delta) -> 
         pos = np.minimum(search(state.fam_key, flat), len(state.fam_key) - 1)
         fresh = state.fam_key[pos] != flat
         flat, owner = flat[fresh], owner[fresh]
+    from ._sorted_kernels import insert_at
+
     at = np.searchsorted(state.fam_key, flat)
-    state.fam_key = np.insert(state.fam_key, at, flat)
-    state.fam_key_fam = np.insert(state.fam_key_fam, at, owner)
+    state.fam_key = insert_at(state.fam_key, at, flat)
+    state.fam_key_fam = insert_at(state.fam_key_fam, at, owner)
     delta.keys_added = (flat, owner)
 
 

@@ -71,19 +71,18 @@ def monitor_result(state: State, cfg: PipelineConfig, quarantine: Quarantine | N
     clusters, rank = _clusters(state)
     in_ring = state.ring >= 0
     ref = reference_events(state, in_ring)
-    ev = state.all_events()
-    take = in_ring[ev.account] | ref
+    ev = state.events_where([in_ring[s.account] | r for s, r in zip(state.segments, ref)])
     keep = in_ring.copy()
-    keep[ev.account[take]] = True
+    keep[ev.account] = True
     sig, graph, accounts = _local_world(state, cfg, keep)
     ids = state.account_ids().take(pa.array(accounts))
     ring = state.ring[accounts]
     acc_cid = np.where(ring >= 0, rank[np.maximum(ring, 0)], -1)
     local = np.full(state.n_accounts, -1, np.int64)
     local[accounts] = np.arange(len(accounts))
-    ev_acc, ts = local[ev.account[take]], ev.ts[take]
-    fam = ev.family[take] if (ev.family >= 0).any() else None
-    out = ev.output[take] if (ev.output >= 0).any() else None
+    ev_acc, ts = local[ev.account], ev.ts
+    fam = ev.family if any((s.family >= 0).any() for s in state.segments) else None
+    out = ev.output if any((s.output >= 0).any() for s in state.segments) else None
     shared, incidence = cluster_signals(sig, graph, acc_cid, ids)
     templates = _templates(state)
     per_cluster = cluster_templates(acc_cid, ev_acc, fam, templates)
