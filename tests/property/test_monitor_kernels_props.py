@@ -101,3 +101,34 @@ def test_isin_sorted_is_isin(x, ref):
 
     x, ref = np.sort(np.array(x, np.int64)), np.sort(np.array(ref, np.int64))
     np.testing.assert_array_equal(isin_sorted(x, ref), np.isin(x, ref))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 9)), max_size=60, unique=True),
+       st.lists(st.integers(0, 12), max_size=8, unique=True), st.integers(0, 2))
+def test_rows_of_type_is_a_mask_over_rows_of(pairs, heads, t):
+    from accountgraph.monitor._keys import rows_of
+    from accountgraph.monitor._sorted_kernels import rows_of_type
+
+    keys = np.sort(np.array([(a << 32) | s for a, s in pairs], np.int64))
+    sig_type = np.arange(10) % 3
+    heads = np.sort(np.array(heads, np.int64))
+    rows = rows_of(keys, heads)
+    want = rows[sig_type[keys[rows] & 0xFFFFFFFF] == t]
+    np.testing.assert_array_equal(rows_of_type(keys, heads, sig_type, t), want)
+    np.testing.assert_array_equal(rows, np.flatnonzero(np.isin(keys >> 32, heads)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 10_000), st.lists(st.integers(0, 30), max_size=5), st.data())
+def test_events_where_is_filter_then_concatenate(seed, sizes, data):
+    state = State()
+    state.segments = _segments(seed, sizes, 9, 3)
+    rng = np.random.default_rng(seed)
+    masks = [None if data.draw(st.booleans()) else rng.random(n) < 0.5 for n in sizes]
+    got = state.events_where(masks)
+    parts = [s if m is None else s.filter(m) for s, m in zip(state.segments, masks)]
+    for c in ("account", "ts", "output", "family", "model", "ip"):
+        want = np.concatenate([getattr(p, c) for p in parts]) if parts else np.zeros(0, np.int64)
+        np.testing.assert_array_equal(getattr(got, c), want)
+        assert getattr(got, c).dtype == want.dtype

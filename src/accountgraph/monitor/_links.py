@@ -18,7 +18,6 @@ import numpy as np
 from ..engines import PipelineConfig
 from .._parallel import beside
 from ..graph import EVIDENCE_GROUPS, rarity_weight
-from ._keys import rows_of
 from ._state import State, unpack
 from .._unique import lexsort, unique
 
@@ -107,10 +106,11 @@ def refresh_substantial(state: State, cfg: PipelineConfig, accounts: np.ndarray)
         return np.zeros(0, np.int64)
     t = state.type_names.index("template")
     accounts = unique(accounts)
-    idx = rows_of(state.inc_key, accounts)
+    from ._sorted_kernels import rows_of_type
+
+    idx = rows_of_type(state.inc_key, accounts, state.sig_type, t)
     acc, sig = unpack(state.inc_key[idx])
-    m = state.sig_type[sig] == t
-    acc, sig, cnt = acc[m], sig[m], state.inc_n[idx[m]]
+    cnt = state.inc_n[idx]
     total = np.bincount(acc, weights=cnt, minlength=state.n_accounts)
     # rows are in key order (account, then family), so a stable sort by (account, -count) is
     # lexsort((sig, -cnt, acc)) in fewer bits (one packed sort, not np.lexsort's three passes)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["insert_at", "isin_sorted"]
+__all__ = ["insert_at", "isin_sorted", "rows_of_type"]
 
 
 @njit(nogil=True, cache=True)
@@ -38,6 +38,31 @@ def _isin(x, ref, out):  # type: ignore[no-untyped-def]
         while j < m and ref[j] < x[i]:
             j += 1
         out[i] = j < m and ref[j] == x[i]
+
+
+@njit(nogil=True, cache=True)
+def _typed_rows(keys, lo, hi, sig_type, t, out):  # type: ignore[no-untyped-def]
+    w = 0
+    for h in range(len(lo)):
+        for r in range(lo[h], hi[h]):
+            if sig_type[keys[r] & 0xFFFFFFFF] == t:
+                out[w] = r
+                w += 1
+    return w
+
+
+def rows_of_type(keys: np.ndarray, heads: np.ndarray, sig_type: np.ndarray, t: int) -> np.ndarray:
+    """Rows of the sorted incidence keys (``account << 32 | signal``) of the accounts ``heads``
+    (sorted, distinct) whose signal is of type ``t``, in key order.
+
+    ``rows_of`` and a mask over its rows, in one pass: an account's template incidences are a
+    few among the hundreds of addresses a rotating account collects.
+    """
+    heads = np.asarray(heads, np.int64)
+    lo = np.searchsorted(keys, heads << 32)
+    hi = np.searchsorted(keys, (heads + 1) << 32)
+    out = np.empty(int((hi - lo).sum()), np.int64)  # an upper bound: only the rows written are touched
+    return out[:_typed_rows(keys, lo, hi, sig_type, int(t), out)]
 
 
 def insert_at(a: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -143,17 +143,18 @@ def _behaviour_ratio(account: np.ndarray, signal: np.ndarray, acc_cluster: np.nd
     pairs (shared with the views) and a few ``bincount``.
     """
     n = len(acc_cluster)
-    rows = pairs.rows
+    # only template incidences count: pick them first (a rotating account's addresses outnumber them)
+    t_at = np.flatnonzero(template[signal[pairs.rows]])
+    rows, pair = pairs.rows[t_at], pairs.pair[t_at]
     sig = signal[rows]
-    is_t = template[sig]
     acc = account[rows]
     ev = n_events[rows].astype(np.float64)
     size = np.bincount(acc_cluster[acc_cluster >= 0], minlength=n_cl)
-    cl = pairs.cluster[pairs.pair]
-    k = pairs.count[pairs.pair]
+    cl = pairs.cluster[pair]
+    k = pairs.count[pair]
     own = k >= OWN_TEMPLATE_SHARE * np.maximum(degree[sig], 1)
-    shared = is_t & (k >= 3) & ((k >= 0.3 * size[cl]) | own)
-    prompts = np.bincount(acc[is_t], weights=ev[is_t], minlength=n)
+    shared = (k >= 3) & ((k >= 0.3 * size[cl]) | own)
+    prompts = np.bincount(acc, weights=ev, minlength=n)
     in_shared = np.bincount(acc[shared], weights=ev[shared], minlength=n)
     share = np.where(prompts > 0, in_shared / np.maximum(prompts, 1), 0.0)
     member = acc_cluster >= 0
@@ -161,6 +162,6 @@ def _behaviour_ratio(account: np.ndarray, signal: np.ndarray, acc_cluster: np.nd
     ref = np.nan_to_num(group_quantile_dense(share[sender], acc_cluster[sender], n_cl, 0.5))[acc_cluster[member]]
     out = np.full(n, np.nan)
     out[member] = np.where(ref > 0, np.clip(share[member] / np.where(ref > 0, ref, 1.0), 0.0, 1.0), np.nan)
-    in_templates = np.bincount(cl[is_t], weights=ev[is_t], minlength=n_cl)
+    in_templates = np.bincount(cl, weights=ev, minlength=n_cl)
     coverage = np.bincount(cl[shared], weights=ev[shared], minlength=n_cl) / np.maximum(in_templates, 1.0)
     return out, coverage
