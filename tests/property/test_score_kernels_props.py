@@ -105,3 +105,24 @@ def test_cluster_pairs_sorted_fast_path_equals_the_unique_path(inc, acc_cluster)
     for p, (rows, pair) in ((fast, (fast.rows, fast.pair)), (slow, (slow.rows, slow.pair))):
         a_, s_ = (acc, sig) if p is fast else (acc[perm], sig[perm])
         assert (p.cluster[pair] == accl[a_[rows]]).all() and (p.signal[pair] == s_[rows]).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 15), st.integers(0, 9)), unique=True, max_size=80),
+       st.lists(st.integers(-1, 3), min_size=16, max_size=16), st.booleans())
+def test_cluster_pairs_are_nps_unique_of_the_combined_key(inc, acc_cluster, by_signal):
+    """Pairs, counts and each incidence's pair as ``np.unique(cluster * n + signal)`` gives them."""
+    from accountgraph.signals import cluster_pairs
+
+    inc = sorted(inc, key=(lambda t: (t[1], t[0])) if by_signal else (lambda t: t))
+    acc = np.array([a for a, _ in inc], np.int64)
+    sig = np.array([s for _, s in inc], np.int64)
+    accl = np.array(acc_cluster, np.int64)
+    got = cluster_pairs(acc, sig, accl, 10)
+    rows = np.flatnonzero(accl[acc] >= 0) if len(acc) else np.zeros(0, np.int64)
+    u, inv, cnt = np.unique(accl[acc[rows]] * 10 + sig[rows], return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(got.rows, rows)
+    np.testing.assert_array_equal(got.pair, inv.reshape(-1))
+    np.testing.assert_array_equal(got.cluster, u // 10)
+    np.testing.assert_array_equal(got.signal, u % 10)
+    np.testing.assert_array_equal(got.count, cnt)

@@ -51,21 +51,18 @@ def cluster_pairs(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     cl = acc_cluster[account]
     rows = np.flatnonzero(cl >= 0)
     n_sig = max(int(n_signals), 1)
-    c, sg = cl[rows].astype(np.int64), signal[rows].astype(np.int64)
-    if len(sg) > 1:
-        if bool((sg[1:] >= sg[:-1]).all()):
-            from ._group import account_order  # numba: imported when first needed
-
-            o = account_order(c, int(c.max()) + 1).order
-        else:  # np.unique's order and counts from a packed sort (the monitor's incidences are by account)
-            o = lexsort((sg, c))
-        key = c[o] * n_sig + sg[o]
-        new = np.r_[True, key[1:] != key[:-1]]
-        starts = np.flatnonzero(new)
-        u, cnt = key[starts], np.diff(np.r_[starts, len(key)])
-        inv = np.empty(len(key), np.int64)
-        inv[o] = np.cumsum(new) - 1
-    else:
+    c, sg = cl[rows].astype(np.int64, copy=False), signal[rows].astype(np.int64, copy=False)
+    if len(sg) < 2:
         u, inv, cnt = np.unique(c * n_sig + sg, return_inverse=True, return_counts=True)
-    return ClusterPairs(rows=rows, pair=inv.reshape(-1).astype(np.int64), cluster=(u // n_sig).astype(np.int64),
-                        signal=(u % n_sig).astype(np.int64), count=cnt.astype(np.int64))
+        return ClusterPairs(rows=rows, pair=inv.reshape(-1).astype(np.int64), cluster=(u // n_sig).astype(np.int64),
+                            signal=(u % n_sig).astype(np.int64), count=cnt.astype(np.int64))
+    if bool((sg[1:] >= sg[:-1]).all()):
+        from ._group import account_order  # numba: imported when first needed
+
+        o = account_order(c, int(c.max()) + 1).order
+    else:  # np.unique's order from a packed sort (the monitor's incidences are by account)
+        o = lexsort((sg, c))
+    from ._pairs_kernel import runs
+
+    pair, cluster, sig, cnt = runs(c, sg, o)  # the runs in that order: np.unique's pairs and counts
+    return ClusterPairs(rows=rows, pair=pair, cluster=cluster, signal=sig, count=cnt)
