@@ -286,10 +286,12 @@ def _attach_round(
     if not in_big.any():
         return out, 0
     mb = in_big[a]
-    n_clustered = np.bincount(s[mb], minlength=len(graph.degree))
     key, inv, cnt = unique_inverse(s[mb] * k + membership[a[mb]])
     sig_k = key // k
-    conc = (cnt >= 2) & (cnt >= min_concentration * n_clustered[sig_k]) & (cnt >= min_presence * graph.degree[sig_k])
+    # a signal's incidences from members: the sum of its keys' counts (adjacent, the keys are sorted)
+    starts = np.flatnonzero(np.r_[True, sig_k[1:] != sig_k[:-1]]) if len(key) else np.zeros(0, np.int64)
+    held = np.repeat(np.add.reduceat(cnt, starts), np.diff(np.r_[starts, len(key)])) if len(key) else cnt
+    conc = (cnt >= 2) & (cnt >= min_concentration * held) & (cnt >= min_presence * graph.degree[sig_k])
     # How tied a typical member is: its signals concentrated in its own community.
     n_own = np.bincount(a[mb][conc[inv]], minlength=graph.n_accounts)
     mem = np.flatnonzero(in_big)
