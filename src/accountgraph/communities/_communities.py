@@ -304,11 +304,8 @@ def _attach_round(
     if not la.size or not key.size:
         return out, 0
     n_usable = np.bincount(la, minlength=graph.n_accounts)
-    # where each signal's concentrated communities start in sig_c, and how many: two gathers
-    # per loner incidence instead of two binary searches
-    per_sig = np.bincount(sig_c, minlength=len(graph.degree))
-    hits = per_sig[ls]
-    lo = (np.cumsum(per_sig) - per_sig)[ls]
+    lo = np.searchsorted(sig_c, ls, side="left")
+    hits = np.searchsorted(sig_c, ls, side="right") - lo
     rep = np.repeat(np.arange(la.size), hits)
     if not rep.size:
         return out, 0

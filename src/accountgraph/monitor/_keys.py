@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pack", "rows_of", "unpack"]
+__all__ = ["key_ranges", "pack", "rows_of", "unpack"]
 
 _SHIFT = np.int64(32)
 _MASK = np.int64(0xFFFFFFFF)
@@ -20,6 +20,12 @@ def unpack(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return key >> _SHIFT, key & _MASK
 
 
+def key_ranges(keys: np.ndarray, heads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per head, the ``[lo, hi)`` rows of the sorted ``keys`` whose high half is that head."""
+    heads = np.asarray(heads, np.int64)
+    return np.searchsorted(keys, heads << _SHIFT), np.searchsorted(keys, (heads + 1) << _SHIFT)
+
+
 def rows_of(keys: np.ndarray, heads: np.ndarray) -> np.ndarray:
     """Rows of the sorted ``keys`` whose ``a`` (high half) is in ``heads`` (sorted, distinct), in key order.
 
@@ -32,8 +38,6 @@ def rows_of(keys: np.ndarray, heads: np.ndarray) -> np.ndarray:
     >>> rows_of(keys, np.array([1, 5])).tolist()
     [0, 1, 3, 4]
     """
-    heads = np.asarray(heads, np.int64)
-    lo = np.searchsorted(keys, heads << _SHIFT)
-    hi = np.searchsorted(keys, (heads + 1) << _SHIFT)
+    lo, hi = key_ranges(keys, heads)
     n = hi - lo
     return np.repeat(lo - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))

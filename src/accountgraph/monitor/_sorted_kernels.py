@@ -58,9 +58,9 @@ def rows_of_type(keys: np.ndarray, heads: np.ndarray, sig_type: np.ndarray, t: i
     ``rows_of`` and a mask over its rows, in one pass: an account's template incidences are a
     few among the hundreds of addresses a rotating account collects.
     """
-    heads = np.asarray(heads, np.int64)
-    lo = np.searchsorted(keys, heads << 32)
-    hi = np.searchsorted(keys, (heads + 1) << 32)
+    from ._keys import key_ranges
+
+    lo, hi = key_ranges(keys, heads)
     out = np.empty(int((hi - lo).sum()), np.int64)  # an upper bound: only the rows written are touched
     return out[:_typed_rows(keys, lo, hi, sig_type, int(t), out)]
 
