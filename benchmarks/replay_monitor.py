@@ -12,7 +12,11 @@ An account's first flag time is the *end of the batch window* of the update
 that first flagged it (when that update could have run), so the reported
 latencies are upper bounds at the batch resolution. Per ring: time from its
 first exchange to its first flag and the share of its exchanges made before
-(:func:`accountgraph.metrics.exchanges_before_first_flag`).
+(:func:`accountgraph.metrics.exchanges_before_first_flag`), and how stable its
+identity was: how often the monitor ring holding most of its accounts changed id
+once it had one (``id changes``) and the most monitor rings that each held at
+least 5 % of its accounts at one update (``pieces max``). Per update, the
+lineage rows of the update (``split``, ``merged``) count the churn of every ring.
 
 Usage::
 
@@ -83,6 +87,29 @@ def _read_window(path: Path, lo: pd.Timestamp, hi: pd.Timestamp, ts_type: pa.Dat
                                         ("timestamp", "<", pa.scalar(hi.to_pydatetime(), ts_type))])
 
 
+def _ring_identity(assignments: pd.DataFrame, ring_of: pd.Series) -> pd.DataFrame:
+    """Per labelled ring: the monitor ring holding most of its accounts (-1: none) and its pieces (>= 5 %)."""
+    a = assignments[["account_id", "ring_id"]]
+    a = a.loc[a["account_id"].isin(ring_of.index) & (a["ring_id"] >= 0)]
+    cnt = a.assign(label=ring_of.reindex(a["account_id"]).to_numpy()).groupby(["label", "ring_id"]).size()
+    cnt = cnt.reset_index(name="n").sort_values(["label", "n", "ring_id"], ascending=[True, False, True])
+    size = ring_of.value_counts()
+    out = pd.DataFrame({"major": cnt.groupby("label")["ring_id"].first(),
+                        "pieces": cnt.loc[cnt["n"] >= 0.05 * size.reindex(cnt["label"]).to_numpy()].groupby("label").size()})
+    return out.reindex(size.index.sort_values()).fillna({"major": -1, "pieces": 0}).astype(np.int64)
+
+
+def _identity_table(history: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per labelled ring over the updates: id changes of its majority ring (once it had one), most pieces."""
+    if not history:
+        return pd.DataFrame(columns=["id_changes", "pieces_max"])
+    major = pd.concat([h["major"] for h in history], axis=1)
+    pieces = pd.concat([h["pieces"] for h in history], axis=1).fillna(0)
+    prev, cur = major.iloc[:, :-1].to_numpy(), major.iloc[:, 1:].to_numpy()
+    changes = ((prev >= 0) & (cur >= 0) & (prev != cur)).sum(axis=1)
+    return pd.DataFrame({"id_changes": changes, "pieces_max": pieces.max(axis=1).astype(np.int64)}, index=major.index)
+
+
 def run(a: argparse.Namespace) -> dict[str, Any]:
     ev_path, ac_path = a.data / "events.parquet", a.data / "accounts.parquet"
     labels = pq.read_table(a.data / "labels.parquet").to_pandas()
@@ -102,6 +129,8 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     if a.max_updates:
         windows = windows[: a.max_updates]
     first_flag: dict[str, pd.Timestamp] = {}
+    ring_of = labels.loc[labels["kind"] == "ring"].set_index("account_id")["ring_id"]
+    history: list[pd.DataFrame] = []
     rows = []
     for i, (lo, hi) in enumerate(windows):
         ev = _read_window(ev_path, lo, hi, ts_type)
@@ -118,6 +147,8 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
         for acct in up.new_flags["account_id"]:
             first_flag.setdefault(acct, hi)
         m = evaluate(up.assignments, labels)
+        history.append(_ring_identity(up.assignments, ring_of))
+        rel = up.lineage["relation"] if len(up.lineage) else pd.Series([], dtype=object)
         rows.append({"update": up.seq, "lo": lo, "hi": hi, "events": ev.num_rows, "seconds": secs, "cpu": cpu,
                      "load": load,
                      "peak_mib": peak, "peak_reset": reset, "state_mib": _du(a.state) / 2**20,
@@ -126,7 +157,8 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
                      "flagged_rings": int(up.rings["flagged"].sum()) if len(up.rings) else 0,
                      "stages": up.stats.get("seconds", {}), "region": up.stats.get("n_region", 0),
                      "rescored": up.stats.get("n_rescored", 0), "edges": up.stats.get("n_edges", 0),
-                     "incidences": up.stats.get("n_incidences", 0)})
+                     "incidences": up.stats.get("n_incidences", 0),
+                     "splits": int((rel == "split").sum()), "merges": int((rel == "merged").sum())})
         print(f"{i + 1}/{len(windows)} {lo:%m-%d %H:%M} ev={ev.num_rows:,} {secs:.2f}s cpu={cpu:.2f}s load={load:.1f} peak={peak:,.0f}MiB "
               f"state={rows[-1]['state_mib']:.0f}MiB fl={m.n_flagged} tp={m.n_true_positive} "
               f"fpr={m.fpr_legit:.5f}/{m.fpr_enterprise:.4f}/{m.fpr_automation:.4f} {up.stats.get('seconds')}",
@@ -136,6 +168,8 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
                             filters=[("account_id", "in", ring_ids.tolist())])
     ff = pd.DataFrame({"account_id": list(first_flag), "first_flagged": list(first_flag.values())})
     per_ring = exchanges_before_first_flag(ring_ev, labels, ff)
+    ident = _identity_table(history)
+    per_ring = per_ring.join(ident, on="ring_id")
     return {"rows": rows, "per_ring": per_ring, "n_events": n_events_total, "n_accounts": len(labels),
             "windows": len(windows)}
 
@@ -161,20 +195,21 @@ def _md(a: argparse.Namespace, res: dict[str, Any], cmd: str) -> str:
     for r in res["per_ring"].itertuples():
         ff = "never" if pd.isna(r.first_flagged) else f"{r.first_flagged:%Y-%m-%d %H:%M}"
         lines.append(f"| {r.ring_id} | {r.n_accounts:,} | {r.n_exchanges:,} | {r.ring_start:%Y-%m-%d %H:%M} | {ff} | "
-                     f"{r.time_to_first_flag} | {r.exchanges_before_flag:,} | {r.share_before_flag:.4f} |")
+                     f"{r.time_to_first_flag} | {r.exchanges_before_flag:,} | {r.share_before_flag:.4f} | "
+                     f"{r.id_changes:.0f} | {r.pieces_max:.0f} |")
     d = rows.loc[rows["hi"] - rows["lo"] == DAY]
     h = rows.loc[rows["hi"] - rows["lo"] == HOUR]
     lines += ["", "## Summary over updates", "",
               "| updates | n | events (median) | wall s median | wall s max | CPU s median | CPU s max | peak RSS MiB max | "
-              "state MiB at end | FPR legit max | FPR enterprise max | FPR automation max |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "state MiB at end | FPR legit max | FPR enterprise max | FPR automation max | splits | merges |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, part in (("hourly", h), ("daily", d), ("all", rows)):
         if len(part):
             lines.append(f"| {name} | {len(part)} | {part['events'].median():,.0f} | {part['seconds'].median():.2f} | "
                          f"{part['seconds'].max():.2f} | {part['cpu'].median():.2f} | {part['cpu'].max():.2f} | "
                          f"{part['peak_mib'].max():,.0f} | {part['state_mib'].iloc[-1]:,.0f} | "
                          f"{part['fpr_legit'].max():.5f} | {part['fpr_enterprise'].max():.5f} | "
-                         f"{part['fpr_automation'].max():.5f} |")
+                         f"{part['fpr_automation'].max():.5f} | {part['splits'].sum()} | {part['merges'].sum()} |")
     lines += ["", "## Every update", "",
               "| # | window start | events | wall s | CPU s | load | peak RSS MiB | state MiB | FPR legit | FPR ent | FPR auto | "
               "flagged | true pos | rings (flagged) | region | rescored | stage seconds |",

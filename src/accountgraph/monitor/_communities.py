@@ -9,6 +9,18 @@ batch detector does, detaches weak members, attaches strongly tied loners and
 drops communities below ``min_cluster_size``. Ring ids are carried over by
 :mod:`._identity`, not by the partition.
 
+**Hysteresis.** Leiden's partition of a large, evenly dense ring is not unique:
+from one day to the next the same 25,000 accounts of ``seed-2026`` came back as
+one community or as three of about 8,000 whose mutual link density (0.03) sat
+just under ``merge_density`` (0.05), so the ring was reported ``split`` and
+``merged`` on alternate days, lost its id twice and was rescored from scratch on
+most days. The monitor therefore rejoins communities that are each mostly (more
+than half) one previous ring while their mutual density is at least
+``REJOIN_SHARE`` of ``merge_density``: a ring splits only when its pieces fall
+clearly below the threshold that would join two strangers' communities, not
+whenever Leiden lands in another of its near-equal partitions. Rejoining never
+builds a community above the oversize bound the batch partition splits at.
+
 With ``warm=True`` (``Monitor(warm_start=True)``) Leiden instead starts from the
 previous rings (``community_leiden(initial_membership=...)``; a new account, or
 one in no ring, starts alone) and only moves what the batch changed. That is
@@ -24,6 +36,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from ..communities import (attach_by_shared_signals, component_labels, detach_weak_members, edge_pairs,
                            find_communities, isolated_igraph_rng, merge_dense)
@@ -33,12 +47,17 @@ from ._keys import rows_of
 from ._state import State, unpack
 from .._unique import lexsort, union, unique
 
-__all__ = ["WARM_ITERATIONS", "region_communities"]
+__all__ = ["REJOIN_SHARE", "WARM_ITERATIONS", "region_communities", "rejoin_pieces"]
 
 #: Leiden iterations of a warm start when ``n_iterations`` is -1 ("until stable"): igraph 1.0
 #: never returns from ``community_leiden(initial_membership=..., n_iterations=-1)`` when the
 #: starting partition is already stable (measured here), and a warm start converges in a few.
 WARM_ITERATIONS = 10
+
+#: Pieces of one previous ring stay together while their mutual link density is at least this
+#: share of ``merge_density`` (see "Hysteresis" in the module docstring; 1 would rejoin only what
+#: ``merge_dense`` would have joined anyway, 0 keeps every previous ring whole).
+REJOIN_SHARE = 0.5
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +142,69 @@ def _cold(state: State, cfg: PipelineConfig, accounts: np.ndarray, g: AccountGra
                             oversize_share=share, oversize_min=p.oversize_min, top_links=p.leiden_links)
 
 
+def _dominant(labels: np.ndarray, prev: np.ndarray, k: int) -> np.ndarray:
+    """Per community label, the previous ring holding more than half of its accounts (-1: none)."""
+    dom = np.full(k, -1, np.int64)
+    m = (labels >= 0) & (prev >= 0)
+    if not m.any():
+        return dom
+    pair, cnt = np.unique(np.stack([labels[m], prev[m]]), axis=1, return_counts=True)
+    major = 2 * cnt > np.bincount(labels[labels >= 0], minlength=k)[pair[0]]
+    dom[pair[0][major]] = pair[1][major]
+    return dom
+
+
+def rejoin_pieces(labels: np.ndarray, prev: np.ndarray, src: np.ndarray, dst: np.ndarray, w: np.ndarray,
+                  min_density: float, max_size: float) -> tuple[np.ndarray, int]:
+    """Rejoin communities that are pieces of one previous ring and still densely linked to each other.
+
+    Parameters
+    ----------
+    labels : ndarray of int64
+        Community label per account (-1: in none).
+    prev : ndarray of int64
+        Previous ring per account (-1: in none).
+    src, dst, w : ndarray
+        Links between accounts (indices into ``labels``) and their weights.
+    min_density : float
+        Two communities whose majority is the same previous ring are joined when their cut
+        weight divided by the product of their sizes is at least this.
+    max_size : float
+        A group of joined pieces larger than this is left apart (the oversize bound).
+
+    Returns
+    -------
+    labels : ndarray of int64
+        New labels (arbitrary values; -1 kept).
+    n_rejoined : int
+        Communities absorbed into another.
+    """
+    if not (labels >= 0).any():
+        return labels, 0
+    k = int(labels.max()) + 1
+    dom = _dominant(labels, prev, k)
+    a, b = labels[src], labels[dst]
+    da = np.where(a >= 0, dom[np.maximum(a, 0)], -1)
+    db = np.where(b >= 0, dom[np.maximum(b, 0)], -1)
+    cross = (da >= 0) & (da == db) & (a != b)
+    if not cross.any():
+        return labels, 0
+    key, inv = np.unique(np.minimum(a[cross], b[cross]) * k + np.maximum(a[cross], b[cross]), return_inverse=True)
+    cut = np.bincount(inv.reshape(-1), weights=w[cross], minlength=len(key))
+    size = np.bincount(labels[labels >= 0], minlength=k).astype(np.float64)
+    ci, cj = key // k, key % k
+    dense = cut / (size[ci] * size[cj]) >= min_density
+    if not dense.any():
+        return labels, 0
+    cg = sp.coo_matrix((np.ones(int(dense.sum())), (ci[dense], cj[dense])), shape=(k, k))
+    _, grp = connected_components(cg, directed=False)
+    gsize = np.bincount(grp, weights=size)
+    joined = gsize[grp] <= max_size
+    new = np.where(joined, grp, k + np.arange(k))
+    n_rejoined = int(joined.sum() - len(unique(grp[joined]))) if joined.any() else 0
+    return np.where(labels >= 0, new[np.maximum(labels, 0)], -1), n_rejoined
+
+
 def region_communities(state: State, cfg: PipelineConfig, region: np.ndarray, template: AccountGraph,
                        warm: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Revisited accounts and their community label (-1: in none), labels arbitrary.
@@ -143,7 +225,14 @@ def region_communities(state: State, cfg: PipelineConfig, region: np.ndarray, te
     p = cfg.communities
     accounts, comp = _affected(state, region)
     g = _local_graph(state, accounts, template)
-    labels = _warm_leiden(state, cfg, accounts, comp, g) if warm else _cold(state, cfg, accounts, g)
+    n_rej = 0
+    if warm:
+        labels = _warm_leiden(state, cfg, accounts, comp, g)
+    else:
+        labels = _cold(state, cfg, accounts, g)
+        max_size = max(p.oversize_min, p.oversize_share * state.n_accounts) if p.oversize_share < 1 else np.inf
+        labels, n_rej = rejoin_pieces(labels, state.ring[accounts], g.src, g.dst, g.link,
+                                      REJOIN_SHARE * p.merge_density, max_size)
     labels, n_det = detach_weak_members(labels, g, min_strength=p.detach_min_strength, min_size=p.detach_min_size,
                                         quantile=p.detach_quantile, max_links=p.detach_max_links)
     local = np.full(state.n_accounts, -1, np.int64)
@@ -157,5 +246,6 @@ def region_communities(state: State, cfg: PipelineConfig, region: np.ndarray, te
     if ok.any():
         sizes = np.bincount(labels[ok])
         labels[ok & (sizes[np.maximum(labels, 0)] < p.min_cluster_size)] = -1
-    logger.info("monitor communities: %d accounts revisited, %d detached, %d attached", len(accounts), n_det, n_att)
+    logger.info("monitor communities: %d accounts revisited, %d pieces of earlier rings rejoined, %d detached, "
+                "%d attached", len(accounts), n_rej, n_det, n_att)
     return accounts, labels
