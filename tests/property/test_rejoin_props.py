@@ -21,7 +21,7 @@ def worlds(draw):
     dst = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), np.int64)
     keep = src != dst
     w = np.array(draw(st.lists(st.floats(0.01, 2.0), min_size=m, max_size=m)), np.float64)
-    density = draw(st.floats(0.0, 0.5))
+    density = draw(st.floats(0.0, 0.9))
     max_size = draw(st.sampled_from([np.inf, 5, 10, 20]))
     return labels, prev, src[keep], dst[keep], w[keep], density, max_size
 

@@ -9,26 +9,20 @@ batch detector does, detaches weak members, attaches strongly tied loners and
 drops communities below ``min_cluster_size``. Ring ids are carried over by
 :mod:`._identity`, not by the partition.
 
-**Hysteresis.** Leiden's partition of a large, evenly dense ring is not unique:
-from one day to the next the same 25,000 accounts of ``seed-2026`` came back as
-one community or as three of about 8,000 whose mutual link density (0.03) sat
-just under ``merge_density`` (0.05), so the ring was reported ``split`` and
-``merged`` on alternate days, lost its id twice and was rescored from scratch on
-most days. The monitor therefore rejoins communities that are each mostly (more
-than half) one previous ring while their mutual density is at least
-``REJOIN_SHARE`` of ``merge_density``: a ring splits only when its pieces fall
-clearly below the threshold that would join two strangers' communities, not
-whenever Leiden lands in another of its near-equal partitions. Rejoining never
-builds a community above the oversize bound the batch partition splits at.
-
-With ``warm=True`` (``Monitor(warm_start=True)``) Leiden instead starts from the
-previous rings (``community_leiden(initial_membership=...)``; a new account, or
-one in no ring, starts alone) and only moves what the batch changed. That is
-cheaper and keeps partitions stabler, but it is path-dependent: a community
-that absorbed benign accounts early keeps them. On the tuning world
-``random --seed 1000 --scale 0.05`` fed daily it flagged 113 accounts at F1
-0.686 against the labels (``detect``: 196, F1 0.964; the cold partition: 192,
-F1 0.954, agreement with ``detect`` 0.985), so it is off by default.
+**Hysteresis.** On a component that is one large ring, modularity never
+prefers the whole (a community that is its whole component scores 0), so
+Leiden returns pieces, and whether ``merge_dense`` rejoins them depends on
+densities that hover near ``merge_density``: the 25,000 accounts of
+``seed-2026`` came back as one ring on some days and as three of about 8,000
+(or the whole less a piece of 60-90 accounts) on others, were reported
+``split`` and ``merged`` on alternate days, lost their id twice and were
+rescored from scratch on most days. The monitor therefore rejoins a community
+that is mostly (more than half) one previous ring and sends more than
+``REJOIN_SHARE`` of its link weight to that ring's other pieces: such a piece is
+not a community on its own in Radicchi et al.'s weak sense (more weight inside
+than out), so a ring splits when its evidence does, not whenever Leiden lands
+in another of its near-equal partitions. Rejoining never builds a community
+above the oversize bound the batch partition splits at.
 """
 
 from __future__ import annotations
@@ -54,9 +48,8 @@ __all__ = ["REJOIN_SHARE", "WARM_ITERATIONS", "region_communities", "rejoin_piec
 #: starting partition is already stable (measured here), and a warm start converges in a few.
 WARM_ITERATIONS = 10
 
-#: Pieces of one previous ring stay together while their mutual link density is at least this
-#: share of ``merge_density`` (see "Hysteresis" in the module docstring; 1 would rejoin only what
-#: ``merge_dense`` would have joined anyway, 0 keeps every previous ring whole).
+#: A piece of a previous ring that sends more than this share of its link weight (a link inside it
+#: counted at both ends) to the ring's other pieces rejoins them (see "Hysteresis" above).
 REJOIN_SHARE = 0.5
 
 logger = logging.getLogger(__name__)
@@ -155,8 +148,8 @@ def _dominant(labels: np.ndarray, prev: np.ndarray, k: int) -> np.ndarray:
 
 
 def rejoin_pieces(labels: np.ndarray, prev: np.ndarray, src: np.ndarray, dst: np.ndarray, w: np.ndarray,
-                  min_density: float, max_size: float) -> tuple[np.ndarray, int]:
-    """Rejoin communities that are pieces of one previous ring and still densely linked to each other.
+                  min_share: float, max_size: float) -> tuple[np.ndarray, int]:
+    """Rejoin communities that are pieces of one previous ring and whose links lead mostly into it.
 
     Parameters
     ----------
@@ -166,9 +159,9 @@ def rejoin_pieces(labels: np.ndarray, prev: np.ndarray, src: np.ndarray, dst: np
         Previous ring per account (-1: in none).
     src, dst, w : ndarray
         Links between accounts (indices into ``labels``) and their weights.
-    min_density : float
-        Two communities whose majority is the same previous ring are joined when their cut
-        weight divided by the product of their sizes is at least this.
+    min_share : float
+        A community whose majority is a previous ring, and which sends more than this share of
+        its link weight to the other communities of that majority, joins the one it sends most to.
     max_size : float
         A group of joined pieces larger than this is left apart (the oversize bound).
 
@@ -179,30 +172,36 @@ def rejoin_pieces(labels: np.ndarray, prev: np.ndarray, src: np.ndarray, dst: np
     n_rejoined : int
         Communities absorbed into another.
     """
-    if not (labels >= 0).any():
+    ok = labels >= 0
+    if not ok.any():
         return labels, 0
     k = int(labels.max()) + 1
     dom = _dominant(labels, prev, k)
     a, b = labels[src], labels[dst]
+    vol = np.bincount(a[a >= 0], w[a >= 0], k) + np.bincount(b[b >= 0], w[b >= 0], k)
     da = np.where(a >= 0, dom[np.maximum(a, 0)], -1)
     db = np.where(b >= 0, dom[np.maximum(b, 0)], -1)
     cross = (da >= 0) & (da == db) & (a != b)
     if not cross.any():
         return labels, 0
-    key, inv = np.unique(np.minimum(a[cross], b[cross]) * k + np.maximum(a[cross], b[cross]), return_inverse=True)
-    cut = np.bincount(inv.reshape(-1), weights=w[cross], minlength=len(key))
-    size = np.bincount(labels[labels >= 0], minlength=k).astype(np.float64)
+    x, y = np.r_[a[cross], b[cross]], np.r_[b[cross], a[cross]]
+    key, inv = np.unique(x * k + y, return_inverse=True)  # weight sent from piece x to piece y
+    cut = np.bincount(inv.reshape(-1), weights=np.r_[w[cross], w[cross]], minlength=len(key))
     ci, cj = key // k, key % k
-    dense = cut / (size[ci] * size[cj]) >= min_density
-    if not dense.any():
+    first = np.full(k, np.iinfo(np.int64).max)  # label values are arbitrary: ties go by smallest account
+    np.minimum.at(first, labels[ok], np.flatnonzero(ok))
+    order = lexsort((first[cj], -cut, ci))
+    best = order[np.r_[True, ci[order][1:] != ci[order][:-1]]]  # per piece, the piece it sends most to
+    go = best[np.bincount(ci, cut, k)[ci[best]] > min_share * vol[ci[best]]]
+    if not len(go):
         return labels, 0
-    cg = sp.coo_matrix((np.ones(int(dense.sum())), (ci[dense], cj[dense])), shape=(k, k))
+    cg = sp.coo_matrix((np.ones(len(go)), (ci[go], cj[go])), shape=(k, k))
     _, grp = connected_components(cg, directed=False)
-    gsize = np.bincount(grp, weights=size)
-    joined = gsize[grp] <= max_size
+    size = np.bincount(labels[ok], minlength=k)
+    joined = np.bincount(grp, weights=size)[grp] <= max_size
     new = np.where(joined, grp, k + np.arange(k))
     n_rejoined = int(joined.sum() - len(unique(grp[joined]))) if joined.any() else 0
-    return np.where(labels >= 0, new[np.maximum(labels, 0)], -1), n_rejoined
+    return np.where(ok, new[np.maximum(labels, 0)], -1), n_rejoined
 
 
 def region_communities(state: State, cfg: PipelineConfig, region: np.ndarray, template: AccountGraph,
@@ -232,7 +231,7 @@ def region_communities(state: State, cfg: PipelineConfig, region: np.ndarray, te
         labels = _cold(state, cfg, accounts, g)
         max_size = max(p.oversize_min, p.oversize_share * state.n_accounts) if p.oversize_share < 1 else np.inf
         labels, n_rej = rejoin_pieces(labels, state.ring[accounts], g.src, g.dst, g.link,
-                                      REJOIN_SHARE * p.merge_density, max_size)
+                                      REJOIN_SHARE, max_size)
     labels, n_det = detach_weak_members(labels, g, min_strength=p.detach_min_strength, min_size=p.detach_min_size,
                                         quantile=p.detach_quantile, max_links=p.detach_max_links)
     local = np.full(state.n_accounts, -1, np.int64)
