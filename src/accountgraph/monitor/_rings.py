@@ -11,7 +11,7 @@ __all__ = ["LEAD", "refresh_rings", "ring_sizes", "update_flags"]
 
 #: Leading columns of the rings table; the scorer's features follow.
 LEAD = ["ring_id", "status", "first_seen", "first_flagged_at", "n_accounts", "n_events", "ring_score", "flagged"]
-_BOOK = ["scored_seq", "scored_accounts", "scored_events"]
+_BOOK = ["scored_seq", "scored_accounts", "scored_events", "moved_since_scored"]
 
 
 def ring_sizes(state: State) -> np.ndarray:
@@ -37,12 +37,14 @@ def _statuses(state: State, ids: np.ndarray, status: dict[int, str], before: np.
 
 
 def refresh_rings(state: State, threshold: float, feats: pd.DataFrame, scored: np.ndarray,
-                  status: dict[int, str], before: np.ndarray, ev_count: np.ndarray, active: np.ndarray) -> None:
+                  status: dict[int, str], before: np.ndarray, ev_count: np.ndarray, active: np.ndarray,
+                  moved: dict[int, int] | None = None) -> None:
     """Rebuild ``state.rings`` for the live rings after an update.
 
     ``feats`` holds the scorer's output for the ``scored`` rings (row ``i`` is
     ``scored[i]``); the other live rings keep their last features. ``before``
-    is the accounts per ring id before the update.
+    is the accounts per ring id before the update; ``moved`` the accounts that
+    joined or left each ring in it (kept as a running sum until the ring is scored).
     """
     size = ring_sizes(state)
     live = np.flatnonzero(size > 0)
@@ -56,13 +58,15 @@ def refresh_rings(state: State, threshold: float, feats: pd.DataFrame, scored: n
     table = table.reindex(live)
     hist = old.reindex(live) if len(old) else pd.DataFrame(index=live)
     for col, fill in (("first_seen", state.now_us), ("first_flagged_at", NO_TS), ("scored_seq", state.seq),
-                      ("scored_accounts", 0), ("scored_events", 0)):
+                      ("scored_accounts", 0), ("scored_events", 0), ("moved_since_scored", 0)):
         vals = hist[col].to_numpy() if col in hist else np.full(len(live), fill)
         table[col] = np.where(pd.isna(vals), fill, vals).astype(np.int64)
     is_scored = np.isin(live, scored)
     table.loc[is_scored, "scored_seq"] = state.seq
     table.loc[is_scored, "scored_accounts"] = size[live[is_scored]]
     table.loc[is_scored, "scored_events"] = ev_count[live[is_scored]]
+    mv = np.array([(moved or {}).get(r, 0) for r in live.tolist()], np.int64)
+    table["moved_since_scored"] = np.where(is_scored, 0, table["moved_since_scored"].to_numpy() + mv)
     table["n_accounts"] = size[live]
     table["n_events"] = ev_count[live]
     table["flagged"] = table["ring_score"].to_numpy(dtype=np.float64) > threshold

@@ -41,7 +41,8 @@ __all__ = ["REFERENCE_EVENTS", "reference_events", "rings_to_rescore", "score_ri
 
 #: Events of accounts in no ring handed to the scorer as the population reference.
 REFERENCE_EVENTS = 200_000
-#: A ring already scored is rescored when its accounts changed by this share ...
+#: A ring already scored is rescored when accounts joining or leaving it, summed over the updates
+#: since it was last scored, amount to this share of the accounts it had then ...
 RESCORE_CHANGE = 0.02
 #: ... or its kept events grew by this share, or it is not flagged and had new events.
 RESCORE_GROWTH = 0.1
@@ -145,7 +146,9 @@ def rings_to_rescore(state: State, moved: dict[int, int], status: dict[int, str]
     """Rings whose score may have moved.
 
     A ring is rescored when it was never scored, was merged into, had accounts join
-    or leave amounting to :data:`RESCORE_CHANGE` of those it had when last scored,
+    or leave amounting to :data:`RESCORE_CHANGE` of those it had when last scored
+    (summed over the updates since: a ring recruiting 0.5 % a day is rescored every
+    few days, and its recruits get member scores and flags),
     had new events while not flagged (it may be about to be), or holds
     :data:`RESCORE_GROWTH` more kept events than when last scored. A large flagged
     ring that barely changed keeps its score until then.
@@ -173,6 +176,8 @@ def rings_to_rescore(state: State, moved: dict[int, int], status: dict[int, str]
     sc_acc = row["scored_accounts"].to_numpy()
     sc_ev = row["scored_events"].to_numpy()
     mv = np.array([moved.get(r, 0) for r in known.tolist()], np.int64)
+    if "moved_since_scored" in row:  # absent from states written before it was kept
+        mv = mv + row["moved_since_scored"].fillna(0).to_numpy(np.int64)
     merged = np.array([status.get(r) == "merged" for r in known.tolist()], bool)
     again = ((mv >= np.maximum(1, RESCORE_CHANGE * sc_acc)) | merged
              | (ev_count[known] >= (1 + RESCORE_GROWTH) * np.maximum(sc_ev, 1))

@@ -12,7 +12,7 @@ from .._unique import lexsort
 
 __all__ = ["assignments_frame", "ring_ranks", "rings_frame", "timestamps"]
 
-_BOOK = ("scored_seq", "scored_accounts", "scored_events")
+_BOOK = ("scored_seq", "scored_accounts", "scored_events", "moved_since_scored")
 
 
 def timestamps(us: np.ndarray) -> np.ndarray:

@@ -174,9 +174,10 @@ def apply_update(state: State, cfg: PipelineConfig, b: Batch, horizon_us: int | 
     delta.lineage_rows = lineage
     clock.lap("identity")
     ev_count = _ring_events(state)
-    rescore = rings_to_rescore(state, _moved(prev, state.ring[accounts]), status, b.active, ev_count)
+    moved = _moved(prev, state.ring[accounts])
+    rescore = rings_to_rescore(state, moved, status, b.active, ev_count)
     feats, member = score_rings(state, cfg, rescore, graph)
-    refresh_rings(state, cfg.threshold, feats, rescore, status, before, ev_count, b.active)
+    refresh_rings(state, cfg.threshold, feats, rescore, status, before, ev_count, b.active, moved)
     fresh = update_flags(state, cfg.scoring.min_member_score, member, rescore)
     clock.lap("score")
     stats = {"seq": state.seq, "n_events": len(b.ev), "n_new_accounts": n_new, "n_accounts": state.n_accounts,
