@@ -141,12 +141,11 @@ def score_rings(state: State, cfg: PipelineConfig, ring_ids: np.ndarray,
     return feats, member[:n]
 
 
-def rings_to_rescore(state: State, moved: dict[int, int], status: dict[int, str], active: np.ndarray,
-                     ev_count: np.ndarray) -> np.ndarray:
+def rings_to_rescore(state: State, moved: dict[int, int], active: np.ndarray, ev_count: np.ndarray) -> np.ndarray:
     """Rings whose score may have moved.
 
-    A ring is rescored when it was never scored, was merged into, had accounts join
-    or leave amounting to :data:`RESCORE_CHANGE` of those it had when last scored
+    A ring is rescored when it was never scored, had accounts join or leave (a merge
+    included) amounting to :data:`RESCORE_CHANGE` of those it had when last scored
     (summed over the updates since: a ring recruiting 0.5 % a day is rescored every
     few days, and its recruits get member scores and flags),
     had new events while not flagged (it may be about to be), or holds
@@ -157,8 +156,6 @@ def rings_to_rescore(state: State, moved: dict[int, int], status: dict[int, str]
     ----------
     moved : dict
         Ring id -> accounts that joined or left it in this update.
-    status : dict
-        Ring id -> status from :func:`~._identity.assign_rings`.
     active : ndarray of int64
         Accounts with events in the batch.
     ev_count : ndarray of int64
@@ -178,8 +175,7 @@ def rings_to_rescore(state: State, moved: dict[int, int], status: dict[int, str]
     mv = np.array([moved.get(r, 0) for r in known.tolist()], np.int64)
     if "moved_since_scored" in row:  # absent from states written before it was kept
         mv = mv + row["moved_since_scored"].fillna(0).to_numpy(np.int64)
-    merged = np.array([status.get(r) == "merged" for r in known.tolist()], bool)
-    again = ((mv >= np.maximum(1, RESCORE_CHANGE * sc_acc)) | merged
+    again = ((mv >= np.maximum(1, RESCORE_CHANGE * sc_acc))
              | (ev_count[known] >= (1 + RESCORE_GROWTH) * np.maximum(sc_ev, 1))
              | (~row["flagged"].to_numpy(bool) & (act[known] | (mv > 0))))
     return union(live[~np.isin(live, known)], known[again])

@@ -175,7 +175,7 @@ def apply_update(state: State, cfg: PipelineConfig, b: Batch, horizon_us: int | 
     clock.lap("identity")
     ev_count = _ring_events(state)
     moved = _moved(prev, state.ring[accounts])
-    rescore = rings_to_rescore(state, moved, status, b.active, ev_count)
+    rescore = rings_to_rescore(state, moved, b.active, ev_count)
     feats, member = score_rings(state, cfg, rescore, graph)
     refresh_rings(state, cfg.threshold, feats, rescore, status, before, ev_count, b.active, moved)
     fresh = update_flags(state, cfg.scoring.min_member_score, member, rescore)

@@ -26,9 +26,10 @@ def _state(moved_since: int | None) -> State:
 def test_moves_below_the_share_in_one_update_but_above_it_in_sum_rescore():
     need = int(np.ceil(RESCORE_CHANGE * 100))
     args = (np.zeros(0, np.int64), np.array([1000]))
-    assert len(rings_to_rescore(_state(0), {0: need - 1}, {}, *args)) == 0
-    assert list(rings_to_rescore(_state(1), {0: need - 1}, {}, *args)) == [0]
-    assert len(rings_to_rescore(_state(None), {0: need - 1}, {}, *args)) == 0  # a state from before the sum
+    assert len(rings_to_rescore(_state(0), {0: need - 1}, *args)) == 0
+    assert list(rings_to_rescore(_state(1), {0: need - 1}, *args)) == [0]
+    assert len(rings_to_rescore(_state(None), {0: need - 1}, *args)) == 0  # a state from before the sum
+
 
 
 def test_refresh_keeps_the_running_sum_until_the_ring_is_scored():
