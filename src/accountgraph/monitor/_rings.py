@@ -52,7 +52,8 @@ def refresh_rings(state: State, threshold: float, feats: pd.DataFrame, scored: n
     new_rows = feats.copy()
     new_rows.index = pd.Index(scored, name="ring_id")
     derived = ["status", "first_seen", "first_flagged_at", "flagged"] + _BOOK
-    keep_old = old.loc[old.index.isin(live) & ~old.index.isin(scored)].drop(columns=derived) if len(old) else old
+    keep_old = (old.loc[old.index.isin(live) & ~old.index.isin(scored)].drop(columns=derived, errors="ignore")
+                if len(old) else old)  # a column kept since a later version may be absent
     parts = [p for p in (keep_old, new_rows) if len(p)]
     table = pd.concat(parts) if parts else pd.DataFrame({"ring_score": pd.Series([], dtype=np.float64)})
     table = table.reindex(live)

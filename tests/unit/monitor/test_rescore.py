@@ -42,3 +42,10 @@ def test_refresh_keeps_the_running_sum_until_the_ring_is_scored():
     refresh_rings(s, 0.5, pd.DataFrame({"ring_score": [0.9]}), np.array([0]), {}, before, np.array([1000]),
                   np.zeros(0, np.int64), {0: 1})
     assert s.rings.loc[0, "moved_since_scored"] == 0 and s.rings.loc[0, "scored_accounts"] == 101
+
+
+def test_a_rings_table_from_before_the_running_sum_is_refreshed():
+    s = _state(None)  # as a state written before moved_since_scored was kept
+    refresh_rings(s, 0.5, pd.DataFrame(), np.zeros(0, np.int64), {}, np.array([100]), np.array([1000]),
+                  np.zeros(0, np.int64), {0: 1})
+    assert s.rings.loc[0, "moved_since_scored"] == 1 and s.rings.loc[0, "ring_score"] == 0.9
