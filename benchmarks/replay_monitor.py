@@ -13,9 +13,10 @@ that first flagged it (when that update could have run), so the reported
 latencies are upper bounds at the batch resolution. Per ring: time from its
 first exchange to its first flag and the share of its exchanges made before
 (:func:`accountgraph.metrics.exchanges_before_first_flag`), and how stable its
-identity was: how often the monitor ring holding most of its accounts changed id
-once it had one (``id changes``) and the most monitor rings that each held at
-least 5 % of its accounts at one update (``pieces max``). Per update, the
+identity was: at how many updates the monitor ring holding most of its accounts
+differed from the one at the update before, both having one (``id changes``), and
+the most monitor rings that each held at least 5 % of its accounts at one update
+(``pieces max``). Per update, the
 lineage rows of the update (``split``, ``merged``) count the churn of every ring.
 
 Usage::
@@ -100,7 +101,11 @@ def _ring_identity(assignments: pd.DataFrame, ring_of: pd.Series) -> pd.DataFram
 
 
 def _identity_table(history: list[pd.DataFrame]) -> pd.DataFrame:
-    """Per labelled ring over the updates: id changes of its majority ring (once it had one), most pieces."""
+    """Per labelled ring over the updates: id changes of its majority ring (once it had one), most pieces.
+
+    A change is counted between two consecutive updates that both have a majority ring: ring 3,
+    then none, then ring 7 counts none.
+    """
     if not history:
         return pd.DataFrame(columns=["id_changes", "pieces_max"])
     major = pd.concat([h["major"] for h in history], axis=1)
@@ -189,8 +194,9 @@ def _md(a: argparse.Namespace, res: dict[str, Any], cmd: str) -> str:
         "",
         "## Per ring",
         "",
-        "| ring | accounts | exchanges | ring start | first flagged | time to first flag | exchanges before flag | share before flag |",
-        "|---|---|---|---|---|---|---|---|",
+        "| ring | accounts | exchanges | ring start | first flagged | time to first flag | exchanges before flag | "
+        "share before flag | id changes | pieces max |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in res["per_ring"].itertuples():
         ff = "never" if pd.isna(r.first_flagged) else f"{r.first_flagged:%Y-%m-%d %H:%M}"
