@@ -23,6 +23,16 @@ not a community on its own in Radicchi et al.'s weak sense (more weight inside
 than out), so a ring splits when its evidence does, not whenever Leiden lands
 in another of its near-equal partitions. Rejoining never builds a community
 above the oversize bound the batch partition splits at.
+
+With ``warm=True`` (``Monitor(warm_start=True)``) Leiden instead starts from the
+previous rings (``community_leiden(initial_membership=...)``; a new account, or
+one in no ring, starts alone) and only moves what the batch changed. That is
+cheaper and keeps partitions stabler, but it is path-dependent: a community
+that absorbed benign accounts early keeps them. On the tuning world
+``random --seed 1000 --scale 0.05`` fed daily it flagged 113 accounts at F1
+0.686 against the labels (``detect``: 196, F1 0.964; the cold partition: 192,
+F1 0.954, agreement with ``detect`` 0.985), so it is off by default. The
+rejoining above applies to the cold partition only.
 """
 
 from __future__ import annotations
@@ -178,12 +188,12 @@ def rejoin_pieces(labels: np.ndarray, prev: np.ndarray, src: np.ndarray, dst: np
     k = int(labels.max()) + 1
     dom = _dominant(labels, prev, k)
     a, b = labels[src], labels[dst]
-    vol = np.bincount(a[a >= 0], w[a >= 0], k) + np.bincount(b[b >= 0], w[b >= 0], k)
     da = np.where(a >= 0, dom[np.maximum(a, 0)], -1)
     db = np.where(b >= 0, dom[np.maximum(b, 0)], -1)
     cross = (da >= 0) & (da == db) & (a != b)
     if not cross.any():
         return labels, 0
+    vol = np.bincount(a[a >= 0], w[a >= 0], k) + np.bincount(b[b >= 0], w[b >= 0], k)
     x, y = np.r_[a[cross], b[cross]], np.r_[b[cross], a[cross]]
     key, inv = np.unique(x * k + y, return_inverse=True)  # weight sent from piece x to piece y
     cut = np.bincount(inv.reshape(-1), weights=np.r_[w[cross], w[cross]], minlength=len(key))
