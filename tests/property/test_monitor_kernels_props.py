@@ -131,4 +131,4 @@ def test_events_where_is_filter_then_concatenate(seed, sizes, data):
     for c in ("account", "ts", "output", "family", "model", "ip"):
         want = np.concatenate([getattr(p, c) for p in parts]) if parts else np.zeros(0, np.int64)
         np.testing.assert_array_equal(getattr(got, c), want)
-        assert getattr(got, c).dtype == want.dtype
+        assert getattr(got, c).dtype == np.int64  # handed out wide, whatever the segments hold

@@ -29,14 +29,30 @@ NO_TS = np.iinfo(np.int64).min
 #: Columns of a kept event: account code, time (us), output tokens, template family, model code,
 #: IP (its signal code); -1 where unknown.
 SEGMENT_COLUMNS = ("account", "ts", "output", "family", "model", "ip")
+_NARROW = ("account", "output", "family", "model", "ip")
 
 def _i64(n: int = 0, fill: int = 0) -> np.ndarray:
     return np.full(n, fill, np.int64)
 
 
+def _compact(a: np.ndarray) -> np.ndarray:
+    """``a`` as int32 when every value fits (a kept event costs 24 bytes instead of 48), else int64."""
+    a = np.asarray(a)
+    if a.dtype == np.int32:
+        return a
+    if not len(a) or (int(a.min()) >= -(2**31) and int(a.max()) < 2**31):
+        return a.astype(np.int32)
+    return a.astype(np.int64, copy=False)
+
+
 @dataclass
 class EventSegment:
-    """The slim events of one update (kept for scoring and evidence until the horizon drops them)."""
+    """The slim events of one update (kept for scoring and evidence until the horizon drops them).
+
+    Every column but ``ts`` is held as int32 when its values fit (codes, token counts), so the
+    horizon's tens of millions of events take half the memory; :meth:`State.events_where`
+    hands them out as int64.
+    """
 
     seq: int
     account: np.ndarray
@@ -46,13 +62,19 @@ class EventSegment:
     model: np.ndarray
     ip: np.ndarray
     file: str = ""
+    compact: bool = True  # False: the columns are kept as given (events_where's int64 output)
+
+    def __post_init__(self) -> None:
+        self.ts = np.asarray(self.ts, np.int64)
+        for c in _NARROW if self.compact else ():
+            setattr(self, c, _compact(getattr(self, c)))
 
     def __len__(self) -> int:
         return len(self.ts)
 
     def filter(self, keep: np.ndarray) -> EventSegment:
         return EventSegment(self.seq, self.account[keep], self.ts[keep], self.output[keep], self.family[keep],
-                            self.model[keep], self.ip[keep], self.file)
+                            self.model[keep], self.ip[keep], self.file, self.compact)
 
 
 @dataclass
@@ -183,25 +205,24 @@ class State:
     def events_where(self, masks: list[np.ndarray | None]) -> EventSegment:
         """The events of each segment where its mask (one per segment; ``None``: all) is true, concatenated.
 
-        Only the chosen rows are copied, once, straight into the output (``np.compress`` with
-        ``out``): the scorer takes millions of a horizon's tens of millions of events, and
-        filtering each segment and then concatenating copied them twice.
+        Only the chosen rows are copied, one segment at a time, into int64 output columns: the
+        scorer takes millions of a horizon's tens of millions of events, and filtering every
+        segment first and then concatenating held them twice.
         """
         counts = [len(s) if m is None else int(np.count_nonzero(m)) for s, m in zip(self.segments, masks)]
         cols = []
         for c in SEGMENT_COLUMNS:
-            dtype = np.result_type(*[getattr(s, c) for s in self.segments]) if self.segments else np.int64
-            out = np.empty(sum(counts), dtype)  # np.concatenate's dtype
+            out = np.empty(sum(counts), np.int64)
             at = 0
             for s, m, k in zip(self.segments, masks, counts):
                 col = getattr(s, c)
                 if m is None:
                     out[at:at + k] = col
                 else:
-                    np.compress(m, col, out=out[at:at + k])
+                    out[at:at + k] = col[m]
                 at += k
             cols.append(out)
-        return EventSegment(-1, *cols)
+        return EventSegment(-1, *cols, compact=False)
 
 
 @dataclass
