@@ -55,8 +55,8 @@ class PopulationFacts:
         Whether any account has a known creation time.
     span_days : float
         Time from the first to the last event of the input, in days (1.0 without events;
-        at least one second): under a day the per-day rates are extrapolated, under two
-        ``active_day_share`` is missing (see :func:`~._features._cadence`).
+        at least one second): under a day the per-day rates are extrapolated (see
+        :func:`~._features._cadence`).
     """
 
     n_accounts: int

@@ -95,8 +95,25 @@ def rate_median(act: dict[str, np.ndarray]) -> float:
     return float(np.median(events[has] / np.maximum(active[has], 1))) if has.any() else 1.0
 
 
+#: Pseudo-days of the prior on an account's active-day share: one weekly cycle, the span over
+#: which people and companies show their rest days and scripts show that they have none.
+ACTIVE_PRIOR_DAYS = 7.0
+#: Mean of that prior: about the median ``active_day_share`` of the tuning worlds' clusters (the
+#: ring model's centre for the feature, 0.4217, where it contributes nothing).
+ACTIVE_PRIOR_SHARE = 0.42
+
+
+def _seen_from_creation(acc: np.ndarray, first_day: np.ndarray, created_us: np.ndarray | None) -> np.ndarray:
+    """Whether each account (codes ``acc``; its first active day, in UTC days since 1970) was created at
+    most a day before it."""
+    if created_us is None:
+        return np.zeros(len(acc), bool)
+    c = created_us[acc]
+    return (c >= 0) & (c // (_US_PER_S * _DAY) >= first_day - 1)
+
+
 def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int, pop_med: float,
-             span_days: float) -> Features:
+             span_days: float, created_us: np.ndarray | None = None) -> Features:
     """Load-balanced accounts: per-account daily volume, its spread, share of lifetime days active.
 
     ``act`` is :func:`account_activity` over every event of the clustered accounts (at least);
@@ -104,16 +121,28 @@ def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int, pop_me
     ``span_days`` is the time the whole input covers, in days. An input that covers less than
     a day (a monitor's first hours) has its per-day rate extrapolated from the span it covers
     (at most 24x: an hour), so that the gates, which are per-day rates, read an automation key
-    seen for one hour as the automation key it is. Under two days of history
-    ``active_day_share`` is missing (NaN, neutral to the model): every account is then active
-    on each of its days, rings and people alike.
+    seen for one hour as the automation key it is.
+
+    ``active_day_share`` averages each account's share of its lifetime days (first to last
+    active day) on which it was active. The share is read as it is for an account seen from
+    its creation (created at most a day before its first event): a new account used on every
+    day of its life. Any other account (created long before it is first seen, or of unknown
+    creation) was seen for a window, not a life: every account seen for two days, or for a
+    week that ends on its last workday, is active on all of its days, companies and people
+    alike, and a monitor's first week read as 1.0 for all of them (the model's largest
+    weight). Its share is estimated with :data:`ACTIVE_PRIOR_DAYS` pseudo-days at
+    :data:`ACTIVE_PRIOR_SHARE` (a Beta prior, ``(active + d s) / (life + d)``): a month of
+    daily use still reads about 0.9, a week 0.7 and a day 0.5, near where the model reads no
+    evidence.
     """
     events, active = act["events"], act["active_days"]
     in_cl = np.flatnonzero((acc_cluster >= 0) & (events > 0))
     c_of = acc_cluster[in_cl]
     rate = events[in_cl] / np.maximum(active[in_cl], 1)
     life = act["last_day"][in_cl] - act["first_day"][in_cl] + 1
-    active_frac = active[in_cl] / np.maximum(life, 1)
+    seen = _seen_from_creation(in_cl, act["first_day"][in_cl] + act["day0"], created_us)
+    d = np.where(seen, 0.0, ACTIVE_PRIOR_DAYS)
+    active_frac = (active[in_cl] + d * ACTIVE_PRIOR_SHARE) / (np.maximum(life, 1) + d)
     cnt = np.bincount(c_of, minlength=k).astype(np.float64)
     per_day = 1.0 / min(1.0, max(float(span_days), 1.0 / 24))
     mean_rate = np.bincount(c_of, weights=rate, minlength=k) / np.maximum(cnt, 1)
@@ -121,8 +150,6 @@ def _cadence(acc_cluster: np.ndarray, act: dict[str, np.ndarray], k: int, pop_me
     cv_rate = np.sqrt(np.maximum(var_rate, 0)) / np.maximum(mean_rate, 1e-9)
     active_share = np.bincount(c_of, weights=active_frac, minlength=k) / np.maximum(cnt, 1)
     med_rate = group_quantile_dense(rate, c_of, k, 0.5) if len(c_of) else np.full(k, np.nan)
-    if float(span_days) < 2.0:  # one day of history: every account is active on all of its days
-        active_share = np.full(k, np.nan)
     return {"events_per_account_day": mean_rate * per_day, "daily_volume_cv": cv_rate, "active_day_share": active_share,
             "rate_vs_population": np.where(cnt > 0, med_rate / max(pop_med, 1e-9), np.nan)}
 

@@ -183,7 +183,7 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     f: dict[str, np.ndarray] = {"n_accounts": n_acc, "n_events": n_ev}
     f.update(_timing(cl, ts, n_ev, k))
     f.update(rhythm_features(acc_cluster, acc, ts, k))
-    f.update(_cadence(acc_cluster, act, k, facts.rate_median, facts.span_days))
+    f.update(_cadence(acc_cluster, act, k, facts.rate_median, facts.span_days, created_us))
     if facts.family_unclustered is not None and ev_family is not None:
         f.update(_templates(ev_family[m], cl, acc, n_acc, k, facts.family_unclustered))
     else:

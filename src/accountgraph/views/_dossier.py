@@ -65,7 +65,8 @@ def _component_evidence(comp: str, s: dict[str, Any], missing: set[str]) -> str:
                 f"(people who sleep: ~5%, 24/7 scripts: ~33%); {_fmt_pct(g('weekly_quiet_share'))} in its 2 "
                 f"quietest days of the week (uniform: 29%)")
     if comp == "cadence":
-        return (f"accounts active on {_fmt_pct(g('active_day_share'))} of their lifetime days; the median account "
+        return (f"accounts active on {_fmt_pct(g('active_day_share'))} of their lifetime days (a week of "
+                f"pseudo-days at 42% added: a few days of history read near 42%); the median account "
                 f"sends {g('rate_vs_population', nan):.1f}x the requests per active day of the input's median "
                 f"account (volume CV {g('daily_volume_cv', nan):.2f})")
     if comp == "templates":

@@ -247,11 +247,47 @@ def test_per_day_rate_of_an_input_shorter_than_a_day_is_extrapolated():
     assert week["events_per_account_day"] < 30  # several active days: per active day, never scaled up
 
 
-def test_active_day_share_is_missing_under_two_days_of_history():
-    rng = np.random.default_rng(8)
-    acc, ts = _cluster_events(rng, 6, 40, scripted=True)
-    for span, missing in ((DAY, True), (14 * DAY, False)):
-        t = T0 + (ts - T0) % span
-        df = score_clusters(n_clusters=1, acc_cluster=np.zeros(6, np.int64), ev_account=acc, ev_ts_us=t,
-                            ev_output=np.full(len(acc), 900), ev_family=None, created_us=None)
-        assert np.isnan(df.loc[0, "active_day_share"]) == missing
+def test_active_day_share_of_a_short_history_reads_near_the_prior():
+    """Accounts active on every day they were seen: a day says little, a month a lot (a Beta prior)."""
+    from accountgraph.scoring._features import ACTIVE_PRIOR_DAYS as d, ACTIVE_PRIOR_SHARE as s
+
+    n_acc = 6
+    acc = np.repeat(np.arange(n_acc), 2)
+
+    def share(days):  # two events a day on each of ``days`` consecutive days, every account
+        a = np.tile(acc, days)
+        ts = T0 + np.repeat(np.arange(days) * DAY, len(acc)) + np.tile(np.arange(len(acc)) * 60_000_000, days)
+        df = score_clusters(n_clusters=1, acc_cluster=np.zeros(n_acc, np.int64), ev_account=a, ev_ts_us=ts,
+                            ev_output=np.full(len(a), 900), ev_family=None, created_us=None)
+        return df.loc[0, "active_day_share"]
+
+    got = [share(n) for n in (1, 2, 7, 30)]
+    assert got == pytest.approx([(n + d * s) / (n + d) for n in (1, 2, 7, 30)])
+    assert got[0] < 0.5 < got[2] < 0.75 < got[3] < 1.0
+    # Half the days active over a month: below the prior's pull of a month of daily use.
+    a = np.tile(acc, 15)
+    ts = T0 + np.repeat(np.arange(15) * 2 * DAY, len(acc)) + np.tile(np.arange(len(acc)) * 60_000_000, 15)
+    df = score_clusters(n_clusters=1, acc_cluster=np.zeros(n_acc, np.int64), ev_account=a, ev_ts_us=ts,
+                        ev_output=np.full(len(a), 900), ev_family=None, created_us=None)
+    assert df.loc[0, "active_day_share"] == pytest.approx((15 + d * s) / (29 + d))
+
+
+def test_active_day_share_is_read_raw_for_accounts_seen_from_their_creation():
+    """A new account used daily since it was created reads 1.0; an old one seen for 3 days reads near the prior."""
+    from accountgraph.scoring._features import ACTIVE_PRIOR_DAYS as d, ACTIVE_PRIOR_SHARE as s
+
+    n_acc, days = 4, 3
+    acc = np.tile(np.arange(n_acc), days)
+    ts = T0 + np.repeat(np.arange(days) * DAY, n_acc) + H
+
+    def share(created):
+        df = score_clusters(n_clusters=1, acc_cluster=np.zeros(n_acc, np.int64), ev_account=acc, ev_ts_us=ts,
+                            ev_output=np.full(len(acc), 900), ev_family=None, created_us=created)
+        return df.loc[0, "active_day_share"]
+
+    old = (days + d * s) / (days + d)
+    assert share(np.full(n_acc, T0)) == pytest.approx(1.0)             # created the day of its first event
+    assert share(np.full(n_acc, T0 - DAY)) == pytest.approx(1.0)       # or the day before
+    assert share(np.full(n_acc, T0 - 30 * DAY)) == pytest.approx(old)  # created long before it is seen
+    assert share(np.full(n_acc, -1)) == pytest.approx(old)             # creation unknown
+    assert share(np.array([T0, T0, T0 - 30 * DAY, -1])) == pytest.approx((2 * 1.0 + 2 * old) / 4)
