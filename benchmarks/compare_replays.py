@@ -6,7 +6,8 @@ world at two revisions and prints one table per measure: per world, the lineage 
 population over the updates, the flagged accounts (ring accounts among them) at the
 last update, the daily updates' median wall time, and per labelled ring
 the time to its first flag, the share of its exchanges made before it, how often the
-monitor ring holding most of it changed id and the most pieces it was in.
+monitor ring holding most of it changed id and the most pieces it was in; per world, those
+times summed up (rings flagged within 24 hours, never flagged, flagged earlier or later).
 
 Usage::
 
@@ -42,6 +43,35 @@ def _summary(text: str) -> dict[str, str]:
             "daily_s": daily[3], "last": f"{every[-1][11]} ({every[-1][12]})"}
 
 
+def _hours(cell: str) -> float:
+    """Hours in a pandas Timedelta cell (``"1 days 02:03:04.5"``); inf for ``NaT`` (never flagged)."""
+    m = re.match(r"(-?\d+) days (\d+):(\d+):(\d+)", cell)
+    if not m:
+        return float("inf")
+    d, h, mi, se = (int(x) for x in m.groups())
+    return d * 24 + h + mi / 60 + se / 3600
+
+
+def timeliness(old: list[list[str]], new: list[list[str]]) -> dict[str, object]:
+    """Per-ring time to first flag of two replays of one world, summed up.
+
+    ``old`` and ``new`` are the "Per ring" rows (same rings, same order). Returns the rings
+    flagged within 24 hours of their first exchange at each revision, the rings never flagged,
+    the median share of a ring's exchanges made before its first flag, and how many rings
+    were flagged earlier or later by the new revision.
+    """
+    ho, hn = [_hours(r[5]) for r in old], [_hours(r[5]) for r in new]
+    so, sn = sorted(float(r[7]) for r in old), sorted(float(r[7]) for r in new)
+
+    def med(v: list[float]) -> float:
+        return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2 if v else float("nan")
+
+    return {"rings": len(old), "day_old": sum(h <= 24 for h in ho), "day_new": sum(h <= 24 for h in hn),
+            "never_old": sum(h == float("inf") for h in ho), "never_new": sum(h == float("inf") for h in hn),
+            "share_old": med(so), "share_new": med(sn),
+            "earlier": sum(b < a for a, b in zip(ho, hn)), "later": sum(b > a for a, b in zip(ho, hn))}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--old", type=Path, nargs="+", required=True)
@@ -57,6 +87,15 @@ def main() -> None:
         so, sn = _summary(to), _summary(tn)
         print(f"| {_title(tn)} | {so['churn']} | {sn['churn']} | {so['fpr']} | {sn['fpr']} | {so['last']} | "
               f"{sn['last']} | {so['daily_s']} | {sn['daily_s']} |")
+    print()
+    print(f"| world | rings | flagged within 24 h, {o} | {n} | never flagged, {o} | {n} | median share of a ring's "
+          f"exchanges before its flag, {o} | {n} | flagged earlier by {n} | later |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for fo, fn in zip(a.old, a.new):
+        to, tn = fo.read_text(), fn.read_text()
+        t = timeliness(_table(to, "## Per ring"), _table(tn, "## Per ring"))
+        print(f"| {_title(tn)} | {t['rings']} | {t['day_old']} | {t['day_new']} | {t['never_old']} | {t['never_new']} | "
+              f"{t['share_old']:.4f} | {t['share_new']:.4f} | {t['earlier']} | {t['later']} |")
     print()
     print(f"| world | ring | accounts | time to first flag, {o} | {n} | share before flag, {o} | {n} | "
           f"id changes, {o} | {n} | pieces max, {o} | {n} |")

@@ -67,6 +67,8 @@ SEED_SETS: dict[str, list[int]] = {
     "evaluation-10": list(range(11000, 11040)),
     # committed 2026-12-06 10:05 UTC after evaluation-10's runs were seen, before any run on it
     "evaluation-11": list(range(12000, 12040)),
+    # committed 2026-12-07 04:10 UTC while evaluation-11's first run (67870cd) was under way, before any run on it
+    "evaluation-12": list(range(13000, 13040)),
 }
 #: Seeds only ever scored for reporting (every evaluation set).
 HELD_OUT: frozenset[int] = frozenset(s for k, v in SEED_SETS.items() if k.startswith("evaluation") for s in v)
