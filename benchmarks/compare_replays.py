@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from statistics import median
 from pathlib import Path
 
 
@@ -61,14 +62,10 @@ def timeliness(old: list[list[str]], new: list[list[str]]) -> dict[str, object]:
     were flagged earlier or later by the new revision.
     """
     ho, hn = [_hours(r[5]) for r in old], [_hours(r[5]) for r in new]
-    so, sn = sorted(float(r[7]) for r in old), sorted(float(r[7]) for r in new)
-
-    def med(v: list[float]) -> float:
-        return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2 if v else float("nan")
-
+    so, sn = [float(r[7]) for r in old], [float(r[7]) for r in new]
     return {"rings": len(old), "day_old": sum(h <= 24 for h in ho), "day_new": sum(h <= 24 for h in hn),
             "never_old": sum(h == float("inf") for h in ho), "never_new": sum(h == float("inf") for h in hn),
-            "share_old": med(so), "share_new": med(sn),
+            "share_old": median(so) if so else float("nan"), "share_new": median(sn) if sn else float("nan"),
             "earlier": sum(b < a for a, b in zip(ho, hn)), "later": sum(b > a for a, b in zip(ho, hn))}
 
 
