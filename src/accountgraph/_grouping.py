@@ -91,11 +91,13 @@ def group_quantiles_int(values: np.ndarray, groups: np.ndarray, n_groups: int,
     outs = [np.full(n_groups, np.nan) for _ in qs]
     if len(values) == 0:
         return outs
-    key = np.sort((groups.astype(np.int64) << 32) | np.clip(values, 0, 2**31 - 1).astype(np.int64))
+    key = groups.astype(np.int64)  # built and sorted in place: two value-sized int64 arrays at most
+    key <<= 32
+    key |= np.clip(values, 0, 2**31 - 1).astype(np.int64, copy=False)
+    key.sort()
     g = key >> 32
-    v = (key & 0xFFFFFFFF).astype(np.float64)
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     size = np.diff(np.r_[starts, g.size])
     for out, q in zip(outs, qs):
-        out[g[starts]] = v[starts + np.floor(q * (size - 1)).astype(np.int64)]
+        out[g[starts]] = (key[starts + np.floor(q * (size - 1)).astype(np.int64)] & 0xFFFFFFFF).astype(np.float64)
     return outs

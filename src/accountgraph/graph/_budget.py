@@ -164,21 +164,28 @@ def circulant_pairs(
         salt = _mix64(salt_sig.astype(np.int64) * 0x632BE59BD9B4E019 + (seed & 0xFFFFFFFF))
         key = _mix64((node_key[account].astype(np.uint64) ^ salt).astype(np.int64))
     o = _order_by_signal_then_key(signal, key)
+    del salt_sig, salt, key
     acc, sid = account[o], signal[o]
+    del o
     starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
     size = np.diff(np.r_[starts, len(sid)])
     grp = np.repeat(np.arange(len(starts)), size)
     pos = np.arange(len(sid)) - starts[grp]
-    k_inc = k_sig[sid]
-    us, vs, ss = [], [], []
+    k_inc = np.maximum(k_sig[sid], 0)
+    # Filled in place, round j after round j-1 (the order of concatenating the rounds): no list of
+    # rounds held beside the whole result.
+    total = int(k_inc.sum())
+    u, v, s = np.empty(total, acc.dtype), np.empty(total, acc.dtype), np.empty(total, sid.dtype)
+    lo = 0
     for j in range(1, int(k_inc.max(initial=0)) + 1):
         m = np.flatnonzero(k_inc >= j)
+        hi = lo + len(m)
         g = grp[m]
-        partner = starts[g] + (pos[m] + j) % size[g]
-        us.append(acc[m])
-        vs.append(acc[partner])
-        ss.append(sid[m])
-    if not us:
+        u[lo:hi] = acc[m]
+        v[lo:hi] = acc[starts[g] + (pos[m] + j) % size[g]]
+        s[lo:hi] = sid[m]
+        lo = hi
+    if not total:
         e = np.zeros(0, np.int64)
         return e, e, e
-    return np.concatenate(us), np.concatenate(vs), np.concatenate(ss)
+    return u, v, s

@@ -260,11 +260,14 @@ def _project_type(sig: SignalTable, sel: np.ndarray, inc_status: np.ndarray, n_a
     del s_m, a_m
     if ms.any():
         u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed, common)
-        d = degree[sid].astype(np.float64)
-        lam_s = _evidence(weight[sid]) * (d - 1) / (2 * k_sig[sid])
-        pm = pm + sp.coo_matrix(
-            (np.minimum(lam_s, lam_clip), (np.minimum(u, v), np.maximum(u, v))), shape=pm.shape
-        ).tocsr()
+        lam_s = _evidence(weight[sid])  # then in place: one pair-sized float array at a time
+        lam_s *= degree[sid] - 1
+        lam_s /= 2 * k_sig[sid]
+        np.minimum(lam_s, lam_clip, out=lam_s)
+        del sid
+        lo, hi = np.minimum(u, v), np.maximum(u, v, out=v)
+        del u
+        pm = pm + sp.coo_matrix((lam_s, (lo, hi)), shape=pm.shape).tocsr()
     return pm
 
 

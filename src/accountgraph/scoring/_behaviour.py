@@ -124,7 +124,7 @@ def infrastructure_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_
     ev_account, ts_s : ndarray, shape (n_events,)
         Account code and UTC seconds of every event of the input (or, with ``pop``, at least
         every event of the clustered accounts).
-    ev_ip : ndarray of int64 or None, shape (n_events,)
+    ev_ip : ndarray of int (32 or 64 bit) or None, shape (n_events,)
         IP code per event (-1: none); ``None`` when the input has no IPs (all NaN).
     k : int
     act : dict

@@ -56,7 +56,8 @@ def account_days(acc: np.ndarray, day: np.ndarray, n_accounts: int, n_days: int)
 
     A dense bincount over the account-day grid when it is small enough (O(n)), else a hash set.
     """
-    key = acc * n_days + day
+    key = np.multiply(acc, n_days, dtype=np.int64)
+    key += day
     if n_accounts * n_days <= 60_000_000:
         return np.flatnonzero(np.bincount(key, minlength=n_accounts * n_days))
     return distinct_keys(key)
@@ -73,7 +74,9 @@ def account_activity(ev_account: np.ndarray, ts_s: np.ndarray, n_accounts: int) 
                 "span_days": 1.0}
     d0 = int(day.min())
     n_days = int(day.max()) - d0 + 1
-    ad = account_days(acc, day - d0, n_accounts, n_days)
+    day -= d0  # in place: a fresh array
+    ad = account_days(acc, day, n_accounts, n_days)
+    del acc, day
     a, d = ad // n_days, ad % n_days
     active = np.bincount(a, minlength=n_accounts).astype(np.float64)
     first = np.full(n_accounts, np.iinfo(np.int64).max)

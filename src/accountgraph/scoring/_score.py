@@ -120,9 +120,9 @@ def score_clusters(
         Template family per event (-1 none).
     created_us : ndarray of int64 or None, shape (n_accounts,)
         Account creation time (-1 unknown).
-    ev_model : ndarray of int64 or None
+    ev_model : ndarray of int (32 or 64 bit) or None
         Model code per event (-1 unknown).
-    ev_ip : ndarray of int64 or None
+    ev_ip : ndarray of int (32 or 64 bit) or None
         IP code per event (-1 none).
     pairs : ClusterPairs, optional
         :func:`~accountgraph.signals.cluster_pairs` of the incidences and ``acc_cluster``;
@@ -178,6 +178,7 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     ev_cl = acc_cluster[ev_account]
     m = ev_cl >= 0
     cl, acc, ts = ev_cl[m], ev_account[m], ts_all[m]
+    del ev_cl  # an int64 per event of the input
     n_acc = np.bincount(acc_cluster[acc_cluster >= 0], minlength=k).astype(np.int64)
     n_ev = np.bincount(cl, minlength=k).astype(np.int64)
     f: dict[str, np.ndarray] = {"n_accounts": n_acc, "n_events": n_ev}

@@ -49,7 +49,7 @@ class SignalTable:
         Account code of each incidence (sorted by ``(signal, account)``).
     signal : ndarray of int64, shape (m,)
         Global signal id of each incidence.
-    n_events : ndarray of int64, shape (m,)
+    n_events : ndarray of int32 (int64 past 2**31 - 1 events), shape (m,)
         Events behind the incidence (1 for account-table attributes).
     signal_type : ndarray of int16, shape (s,)
         Index into ``type_names`` for each signal id.
@@ -136,9 +136,6 @@ def extract_signals(
     sources = _sources(ev, ev_account, accts, acct_account, template_family, use_ip_network)
     n_acc = 1 + max([int(p[0].max()) for parts in sources.values() if parts is not None for p in parts
                      if len(p[0])] + [int(ev_account.max()) if len(ev_account) else 0])
-    accs, sigs, cnts, types, values = [], [], [], [], []
-    type_names: list[str] = []
-    offset = 0
     done: dict[str, tuple] = {}
     from_events = any(p[2] for parts in sources.values() if parts is not None for p in parts)
     by = account_order(ev_account, n_acc) if len(ev_account) and from_events else None
@@ -152,31 +149,45 @@ def extract_signals(
                 done[tname] = _incidences(tname, parts, n_acc, by)
             bar.update(1)
     del by
-    for tname in sorted(sources):
-        a, v, c, value_text = done[tname]
-        if len(a) == 0:
+    return _assemble(done, sorted(sources))
+
+
+def _assemble(done: dict[str, tuple], names: list[str]) -> SignalTable:
+    """One table from the types' incidences, in signal-id order, each type's parts freed once copied.
+
+    The incidence columns are filled in place rather than concatenated, so the
+    process never holds every type's parts and the whole table at once.
+    """
+    sizes = {t: len(done[t][0]) for t in names}
+    m = sum(sizes.values())
+    top = max([int(done[t][2].max()) for t in names if sizes[t]], default=0)
+    account, signal = np.empty(m, np.int64), np.empty(m, np.int64)
+    n_events = np.empty(m, np.int32 if top < 2**31 else np.int64)
+    types, values = [], []
+    type_names: list[str] = []
+    lo = offset = 0
+    for tname in names:
+        a, v, c, value_text = done.pop(tname)
+        if sizes[tname] == 0:
             continue
+        hi = lo + sizes[tname]
+        account[lo:hi], signal[lo:hi] = a, v + offset
+        np.maximum(c, 1, out=n_events[lo:hi])
+        del a, v, c
         t = len(type_names)
         type_names.append(tname)
-        accs.append(a)
-        sigs.append(v + offset)
-        cnts.append(np.maximum(c, 1))
         n_vals = len(value_text)
         types.append(np.full(n_vals, t, np.int16))
         values.append(value_text.cast(pa.large_string()))
+        logger.debug("signal type %s: %d values, %d incidences", tname, n_vals, hi - lo)
         offset += n_vals
-        logger.debug("signal type %s: %d values, %d incidences", tname, n_vals, len(a))
-
-    if not accs:
+        lo = hi
+    if not type_names:
         e = np.zeros(0, np.int64)
         return SignalTable(e, e, e, np.zeros(0, np.int16), pa.array([], pa.large_string()), [])
     return SignalTable(  # each type sorted by (value, account), types in signal-id order
-        account=np.concatenate(accs),
-        signal=np.concatenate(sigs),
-        n_events=np.concatenate(cnts),
-        signal_type=np.concatenate(types),
-        signal_value=pa.concat_arrays(values),
-        type_names=type_names,
+        account=account, signal=signal, n_events=n_events, signal_type=np.concatenate(types),
+        signal_value=pa.concat_arrays(values), type_names=type_names,
     )
 
 

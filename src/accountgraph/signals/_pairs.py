@@ -52,6 +52,7 @@ def cluster_pairs(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     rows = np.flatnonzero(cl >= 0)
     n_sig = max(int(n_signals), 1)
     c, sg = cl[rows].astype(np.int64, copy=False), signal[rows].astype(np.int64, copy=False)
+    del cl  # an int64 per incidence
     if len(sg) < 2:
         u, inv, cnt = np.unique(c * n_sig + sg, return_inverse=True, return_counts=True)
         return ClusterPairs(rows=rows, pair=inv.reshape(-1).astype(np.int64), cluster=(u // n_sig).astype(np.int64),

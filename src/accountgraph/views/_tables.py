@@ -101,12 +101,13 @@ def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, 
                         ascending=[True, False, False, True]).drop(columns="_rank").reset_index(drop=True)
     inc_m = pairs.rows[keep_pair[pairs.pair]]
     ids = np.asarray(account_ids.to_numpy(zero_copy_only=False), dtype=object)
+    acc = sig.account[inc_m]
     incidence = pd.DataFrame({
-        "cluster_id": acc_cid[sig.account[inc_m]].astype(np.int64),
+        "cluster_id": acc_cid[acc].astype(np.int64),
         "signal_id": sig.signal[inc_m].astype(np.int64),
-        "account_id": ids[sig.account[inc_m]],
+        "account_id": ids[acc],
         "n_events": sig.n_events[inc_m].astype(np.int64),  # events behind the pair (1 for an account attribute)
-    })
+    }, copy=False)  # fresh columns, not copied into one block
     return df, incidence
 
 
@@ -184,7 +185,7 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
         "timestamp": pd.to_datetime(ts_us[rows], unit="us", utc=True),
         "output_tokens": output[rows].astype(np.int64) if output is not None else np.full(len(rows), -1, np.int64),
         "family": family[rows].astype(np.int64) if family is not None else np.full(len(rows), -1, np.int64),
-    })
+    }, copy=False)  # fresh columns: kept as they are, not copied into one block (an event-sized copy)
     n_acc = len(acc_cid)
     n_ev = np.bincount(ev_account, minlength=n_acc)
     first = np.full(n_acc, np.iinfo(np.int64).max)

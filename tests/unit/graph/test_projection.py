@@ -159,3 +159,41 @@ def test_template_corroboration_only_on_existing_pairs():
     assert (0, 1) not in set(zip(plain.src.tolist(), plain.dst.tolist()))
     got = set(zip(corr.src.tolist(), corr.dst.tolist()))
     assert (0, 1) in got and all(2 not in p for p in got)
+
+
+def test_circulant_pairs_are_the_rounds_in_order():
+    """Round j lists, in member order, each member of a signal with k >= j and its j-th successor.
+
+    The oracle walks the rounds one by one (as the first version concatenated them); several
+    signals of different sizes and budgets, one with k = 0, members not sorted by signal.
+    """
+    rng = np.random.default_rng(5)
+    sizes, ks = [6, 9, 3, 5], np.array([2, 3, 0, 1])
+    sig = np.repeat(np.arange(4), sizes)
+    acc = rng.permutation(40)[: len(sig)].astype(np.int64)
+    node_key = rng.permutation(40).astype(np.int64)
+    perm = rng.permutation(len(sig))
+    u, v, s = circulant_pairs(acc[perm], sig[perm], ks, node_key, seed=11)
+    # the member order circulant_pairs draws: recover it from round 1 of each signal
+    expect_u, expect_v, expect_s = [], [], []
+    order = {}
+    for j in range(1, int(ks.max()) + 1):
+        for t in range(4):
+            if ks[t] < j:
+                continue
+            if t not in order:  # round 1 gives each member's successor: follow it from the first member
+                pairs = dict(zip(u[(s == t)][: sizes[t]].tolist(), v[(s == t)][: sizes[t]].tolist()))
+                first = u[s == t][0]
+                ring = [first]
+                while len(ring) < sizes[t]:
+                    ring.append(pairs[ring[-1]])
+                order[t] = ring
+            ring = order[t]
+            expect_u.append(ring)
+            expect_v.append([ring[(i + j) % sizes[t]] for i in range(sizes[t])])
+            expect_s.append([t] * sizes[t])
+    # rounds come one after the other, each over every signal in signal order
+    assert u.tolist() == [x for r in expect_u for x in r]
+    assert v.tolist() == [x for r in expect_v for x in r]
+    assert s.tolist() == [x for r in expect_s for x in r]
+    assert len(u) == int(np.sum(np.array(sizes) * ks)) and u.dtype == v.dtype == np.int64

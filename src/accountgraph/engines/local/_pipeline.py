@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -97,7 +97,14 @@ def _progress_bar(progress: bool | None, total: int) -> Any:
 
 @dataclass
 class _Inputs:
-    """Validated tables and the account code of each row."""
+    """Validated tables and the account code of each row.
+
+    The event columns no later stage reads are released as the stages finish
+    (:meth:`release`): ``ev.account_id`` once every event has its code, the device,
+    payment and extra columns after the signals stage, the IP and model columns after
+    scoring. From a Parquet path each is 4 bytes per event that the process no longer
+    holds through the graph, scoring and views stages (the peak of a run).
+    """
 
     ev: ValidEvents
     ac: ValidAccounts | None
@@ -108,6 +115,10 @@ class _Inputs:
     @property
     def n_accounts(self) -> int:
         return len(self.account_ids)
+
+    def release(self, *columns: str) -> None:
+        """Drop this run's references to event ``columns`` (set to ``None``; ``extra`` to ``{}``)."""
+        self.ev = replace(self.ev, **{c: ({} if c == "extra" else None) for c in columns})
 
 
 def _ingest(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None, q: Quarantine) -> _Inputs:
@@ -121,7 +132,9 @@ def _ingest(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None, 
                                quarantine=q, encoding=p.encoding)
     ids = [ev.account_id] + ([ac.account_id] if ac is not None else [])
     codes, account_ids = factorize_union(ids)  # int32 while there are fewer than 2**31 accounts
-    return _Inputs(ev, ac, codes[0], codes[1] if ac is not None else None, account_ids)
+    inp = _Inputs(ev, ac, codes[0], codes[1] if ac is not None else None, account_ids)
+    inp.release("account_id")  # every event has its code
+    return inp
 
 
 def _templates(cfg: PipelineConfig, inp: _Inputs, stats: dict[str, Any]) -> tuple[np.ndarray | None, TemplateFamilies | None]:
@@ -198,7 +211,7 @@ def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int
     if ac is not None and ac.created_at is not None:
         created = np.full(inp.n_accounts, -1, np.int64)
         created[inp.ac_account] = ac.created_at
-    model = factorize_sorted(ev.model)[0].astype(np.int64) if ev.model is not None and len(ev) else None
+    model = factorize_sorted(ev.model)[0] if ev.model is not None and len(ev) else None  # int32 codes
     feats = cluster_features(
         n_clusters=n_cl, acc_cluster=acc_cluster, ev_account=inp.ev_account, ev_ts_us=ev.timestamp,
         ev_output=ev.output_tokens, ev_family=ev_family, created_us=created, ev_model=model,
@@ -214,10 +227,10 @@ def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int
 
 
 def _ip_codes(ev: ValidEvents) -> np.ndarray | None:
-    """An int64 code per event's IP (-1: none); codes are arbitrary, only equality matters."""
+    """A code per event's IP (-1: none; int32 below 2**31 IPs); codes are arbitrary, only equality matters."""
     if ev.ip is None or not len(ev):
         return None
-    return factorize_sorted(ev.ip)[0].astype(np.int64)  # streamed input: its codes as they are
+    return factorize_sorted(ev.ip)[0]  # streamed input: its codes as they are
 
 
 def run_pipeline(cfg: PipelineConfig, events: TableLike, accounts: TableLike | None,
@@ -249,6 +262,7 @@ def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | No
     with _Stage(stats, "signals", bar):
         sig = extract_signals(inp.ev, inp.ev_account, inp.ac, inp.ac_account, template_family=ev_family)
         stats.update(n_signals=sig.n_signals, n_incidences=len(sig.account))
+        inp.release("device_id", "payment_id", "extra", "prompt")  # scoring reads IPs and models, views neither
     with _Stage(stats, "graph", bar):
         node_key = _node_key(inp)
         graph = _graph(cfg, inp, sig, ev_family, node_key)
@@ -266,6 +280,7 @@ def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | No
             seeds = seed_mask(inp.account_ids, known_bad)
             feats = apply_known_bad(feats, acc_cluster, seeds)
             stats["n_known_bad"] = int(seeds.sum())
+        inp.release("ip", "model")
     with _Stage(stats, "views", bar):
         return _result(cfg, inp, feats, acc_cluster, sig, graph, ev_family, templates, created, q, stats, pairs,
                        seeds)
