@@ -45,17 +45,25 @@ SINGLETON_MEMORY_US = 2 * 86_400 * 1_000_000
 
 
 def _sample(state: State, acc: np.ndarray, ts: np.ndarray, cap: int | None, window_us: int) -> np.ndarray | None:
-    """At most ``cap`` rows per account per window, counting rows sampled by earlier batches in that window."""
+    """At most ``cap`` rows per account per window, counting rows sampled by earlier batches in that window.
+
+    The rule of :func:`~accountgraph.templates.sample_per_account_window`: rows of an account at
+    one instant are kept or dropped together (kept while the window has room, if they leave it
+    with at most ``2 * cap``), so the sample does not depend on row order.
+    """
     if cap is None:
         return None
     n = len(ts)
     win = ts // window_us
-    order = lexsort((np.arange(n), ts, win, acc))
-    a, w = acc[order], win[order]
+    order = lexsort((ts, win, acc))
+    a, w, t = acc[order], win[order], ts[order]
     start = np.r_[True, (a[1:] != a[:-1]) | (w[1:] != w[:-1])] if n else np.zeros(0, bool)
     rank = np.arange(n) - np.maximum.accumulate(np.where(start, np.arange(n), 0))
     offset = np.where(state.samp_win[a] == w, state.samp_cnt[a], 0)
-    keep_sorted = rank + offset < cap
+    instant = start | np.r_[True, t[1:] != t[:-1]] if n else np.zeros(0, bool)  # first row of each tie
+    tie = np.cumsum(instant) - 1
+    before = rank[instant][tie] + offset  # rows of the window before this instant
+    keep_sorted = (before < cap) & (before + np.bincount(tie)[tie] <= 2 * cap)
     keep = np.empty(n, bool)
     keep[order] = keep_sorted
     last = np.r_[(a[1:] != a[:-1]), True] if n else np.zeros(0, bool)  # last row of each account: its latest window

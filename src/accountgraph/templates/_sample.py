@@ -50,7 +50,10 @@ def sample_per_account_window(
     -------
     numpy.ndarray
         ``bool`` mask; True rows are kept. The earliest ``cap`` rows of each
-        group are kept; exact timestamp ties are broken by row position.
+        group are kept. Rows of a group with the same timestamp are kept or dropped
+        together, so the mask does not depend on row order: when such a tie straddles
+        the cap, all its rows are kept if the group then holds at most ``2 * cap``,
+        else none of them (a burst of copies at one instant is not sampled).
 
     Raises
     ------
@@ -96,43 +99,67 @@ def sample_per_account_window(
 
 @functools.cache
 def _compiled() -> Any:
-    """Compiled passes keeping the first ``cap`` rows of each group, visited in time order."""
+    """Compiled passes keeping the first ``cap`` rows of each group, visited in time order.
+
+    Rows with equal times are taken as one block: a group's rows in a block are kept or
+    dropped together (:func:`block`), so which rows are kept does not depend on row order.
+    """
     from numba import njit
 
     @njit(nogil=True, cache=True)
-    def dense(acc, win, a_min, w_min, n_acc, order, cap):  # type: ignore[no-untyped-def]
-        # Window-major group ids: rows close in time count in one small block of counters.
-        n_win = (win.max() - w_min + 1) if len(win) else 1
-        seen = np.zeros(n_acc * n_win, np.uint8)
-        keep = np.zeros(len(acc), np.bool_)
-        for j in range(len(acc)):
-            i = order[j] if len(order) else j
-            g = (win[i] - w_min) * n_acc + (acc[i] - a_min)
-            if seen[g] < cap:
-                seen[g] += 1
-                keep[i] = True
-        return keep
+    def block(keep, rows, groups, seen, cap):  # type: ignore[no-untyped-def]
+        # The rows of one instant: per group, all kept while they fit in the cap, or straddle it
+        # by at most one more cap; none past that (a flood at one instant is not sampled).
+        o = np.argsort(groups, kind="mergesort")
+        i = 0
+        while i < len(rows):
+            g = groups[o[i]]
+            e = i
+            while e < len(rows) and groups[o[e]] == g:
+                e += 1
+            s = np.int64(seen[g])
+            if s < cap:
+                if s + (e - i) <= 2 * cap:
+                    for q in range(i, e):
+                        keep[rows[o[q]]] = True
+                seen[g] = min(s + (e - i), cap)
+            i = e
 
     @njit(nogil=True, cache=True)
-    def sparse(group, order, cap, n_groups):  # type: ignore[no-untyped-def]
-        seen = np.zeros(n_groups, np.int64)
-        keep = np.zeros(len(group), np.bool_)
-        for j in range(len(group)):
+    def visit(group_of, n_groups, ts, order, cap, seen):  # type: ignore[no-untyped-def]
+        keep = np.zeros(len(ts), np.bool_)
+        n = len(ts)
+        j = 0
+        while j < n:
             i = order[j] if len(order) else j
-            if seen[group[i]] < cap:
-                seen[group[i]] += 1
-                keep[i] = True
+            e = j + 1
+            while e < n and ts[order[e] if len(order) else e] == ts[i]:
+                e += 1
+            if e == j + 1:
+                g = group_of[i]
+                if seen[g] < cap:
+                    seen[g] += 1
+                    keep[i] = True
+            else:
+                rows = np.empty(e - j, np.int64)
+                groups = np.empty(e - j, np.int64)
+                for q in range(j, e):
+                    r = order[q] if len(order) else q
+                    rows[q - j] = r
+                    groups[q - j] = group_of[r]
+                block(keep, rows, groups, seen, cap)
+            j = e
         return keep
 
-    return (dense, sparse)
+    return visit
 
 
 def _first_per_group(acc: np.ndarray, win: np.ndarray, ts: np.ndarray, cap: int) -> np.ndarray:
-    """The earliest ``cap`` rows of each (account, window), ties by row: one pass in time order.
+    """The earliest ``cap`` rows of each (account, window), ties together: one pass in time order.
 
-    Rows are visited in (time, row) order (no sort at all when the times already
-    increase, as logs usually do), counting per group; equal to sorting by
-    (account, window, time, row) and keeping each group's first ``cap`` rows.
+    Rows are visited in time order (no sort at all when the times already increase,
+    as logs usually do), counting per group; the rows of one instant are one block
+    (see :func:`sample_per_account_window` for a tie at the cap).
     """
     acc = np.asarray(acc)
     a_min = int(acc.min())
@@ -141,11 +168,13 @@ def _first_per_group(acc: np.ndarray, win: np.ndarray, ts: np.ndarray, cap: int)
     n_win = int(win.max()) - w_min + 1
     in_order = bool(np.all(ts[1:] >= ts[:-1])) if len(ts) > 1 else True
     order = np.zeros(0, np.int64) if in_order else np.argsort(ts, kind="stable")
-    dense, sparse = _compiled()
+    visit = _compiled()
     if cap < 255 and n_acc * n_win <= max(4 * len(acc), 1 << 24):
-        return dense(acc, win, a_min, w_min, n_acc, order, cap)
+        # window-major cell ids: rows close in time count in one small block of counters
+        group = (win - w_min) * n_acc + (acc.astype(np.int64) - a_min)
+        return visit(group, n_acc * n_win, ts, order, cap, np.zeros(n_acc * n_win, np.uint8))
     # Many (account, window) cells: dense codes per part first, so the combined key cannot overflow.
     a_d, _ = pd.factorize(acc)
     w_d, w_u = pd.factorize(win)
     group, uniq = pd.factorize(a_d.astype(np.int64) * len(w_u) + w_d)
-    return sparse(group, order, cap, len(uniq))
+    return visit(group, len(uniq), ts, order, cap, np.zeros(len(uniq), np.int64))

@@ -1,8 +1,8 @@
 """Prompt-template families in Spark: per-batch signatures, band keys joined in Spark.
 
 Same definition as :func:`accountgraph.templates.template_families`: the sample keeps
-each account's earliest ``sample_cap`` events per window (ties by input row
-position), each sampled prompt is sketched by
+each account's earliest ``sample_cap`` events per window (the events of one instant
+kept or dropped together), each sampled prompt is sketched by
 :func:`accountgraph.minhash.shingle_signatures` and cut into band keys by
 :func:`accountgraph.minhash.band_keys` inside ``mapInArrow`` (the compiled kernels
 run in the executors), and a family is a connected component of signatures that
@@ -69,16 +69,21 @@ def _sign_batch(t: pa.Table, p: TemplateParams, seed: int, bands: int, rows: int
 
 
 def _sample(events: Any, p: TemplateParams) -> Any:
-    """Each account's earliest ``sample_cap`` events per window (ties by input position)."""
+    """Each account's earliest ``sample_cap`` events per window, an instant's events together (as locally)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     ev = events.select("eid", "acc", "ts", "prompt")
     if p.sample_cap is None:
         return ev
-    w = Window.partitionBy("acc", "win").orderBy("ts", "eid")
+    # rows before the instant (rank - 1) and rows at it: an instant's rows are kept or dropped together
+    cap = int(p.sample_cap)
+    w = Window.partitionBy("acc", "win").orderBy("ts")
+    at = Window.partitionBy("acc", "win", "ts")
     return (ev.withColumn("win", F.expr(f"ts div {int(p.sample_window_s) * 1_000_000}"))
-            .withColumn("rk", F.row_number().over(w)).where(F.col("rk") <= p.sample_cap).drop("win", "rk"))
+            .withColumn("before", F.rank().over(w) - 1).withColumn("tied", F.count(F.lit(1)).over(at))
+            .where((F.col("before") < cap) & (F.col("before") + F.col("tied") <= 2 * cap))
+            .drop("win", "before", "tied"))
 
 
 def _families(signed: Any) -> tuple[Any, Any]:
