@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -97,59 +96,9 @@ def sample_per_account_window(
     return _first_per_group(acc_codes, win, ts, int(cap))
 
 
-@functools.cache
 def _compiled() -> Any:
-    """Compiled passes keeping the first ``cap`` rows of each group, visited in time order.
-
-    Rows with equal times are taken as one block: a group's rows in a block are kept or
-    dropped together (:func:`block`), so which rows are kept does not depend on row order.
-    """
-    from numba import njit
-
-    @njit(nogil=True, cache=True)
-    def block(keep, rows, groups, seen, cap):  # type: ignore[no-untyped-def]
-        # The rows of one instant: per group, all kept while they fit in the cap, or straddle it
-        # by at most one more cap; none past that (a flood at one instant is not sampled).
-        o = np.argsort(groups, kind="mergesort")
-        i = 0
-        while i < len(rows):
-            g = groups[o[i]]
-            e = i
-            while e < len(rows) and groups[o[e]] == g:
-                e += 1
-            s = np.int64(seen[g])
-            if s < cap:
-                if s + (e - i) <= 2 * cap:
-                    for q in range(i, e):
-                        keep[rows[o[q]]] = True
-                seen[g] = min(s + (e - i), cap)
-            i = e
-
-    @njit(nogil=True, cache=True)
-    def visit(group_of, n_groups, ts, order, cap, seen):  # type: ignore[no-untyped-def]
-        keep = np.zeros(len(ts), np.bool_)
-        n = len(ts)
-        j = 0
-        while j < n:
-            i = order[j] if len(order) else j
-            e = j + 1
-            while e < n and ts[order[e] if len(order) else e] == ts[i]:
-                e += 1
-            if e == j + 1:
-                g = group_of[i]
-                if seen[g] < cap:
-                    seen[g] += 1
-                    keep[i] = True
-            else:
-                rows = np.empty(e - j, np.int64)
-                groups = np.empty(e - j, np.int64)
-                for q in range(j, e):
-                    r = order[q] if len(order) else q
-                    rows[q - j] = r
-                    groups[q - j] = group_of[r]
-                block(keep, rows, groups, seen, cap)
-            j = e
-        return keep
+    """The compiled pass (:mod:`._sample_kernels`, numba: imported when first needed)."""
+    from ._sample_kernels import visit
 
     return visit
 
@@ -170,11 +119,12 @@ def _first_per_group(acc: np.ndarray, win: np.ndarray, ts: np.ndarray, cap: int)
     order = np.zeros(0, np.int64) if in_order else np.argsort(ts, kind="stable")
     visit = _compiled()
     if cap < 255 and n_acc * n_win <= max(4 * len(acc), 1 << 24):
-        # window-major cell ids: rows close in time count in one small block of counters
-        group = (win - w_min) * n_acc + (acc.astype(np.int64) - a_min)
-        return visit(group, n_acc * n_win, ts, order, cap, np.zeros(n_acc * n_win, np.uint8))
+        # window-major cells, computed per row: rows close in time count in one small block of counters
+        none = np.zeros(0, np.int64)
+        return visit(none, acc, win, a_min, w_min, n_acc, ts, order, cap,
+                     np.zeros(n_acc * n_win, np.uint8))
     # Many (account, window) cells: dense codes per part first, so the combined key cannot overflow.
     a_d, _ = pd.factorize(acc)
     w_d, w_u = pd.factorize(win)
     group, uniq = pd.factorize(a_d.astype(np.int64) * len(w_u) + w_d)
-    return visit(group, len(uniq), ts, order, cap, np.zeros(len(uniq), np.int64))
+    return visit(group.astype(np.int64), acc, win, 0, 0, 1, ts, order, cap, np.zeros(len(uniq), np.int64))
