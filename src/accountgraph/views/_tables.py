@@ -18,7 +18,28 @@ from ..signals import ClusterPairs, SignalTable, cluster_pairs
 from .._unique import lexsort
 
 __all__ = ["assignments_table", "cluster_signals", "cluster_template_counts", "cluster_templates", "evidence_tables",
-           "rank_clusters", "with_representatives"]
+           "rank_clusters", "string_column", "with_representatives"]
+
+
+def string_column(values: pa.Array, idx: np.ndarray) -> Any:
+    """``values[idx]`` as the column pandas makes of those strings, without building Python strings.
+
+    pandas 3 stores text columns in Arrow (``str``), so a column built from an object array of
+    Python strings is converted string by string; taking from the Arrow array gives the same
+    column directly (tens of millions of evidence rows: seconds and an object array saved).
+    Earlier pandas infer ``object``, which is what it returns there, as for values that are not
+    text (bytes). Nulls stay missing.
+    """
+    taken = values.take(pa.array(np.asarray(idx)))
+    dtype = _text_dtype()
+    if dtype == object or not (pa.types.is_string(taken.type) or pa.types.is_large_string(taken.type)):
+        return np.asarray(taken.to_numpy(zero_copy_only=False), dtype=object)
+    return pd.array(taken, dtype=dtype)
+
+
+def _text_dtype() -> Any:
+    """The dtype pandas infers for a column of Python strings (``str`` on pandas 3, else ``object``)."""
+    return pd.Series(["a"]).dtype
 
 
 def rank_clusters(feats: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, np.ndarray]:
@@ -83,29 +104,27 @@ def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, 
     keep_pair = pairs.count >= 2
     ucl = pairs.cluster[keep_pair] if new_id is None else new_id[pairs.cluster[keep_pair]]
     usig, cnt = pairs.signal[keep_pair], pairs.count[keep_pair]
-    type_names = np.asarray(sig.type_names, dtype=object)
-    values = sig.signal_value.take(pa.array(usig)).to_numpy(zero_copy_only=False)
+    status_names = pa.array([STATUS_NAMES.get(k) for k in range(max(STATUS_NAMES) + 1)], pa.string())
     df = pd.DataFrame({
         "cluster_id": ucl.astype(np.int64),
         "signal_id": usig.astype(np.int64),
-        "signal_type": type_names[sig.signal_type[usig]],
-        "value": np.asarray(values, dtype=object),
+        "signal_type": string_column(pa.array(list(sig.type_names), pa.string()), sig.signal_type[usig]),
+        "value": string_column(sig.signal_value, usig),
         "accounts_in_cluster": cnt.astype(np.int64),
         "accounts_total": graph.degree[usig],
         "weight": graph.weight[usig],
-        "status": np.vectorize(STATUS_NAMES.get, otypes=[object])(graph.status[usig]) if len(usig) else [],
+        "status": string_column(status_names, graph.status[usig]),
     })
     # Most telling first: in-cluster reach times rarity, then exclusivity.
     df["_rank"] = df["accounts_in_cluster"] * np.maximum(df["weight"], 0.01)
     df = df.sort_values(["cluster_id", "_rank", "accounts_in_cluster", "signal_id"],
                         ascending=[True, False, False, True]).drop(columns="_rank").reset_index(drop=True)
     inc_m = pairs.rows[keep_pair[pairs.pair]]
-    ids = np.asarray(account_ids.to_numpy(zero_copy_only=False), dtype=object)
     acc = sig.account[inc_m]
     incidence = pd.DataFrame({
         "cluster_id": acc_cid[acc].astype(np.int64),
-        "signal_id": sig.signal[inc_m].astype(np.int64),
-        "account_id": ids[acc],
+        "signal_id": sig.signal[inc_m].astype(np.int64, copy=False),
+        "account_id": string_column(account_ids, acc),
         "n_events": sig.n_events[inc_m].astype(np.int64),  # events behind the pair (1 for an account attribute)
     }, copy=False)  # fresh columns, not copied into one block
     return df, incidence
@@ -168,7 +187,6 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
     the cluster tables, so every view agrees. Memory is proportional to the
     events of the kept clusters.
     """
-    ids = np.asarray(account_ids.to_numpy(zero_copy_only=False), dtype=object)
     keep = np.zeros(int(acc_cid.max()) + 2 if len(acc_cid) else 1, bool)
     keep[keep_ids] = True
     acc_keep = (acc_cid >= 0) & keep[np.maximum(acc_cid, 0)]
@@ -181,7 +199,7 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
     ev_acc = ev_account[rows]
     events = pd.DataFrame({
         "cluster_id": acc_cid[ev_acc].astype(np.int64),
-        "account_id": ids[ev_acc],
+        "account_id": string_column(account_ids, ev_acc),
         "timestamp": pd.to_datetime(ts_us[rows], unit="us", utc=True),
         "output_tokens": output[rows].astype(np.int64) if output is not None else np.full(len(rows), -1, np.int64),
         "family": family[rows].astype(np.int64) if family is not None else np.full(len(rows), -1, np.int64),
@@ -196,7 +214,7 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
     has_ev = n_ev[ka] > 0
     accounts = pd.DataFrame({
         "cluster_id": acc_cid[ka],
-        "account_id": ids[ka],
+        "account_id": string_column(account_ids, ka),
         "created_at": pd.to_datetime(np.where(created[ka] >= 0, created[ka], np.iinfo(np.int64).min), unit="us", utc=True)
         if created is not None else pd.Series(pd.NaT, index=range(len(ka)), dtype="datetime64[us, UTC]"),
         "n_events": n_ev[ka],
@@ -207,8 +225,8 @@ def evidence_tables(acc_cid: np.ndarray, keep_ids: np.ndarray, account_ids: pa.A
     e = e[lexsort((graph.dst[e], graph.src[e], acc_cid[graph.src[e]]))]  # by (cluster, source, target)
     edges = pd.DataFrame({
         "cluster_id": acc_cid[graph.src[e]],
-        "source": ids[graph.src[e]],
-        "target": ids[graph.dst[e]],
+        "source": string_column(account_ids, graph.src[e]),
+        "target": string_column(account_ids, graph.dst[e]),
         "weight": graph.link[e],
     })
     hour = (ts_us // 3_600_000_000) % 24

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from accountgraph.views import cluster_templates
+from accountgraph.views._tables import string_column
 
 
 def _reference(acc_cid, ev_account, ev_family, templates):
@@ -37,3 +39,26 @@ def test_cluster_templates_equals_the_pandas_reference(seed):
     if len(got):  # the check is not vacuous: top families per cluster, at most five
         assert got.groupby("cluster_id").size().max() <= 5
         assert (got.groupby("cluster_id")["share"].sum() <= 1 + 1e-12).all()
+
+
+@pytest.mark.parametrize("typ", [pa.string(), pa.large_string()])
+def test_string_column_is_the_column_of_the_python_strings(typ):
+    values = pa.array(["acct-1", None, "ünïcödé", "", "x" * 300, "acct-1"], typ)
+    idx = np.array([5, 0, 1, 2, 3, 4, 2, 1], np.int32)
+    got = pd.DataFrame({"v": string_column(values, idx)}, copy=False)
+    want = pd.DataFrame({"v": np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)[idx]})
+    pd.testing.assert_frame_equal(got, want)
+    assert got["v"].isna().tolist() == [False, False, True, False, False, False, False, True]
+
+
+def test_string_column_of_no_rows_and_of_chunks():
+    values = pa.chunked_array([pa.array(["a", "b"]), pa.array(["c"])])
+    assert pd.Series(string_column(values, np.array([2, 0], np.int64))).tolist() == ["c", "a"]
+    assert len(string_column(values, np.zeros(0, np.int64))) == 0
+
+
+def test_string_column_keeps_bytes_as_objects():
+    values = pa.array([b"\xff\x00", b"ok"], pa.large_binary())
+    got = string_column(values, np.array([1, 0]))
+    assert list(got) == [b"ok", b"\xff\x00"]
+    assert pd.Series(got).dtype == object
