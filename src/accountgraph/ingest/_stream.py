@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
+from .._parallel import n_workers
 from .._progress import task
 from ._columns import _as_string, factorize_sorted
 from ._duplicates import _same_timestamp_rows
@@ -99,24 +101,41 @@ def _text_codes(table: StringTable, arr: pa.Array, cache: dict) -> np.ndarray:
 
 def _read_batches(files: list, schema: pa.Schema, cols: _Columns, tok_col: str | None, ts_col: str,
                   batch_rows: int) -> None:
-    """Pass 1: codes, timestamps and token counts of every event."""
+    """Pass 1: codes, timestamps and token counts of every event.
+
+    The identifier columns are coded on a thread pool (one job per column and batch; the
+    compiled table lookups release the GIL), while this thread reads the next batch and
+    converts its times and token counts. A column's batches are coded one after another, in
+    file order, so the codes do not depend on the number of threads.
+    """
     names = [ts_col] + list(cols.text.values()) + ([tok_col] if tok_col else [])
     as_dict = [c for c in cols.text.values() if _is_text(schema.field(c).type)]
     caches: dict[str, dict] = {c: {} for c in cols.text}
     lo = 0
-    with task("events read", total=cols.n, unit="rows") as progress:
+    pending: list[tuple[str, int, int, Future]] = []
+
+    def settle() -> None:  # every job of the previous batch done, its codes in place
+        for canon, a, b, fut in pending:
+            cols.codes[canon][a:b] = fut.result()
+        pending.clear()
+
+    workers = max(1, min(len(cols.text), n_workers(-1)))
+    with task("events read", total=cols.n, unit="rows") as progress, \
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="accountgraph") as pool:
         for batch in iter_batches(files, names, batch_rows, as_dict):
             hi = lo + batch.num_rows
-            for canon, col in cols.text.items():
-                cols.codes[canon][lo:hi] = _text_codes(cols.tables[canon], batch.column(col), caches[canon])
             ts, null, bad = to_us(pa.chunked_array([batch.column(ts_col)]), "timestamp", "events")
             cols.ts[lo:hi], cols.ts_null[lo:hi], cols.ts_bad[lo:hi] = ts, null, bad
             if tok_col is not None and cols.tok is not None and cols.tok_bad is not None:
                 marks = _TokenMarks(batch.num_rows)
                 cols.tok[lo:hi] = _output_tokens(pa.chunked_array([batch.column(tok_col)]), marks)
                 cols.tok_bad[lo:hi] = marks.bad
+            settle()  # before this batch's jobs: one table is never used by two threads
+            pending.extend((canon, lo, hi, pool.submit(_text_codes, cols.tables[canon], batch.column(col),
+                                                       caches[canon])) for canon, col in cols.text.items())
             lo = hi
             progress.update(batch.num_rows)
+        settle()
 
 
 def _sorted_codes(cols: _Columns, canon: str, clean: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
