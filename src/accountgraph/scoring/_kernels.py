@@ -62,17 +62,17 @@ def _exits(acc, day, ip, n_acc, n_ip, cap):  # type: ignore[no-untyped-def]
     # (account, ip) -> the last day it was used, in one table row (one cache line per
     # probe): the events are in time order, so the distinct (account, day, ip) triples
     # are the day changes of each pair. An account's event on the day and from the IP
-    # of its previous event is not looked up.
-    out = np.zeros(n_acc, np.int64)
-    prev_ip = np.full(n_acc, -1, np.int64)
-    prev_day = np.full(n_acc, -1, np.int64)
+    # of its previous event is not looked up. Per account, one row too: its previous
+    # event's IP and day and its count.
+    per = np.empty((n_acc, 3), np.int64)
+    per[:, 0], per[:, 1], per[:, 2] = -1, -1, 0
     table = np.full((cap, 2), -1, np.int64)
     n = 0
     for i in range(len(acc)):
         a = acc[i]
-        if ip[i] == prev_ip[a] and day[i] == prev_day[a]:
+        if ip[i] == per[a, 0] and day[i] == per[a, 1]:
             continue
-        prev_ip[a], prev_day[a] = ip[i], day[i]
+        per[a, 0], per[a, 1] = ip[i], day[i]
         key = np.int64(a) * n_ip + ip[i]
         s = _row_slot(table, key)
         if table[s, 0] < 0:
@@ -80,10 +80,10 @@ def _exits(acc, day, ip, n_acc, n_ip, cap):  # type: ignore[no-untyped-def]
             n += 1
         if table[s, 1] != day[i]:
             table[s, 1] = day[i]
-            out[a] += 1
+            per[a, 2] += 1
         if 2 * n >= len(table):  # grow: re-insert every row into a table twice the size
             table = _doubled(table)
-    return out
+    return per[:, 2].copy()
 
 
 @njit(nogil=True, cache=True)
@@ -182,8 +182,9 @@ def exit_counts(acc: np.ndarray, day: np.ndarray, ip: np.ndarray, n_acc: int) ->
     """
     n_ip = int(ip.max()) + 1 if len(ip) else 1
     day, acc, ip = _in_time_order(day, acc, ip)
-    # sized for one new pair in four events (grown if needed): a table row is 16 bytes
-    cap = max(_MIN_CAP, 1 << max(0, (len(acc) // 2).bit_length()))
+    # sized for two pairs per account, grown by doubling: sized for the events up front (one
+    # pair in four), the table took 512 MiB at 51.6M events, was mostly empty and slower to probe
+    cap = max(_MIN_CAP, 1 << max(0, (2 * int(n_acc)).bit_length()))
     return _exits(acc, day, ip, int(n_acc), n_ip, cap)
 
 

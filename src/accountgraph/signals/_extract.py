@@ -22,6 +22,7 @@ the input row order.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._parallel import n_workers
 from .._progress import task
 from ._group import AccountOrder, account_order, pair_counts
 from ..ingest import ip_networks
@@ -139,17 +141,25 @@ def extract_signals(
     done: dict[str, tuple] = {}
     from_events = any(p[2] for parts in sources.values() if parts is not None for p in parts)
     by = account_order(ev_account, n_acc) if len(ev_account) and from_events else None
-    progress = task("signal types extracted", total=len(sources), unit="types")
-    with progress as bar:
-        for tname in sorted(sources):
-            parts = sources[tname]
-            if parts is None:  # ip_net: the networks of the IP incidences
+    # The types are independent (ip_net reads the IP incidences): on a thread pool, largest
+    # first; the hashing passes (pandas, numba, Arrow) release the GIL. Each type's result
+    # does not depend on the others, and they are assembled in name order.
+    names = sorted(sources)
+    order = sorted((t for t in names if sources[t] is not None), key=lambda t: (t not in _BIG, t))
+    with task("signal types extracted", total=len(sources), unit="types") as bar, \
+            ThreadPoolExecutor(max_workers=n_workers(-1), thread_name_prefix="accountgraph") as pool:
+        futures = {t: pool.submit(_incidences, t, sources[t], n_acc, by) for t in order}
+        for tname in names:
+            if sources[tname] is None:  # ip_net: the networks of the IP incidences (done: "ip" sorts first)
                 done[tname] = _networks(done.get("ip"), n_acc)
             else:
-                done[tname] = _incidences(tname, parts, n_acc, by)
+                done[tname] = futures.pop(tname).result()
             bar.update(1)
     del by
-    return _assemble(done, sorted(sources))
+    return _assemble(done, names)
+
+
+_BIG = ("ip", "template")  # the types with most distinct (account, value) pairs: started first
 
 
 def _assemble(done: dict[str, tuple], names: list[str]) -> SignalTable:
