@@ -54,6 +54,17 @@ def test_ip_concentration_counts_match_the_per_bucket_reference(ev):
     assert synced.tolist() == [want_sync[c] for c in range(3)]
 
 
+@settings(max_examples=100, deadline=None)
+@given(_events(), st.sampled_from([0, 29_000_000, -7_000, 2**40]), st.sampled_from([1, 60, 2**33]))
+def test_ip_concentration_counts_do_not_depend_on_where_the_minutes_lie(ev, offset, spread):
+    """Minutes far from zero, negative, or spanning more than 2**31 (packed relative, or ranked) count alike."""
+    acc, ip, minute, acc_cluster = ev
+    cl = acc_cluster[acc]
+    want = ip_concentration_counts(cl, acc, ip, minute, 3)
+    got = ip_concentration_counts(cl, acc.astype(np.int32), ip.astype(np.int32), minute * spread + offset, 3)
+    assert all(np.array_equal(x, y) for x, y in zip(want, got))
+
+
 def test_kernels_grow_their_tables_past_the_initial_capacity():
     """More distinct pairs than the first table holds (4,096 slots): growth keeps every key."""
     rng = np.random.default_rng(0)

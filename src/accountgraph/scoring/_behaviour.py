@@ -94,10 +94,10 @@ def exits_per_day(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.ndar
     ok = ev_ip >= 0
     every = bool(ok.all())
     acc, ip, ts = (ev_account, ev_ip, ts_s) if every else (ev_account[ok], ev_ip[ok], ts_s[ok])
-    acc = acc.astype(np.int64)
     n = len(acc_cluster)
     n_days = int(act["n_days"])
-    day = ts // _DAY - int(act["day0"])
+    day = ts // _DAY
+    day -= int(act["day0"])  # in place: one event-sized array
     days = act["active_days"] if every else np.bincount(account_days(acc, day, n, n_days) // n_days,
                                                         minlength=n).astype(np.float64)
     from ._kernels import exit_counts  # numba: imported when first needed
@@ -148,13 +148,16 @@ def infrastructure_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_
 def _ip_concentration(acc_cluster: np.ndarray, acc: np.ndarray, ip: np.ndarray, ts: np.ndarray,
                       k: int) -> dict[str, np.ndarray]:
     """Top-3 IP share and same-minute sharing of IPs, over the clustered events (one compiled pass)."""
-    cl = acc_cluster[acc]
-    m = cl >= 0
+    m = (acc_cluster >= 0)[acc]  # the clustered events (no event-sized cluster array)
     if not m.any():
         return {"ip_top_share": np.full(k, np.nan), "sync_share": np.full(k, np.nan)}
     from ._kernels import ip_concentration_counts
 
-    total, top, synced = ip_concentration_counts(cl[m], acc[m], ip[m], ts[m] // 60, k)
+    a = acc[m]
+    minute = ts[m]
+    minute //= 60
+    minute -= minute.min()  # in place: the kernel takes minutes from 0 as they are
+    total, top, synced = ip_concentration_counts(acc_cluster[a], a, ip[m], minute, k)
     total = total.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {"ip_top_share": np.where(total > 0, top / total, np.nan),

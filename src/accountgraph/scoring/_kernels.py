@@ -110,14 +110,16 @@ def _first_of_pair(a, b, n_a, n_b, cap):  # type: ignore[no-untyped-def]
 
 @njit(nogil=True, cache=True)
 def _concentration(cl, acc, ip, minute, k, n_ip):  # type: ignore[no-untyped-def]
-    # One table row per (cluster, ip), so a probe touches one cache line: its key, its event
-    # count, the minute of its current (cluster, ip, minute) bucket and, packed in one word,
-    # the bucket's events (high 32 bits), its first account (bits 1-31) and whether another
-    # account used it (bit 0). The events are in time order, so a bucket is one run of the
-    # pair's events. Account codes are below 2**31 (checked by the caller).
+    # One table row of three words per (cluster, ip), so a probe touches one cache line:
+    # its key; its event count (high 32 bits) with the first account of its current
+    # (cluster, ip, minute) bucket (bits 1-31) and whether another account used that bucket
+    # (bit 0); the bucket's minute (high 32 bits) and its events so far. The events are in
+    # time order, so a bucket is one run of the pair's events. The caller guarantees fewer
+    # than 2**31 events and account codes, and minutes in [0, 2**31).
     total = np.zeros(k, np.int64)
     synced = np.zeros(k, np.int64)
-    table = np.full((_MIN_CAP, 4), -1, np.int64)
+    low = np.int64(0xFFFFFFFF)
+    table = np.full((_MIN_CAP, 3), -1, np.int64)
     n = 0
     for i in range(len(cl)):
         c = cl[i]
@@ -125,29 +127,28 @@ def _concentration(cl, acc, ip, minute, k, n_ip):  # type: ignore[no-untyped-def
         key = np.int64(c) * n_ip + ip[i]
         s = _row_slot(table, key)
         if table[s, 0] < 0:
-            table[s, 0], table[s, 1], table[s, 2], table[s, 3] = key, 0, minute[i], 0
+            table[s, 0], table[s, 1], table[s, 2] = key, 0, 0
             n += 1
             if 2 * n >= len(table):
                 table = _doubled(table)
                 s = _row_slot(table, key)
-        table[s, 1] += 1
-        word = table[s, 3]
-        run = word >> 32
-        if run == 0 or minute[i] != table[s, 2]:  # a new bucket: close the previous one
-            if run > 0 and word & 1:
+        who, when = table[s, 1], table[s, 2]
+        run = when & low
+        if run == 0 or np.int64(minute[i]) != when >> 32:  # a new bucket: close the previous one
+            if run > 0 and who & 1:
                 synced[c] += run
-            table[s, 2] = minute[i]
-            word, run = np.int64(acc[i]) << 1, 0
-        if np.int64(acc[i]) != (word >> 1) & 0x7FFFFFFF:
-            word |= 1
-        table[s, 3] = ((run + 1) << 32) | (word & 0xFFFFFFFF)
+            who, run = (who >> 32 << 32) | (np.int64(acc[i]) << 1), np.int64(0)
+        elif np.int64(acc[i]) != (who & low) >> 1:
+            who |= 1
+        table[s, 1] = who + (np.int64(1) << 32)
+        table[s, 2] = (np.int64(minute[i]) << 32) | (run + 1)
     top = np.zeros((k, 3), np.int64)  # each cluster's three largest (cluster, ip) counts, descending
     for r in range(len(table)):
         if table[r, 0] < 0:
             continue
-        x, c, word = table[r, 0] // n_ip, table[r, 1], table[r, 3]
-        if word >> 32 > 0 and word & 1:
-            synced[x] += word >> 32
+        x, c, who, run = table[r, 0] // n_ip, table[r, 1] >> 32, table[r, 1], table[r, 2] & low
+        if run > 0 and who & 1:
+            synced[x] += run
         if c > top[x, 2]:
             if c > top[x, 0]:
                 top[x, 2], top[x, 1], top[x, 0] = top[x, 1], top[x, 0], c
@@ -201,9 +202,15 @@ def ip_concentration_counts(cl: np.ndarray, acc: np.ndarray, ip: np.ndarray, min
     minute order first by a stable sort (the counts do not depend on the order).
     """
     n_ip = int(ip.max()) + 1 if len(ip) else 1
-    if len(acc) and int(acc.max()) >= 2**31:  # the kernel packs an account code in 31 bits
-        raise ValueError("account codes must be below 2**31")
+    if len(acc) and (len(acc) >= 2**31 or int(acc.max()) >= 2**31):  # packed in 31 and 32 bits
+        raise ValueError("ip_concentration_counts takes fewer than 2**31 events and account codes")
     minute, cl, acc, ip = _in_time_order(minute, cl, acc, ip)
+    if len(minute):
+        lo, hi = int(minute[0]), int(minute[-1])
+        if hi - lo >= 2**31:  # a span of four millennia: minute ranks (same buckets, same order)
+            minute = np.unique(minute, return_inverse=True)[1].reshape(-1)
+        elif lo != 0:
+            minute = minute - lo  # int64 copy: the caller's array is not changed
     return _concentration(cl, acc, ip, minute, int(k), n_ip)
 
 
