@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["lexsort", "search", "union", "unique", "unique_inverse"]
+__all__ = ["factorize_sorted_values", "lexsort", "search", "union", "unique", "unique_inverse"]
 
 #: Below this many queries :func:`search` searches them as given.
 SORT_QUERIES = 1 << 15
@@ -76,6 +76,35 @@ def unique_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     codes, values = pd.factorize(x, sort=True)
     return np.asarray(values), codes.astype(np.intp, copy=False), np.bincount(codes, minlength=len(values))
+
+
+def factorize_sorted_values(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, uniq)``: the sorted distinct values of a 1-D array and each row's index in them.
+
+    What ``pandas.factorize(x, sort=True)`` returns (``np.unique(x, return_inverse=True)``
+    reversed), through one ``argsort`` of the rows: for keys that are mostly distinct, such as
+    the signature hashes of millions of prompts, sorting the rows beats hashing them and then
+    sorting the distinct values (18M hashes, 14.5M distinct: 2.4x faster). Equal values are
+    adjacent after any sort, so the result does not depend on the sort's stability.
+
+    Examples
+    --------
+    >>> [v.tolist() for v in factorize_sorted_values(np.array([7, 3, 7, 9], np.uint64))]
+    [[1, 0, 1, 2], [3, 7, 9]]
+    """
+    x = np.asarray(x)
+    if not len(x):
+        return np.zeros(0, np.intp), x.copy()
+    order = np.argsort(x)
+    xs = x[order]
+    new = np.empty(len(x), bool)
+    new[0] = True
+    np.not_equal(xs[1:], xs[:-1], out=new[1:])
+    uniq = xs[new]
+    del xs
+    codes = np.empty(len(x), np.intp)
+    codes[order] = np.cumsum(new) - 1
+    return codes, uniq
 
 
 def union(a: np.ndarray, b: np.ndarray) -> np.ndarray:

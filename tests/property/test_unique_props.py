@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from accountgraph._unique import lexsort, union, unique
+from accountgraph._unique import factorize_sorted_values, lexsort, union, unique
 
 dtypes = st.sampled_from([np.int64, np.int32, np.uint64, np.uint32, np.int8, np.bool_, np.float64])
 
@@ -96,3 +96,14 @@ def test_unique_inverse_is_numpys(x):
     for g, w in zip(got, want):
         assert g.dtype == w.dtype
         np.testing.assert_array_equal(g, w.reshape(-1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([np.uint64, np.int64, np.int32]).flatmap(
+    lambda dt: hnp.arrays(dt, st.integers(0, 80), elements=st.integers(0, 30) | st.integers(0, 2**31 - 1))))
+def test_factorize_sorted_values_is_numpys_unique_inverse(x):
+    codes, uniq = factorize_sorted_values(x)
+    want_uniq, want_codes = np.unique(x, return_inverse=True)
+    np.testing.assert_array_equal(uniq, want_uniq)
+    np.testing.assert_array_equal(codes, want_codes.reshape(-1))
+    assert uniq.dtype == x.dtype and codes.dtype == np.intp

@@ -175,10 +175,9 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
                     None if own else facts.exits_median)
     if facts is None:  # exits_median: computed below from the same events
         facts = _population(acc_cluster, ev_account, ev_ts_us, act, ev_output, ev_family, created_us, ev_model)
-    ev_cl = acc_cluster[ev_account]
-    m = ev_cl >= 0
-    cl, acc, ts = ev_cl[m], ev_account[m], ts_all[m]
-    del ev_cl  # an int64 per event of the input
+    m = (acc_cluster >= 0)[ev_account]  # the clustered events, with no event-sized cluster array
+    acc, ts = ev_account[m], ts_all[m]
+    cl = acc_cluster[acc]
     n_acc = np.bincount(acc_cluster[acc_cluster >= 0], minlength=k).astype(np.int64)
     n_ev = np.bincount(cl, minlength=k).astype(np.int64)
     f: dict[str, np.ndarray] = {"n_accounts": n_acc, "n_events": n_ev}

@@ -48,11 +48,9 @@ def cluster_pairs(account: np.ndarray, signal: np.ndarray, acc_cluster: np.ndarr
     >>> p.rows.tolist(), p.pair.tolist(), p.cluster.tolist(), p.signal.tolist(), p.count.tolist()
     ([0, 1, 3], [0, 0, 1], [1, 1], [0, 1], [2, 1])
     """
-    cl = acc_cluster[account]
-    rows = np.flatnonzero(cl >= 0)
+    rows = np.flatnonzero((acc_cluster >= 0)[account])  # no int64 cluster per incidence
     n_sig = max(int(n_signals), 1)
-    c, sg = cl[rows].astype(np.int64, copy=False), signal[rows].astype(np.int64, copy=False)
-    del cl  # an int64 per incidence
+    c, sg = acc_cluster[account[rows]].astype(np.int64, copy=False), signal[rows].astype(np.int64, copy=False)
     if len(sg) < 2:
         u, inv, cnt = np.unique(c * n_sig + sg, return_inverse=True, return_counts=True)
         return ClusterPairs(rows=rows, pair=inv.reshape(-1).astype(np.int64), cluster=(u // n_sig).astype(np.int64),

@@ -49,7 +49,7 @@ from .._progress import task
 from ..ingest import LazyColumn, take_sorted
 from ..minhash import EMPTY_BIN, as_text_array, band_keys, lsh_params, shingle_signatures
 from ._linking import BandKeys, band_families
-from .._unique import lexsort
+from .._unique import factorize_sorted_values, lexsort
 
 __all__ = ["TemplateFamilies", "template_families"]
 
@@ -340,7 +340,7 @@ def _families_of_signatures(signed: _Signed, bands: int) -> tuple[np.ndarray, np
     """
     hashes = np.concatenate(signed.sighash)
     # Identical prompts in different batches have identical signatures.
-    d_codes, d_uniq = pd.factorize(hashes, sort=True)
+    d_codes, d_uniq = factorize_sorted_values(hashes)  # mostly distinct: one sort of the rows
     n_d = len(d_uniq)
     del hashes
     # Families: union-find over "shares a band key" (:mod:`._linking`), numbered by

@@ -20,9 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from .._parallel import beside
+
 __all__ = ["BandKeys", "band_families"]
 
 _BUCKET_BITS = 12
+_SPLIT_MIN_ROWS = 1 << 20  # below this, one pass over the bands (a thread costs more than it saves)
 
 
 def band_families(keys: Any, node: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -48,14 +51,27 @@ def band_families(keys: Any, node: np.ndarray, n_nodes: int) -> np.ndarray:
     >>> band_families(keys, np.array([0, 1, 2, 3]), 5).tolist()
     [0, 1, 0, 1, 2]
     """
-    from ._linking_kernels import link, roots  # numba: imported when first needed
+    from ._linking_kernels import link, roots, unite  # numba: imported when first needed
 
     node = np.asarray(node, np.int32)
-    parent = np.arange(n_nodes, dtype=np.int32)
     n_bands = keys.shape[1] if isinstance(keys, np.ndarray) else len(keys)
-    for b in range(n_bands):
-        kb = keys[:, b] if isinstance(keys, np.ndarray) else keys[b]
-        link(np.ascontiguousarray(kb, np.uint64), node, parent, _BUCKET_BITS)
+
+    def linked(bands: range) -> np.ndarray:
+        parent = np.arange(n_nodes, dtype=np.int32)
+        for b in bands:
+            kb = keys[:, b] if isinstance(keys, np.ndarray) else keys[b]
+            link(np.ascontiguousarray(kb, np.uint64), node, parent, _BUCKET_BITS)
+        return parent
+
+    # Two halves of the bands on two cores, then one union-find of both: the components (and
+    # so the families, numbered by smallest member) are those of all the bands together.
+    half = n_bands // 2 if len(node) >= _SPLIT_MIN_ROWS else 0
+    other = beside(linked, range(half, n_bands)) if half else None
+    parent = linked(range(half) if half else range(n_bands))
+    if other is not None:
+        second = other()
+        roots(second)
+        unite(parent, second)
     roots(parent)
     is_root = parent == np.arange(n_nodes)
     rank = np.cumsum(is_root) - 1

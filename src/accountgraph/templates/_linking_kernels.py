@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["link", "roots"]
+__all__ = ["link", "roots", "unite"]
 
 
 @njit(inline="always")
@@ -81,3 +81,16 @@ def link(keys, node, parent, bucket_bits):  # type: ignore[no-untyped-def]
 def roots(parent):  # type: ignore[no-untyped-def]
     for x in range(len(parent)):
         parent[x] = find(parent, x)
+
+
+@njit(nogil=True, cache=True)
+def unite(parent, other):  # type: ignore[no-untyped-def]
+    """Add the unions of another union-find over the same nodes (``other``) to ``parent``."""
+    for x in range(len(other)):
+        y = other[x]
+        if y != x:
+            a, c = find(parent, x), find(parent, y)
+            if a < c:
+                parent[c] = a
+            elif c < a:
+                parent[a] = c

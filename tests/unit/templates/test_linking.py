@@ -30,8 +30,13 @@ def _reference(keys: np.ndarray, node: np.ndarray, n_nodes: int) -> np.ndarray:
     return rank[comp]
 
 
+@pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("seed", range(30))
-def test_band_families_equal_connected_components(seed):
+def test_band_families_equal_connected_components(seed, split, monkeypatch):
+    """Bands in one pass, or (``split``) in two halves on two threads united after."""
+    from accountgraph.templates import _linking
+
+    monkeypatch.setattr(_linking, "_SPLIT_MIN_ROWS", 0 if split else 1 << 62)
     rng = np.random.default_rng(seed)
     n_rows, bands = int(rng.integers(1, 3000)), int(rng.integers(1, 6))
     n_nodes = int(rng.integers(1, n_rows + 1))
