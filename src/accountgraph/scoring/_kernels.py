@@ -9,8 +9,8 @@ an open-addressing hash table (linear probing, splitmix64 of the key, grown by d
 so that it never exceeds half full) keyed by the *pair* (account, IP) or (cluster, IP):
 in time order, a pair's days and minutes come as runs, so the triples are the run
 changes of each pair, kept in the pair's own table row: a probe reads one cache line
-(separate arrays indexed by a pair id cost a cache miss each: 3.9x slower for the
-(cluster, IP) pass on 30M events, ``benchmarks/results``). The tables hold one row per
+(separate arrays indexed by a pair id cost a cache miss each; ``benchmarks/score_kernels.py``
+times the passes, results in ``benchmarks/results/seed_scale_b125749.md``). The tables hold one row per
 pair, far fewer than the events or triples.
 
 Logs usually arrive in time order; other inputs are put in time order first by one
