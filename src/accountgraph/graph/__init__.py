@@ -3,13 +3,14 @@
 Interface: :func:`build_graph` weights the signals of a
 :class:`~accountgraph.signals.SignalTable` by rarity and projects them to an
 :class:`AccountGraph` (links, per-signal degree, weight and status);
-:func:`substantial_families` feeds template corroboration.
+:func:`substantial_families` feeds template corroboration. :func:`project` is
+:func:`build_graph` for engines that compute the families meanwhile (given late, as a callable).
 """
 
 from ._params import GraphParams
 from ._budget import circulant_pairs
 from ._corroboration import substantial_families
-from ._projection import AccountGraph, build_graph, pair_balance
+from ._projection import AccountGraph, build_graph, pair_balance, project
 from ._weights import (
     DEFAULT_TYPE_WEIGHTS,
     EVIDENCE_GROUPS,
@@ -33,5 +34,5 @@ from ._hubs import _sample_hash as hub_sample_hash
 __all__ = [
     "GraphParams",
     "DEFAULT_TYPE_WEIGHTS", "EVIDENCE_GROUPS", "signal_evidence", "type_weight", "type_caps", "type_cap_grid", "type_cap_choice", "coordinated_hubs", "hub_sample_hash", "HUB", "LINKED", "OVER_BUDGET", "SAMPLED", "STATUS_NAMES", "UNSHARED", "AccountGraph",
-    "build_graph", "circulant_pairs", "pair_balance", "rarity_weight", "substantial_families",
+    "build_graph", "circulant_pairs", "pair_balance", "project", "rarity_weight", "substantial_families",
 ]

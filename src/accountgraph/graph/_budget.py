@@ -167,25 +167,49 @@ def circulant_pairs(
     del salt_sig, salt, key
     acc, sid = account[o], signal[o]
     del o
-    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
-    size = np.diff(np.r_[starts, len(sid)])
-    grp = np.repeat(np.arange(len(starts)), size)
-    pos = np.arange(len(sid)) - starts[grp]
     k_inc = np.maximum(k_sig[sid], 0)
-    # Filled in place, round j after round j-1 (the order of concatenating the rounds): no list of
-    # rounds held beside the whole result.
-    total = int(k_inc.sum())
-    u, v, s = np.empty(total, acc.dtype), np.empty(total, acc.dtype), np.empty(total, sid.dtype)
-    lo = 0
-    for j in range(1, int(k_inc.max(initial=0)) + 1):
-        m = np.flatnonzero(k_inc >= j)
-        hi = lo + len(m)
-        g = grp[m]
-        u[lo:hi] = acc[m]
-        v[lo:hi] = acc[starts[g] + (pos[m] + j) % size[g]]
-        s[lo:hi] = sid[m]
-        lo = hi
-    if not total:
+    if not len(sid) or not int(k_inc.max()):
         e = np.zeros(0, np.int64)
         return e, e, e
-    return u, v, s
+    return _circulant_fill()(acc, sid, k_inc.astype(np.int64), int(k_inc.max()))
+
+
+@functools.cache
+def _circulant_fill() -> Any:
+    """Compiled fill of the circulant pairs, round by round (all ``j = 1`` links, then ``j = 2``...).
+
+    Rows ``(acc, sid)`` are sorted by signal, each signal's members in its circulant order; a row
+    with ``k`` links to the next ``k`` members of its signal, cyclically. Round ``j`` holds, in row
+    order, the link to the ``j``-th next member of every row with ``k >= j``: one pass over the rows,
+    each round filled at its own cursor (no round-sized index arrays).
+    """
+    from numba import njit
+
+    @njit(nogil=True, cache=True)
+    def fill(acc, sid, k_inc, k_max):  # type: ignore[no-untyped-def]
+        n = len(sid)
+        n_ge = np.zeros(k_max + 2, np.int64)
+        for i in range(n):
+            n_ge[k_inc[i]] += 1
+        for j in range(k_max - 1, 0, -1):  # rows with k >= j
+            n_ge[j] += n_ge[j + 1]
+        cursor = np.zeros(k_max + 1, np.int64)
+        for j in range(2, k_max + 1):
+            cursor[j] = cursor[j - 1] + n_ge[j - 1]
+        total = cursor[k_max] + n_ge[k_max]
+        u, v, s = np.empty(total, acc.dtype), np.empty(total, acc.dtype), np.empty(total, sid.dtype)
+        lo = 0
+        while lo < n:
+            hi = lo + 1
+            while hi < n and sid[hi] == sid[lo]:
+                hi += 1
+            size = hi - lo
+            for r in range(lo, hi):
+                for j in range(1, k_inc[r] + 1):
+                    q = cursor[j]
+                    cursor[j] = q + 1
+                    u[q], v[q], s[q] = acc[r], acc[lo + (r - lo + j) % size], sid[r]
+            lo = hi
+        return u, v, s
+
+    return fill

@@ -36,7 +36,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._budget import _order_by_signal_then_key
-from .._unique import lexsort
+from .._parallel import beside
+from ..signals import account_order
 
 __all__ = ["coordinated_hubs"]
 
@@ -82,15 +83,16 @@ class _ByAccount(NamedTuple):
 
 
 def _by_account(acc: np.ndarray, sig: np.ndarray, group: np.ndarray, n_acc: int) -> _ByAccount:
-    by_acc = lexsort((group[sig], acc))
-    acc_start = np.zeros(n_acc + 1, np.int64)
-    acc_start[1:] = np.cumsum(np.bincount(acc, minlength=n_acc))
-    acc_hub = sig[by_acc]
-    acc_grp = group[acc_hub]
-    a_sorted = acc[by_acc]
-    new = np.r_[True, (a_sorted[1:] != a_sorted[:-1]) | (acc_grp[1:] != acc_grp[:-1])]
-    starts = np.r_[np.flatnonzero(new), len(acc_hub)]
-    return _ByAccount(acc_start, acc_hub, acc_grp, starts[1:][np.cumsum(new) - 1])
+    """The incidences by account, then group, ties in input order: ``lexsort((group[sig], acc))``,
+    by one counting sort of the (account, group) key (linear; the blocks' ends are its offsets)."""
+    n_grp = int(group.max()) + 1 if len(group) else 1
+    key = acc.astype(np.int64) * n_grp
+    key += group[sig]
+    by = account_order(key, n_acc * n_grp)  # stable counting sort: exactly lexsort's order
+    key = key[by.order]  # sorted: the reads below are sequential
+    grp = key % n_grp
+    key += 1
+    return _ByAccount(by.start[::n_grp].copy(), sig[by.order], grp, by.start[key])
 
 
 def _cross_counts(csr: _ByAccount, s_acc: np.ndarray, s_sig: np.ndarray, group: np.ndarray,
@@ -103,7 +105,8 @@ def _cross_counts(csr: _ByAccount, s_acc: np.ndarray, s_sig: np.ndarray, group: 
     exit hubs each: billions of same-group pairs): one compiled pass per hub with a counter
     per other hub, same-group hubs skipped.
     """
-    return _compiled().cross(csr.start, csr.hub, csr.grp, csr.block_end, s_acc, s_sig, group, int(n_sig))
+    return _by_halves(_compiled().cross, s_acc, s_sig, (csr.start, csr.hub, csr.grp, csr.block_end),
+                      (group, int(n_sig)))
 
 
 def _union_counts(csr: _ByAccount, s_acc: np.ndarray, s_sig: np.ndarray, group: np.ndarray, n_sig: int,
@@ -116,8 +119,27 @@ def _union_counts(csr: _ByAccount, s_acc: np.ndarray, s_sig: np.ndarray, group: 
     accounts cover a fifth, not the whole exit.
     """
     a_start = np.searchsorted(a, np.arange(n_sig + 1))
-    return _compiled().union(csr.start, csr.hub, csr.grp, csr.block_end, s_acc, s_sig, group, int(n_sig),
-                             a_start, b.astype(np.int64), int(group.max()) + 1)
+    return _by_halves(_compiled().union, s_acc, s_sig, (csr.start, csr.hub, csr.grp, csr.block_end),
+                      (group, int(n_sig), a_start, b.astype(np.int64), int(group.max()) + 1))
+
+
+_HALVES_MIN_ROWS = 1 << 16  # sampled rows from which the hubs are counted in two halves
+
+
+def _by_halves(kernel: Any, s_acc: np.ndarray, s_sig: np.ndarray, before: tuple, after: tuple,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``kernel(*before, s_acc, s_sig, *after)``, the hubs in two halves on two cores, concatenated.
+
+    The kernels count each hub on its own, in the rows' order of hubs: the first half of the hubs'
+    rows on another thread (:func:`~accountgraph._parallel.beside`), the rest here, gives the same
+    rows as one call.
+    """
+    cut = np.searchsorted(s_sig, s_sig[len(s_sig) // 2]) if len(s_sig) >= _HALVES_MIN_ROWS else 0
+    if not cut:
+        return kernel(*before, s_acc, s_sig, *after)
+    first = beside(kernel, *before, s_acc[:cut], s_sig[:cut], *after)
+    rest = kernel(*before, s_acc[cut:], s_sig[cut:], *after)
+    return tuple(np.concatenate(pair) for pair in zip(first(), rest))  # type: ignore[return-value]
 
 
 def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray, hub: np.ndarray,

@@ -19,12 +19,15 @@ be linked".
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._parallel import n_workers
 from .._progress import task
 from ..signals import SignalTable
 from ._budget import _signal_status
@@ -41,7 +44,7 @@ from ._weights import STATUS_NAMES as STATUS_NAMES  # re-exported
 from ._weights import UNSHARED as UNSHARED  # re-exported
 from .._unique import lexsort
 
-__all__ = ["AccountGraph", "build_graph"]
+__all__ = ["AccountGraph", "build_graph", "project"]
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +142,18 @@ def build_graph(
     p = GraphParams() if params is None else params
     if overrides:
         p = p.replace(**overrides)
+    return project(sig, n_accounts, p, lambda: (substantial, focus), node_key=node_key, seed=seed)
+
+
+def project(sig: SignalTable, n_accounts: int, p: GraphParams,
+            families: Callable[[], tuple[np.ndarray | None, np.ndarray | None]], *,
+            node_key: np.ndarray | None = None, seed: int = 0) -> AccountGraph:
+    """:func:`build_graph` with validated parameters and the template families given late.
+
+    ``families()`` returns ``(substantial, focus)`` (or Nones) and is called once, after the
+    projections, when the corroboration needs them: the pipeline computes them on another
+    thread meanwhile (:func:`accountgraph._parallel.beside`).
+    """
     n_sig = sig.n_signals
     degree = np.bincount(sig.signal, minlength=n_sig).astype(np.int64)
     cap = float(min(p.max_signal_degree, max(10.0, p.hub_share * n_accounts)))
@@ -154,6 +169,7 @@ def build_graph(
 
     per_group, n_pairs = _evidence_by_group(sig, n_accounts, p, degree, weight, status, k_sig, node_key, seed,
                                             common)
+    substantial, focus = families()
     if per_group:
         src, dst, link = _links(per_group, p, substantial, focus)
     else:
@@ -215,29 +231,48 @@ def _evidence_by_group(
     sig: SignalTable, n_accounts: int, p: GraphParams, degree: np.ndarray, weight: np.ndarray,
     status: np.ndarray, k_sig: np.ndarray, node_key: np.ndarray, seed: int, common: np.ndarray | None = None,
 ) -> tuple[dict[str, list[sp.csr_matrix]], int]:
-    """Per evidence group, the weighted noisy-or evidence matrices of its types; candidate pairs."""
+    """Per evidence group, the weighted noisy-or evidence matrices of its types; candidate pairs.
+
+    The types are projected independently on a thread pool (the compiled kernels and scipy's
+    sparse routines release the GIL), the type with most projected incidences first; the
+    matrices are assembled in type order, as a single thread would.
+    """
     weights = dict(DEFAULT_TYPE_WEIGHTS if p.type_weights is None else {**DEFAULT_TYPE_WEIGHTS, **p.type_weights})
     lam_clip = float(_evidence(np.clip(float(p.sample_clip), 0.0, 1.0)))
     inc_status = status[sig.signal]
-    per_group: dict[str, list[sp.csr_matrix]] = {}
-    n_pairs = 0
+    inc_type = sig.signal_type[sig.signal]
     projected = (inc_status == LINKED) | (inc_status == SAMPLED)
     proj_sig = (status == LINKED) | (status == SAMPLED)
-    with task("signals projected", total=int(np.count_nonzero(proj_sig)), unit="signals") as progress:
-        for t, tname in enumerate(sig.type_names):
-            of_type = sig.signal_type[sig.signal] == t
-            alpha = _type_weight(tname, weights)
-            pm = None
-            if alpha > 0 and (projected & of_type).any():
-                pm = _project_type(sig, of_type & projected, inc_status, n_accounts, degree, weight, k_sig,
-                                   node_key, seed, lam_clip, common)
-                if pm is not None:
-                    _balance(pm, np.bincount(sig.account[of_type], minlength=n_accounts), p.promiscuity)
-            progress.update(int(np.count_nonzero(proj_sig & (sig.signal_type == t))))
-            if pm is None:
-                continue
-            n_pairs += pm.nnz
+    n_types = len(sig.type_names)
+
+    def one(t: int) -> sp.csr_matrix | None:
+        """Type ``t``'s weighted evidence matrix, or None."""
+        alpha = _type_weight(sig.type_names[t], weights)
+        of_type = inc_type == t
+        if alpha <= 0 or not (projected & of_type).any():
+            return None
+        pm = _project_type(sig, of_type & projected, inc_status, n_accounts, degree, weight, k_sig, node_key, seed,
+                           lam_clip, common)
+        if pm is not None:
+            _balance(pm, np.bincount(sig.account[of_type], minlength=n_accounts), p.promiscuity)
             pm.data = alpha * -np.expm1(-pm.data)
+        return pm
+
+    size = np.bincount(inc_type[projected], minlength=n_types)
+    mats: dict[int, sp.csr_matrix | None] = {}
+    with task("signals projected", total=int(np.count_nonzero(proj_sig)), unit="signals") as progress, \
+            ThreadPoolExecutor(max_workers=min(n_workers(-1), 2), thread_name_prefix="accountgraph") as pool:
+        futures = {pool.submit(one, t): t for t in sorted(range(n_types), key=lambda t: (-size[t], t))}
+        for fut in as_completed(futures):
+            t = futures[fut]
+            mats[t] = fut.result()
+            progress.update(int(np.count_nonzero(proj_sig & (sig.signal_type == t))))
+    per_group: dict[str, list[sp.csr_matrix]] = {}
+    n_pairs = 0
+    for t, tname in enumerate(sig.type_names):
+        pm = mats.pop(t)
+        if pm is not None:
+            n_pairs += pm.nnz
             per_group.setdefault(EVIDENCE_GROUPS.get(tname, tname), []).append(pm)
     return per_group, n_pairs
 

@@ -23,7 +23,9 @@ own; IPs, fingerprints and templates must corroborate each other.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -143,26 +145,59 @@ def type_caps(signal_type: np.ndarray, account: np.ndarray, degree_inc: np.ndarr
     grid = _cap_grid(cap)
     out = np.full(n_types, float(cap))
     account = np.asarray(account, np.int64)
-    held = np.zeros(int(account.max()) + 1 if len(account) else 0, bool)
+    n_acc = int(account.max()) + 1 if len(account) else 0
+    kernel = _co_sharers()
     for t in range(n_types):
-        of_t = signal_type == t
-        m = of_t & (degree_inc >= 2)
-        if not m.any():
-            continue
-        acc = account[m]
-        held[:] = False
-        held[account[of_t]] = True  # the type's holders: a mask and its running count, not a sort
-        n_holders = int(np.count_nonzero(held))
-        if n_holders < min_accounts:
-            continue
-        d = degree_inc[m].astype(np.float64)
-        level = np.searchsorted(grid, d, side="left")  # first grid cap >= d
-        keep = level < len(grid)
-        pos = (np.cumsum(held) - 1)[acc[keep]]  # rank of each holder among the type's holders
-        co = np.bincount(pos * len(grid) + level[keep], weights=d[keep] - 1,
-                         minlength=n_holders * len(grid)).reshape(n_holders, len(grid)).cumsum(axis=1)
-        out[t] = _pick_cap(np.median(co, axis=0), grid, max_cosharers)
+        co = kernel(np.asarray(signal_type), account, np.asarray(degree_inc), t, grid, n_acc, min_accounts)
+        if co is not None:  # a row per holder of the type (ascending account), a column per grid cap
+            out[t] = _pick_cap(np.median(co.cumsum(axis=1), axis=0), grid, max_cosharers)
     return out
+
+
+@functools.cache
+def _co_sharers() -> Any:
+    """Compiled pass of :func:`type_caps` over one type's incidences (numba, compiled on first use).
+
+    Each holder's co-sharers summed per grid level in incidence order (the order of the
+    ``bincount`` it replaces, so the sums are the same to the last bit); None when no incidence
+    of the type has degree 2 or more, or fewer than ``min_accounts`` accounts hold the type.
+    """
+    from numba import njit
+
+    @njit(nogil=True, cache=True)
+    def co_sharers(signal_type, account, degree_inc, t, grid, n_acc, min_accounts):  # type: ignore[no-untyped-def]
+        n_grid = len(grid)
+        held = np.zeros(n_acc, np.bool_)
+        co = np.zeros(n_acc * n_grid, np.float64)
+        shared = False
+        for i in range(len(account)):
+            if signal_type[i] != t:
+                continue
+            a = account[i]
+            held[a] = True
+            d = degree_inc[i]
+            if d < 2:
+                continue
+            shared = True
+            level = 0  # first grid cap >= d
+            while level < n_grid and grid[level] < d:
+                level += 1
+            if level < n_grid:
+                co[a * n_grid + level] += d - 1.0
+        n_holders = 0
+        for a in range(n_acc):
+            n_holders += held[a]
+        if not shared or n_holders < min_accounts:
+            return None
+        out = np.empty((n_holders, n_grid), np.float64)
+        r = 0
+        for a in range(n_acc):
+            if held[a]:
+                out[r] = co[a * n_grid:(a + 1) * n_grid]
+                r += 1
+        return out
+
+    return co_sharers
 
 
 def _cap_grid(cap: float) -> np.ndarray:

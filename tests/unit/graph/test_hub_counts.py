@@ -68,3 +68,33 @@ def test_union_counts_equal_the_expansion(seed):
     np.testing.assert_array_equal(got[2], [ref[k] for k in keys])
     if len(a) > 20:
         assert len(keys) > 0  # not vacuous
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_by_account_is_the_lexsort_layout(seed):
+    """The counting sort's layout equals the one ``np.lexsort((group[sig], acc))`` gives."""
+    _, acc, sig, _, _, group, _, csr = _world(seed)
+    o = np.lexsort((group[sig], acc))
+    np.testing.assert_array_equal(csr.hub, sig[o])
+    np.testing.assert_array_equal(csr.grp, group[sig[o]])
+    np.testing.assert_array_equal(csr.start, np.r_[0, np.cumsum(np.bincount(acc, minlength=int(acc.max()) + 1))])
+    key = acc[o] * (int(group.max()) + 1) + group[sig[o]]
+    np.testing.assert_array_equal(csr.block_end, np.searchsorted(key, key, side="right"))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_counts_in_two_halves_equal_one_pass(seed, monkeypatch):
+    """Hubs counted in two halves on two threads (from ``_HALVES_MIN_ROWS`` sampled rows) = one pass."""
+    from accountgraph.graph import _hubs
+
+    rng, acc, sig, s_acc, s_sig, group, n_sig, csr = _world(seed)
+    one = _cross_counts(csr, s_acc, s_sig, group, n_sig)
+    keep = rng.random(len(one[0])) < 0.5
+    one_u = _union_counts(csr, s_acc, s_sig, group, n_sig, one[0][keep], one[1][keep])
+    monkeypatch.setattr(_hubs, "_HALVES_MIN_ROWS", 2)
+    assert 0 < np.searchsorted(s_sig, s_sig[len(s_sig) // 2]) < len(s_sig) or len(np.unique(s_sig)) < 2
+    two = _cross_counts(csr, s_acc, s_sig, group, n_sig)
+    two_u = _union_counts(csr, s_acc, s_sig, group, n_sig, one[0][keep], one[1][keep])
+    for g, r in zip(two + two_u, one + one_u):
+        assert g.dtype == r.dtype
+        np.testing.assert_array_equal(g, r)

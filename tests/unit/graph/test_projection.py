@@ -197,3 +197,22 @@ def test_circulant_pairs_are_the_rounds_in_order():
     assert v.tolist() == [x for r in expect_v for x in r]
     assert s.tolist() == [x for r in expect_s for x in r]
     assert len(u) == int(np.sum(np.array(sizes) * ks)) and u.dtype == v.dtype == np.int64
+
+
+def test_types_projected_on_threads_equal_one_thread(monkeypatch):
+    """The per-type projections run on a pool of two threads; one thread gives the same graph, bit for bit."""
+    import accountgraph.graph._projection as proj
+
+    rng = np.random.default_rng(8)
+    n_sig = 300
+    types = rng.integers(0, 3, n_sig)
+    pairs = {(int(a), int(s)) for a, s in zip(rng.integers(0, 400, 3_000), rng.integers(0, n_sig, 3_000) ** 2 // n_sig)}
+    sig = _table(pairs, types, ("device", "ip", "payment"))
+    assert len(set(types[sig.signal].tolist())) == 3
+    two = build_graph(sig, 400, max_pairs=2_000)
+    assert (two.status == SAMPLED).any() and (two.status == LINKED).any() and two.n_edges > 0  # not vacuous
+    monkeypatch.setattr(proj, "n_workers", lambda n_jobs: 1)
+    one = build_graph(sig, 400, max_pairs=2_000)
+    for a, b in ((one.src, two.src), (one.dst, two.dst), (one.link, two.link), (one.status, two.status)):
+        np.testing.assert_array_equal(a, b)
+    assert one.n_pairs == two.n_pairs

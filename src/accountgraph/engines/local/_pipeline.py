@@ -17,6 +17,7 @@ optional progress bars (one over the stages, one inside long stages).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ...communities import attach_by_shared_signals, detach_weak_members, find_communities
-from ...graph import HUB, AccountGraph, build_graph, substantial_families
+from ...graph import HUB, AccountGraph, project, substantial_families
 from ...ingest import (
     Quarantine,
     TableLike,
@@ -168,13 +169,12 @@ def _node_key(inp: _Inputs) -> np.ndarray:
 def _graph(cfg: PipelineConfig, inp: _Inputs, sig: SignalTable, ev_family: np.ndarray | None,
            node_key: np.ndarray) -> AccountGraph:
     """Weight the signals and project them (with template corroboration)."""
-    substantial = focus = None
-    if ev_family is not None:
-        substantial, focus = substantial_families(inp.ev_account, ev_family, inp.n_accounts,
-                                                  top=cfg.templates.substantial_top,
-                                                  min_share=cfg.templates.substantial_share)
-    return build_graph(sig, inp.n_accounts, cfg.graph, substantial=substantial, focus=focus,
-                       node_key=node_key, seed=cfg.seed)
+    families: Callable[[], tuple[np.ndarray | None, np.ndarray | None]] = lambda: (None, None)
+    if ev_family is not None:  # needed last, by the corroboration: computed on another core meanwhile
+        families = beside(functools.partial(substantial_families, top=cfg.templates.substantial_top,
+                                            min_share=cfg.templates.substantial_share),
+                          inp.ev_account, ev_family, inp.n_accounts)
+    return project(sig, inp.n_accounts, cfg.graph, families, node_key=node_key, seed=cfg.seed)
 
 
 def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, node_key: np.ndarray,
