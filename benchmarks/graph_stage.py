@@ -25,6 +25,7 @@ import functools
 import hashlib
 import pickle
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,7 @@ def main() -> None:
         meta = pickle.load(f)
     sig = SignalTable(z["account"], z["signal"], z["n_events"], z["signal_type"],
                       pa.nulls(len(z["signal_type"]), pa.string()), meta["type_names"])
-    inp = _pipeline._Inputs.__new__(_pipeline._Inputs)
-    inp.ev_account, inp.n_accounts = z["ev_account"], int(z["n_accounts"])
+    inp = types.SimpleNamespace(ev_account=z["ev_account"], n_accounts=int(z["n_accounts"]))  # what _graph reads
     family = z["ev_family"] if bool(z["has_family"]) else None
     totals: collections.Counter = collections.Counter()
     _timed(totals)
