@@ -123,17 +123,6 @@ def test_hub_signals(spark):
     assert sr.stats["n_flagged_accounts"] >= 20
 
 
-def test_over_budget_signals_are_sampled_the_same_way(spark):
-    ds = generate("tiny", seed=1)
-    kw = {"graph": {"max_pairs": 3_000}}
-    sr = agspark.detect(spark.createDataFrame(ds.events.to_pandas()), spark.createDataFrame(ds.accounts.to_pandas()),
-                        seed=2, **kw)
-    loc = accountgraph.detect(ds.events, ds.accounts, seed=2, **kw)
-    sampled = sr.to_pandas("cluster_signals")["status"].eq("sampled").sum()
-    assert sampled > 0 and sr.stats["n_pairs"] > 3_000
-    assert_same(loc, sr, exact_scores=False)
-
-
 @pytest.fixture
 def eager_broadcasts(spark):
     """Adaptive execution turning shuffle joins into broadcasts at run time, read without coalescing.
@@ -156,12 +145,12 @@ def eager_broadcasts(spark):
             spark.conf.set(k, v)
 
 
-def test_sampled_signals_meet_whole_whatever_the_partitioning(eager_broadcasts):
-    """The over-budget world of the test above, at 7 shuffle partitions (the session has 2) with eager broadcasts.
+def test_over_budget_signals_are_sampled_the_same_way_whatever_the_partitioning(eager_broadcasts):
+    """Signals past a small pair budget are sampled as locally, at 7 shuffle partitions with eager broadcasts.
 
-    One partition count besides the session's, not two: each run of the Spark engine costs about a
-    minute on two cores (hundreds of small jobs); 4 partitions, run beside 7 until the 21st session,
-    tested the same property.
+    One Spark run where there were three (the same world at the session's 2 partitions, and at 4 and
+    7): each run of the Spark engine costs a minute or more of CI on two cores (hundreds of small
+    jobs), and the 2-partition layout is every other test's.
     """
     spark = eager_broadcasts
     spark.conf.set("spark.sql.shuffle.partitions", "7")
@@ -171,6 +160,7 @@ def test_sampled_signals_meet_whole_whatever_the_partitioning(eager_broadcasts):
                         seed=2, **kw)
     loc = accountgraph.detect(ds.events, ds.accounts, seed=2, **kw)
     assert sr.stats["n_pairs"] == loc.stats["n_pairs"]  # 4,128 and 4,058 when signals were split
+    assert (sr.to_pandas("cluster_signals")["status"] == "sampled").sum() > 0 and sr.stats["n_pairs"] > 3_000
     assert_same(loc, sr, exact_scores=False)
 
 
@@ -291,8 +281,7 @@ def _split_rounds(caplog, logger: str, needle: str) -> list[str]:
 @pytest.mark.parametrize(("world", "communities", "n_rounds"), [
     # one round; six communities over 8 accounts split, then 13 loners attached (label order matters)
     (1, {"oversize_min": 8, "oversize_share": 0.001}, 1),
-    # three rounds at a low resolution; what is still over 10 accounts after the third is left whole
-    (0, {"oversize_min": 10, "oversize_share": 0.001, "resolution": 0.01}, 3),
+    # (three rounds at a low resolution: the executor functions' test above, without a Spark run)
     # plain components (at most split_min_size accounts, never given to Leiden) are oversized too
     (0, {"oversize_min": 2, "oversize_share": 0.001}, 2),
 ])
