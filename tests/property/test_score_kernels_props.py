@@ -137,3 +137,57 @@ def test_cluster_pairs_are_nps_unique_of_the_combined_key(inc, acc_cluster, by_s
     np.testing.assert_array_equal(got.cluster, u // 10)
     np.testing.assert_array_equal(got.signal, u % 10)
     np.testing.assert_array_equal(got.count, cnt)
+
+
+@st.composite
+def _incidences(draw):
+    """Distinct (account, signal) incidences of a few accounts, clusters and signals, with event counts."""
+    n_acc, n_sig = draw(st.integers(1, 14)), draw(st.integers(1, 9))
+    cells = draw(st.lists(st.tuples(st.integers(0, n_acc - 1), st.integers(0, n_sig - 1)), max_size=80, unique=True))
+    acc = np.array([a for a, _ in cells], np.int64)
+    sig = np.array([s for _, s in cells], np.int64)
+    n_ev = np.array(draw(st.lists(st.integers(1, 50), min_size=len(cells), max_size=len(cells))), np.int64)
+    acc_cluster = np.array(draw(st.lists(st.integers(-1, 2), min_size=n_acc, max_size=n_acc)), np.int64)
+    infra = np.array(draw(st.lists(st.booleans(), min_size=n_sig, max_size=n_sig)))
+    ip = np.array(draw(st.lists(st.booleans(), min_size=n_sig, max_size=n_sig)))
+    if draw(st.booleans()):  # by signal, as the pipeline's SignalTable holds them
+        order = np.argsort(sig, kind="stable")
+        acc, sig, n_ev = acc[order], sig[order], n_ev[order]
+    return acc, sig, n_ev, acc_cluster, infra, ip
+
+
+@settings(max_examples=300, deadline=None)
+@given(_incidences(), st.sampled_from([None, [0], [1, 2]]))
+def test_team_blocks_compiled_address_shares_equal_the_sorted_formulation(inc, ip_clusters):
+    """The one-pass (block, signal) sums give the sort-based shares exactly (incidences in signal order; in
+    any other order the kernel declines and the sort path runs); float weights take the sort path."""
+    from unittest import mock
+
+    from accountgraph.scoring import _kernels, _teams
+    from accountgraph.signals import cluster_pairs
+
+    acc, sig, n_ev, acc_cluster, infra, ip = inc
+    pairs = cluster_pairs(acc, sig, acc_cluster, len(infra))
+    want_ip = None if ip_clusters is None else np.array(ip_clusters, np.int64)
+    ran = []
+    real = _kernels.block_top3_share
+    with mock.patch.object(_kernels, "block_top3_share", lambda *a: ran.append(real(*a)) or ran[-1]):
+        got = _teams.team_blocks(acc, sig, n_ev, acc_cluster, pairs, infra, ip, 3, want_ip)
+    if ran and (np.diff(sig) >= 0).all():
+        assert ran[0] is not None  # in signal order: the compiled pass ran
+    ref = _teams.team_blocks(acc, sig, n_ev.astype(np.float64), acc_cluster, pairs, infra, ip, 3, want_ip)
+    for k in got:
+        np.testing.assert_array_equal(got[k], ref[k])
+
+
+def test_block_top3_share_declines_incidences_out_of_signal_order():
+    from accountgraph.scoring._kernels import block_top3_share
+
+    z = np.zeros(3, np.int64)
+    assert block_top3_share(np.ones(3, bool), np.arange(3), np.array([0, 1, 0]), z, z[:1], z[:1], np.ones(3, np.int64),
+                            1) is None
+    # rows 0-5 by signal [0, 0, 1, 2, 2, 3], accounts 0-5 in blocks [0, 0, 1, 1, 1, 1]; row 1 not kept
+    got = block_top3_share(np.array([True, False, True, True, True, True]), np.arange(6), np.array([0, 0, 1, 2, 2, 3]),
+                           np.arange(6), np.arange(6), np.array([0, 0, 1, 1, 1, 1]), np.array([5, 9, 1, 2, 3, 1]), 3)
+    # block 0: one group (5); block 1: groups 1, 2 + 3 and 1: top three 5 + 1 + 1 of 7; block 2: no rows
+    np.testing.assert_array_equal(got, [1.0, 1.0, np.nan])

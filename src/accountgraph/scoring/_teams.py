@@ -87,9 +87,9 @@ def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, a
         return {"team_block_max": big, "team_block_ip_top_share": top}
     n_acc = len(acc_cluster)
     rows, p = pairs.rows, pairs.pair
-    # account nodes, then one node per (cluster, shared infrastructure signal) pair
-    sig_r = signal[rows]
-    link = infra[sig_r] & (pairs.count[p] >= 2)
+    # account nodes, then one node per (cluster, shared infrastructure signal) pair; masks
+    # per pair first, then gathered per incidence (bool: no row-sized integer temporaries)
+    link = (infra[pairs.signal] & (pairs.count >= 2))[p]
     a_local = np.full(n_acc, -1, np.int64)
     a_local[members] = np.arange(len(members))
     # compact ids of the linking pairs, in pair order (a dense remap: no sort)
@@ -101,6 +101,7 @@ def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, a
     g = coo_matrix((np.ones(int(link.sum()), np.int8), (a_local[account[rows[link]]], len(members) + pair_node)),
                    shape=(n_nodes, n_nodes))
     _, comp = connected_components(g, directed=False)
+    del g, link, used, remap, pair_node
     block = comp[: len(members)]
     size = np.bincount(block, minlength=n_nodes).astype(np.float64)
     block_cl = np.full(n_nodes, -1, np.int64)
@@ -110,11 +111,24 @@ def team_blocks(account: np.ndarray, signal: np.ndarray, n_events: np.ndarray, a
     np.maximum.at(big_w, block_cl[blocks], size[blocks])
     big = np.where(np.isneginf(big_w), np.nan, big_w)
     want = np.isin(np.arange(n_clusters), ip_clusters) if ip_clusters is not None else np.ones(n_clusters, bool)
-    on_ip = ip[sig_r] & want[pairs.cluster[p]]
-    share = _block_ip_top_share(block[a_local[account[rows[on_ip]]]], sig_r[on_ip],
-                                n_events[rows[on_ip]].astype(np.float64), n_nodes)
+    on_ip = (ip[pairs.signal] & want[pairs.cluster])[p]
+    share = _address_shares(on_ip, rows, signal, account, a_local, block, n_events, n_nodes)
     wb = blocks[want[block_cl[blocks]]]
     return {"team_block_max": big, "team_block_ip_top_share": _lowest(share[wb], block_cl[wb], n_clusters)}
+
+
+def _address_shares(on_ip: np.ndarray, rows: np.ndarray, signal: np.ndarray, account: np.ndarray,
+                    a_local: np.ndarray, block: np.ndarray, n_events: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Per block, the top-3 address share over the incidences ``rows[on_ip]`` (see :func:`team_blocks`)."""
+    if np.asarray(n_events).dtype.kind in "iu":  # counts: one compiled pass (the same sums)
+        from ._kernels import block_top3_share
+
+        share = block_top3_share(on_ip, rows, signal, account, a_local, block, n_events, n_nodes)
+        if share is not None:
+            return share
+    # float weights, or incidences not in signal order (the monitor's are by account)
+    return _block_ip_top_share(block[a_local[account[rows[on_ip]]]], signal[rows[on_ip]],
+                               n_events[rows[on_ip]].astype(np.float64), n_nodes)
 
 
 def _lowest(share: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:
