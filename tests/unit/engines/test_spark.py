@@ -85,9 +85,26 @@ def with_bad_rows(ds) -> tuple[pd.DataFrame, pd.DataFrame]:
     return ev, ac
 
 
+def camouflaged(scale: float = 0.02) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``camouflage`` scenario (proxies, ordinary-looking traffic) under its own account ids ("c" + id)."""
+    ds = generate("camouflage", seed=0, scale=scale)
+    ev, ac = ds.events.to_pandas(), ds.accounts.to_pandas()
+    ev["account_id"] = "c" + ev["account_id"]
+    ac["account_id"] = "c" + ac["account_id"]
+    ev["timestamp"] = [str(t) for t in ev["timestamp"]]
+    return ev, ac
+
+
 @pytest.fixture(scope="module")
 def tiny_runs(spark):
+    """One Spark run of the tiny world with every kind of bad row, beside a camouflaged ring's world.
+
+    The two worlds share no account (they do share some IPs); one run where there were two: each
+    Spark run costs about a minute of CI on two cores, mostly per-job overhead, not data.
+    """
     ev, ac = with_bad_rows(generate("tiny", seed=0))
+    cev, cac = camouflaged()
+    ev, ac = pd.concat([ev, cev], ignore_index=True), pd.concat([ac, cac], ignore_index=True)
     return ev, ac, agspark.detect(spark.createDataFrame(ev), spark.createDataFrame(ac), seed=0)
 
 
@@ -164,12 +181,13 @@ def test_over_budget_signals_are_sampled_the_same_way_whatever_the_partitioning(
     assert_same(loc, sr, exact_scores=False)
 
 
-def test_camouflage(spark):
-    ds = generate("camouflage", seed=0, scale=0.02)
-    sr = agspark.detect(spark.createDataFrame(ds.events.to_pandas()), spark.createDataFrame(ds.accounts.to_pandas()),
-                        seed=0)
-    assert_same(accountgraph.detect(ds.events, ds.accounts, seed=0), sr)
-    assert sr.stats["n_flagged_accounts"] > 0
+def test_camouflage(tiny_runs):
+    """The camouflaged ring's accounts (run beside the tiny world, see ``tiny_runs``) are flagged on both engines."""
+    ev, ac, sr = tiny_runs
+    loc = accountgraph.detect(ev, ac, seed=0)
+    assert_same(loc, sr)
+    flagged = sr.to_pandas("assignments").query("flagged")["account_id"]
+    assert flagged.str.startswith("c").sum() > 0 and set(flagged) == set(loc.assignments.query("flagged")["account_id"])
 
 
 def test_components_method_equals_the_local_engine_exactly(spark):
@@ -456,16 +474,13 @@ def test_spark_facts_edge_cases(spark):
     assert want.output_median % 1 == 0.5  # an even count with distinct middle values, of all 400 events
 
 
-def test_scoring_collects_no_event_sized_data(spark, monkeypatch):
-    """While the Spark engine scores, nothing event-sized reaches the driver (issue 15).
+def _spy_scoring(monkeypatch, spark) -> tuple[list[tuple[str, int]], dict, list[int]]:
+    """Spy on what the Spark engine's scoring collects to the driver (see the test below).
 
-    Every ``collect``/``toPandas``/``toArrow``/``take``/``tail`` of a DataFrame during ``score_spark``
-    is spied on the driver: none may return more rows than there are clusters (or a handful:
-    per-partition counts, one row per model). ``cluster_features`` is called on the driver only
-    without events (the feature table's schema; the executors call it per batch: they are other
-    processes, the spy does not reach them), and the feature table handed to ``apply_model`` is
-    cluster-sized. The collect-based scorer (the driver's ``cluster_features`` on every event's
-    columns) fails all three.
+    Returns ``(collected, seen, driver_events)``: the rows of every DataFrame
+    ``collect``/``toPandas``/``toArrow``/``take``/``tail`` while ``score_spark`` runs, the cluster
+    count and the feature table's rows handed to ``apply_model``, and the events given to each
+    driver-side ``cluster_features`` call.
     """
     import accountgraph.engines.spark._pipeline as pipe
     import accountgraph.engines.spark._score as score
@@ -488,7 +503,7 @@ def test_scoring_collects_no_event_sized_data(spark, monkeypatch):
         spy(name)
 
     real_apply, real_score, real_features = score.apply_model, pipe.score_spark, score.cluster_features
-    driver_events = []
+    driver_events: list[int] = []
 
     def driver_cluster_features(*a, **k):
         driver_events.append(len(k["ev_account"]))
@@ -509,17 +524,7 @@ def test_scoring_collects_no_event_sized_data(spark, monkeypatch):
     monkeypatch.setattr(score, "cluster_features", driver_cluster_features)
     monkeypatch.setattr(score, "apply_model", apply_model)
     monkeypatch.setattr(pipe, "score_spark", score_spark)
-    ds = generate("tiny", seed=0)
-    ev, ac = ds.events.to_pandas(), ds.accounts.to_pandas()
-    sr = agspark.detect(spark.createDataFrame(ev), spark.createDataFrame(ac), seed=0)
-    k, n_ev = seen["n_clusters"], sr.stats["n_events"]
-    bound = max(k, 16)
-    assert k > 0 and n_ev > 100 * bound
-    assert collected and max(n for _, n in collected) <= bound, collected
-    assert seen["feature_rows"] == k
-    assert driver_events and set(driver_events) == {0}, driver_events
-    monkeypatch.undo()
-    assert_same(accountgraph.detect(ev, ac, seed=0), sr)
+    return collected, seen, driver_events
 
 
 _DAY = 86_400_000_000
@@ -640,10 +645,23 @@ def test_type_caps_are_spark_aggregations_equal_to_type_caps(spark, monkeypatch)
         assert (caps[3:] == cap).all()
 
 
-def test_binding_type_caps_equal_the_local_engine_without_incidence_collects(spark, monkeypatch):
-    """Per-type caps that bind (lowered for several types) give the local engine's result; the graph
-    stage collects no incidences for them (at most 2 rows per (type, grid level) + one per type), and the
-    coordinated-hub check collects only its sampled accounts' hub incidences."""
+def test_graph_and_scoring_collect_nothing_event_sized_and_binding_type_caps_equal_the_local_engine(
+        spark, monkeypatch):
+    """One Spark run (each costs about a minute of CI on two cores), two properties (issue 15).
+
+    **Graph stage**: per-type caps that bind (lowered for several types) give the local engine's
+    result; the graph stage collects no incidences for them (at most 2 rows per (type, grid level) +
+    one per type), and the coordinated-hub check collects only its sampled accounts' hub incidences.
+
+    **Scoring**: while the Spark engine scores, nothing event-sized reaches the driver. Every
+    ``collect``/``toPandas``/``toArrow``/``take``/``tail`` of a DataFrame during ``score_spark`` is
+    spied on the driver: none may return more rows than there are clusters (or a handful:
+    per-partition counts, one row per model). ``cluster_features`` is called on the driver only
+    without events (the feature table's schema; the executors call it per batch: they are other
+    processes, the spy does not reach them), and the feature table handed to ``apply_model`` is
+    cluster-sized. The collect-based scorer (the driver's ``cluster_features`` on every event's
+    columns) fails all three.
+    """
     from accountgraph.engines.spark import _hubs as sg
     from accountgraph.graph import type_cap_grid
 
@@ -654,7 +672,9 @@ def test_binding_type_caps_equal_the_local_engine_without_incidence_collects(spa
     caps, cap = loc.stats["type_caps"], loc.stats["hub_cap"]
     assert sum(c < cap for c in caps.values()) >= 4, caps  # the caps bind
     seen = _spy_collects(monkeypatch, spark, sg, ("_type_caps", "_sampled_hub_incidences"))
+    collected, scored, driver_events = _spy_scoring(monkeypatch, spark)
     sr = agspark.detect(spark.createDataFrame(ev), spark.createDataFrame(ac), seed=0, **kw)
+    monkeypatch.undo()
     bound = len(caps) * (1 + 2 * len(type_cap_grid(cap)))
     assert seen["_type_caps"] and max(n for _, n in seen["_type_caps"]) <= bound, seen
     n_inc = sr.stats["n_incidences"]
@@ -662,7 +682,13 @@ def test_binding_type_caps_equal_the_local_engine_without_incidence_collects(spa
     # the hubs' sampled accounts' hub incidences: fewer than all hub incidences (what was collected before)
     (_, n_sampled), = seen["_sampled_hub_incidences"]
     assert 0 < n_sampled < n_inc
-    monkeypatch.undo()
+    # scoring
+    k, n_ev = scored["n_clusters"], sr.stats["n_events"]
+    bound = max(k, 16)
+    assert k > 0 and n_ev > 100 * bound
+    assert collected and max(n for _, n in collected) <= bound, collected
+    assert scored["feature_rows"] == k
+    assert driver_events and set(driver_events) == {0}, driver_events
     assert_same(loc, sr)
 
 
