@@ -47,6 +47,18 @@ def _row_slot(table, key):  # type: ignore[no-untyped-def]
     return s
 
 
+@njit(inline="always")
+def _keep_top3(top, r, v):  # type: ignore[no-untyped-def]
+    """Insert ``v`` into row ``r`` of ``top``, its three largest values so far in descending order."""
+    if v > top[r, 2]:
+        if v > top[r, 0]:
+            top[r, 2], top[r, 1], top[r, 0] = top[r, 1], top[r, 0], v
+        elif v > top[r, 1]:
+            top[r, 2], top[r, 1] = top[r, 1], v
+        else:
+            top[r, 2] = v
+
+
 @njit(nogil=True, cache=True)
 def _doubled(old):  # type: ignore[no-untyped-def]
     """The rows of a keyed table re-inserted into one of twice its capacity."""
@@ -149,13 +161,7 @@ def _concentration(cl, acc, ip, minute, k, n_ip):  # type: ignore[no-untyped-def
         x, c, who, run = table[r, 0] // n_ip, table[r, 1] >> 32, table[r, 1], table[r, 2] & low
         if run > 0 and who & 1:
             synced[x] += run
-        if c > top[x, 2]:
-            if c > top[x, 0]:
-                top[x, 2], top[x, 1], top[x, 0] = top[x, 1], top[x, 0], c
-            elif c > top[x, 1]:
-                top[x, 2], top[x, 1] = top[x, 1], c
-            else:
-                top[x, 2] = c
+        _keep_top3(top, x, c)
     return total, top.sum(axis=1), synced
 
 
@@ -250,12 +256,7 @@ def _block_top3(keep, rows, signal, account, a_local, block, n_events, n_nodes):
                 run[b] = 0.0
                 total[b] += v
                 seen[b] = True
-                if v > top[b, 0]:
-                    top[b, 2], top[b, 1], top[b, 0] = top[b, 1], top[b, 0], v
-                elif v > top[b, 1]:
-                    top[b, 2], top[b, 1] = top[b, 1], v
-                elif v > top[b, 2]:
-                    top[b, 2] = v
+                _keep_top3(top, b, v)
             n_t = 0
             if i == len(rows):
                 break
