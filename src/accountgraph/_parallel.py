@@ -13,7 +13,7 @@ import numpy as np
 
 from ._exceptions import InvalidParameterError
 
-__all__ = ["beside", "map_batches", "n_workers"]
+__all__ = ["Lane", "beside", "map_batches", "n_workers"]
 
 T = TypeVar("T")
 
@@ -53,12 +53,13 @@ def map_batches(fn: Callable[[T], Any], batches: Iterable[T], n_jobs: int | None
             yield pending.popleft().result()
 
 
-def beside(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+def beside(fn: Callable[..., T], *args: Any, lane: Lane | None = None) -> Callable[[], T]:
     """Start ``fn(*args)`` on another thread when there is a second core; call the result to wait for it.
 
     For independent work whose heavy parts release the GIL (compiled kernels, numpy's sorts):
     the result is the same as calling ``fn(*args)`` in place, which is what happens on one core.
-    An exception raised by ``fn`` is raised by the call that waits for it.
+    An exception raised by ``fn`` is raised by the call that waits for it. With ``lane``, the
+    work queues on that lane's one thread, after the work given to it before.
 
     Examples
     --------
@@ -66,10 +67,42 @@ def beside(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
     >>> wait()
     6
     """
-    if (os.cpu_count() or 1) < 2:
-        out = fn(*args)
-        return lambda: out
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="accountgraph")
-    fut = pool.submit(fn, *args)
-    pool.shutdown(wait=False)
-    return fut.result
+    if lane is not None:
+        return lane.submit(fn, *args)
+    with Lane() as one:
+        return one.submit(fn, *args)
+
+
+class Lane:
+    """One helper thread that runs the work given to it in order (in place on one core).
+
+    Two pieces of work queued on one lane run one after the other beside the main thread,
+    not as two threads beside it: on two cores that is as fast, and their temporaries are
+    not held at the same time (the score stage queues the cluster pairs and the
+    infrastructure features this way).
+
+    Examples
+    --------
+    >>> with Lane() as lane:
+    ...     a, b = lane.submit(sum, [1, 2]), lane.submit(max, [1, 2])
+    >>> a(), b()
+    (3, 2)
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="accountgraph") \
+            if (os.cpu_count() or 1) >= 2 else None
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+        """Queue ``fn(*args)``; call the result to wait for it (and raise what it raised)."""
+        if self._pool is None:
+            out = fn(*args)
+            return lambda: out
+        return self._pool.submit(fn, *args).result
+
+    def __enter__(self) -> Lane:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)  # queued work still runs; its waiters still work

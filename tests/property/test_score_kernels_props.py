@@ -191,3 +191,55 @@ def test_block_top3_share_declines_incidences_out_of_signal_order():
                            np.arange(6), np.arange(6), np.array([0, 0, 1, 1, 1, 1]), np.array([5, 9, 1, 2, 3, 1]), 3)
     # block 0: one group (5); block 1: groups 1, 2 + 3 and 1: top three 5 + 1 + 1 of 7; block 2: no rows
     np.testing.assert_array_equal(got, [1.0, 1.0, np.nan])
+
+
+@settings(max_examples=150, deadline=None)
+@given(_events())
+def test_exit_counts_table_grows_and_empties_daily(ev):
+    """The day's table grown from two rows (doubling, its list of used rows rebuilt) and emptied
+    at each new day gives the distinct (day, IP) pairs per account."""
+    from accountgraph.scoring._kernels import _exits
+
+    acc, ip, minute, _ = ev
+    order = np.argsort(minute, kind="stable")
+    acc, ip, day = acc[order], ip[order], minute[order] // 7
+    want = np.zeros(12, np.int64)
+    for a, _d, _i in set(zip(acc.tolist(), day.tolist(), ip.tolist())):
+        want[a] += 1
+    assert _exits(acc, day, ip, 12, 7, 2).tolist() == want.tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(_events(), st.integers(-3, 3))
+def test_account_activity_one_pass_equals_the_hashing_formulation(ev, day_shift):
+    """Events in day order (one compiled pass) and shuffled (hash set) give the same activity."""
+    from accountgraph.scoring._features import account_activity
+
+    acc, _, minute, _ = ev
+    ts = minute * 20_000 + day_shift * 86_400  # ~4 events a day, some days before 1970
+    order = np.argsort(ts, kind="stable")
+    got = account_activity(acc[order], ts[order], 12)
+    perm = np.random.default_rng(len(acc)).permutation(len(acc))
+    again = account_activity(acc[perm], ts[perm], 12)
+    for key in ("events", "active_days", "first_day", "last_day", "day0", "n_days", "span_days"):
+        np.testing.assert_array_equal(got[key], again[key])
+    days = ts // 86_400
+    for a in range(12):
+        mine = days[acc == a]
+        assert got["events"][a] == len(mine) and got["active_days"][a] == len(set(mine.tolist()))
+        if len(mine):
+            assert got["first_day"][a] == mine.min() - got["day0"] and got["last_day"][a] == mine.max() - got["day0"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(_events(), st.integers(-10**6, 10**6))
+def test_account_histograms_count_each_account_hour_and_weekday(ev, shift):
+    from accountgraph.scoring._activity_kernels import account_histograms
+
+    acc, _, minute, _ = ev
+    ts = minute * 3_517 + shift * 60
+    hours, days = account_histograms(acc, ts, 12)
+    want_h = np.bincount(acc * 24 + (ts // 3600) % 24, minlength=12 * 24).reshape(12, 24)
+    want_d = np.bincount(acc * 7 + (ts // 86_400 + 3) % 7, minlength=12 * 7).reshape(12, 7)
+    np.testing.assert_array_equal(hours, want_h)
+    np.testing.assert_array_equal(days, want_d)

@@ -60,8 +60,8 @@ def _aligned_quiet(hist: np.ndarray, acc_cluster: np.ndarray, k: int, quiet: int
     return np.where(tot > 0, q / np.maximum(tot, 1), np.nan)
 
 
-def rhythm_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.ndarray,
-                    k: int) -> dict[str, np.ndarray]:
+def rhythm_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.ndarray, k: int,
+                    hists: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """``circadian_quiet_share`` and ``weekly_quiet_share`` per cluster (NaN without events).
 
     Parameters
@@ -72,13 +72,14 @@ def rhythm_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_s: np.nd
         Account code and UTC time in seconds of each event (clustered events only is enough).
     k : int
         Number of clusters.
+    hists : tuple of ndarray, optional
+        :func:`~._activity_kernels.account_histograms` of these events, when already computed.
     """
-    n = len(acc_cluster)
-    acc = ev_account.astype(np.int64)
-    hour = (ts_s // 3600) % 24
-    dow = (ts_s // _DAY + 3) % 7  # 1970-01-01 was a Thursday
-    h = np.bincount(acc * 24 + hour, minlength=n * 24).reshape(n, 24).astype(np.float64)
-    w = np.bincount(acc * 7 + dow, minlength=n * 7).reshape(n, 7).astype(np.float64)
+    if hists is None:
+        from ._activity_kernels import account_histograms  # numba: imported when first needed
+
+        hists = account_histograms(ev_account, ts_s, len(acc_cluster))
+    h, w = hists
     return {"circadian_quiet_share": _aligned_quiet(h, acc_cluster, k, 8),
             "weekly_quiet_share": _aligned_quiet(w, acc_cluster, k, 2)}
 
@@ -157,7 +158,10 @@ def _ip_concentration(acc_cluster: np.ndarray, acc: np.ndarray, ip: np.ndarray, 
     minute = ts[m]
     minute //= 60
     minute -= minute.min()  # in place: the kernel takes minutes from 0 as they are
-    total, top, synced = ip_concentration_counts(acc_cluster[a], a, ip[m], minute, k)
+    if len(minute) and int(minute.max()) < 2**31:  # int32 (four millennia of minutes)
+        minute = minute.astype(np.int32)
+    cl = acc_cluster.astype(np.int32 if k < 2**31 else np.int64)[a]
+    total, top, synced = ip_concentration_counts(cl, a, ip[m], minute, k)
     total = total.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {"ip_top_share": np.where(total > 0, top / total, np.nan),

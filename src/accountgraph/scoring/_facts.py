@@ -106,7 +106,7 @@ def _population(acc_cluster: np.ndarray, ev_account: np.ndarray, ev_ts_us: np.nd
                 ev_output: np.ndarray | None, ev_family: np.ndarray | None, created_us: np.ndarray | None,
                 ev_model: np.ndarray | None) -> PopulationFacts:
     """Every fact but ``exits_median`` (left ``None``), with the accounts' activity ``act`` given."""
-    ev_cl = acc_cluster[ev_account]
+    ev_cl = np.where(acc_cluster >= 0, 0, -1).astype(np.int8)[ev_account]  # only 'in no cluster' is read
     out_med = None
     if ev_output is not None and (ev_output >= 0).any():
         out_med = output_median(ev_output, ev_cl)
@@ -130,7 +130,7 @@ def family_users(ev_family: np.ndarray, ev_account: np.ndarray, rows: np.ndarray
 
     n_fam = int(ev_family.max()) + 1
     ok = ev_family >= 0
-    fam = ev_family[ok].astype(np.int64)
-    first = first_of_pair(ev_account[ok].astype(np.int64), fam)
+    fam = ev_family[ok]
+    first = first_of_pair(ev_account[ok], fam)  # codes as they are (int32 in the pipeline)
     return (np.bincount(fam[first], minlength=n_fam),
             np.bincount(fam[first & rows[ok]], minlength=n_fam))

@@ -31,16 +31,21 @@ def ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
 
 
-def _timing(cl: np.ndarray, ts: np.ndarray, n_ev: np.ndarray, k: int) -> Features:
-    """Scripted round-the-clock use: hour-of-day entropy, quiet-hours share, weekend share."""
-    hour = (ts // 3600) % 24
-    hist = np.bincount(cl * 24 + hour, minlength=k * 24).reshape(k, 24).astype(np.float64)
+def _timing(acc_cluster: np.ndarray, hists: tuple[np.ndarray, np.ndarray], n_ev: np.ndarray, k: int) -> Features:
+    """Scripted round-the-clock use: hour-of-day entropy, quiet-hours share, weekend share.
+
+    ``hists``: :func:`~._activity_kernels.account_histograms` of the clustered events (per
+    account and UTC hour, per account and weekday), summed here per cluster.
+    """
+    hours, days = hists
+    m = acc_cluster >= 0
+    hist = np.zeros((k, 24))
+    np.add.at(hist, acc_cluster[m], hours[m])
     prob = hist / np.maximum(hist.sum(1, keepdims=True), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ent = -np.nansum(np.where(prob > 0, prob * np.log(prob), 0.0), axis=1) / np.log(24)
     quiet = np.sort(prob, axis=1)[:, :8].sum(axis=1)
-    dow = ((ts // _DAY) + 3) % 7  # 1970-01-01 was a Thursday; 5, 6 = Sat, Sun
-    weekend = np.bincount(cl, weights=(dow >= 5).astype(np.float64), minlength=k) / np.maximum(n_ev, 1)
+    weekend = np.bincount(acc_cluster[m], weights=days[m, 5] + days[m, 6], minlength=k) / np.maximum(n_ev, 1)
     return {"hour_entropy": ent, "quiet_hours_share": quiet, "weekend_share": weekend}
 
 
@@ -64,28 +69,48 @@ def account_days(acc: np.ndarray, day: np.ndarray, n_accounts: int, n_days: int)
 
 
 def account_activity(ev_account: np.ndarray, ts_s: np.ndarray, n_accounts: int) -> dict[str, np.ndarray]:
-    """Per account: events, distinct active days, first and last active day (UTC days)."""
+    """Per account: events, distinct active days, first and last active day (UTC days).
+
+    Events in day order (as logs usually are) take one compiled pass with no event-sized
+    temporary; others a hash set of the distinct (account, day) pairs. Same numbers.
+    """
+    if not len(ts_s):
+        z = np.zeros(n_accounts)
+        return {"events": np.bincount(ev_account, minlength=n_accounts).astype(np.float64), "active_days": z,
+                "first_day": z, "last_day": z, "day0": 0, "n_days": 1, "span_days": 1.0}
+    t_min, t_max = int(ts_s.min()), int(ts_s.max())
+    d0 = t_min // _DAY
+    n_days = t_max // _DAY - d0 + 1
+    from ._activity_kernels import activity_in_day_order  # numba: imported when first needed
+
+    got = activity_in_day_order(ev_account, ts_s, n_accounts, d0)
+    if got is None:
+        got = _activity_by_hashing(ev_account, ts_s, n_accounts, d0, n_days)
+    events, active, first, last = got
+    none = events == 0
+    first = np.where(none, np.iinfo(np.int64).max, first)
+    last = np.where(none, np.iinfo(np.int64).min, last)
+    return {"events": events.astype(np.float64), "active_days": active.astype(np.float64),
+            "first_day": first.astype(np.float64), "last_day": last.astype(np.float64), "day0": d0,
+            "n_days": n_days, "span_days": float(t_max - t_min + 1) / _DAY}
+
+
+def _activity_by_hashing(ev_account: np.ndarray, ts_s: np.ndarray, n_accounts: int, d0: int,
+                         n_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`account_activity`'s counts for events in any order (event-sized int64 temporaries)."""
     acc = ev_account.astype(np.int64)
     day = ts_s // _DAY
-    events = np.bincount(acc, minlength=n_accounts).astype(np.float64)
-    if not len(day):
-        z = np.zeros(n_accounts)
-        return {"events": events, "active_days": z, "first_day": z, "last_day": z, "day0": 0, "n_days": 1,
-                "span_days": 1.0}
-    d0 = int(day.min())
-    n_days = int(day.max()) - d0 + 1
+    events = np.bincount(acc, minlength=n_accounts)
     day -= d0  # in place: a fresh array
     ad = account_days(acc, day, n_accounts, n_days)
     del acc, day
     a, d = ad // n_days, ad % n_days
-    active = np.bincount(a, minlength=n_accounts).astype(np.float64)
+    active = np.bincount(a, minlength=n_accounts)
     first = np.full(n_accounts, np.iinfo(np.int64).max)
-    last = np.full(n_accounts, np.iinfo(np.int64).min)
+    last = np.full(n_accounts, -1, np.int64)
     np.minimum.at(first, a, d)
     np.maximum.at(last, a, d)
-    return {"events": events, "active_days": active, "first_day": first.astype(np.float64),
-            "last_day": last.astype(np.float64), "day0": d0, "n_days": n_days,
-            "span_days": float(int(ts_s.max()) - int(ts_s.min()) + 1) / _DAY}
+    return events, active, first, last
 
 
 def rate_median(act: dict[str, np.ndarray]) -> float:

@@ -6,9 +6,12 @@ minute) buckets used by two or more accounts. Done with numpy and pandas this to
 factorisations of event-sized int64 keys and as many event-sized temporaries: half the
 score stage at 10M events. Here each is one pass over the events in time order through
 an open-addressing hash table (linear probing, splitmix64 of the key, grown by doubling
-so that it never exceeds half full) keyed by the *pair* (account, IP) or (cluster, IP):
-in time order, a pair's days and minutes come as runs, so the triples are the run
-changes of each pair, kept in the pair's own table row: a probe reads one cache line
+so that it never exceeds half full) keyed by the *pair* (account, IP) or (cluster, IP).
+For the exits the table holds one day's pairs and is emptied when the day changes (a
+pair is new today when it is not in it): at seed scale about a million rows, where a
+table of every pair ever seen held 32 million (1 GiB). For the concentration a
+pair's minutes come as runs in time order, so the buckets are the run changes of each
+pair, kept in the pair's own table row: a probe reads one cache line
 (separate arrays indexed by a pair id cost a cache miss each; ``benchmarks/score_kernels.py``
 times the passes, results in ``benchmarks/results/seed_scale_b125749.md``). The tables hold one row per
 pair, far fewer than the events or triples.
@@ -71,30 +74,44 @@ def _doubled(old):  # type: ignore[no-untyped-def]
 
 @njit(nogil=True, cache=True)
 def _exits(acc, day, ip, n_acc, n_ip, cap):  # type: ignore[no-untyped-def]
-    # (account, ip) -> the last day it was used, in one table row (one cache line per
-    # probe): the events are in time order, so the distinct (account, day, ip) triples
-    # are the day changes of each pair. An account's event on the day and from the IP
-    # of its previous event is not looked up. Per account, one row too: its previous
-    # event's IP and day and its count.
+    # The (account, ip) pairs of the current day, in a table emptied when the day changes:
+    # the events are in day order, so a pair is new today exactly when it is not in the
+    # table, and each distinct (account, day, ip) triple is counted once. The table holds
+    # one day's pairs (about a million at seed scale), not the input's (tens of millions:
+    # a table of 1 GiB). ``used`` lists the occupied rows, so emptying costs the day's
+    # pairs, not the table. An account's event from the IP and on the day of its previous
+    # event is not looked up: one row per account keeps that IP and day.
     per = np.empty((n_acc, 3), np.int64)
     per[:, 0], per[:, 1], per[:, 2] = -1, -1, 0
-    table = np.full((cap, 2), -1, np.int64)
+    table = np.full((cap, 1), -1, np.int64)
+    used = np.empty(cap // 2 + 1, np.int64)
     n = 0
+    today = day[0] if len(day) else 0
     for i in range(len(acc)):
         a = acc[i]
         if ip[i] == per[a, 0] and day[i] == per[a, 1]:
             continue
         per[a, 0], per[a, 1] = ip[i], day[i]
+        if day[i] != today:  # a new day: empty the table
+            for j in range(n):
+                table[used[j], 0] = -1
+            n = 0
+            today = day[i]
         key = np.int64(a) * n_ip + ip[i]
         s = _row_slot(table, key)
         if table[s, 0] < 0:
             table[s, 0] = key
+            used[n] = s
             n += 1
-        if table[s, 1] != day[i]:
-            table[s, 1] = day[i]
             per[a, 2] += 1
-        if 2 * n >= len(table):  # grow: re-insert every row into a table twice the size
-            table = _doubled(table)
+            if 2 * n >= len(table):  # grow: re-insert every row into a table twice the size
+                table = _doubled(table)
+                used = np.empty(len(table) // 2 + 1, np.int64)
+                n = 0
+                for r in range(len(table)):
+                    if table[r, 0] >= 0:
+                        used[n] = r
+                        n += 1
     return per[:, 2].copy()
 
 
@@ -189,9 +206,8 @@ def exit_counts(acc: np.ndarray, day: np.ndarray, ip: np.ndarray, n_acc: int) ->
     """
     n_ip = int(ip.max()) + 1 if len(ip) else 1
     day, acc, ip = _in_time_order(day, acc, ip)
-    # sized for two pairs per account, grown by doubling: sized for the events up front (one
-    # pair in four), the table took 512 MiB at 51.6M events, was mostly empty and slower to probe
-    cap = max(_MIN_CAP, 1 << max(0, (2 * int(n_acc)).bit_length()))
+    # a day's pairs: sized for one per account, grown by doubling (kept for the next days)
+    cap = max(_MIN_CAP, 1 << max(0, int(n_acc).bit_length()))
     return _exits(acc, day, ip, int(n_acc), n_ip, cap)
 
 

@@ -73,7 +73,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from .._parallel import beside
+from .._parallel import Lane, beside
 from ._behaviour import infrastructure_features, rhythm_features
 from ._facts import PopulationFacts, _population, population_facts
 from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing, account_activity
@@ -154,7 +154,7 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
                      ev_output: np.ndarray | None, ev_family: np.ndarray | None, created_us: np.ndarray | None,
                      ev_model: np.ndarray | None, ev_ip: np.ndarray | None, burst_window_s: int,
                      pairs: ClusterPairs | None = None, degree: np.ndarray | None = None,
-                     facts: PopulationFacts | None = None) -> pd.DataFrame:
+                     facts: PopulationFacts | None = None, lane: Lane | None = None) -> pd.DataFrame:
     """Every evidence feature per cluster (see the module docstring), NaN where not measurable.
 
     Without ``facts`` the event arrays hold every event of the input and the population
@@ -163,6 +163,9 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     cluster, and ``acc_cluster`` may cover only those accounts (codes in their input order):
     a cluster's features depend on its own events and accounts and on the facts alone, so
     batches of clusters scored this way give the whole-input numbers.
+
+    The infrastructure features run beside the rest, on ``lane`` when given (after the work
+    queued on it before), else on a thread of their own.
     """
     k = n_clusters
     n = len(acc_cluster)
@@ -172,17 +175,23 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     use_ip = own or facts.exits_median is not None
     # The infrastructure features (compiled passes that release the GIL) run beside the rest.
     infra = beside(infrastructure_features, acc_cluster, ev_account, ts_all, ev_ip if use_ip else None, k, act,
-                    None if own else facts.exits_median)
+                   None if own else facts.exits_median, lane=lane)
     if facts is None:  # exits_median: computed below from the same events
         facts = _population(acc_cluster, ev_account, ev_ts_us, act, ev_output, ev_family, created_us, ev_model)
     m = (acc_cluster >= 0)[ev_account]  # the clustered events, with no event-sized cluster array
-    acc, ts = ev_account[m], ts_all[m]
-    cl = acc_cluster[acc]
+    acc = ev_account[m]
+    cl = acc_cluster.astype(np.int32 if k < 2**31 else np.int64)[acc]  # int32: half the event-sized bytes
     n_acc = np.bincount(acc_cluster[acc_cluster >= 0], minlength=k).astype(np.int64)
     n_ev = np.bincount(cl, minlength=k).astype(np.int64)
     f: dict[str, np.ndarray] = {"n_accounts": n_acc, "n_events": n_ev}
-    f.update(_timing(cl, ts, n_ev, k))
-    f.update(rhythm_features(acc_cluster, acc, ts, k))
+    from ._activity_kernels import account_histograms  # numba: imported when first needed
+
+    # per account and hour, per account and weekday: one pass over every event (the rows of
+    # accounts in no cluster are not read), no event-sized copy of the clustered times
+    hists = account_histograms(ev_account, ts_all, n)
+    f.update(_timing(acc_cluster, hists, n_ev, k))
+    f.update(rhythm_features(acc_cluster, ev_account, ts_all, k, hists=hists))
+    del hists
     f.update(_cadence(acc_cluster, act, k, facts.rate_median, facts.span_days, created_us))
     if facts.family_unclustered is not None and ev_family is not None:
         f.update(_templates(ev_family[m], cl, acc, n_acc, k, facts.family_unclustered))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from accountgraph.scoring._behaviour import infrastructure_features, rhythm_features
+from accountgraph.scoring._activity_kernels import account_histograms
 from accountgraph.scoring._features import _timing, account_activity
 
 H = 3600
@@ -27,7 +28,7 @@ def test_people_across_time_zones_are_not_round_the_clock():
     rng = np.random.default_rng(0)
     acc, ts = _humans(rng, 240, 60, tz_hours=[-8, -5, 0, 3, 5, 8, 9, 12])
     cl = np.zeros(240, np.int64)
-    agg = _timing(np.zeros(len(acc), np.int64), ts, np.array([len(acc)]), 1)["quiet_hours_share"][0]
+    agg = _timing(cl, account_histograms(acc, ts, 240), np.array([len(acc)]), 1)["quiet_hours_share"][0]
     per_account = rhythm_features(cl, acc, ts, 1)["circadian_quiet_share"][0]
     assert agg > 0.25  # what fooled the old scorer (issue 11: "timing 0.25" on a 221k-account cluster)
     assert per_account < 0.05

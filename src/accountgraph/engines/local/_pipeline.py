@@ -54,7 +54,7 @@ from ...views import (
     rank_clusters,
     with_representatives,
 )
-from ..._parallel import beside
+from ..._parallel import Lane, beside
 from ..._progress import enabled, reporting
 from ..._resources import Meter
 from ..._seeds import apply_known_bad, seed_mask
@@ -200,7 +200,8 @@ def _communities(cfg: PipelineConfig, graph: AccountGraph, sig: SignalTable, nod
 
 def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int,
            ev_family: np.ndarray | None, pairs_later: Callable[[], ClusterPairs],
-           graph: AccountGraph, sig: SignalTable) -> tuple[pd.DataFrame, np.ndarray | None, ClusterPairs]:
+           graph: AccountGraph, sig: SignalTable,
+           lane: Lane | None = None) -> tuple[pd.DataFrame, np.ndarray | None, ClusterPairs]:
     """Evidence features and ring score per canonical cluster; creation time per account; the pairs.
 
     ``pairs_later`` gives the :func:`cluster_pairs` (computed beside the other features),
@@ -215,7 +216,7 @@ def _score(cfg: PipelineConfig, inp: _Inputs, acc_cluster: np.ndarray, n_cl: int
     feats = cluster_features(
         n_clusters=n_cl, acc_cluster=acc_cluster, ev_account=inp.ev_account, ev_ts_us=ev.timestamp,
         ev_output=ev.output_tokens, ev_family=ev_family, created_us=created, ev_model=model,
-        ev_ip=_ip_codes(ev), burst_window_s=cfg.scoring.burst_window_s,
+        ev_ip=_ip_codes(ev), burst_window_s=cfg.scoring.burst_window_s, lane=lane,
     )
     pairs = pairs_later()
     feats["signal_concentration"] = signal_concentration(pairs, graph.degree, n_cl)
@@ -271,10 +272,11 @@ def _run_stages(cfg: PipelineConfig, events: TableLike, accounts: TableLike | No
     with _Stage(stats, "communities", bar):
         acc_cluster, n_cl = _communities(cfg, graph, sig, node_key, stats)
         stats["n_clusters"] = n_cl
-    with _Stage(stats, "score", bar):
-        # (cluster, signal) pairs, for scoring and views, beside the other features
-        pairs_later = beside(cluster_pairs, sig.account, sig.signal, acc_cluster, sig.n_signals)
-        feats, created, pairs = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs_later, graph, sig)
+    with _Stage(stats, "score", bar), Lane() as lane:
+        # (cluster, signal) pairs, for scoring and views, beside the other features; the
+        # infrastructure features queue after them on the same helper thread (not a third)
+        pairs_later = beside(cluster_pairs, sig.account, sig.signal, acc_cluster, sig.n_signals, lane=lane)
+        feats, created, pairs = _score(cfg, inp, acc_cluster, n_cl, ev_family, pairs_later, graph, sig, lane)
         seeds = None
         if known_bad is not None:
             seeds = seed_mask(inp.account_ids, known_bad)
