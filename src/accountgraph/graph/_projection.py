@@ -317,8 +317,17 @@ def _balance(pm: sp.csr_matrix, n: np.ndarray, promiscuity: float) -> None:
     """
     if promiscuity <= 0 or not pm.nnz:
         return
-    rows = np.repeat(np.arange(pm.shape[0]), np.diff(pm.indptr))
-    pm.data *= pair_balance(n[rows], n[pm.indices], promiscuity)
+    # by runs of rows of about _BALANCE_CHUNK pairs: the row, count and float temporaries of
+    # the whole matrix at once took ~2.5 GiB for the IP type's 55M pairs at seed scale
+    cuts = np.unique(np.r_[0, np.searchsorted(pm.indptr, np.arange(0, pm.nnz, _BALANCE_CHUNK), side="right") - 1,
+                           pm.shape[0]])
+    for r0, r1 in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+        lo, hi = int(pm.indptr[r0]), int(pm.indptr[r1])
+        rows = np.repeat(np.arange(r0, r1), np.diff(pm.indptr[r0:r1 + 1]))
+        pm.data[lo:hi] *= pair_balance(n[rows], n[pm.indices[lo:hi]], promiscuity)
+
+
+_BALANCE_CHUNK = 1 << 22
 
 
 def pair_balance(n_u: np.ndarray, n_v: np.ndarray, promiscuity: float) -> np.ndarray:

@@ -216,3 +216,25 @@ def test_types_projected_on_threads_equal_one_thread(monkeypatch):
     for a, b in ((one.src, two.src), (one.dst, two.dst), (one.link, two.link), (one.status, two.status)):
         np.testing.assert_array_equal(a, b)
     assert one.n_pairs == two.n_pairs
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 17, 1 << 22])
+def test_pair_balance_by_runs_of_rows_equals_the_whole_matrix_at_once(monkeypatch, chunk):
+    """_balance scales the pairs run by run of rows (bounded temporaries); the result is the
+    formula applied to every pair at once, bit for bit, empty rows and rows longer than a run included."""
+    import scipy.sparse as sp
+
+    from accountgraph.graph import _projection
+
+    rng = np.random.default_rng(chunk)
+    monkeypatch.setattr(_projection, "_BALANCE_CHUNK", chunk)
+    for _ in range(20):
+        n, nnz = int(rng.integers(1, 40)), int(rng.integers(0, 300))
+        m = sp.coo_matrix((rng.random(nnz), (rng.integers(0, n // 2 + 1, nnz), rng.integers(0, n, nnz))),
+                          shape=(n, n)).tocsr()
+        counts = rng.integers(0, 12, n)
+        got = m.copy()
+        _projection._balance(got, counts, 2.0)
+        rows = np.repeat(np.arange(n), np.diff(m.indptr))
+        want = m.data * _projection.pair_balance(counts[rows], counts[m.indices], 2.0)
+        assert np.array_equal(got.data, want)
