@@ -56,7 +56,7 @@ from ...views import (
 )
 from ..._parallel import Lane, beside
 from ..._progress import enabled, reporting
-from ..._resources import Meter
+from ..._resources import Meter, release_free_memory
 from ..._seeds import apply_known_bad, seed_mask
 from .._base import PipelineConfig
 from ..._unique import lexsort
@@ -73,6 +73,7 @@ class _Stage:
         self.stats, self.name, self.progress = stats, name, progress
 
     def __enter__(self) -> _Stage:
+        release_free_memory()  # what the stages before freed, out of the allocators' pools
         self.meter = Meter().__enter__()
         if self.progress is not None:
             self.progress.set_description(self.name)
