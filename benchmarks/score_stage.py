@@ -15,6 +15,11 @@ Each run prints the stage's wall time, the resident set at its start and at its 
 the highest resident set per combination of call sites running at the time (two innermost
 accountgraph frames per thread), and digests of the feature table and of the cluster pairs,
 which must agree between revisions for an output-neutral change. Linux only (``/proc``).
+
+``--serial`` runs the stage's pieces one after the other on the main thread (the helper
+threads' work in place) and prints, for each step of :data:`STEPS` (where the revision has
+it), the resident set it adds at its highest over what was resident when it started, what it
+leaves resident, and its time: an attribution of the stage's memory to its steps.
 """
 
 from __future__ import annotations
@@ -36,9 +41,19 @@ import numpy as np
 import accountgraph
 from accountgraph._parallel import beside
 from accountgraph.engines.local import _pipeline
-from accountgraph.signals import cluster_pairs
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+
+STEPS = {  # module -> the functions attributed by --serial (those missing in a revision are skipped)
+    "accountgraph.scoring._features": ["account_activity", "_timing", "_cadence", "_templates", "_output",
+                                       "_creation", "_pivot"],
+    "accountgraph.scoring._behaviour": ["infrastructure_features", "exits_per_day", "_ip_concentration",
+                                        "rhythm_features"],
+    "accountgraph.scoring._facts": ["_population"],
+    "accountgraph.scoring._score": ["cluster_features", "signal_concentration"],
+    "accountgraph.scoring._teams": ["add_team_blocks"],
+    "accountgraph.signals._pairs": ["cluster_pairs"],
+}
 
 
 class _Saved(Exception):
@@ -82,6 +97,9 @@ def _frames(fr: Any) -> str:
 
 def _run(d: dict) -> tuple[Any, Any]:
     """The stage as ``_run_stages`` runs it (with the revision's helper lane, if it has one)."""
+    from accountgraph.signals import _pairs
+
+    cluster_pairs = _pairs.cluster_pairs  # looked up now: --serial wraps it
     sig, acc_cluster = d["sig"], d["acc_cluster"]
     args = (d["cfg"], d["inp"], acc_cluster, d["n_cl"], d["ev_family"])
     if "lane" in inspect.signature(_pipeline._score).parameters:
@@ -96,11 +114,53 @@ def _run(d: dict) -> tuple[Any, Any]:
     return feats, pairs
 
 
+def _serial(report: list, active: list) -> None:
+    """Run the helper threads' work in place and wrap the steps of STEPS to record their memory."""
+    import functools
+    import importlib
+
+    from accountgraph import _parallel
+
+    def in_place(fn: Any, *args: Any, lane: Any = None) -> Any:
+        out = fn(*args)
+        return lambda: out
+
+    real = _parallel.beside  # (the loop replaces _parallel's own too)
+    for mod in [m for name, m in sys.modules.items() if name.startswith("accountgraph") and m is not None]:
+        if getattr(mod, "beside", None) is real:
+            mod.beside = in_place
+    globals()["beside"] = in_place  # _run's
+    for name, fns in STEPS.items():
+        mod = importlib.import_module(name)
+        for fn in fns:
+            f = getattr(mod, fn, None)
+            if f is None:
+                continue
+
+            def wrapper(*a: Any, _f: Any = f, _n: str = fn, **k: Any) -> Any:
+                entry = [_rss(), _rss(), time.perf_counter()]  # at start, highest, start time
+                active.append(entry)
+                try:
+                    return _f(*a, **k)
+                finally:
+                    active.pop()
+                    entry[1] = max(entry[1], _rss())
+                    for outer in active:
+                        outer[1] = max(outer[1], entry[1])
+                    report.append((len(active), _n, entry[1] - entry[0], _rss() - entry[0],
+                                   time.perf_counter() - entry[2]))
+
+            for m in [m for n, m in sys.modules.items() if n.startswith("accountgraph") and m is not None]:
+                if getattr(m, fn, None) is f:
+                    setattr(m, fn, functools.wraps(f)(wrapper))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("world", type=Path, help="directory with events.parquet and accounts.parquet")
     p.add_argument("--inputs", type=Path, required=True, help="the pickle of the stage's inputs (saved if missing)")
     p.add_argument("--sites", type=int, default=8, help="call-site combinations to list")
+    p.add_argument("--serial", action="store_true", help="one thread; attribute the memory to the stage's steps")
     a = p.parse_args()
     if not a.inputs.exists():
         t = time.perf_counter()
@@ -110,11 +170,17 @@ def main() -> None:
         d = pickle.load(f)
     sites: dict[str, int] = collections.defaultdict(int)
     done = threading.Event()
+    report: list = []
+    active: list = []
+    if a.serial:
+        _serial(report, active)
 
     def sample() -> None:
         me = threading.get_ident()
         while not done.is_set():
             r = _rss()
+            for entry in list(active):
+                entry[1] = max(entry[1], r)
             key = " | ".join(sorted(s for t, fr in sys._current_frames().items() if t != me and (s := _frames(fr))))
             sites[key] = max(sites[key], r)
             time.sleep(0.01)
@@ -134,6 +200,9 @@ def main() -> None:
           f"highest: adds {(peak - base) / gib:.2f} GiB")
     for key, v in sorted(sites.items(), key=lambda kv: -kv[1])[:a.sites]:
         print(f"  +{(v - base) / gib:5.2f} GiB  {key}")
+    for depth, name, added, kept, secs in report:
+        print(f"  {'  ' * depth}{name:<26} adds {added / gib:5.2f} GiB at its highest, leaves {kept / gib:+5.2f} GiB, "
+              f"{secs:5.1f} s")
     fd = hashlib.sha1(feats.to_csv().encode()).hexdigest()[:16]
     h = hashlib.sha1()
     for x in (pairs.rows, pairs.pair, pairs.cluster, pairs.signal, pairs.count):
