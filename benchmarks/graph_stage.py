@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import functools
 import hashlib
 import pickle
 import time
@@ -35,6 +34,8 @@ import pyarrow as pa
 import accountgraph
 from accountgraph.engines.local import _pipeline
 from accountgraph.signals import SignalTable
+
+from _steps import wrap_steps  # benchmarks/_steps.py (the script's directory is on sys.path)
 
 STEPS = {  # module -> the functions timed (those missing in a revision are skipped)
     "accountgraph.graph._projection": ["_type_caps", "_coordinate", "_evidence_by_group", "_project_type",
@@ -71,23 +72,16 @@ def save_inputs(world: Path, out: Path) -> None:
 
 
 def _timed(totals: collections.Counter) -> None:
-    import importlib
+    def around(f: Any, name: str) -> Any:
+        def wrapper(*a: Any, **k: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return f(*a, **k)
+            finally:
+                totals[name] += time.perf_counter() - t
+        return wrapper
 
-    for name, fns in STEPS.items():
-        mod = importlib.import_module(name)
-        for fn in fns:
-            f = getattr(mod, fn, None)
-            if f is None:
-                continue
-
-            def wrapper(*a: Any, _f: Any = f, _n: str = fn, **k: Any) -> Any:
-                t = time.perf_counter()
-                try:
-                    return _f(*a, **k)
-                finally:
-                    totals[_n] += time.perf_counter() - t
-
-            setattr(mod, fn, functools.wraps(f)(wrapper))
+    wrap_steps(STEPS, around)
 
 
 def main() -> None:

@@ -42,6 +42,8 @@ import accountgraph
 from accountgraph._parallel import beside
 from accountgraph.engines.local import _pipeline
 
+from _steps import wrap_steps  # benchmarks/_steps.py (the script's directory is on sys.path)
+
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 STEPS = {  # module -> the functions attributed by --serial (those missing in a revision are skipped)
@@ -116,9 +118,6 @@ def _run(d: dict) -> tuple[Any, Any]:
 
 def _serial(report: list, active: list) -> None:
     """Run the helper threads' work in place and wrap the steps of STEPS to record their memory."""
-    import functools
-    import importlib
-
     from accountgraph import _parallel
 
     def in_place(fn: Any, *args: Any, lane: Any = None) -> Any:
@@ -130,29 +129,22 @@ def _serial(report: list, active: list) -> None:
         if getattr(mod, "beside", None) is real:
             mod.beside = in_place
     globals()["beside"] = in_place  # _run's
-    for name, fns in STEPS.items():
-        mod = importlib.import_module(name)
-        for fn in fns:
-            f = getattr(mod, fn, None)
-            if f is None:
-                continue
 
-            def wrapper(*a: Any, _f: Any = f, _n: str = fn, **k: Any) -> Any:
-                entry = [_rss(), _rss(), time.perf_counter()]  # at start, highest, start time
-                active.append(entry)
-                try:
-                    return _f(*a, **k)
-                finally:
-                    active.pop()
-                    entry[1] = max(entry[1], _rss())
-                    for outer in active:
-                        outer[1] = max(outer[1], entry[1])
-                    report.append((len(active), _n, entry[1] - entry[0], _rss() - entry[0],
-                                   time.perf_counter() - entry[2]))
+    def around(f: Any, name: str) -> Any:
+        def wrapper(*a: Any, **k: Any) -> Any:
+            entry = [_rss(), _rss(), time.perf_counter()]  # at start, highest, start time
+            active.append(entry)
+            try:
+                return f(*a, **k)
+            finally:
+                active.pop()
+                entry[1] = max(entry[1], _rss())
+                for outer in active:
+                    outer[1] = max(outer[1], entry[1])
+                report.append((len(active), name, entry[1] - entry[0], _rss() - entry[0], time.perf_counter() - entry[2]))
+        return wrapper
 
-            for m in [m for n, m in sys.modules.items() if n.startswith("accountgraph") and m is not None]:
-                if getattr(m, fn, None) is f:
-                    setattr(m, fn, functools.wraps(f)(wrapper))
+    wrap_steps(STEPS, around, everywhere=True)
 
 
 def main() -> None:
