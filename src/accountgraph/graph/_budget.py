@@ -99,14 +99,6 @@ def _sample_over_budget(over: np.ndarray, degree: np.ndarray, max_pairs: int, sa
     )
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser (uniform 64-bit scrambling of int64 keys)."""
-    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 @functools.cache
 def _segment_sort() -> Any:
     """Compiled stable sort of ``key`` inside each run of equal signals."""
@@ -137,7 +129,7 @@ def _order_by_signal_then_key(signal: np.ndarray, key: np.ndarray) -> np.ndarray
         order = np.arange(len(signal))
     s = signal[order]
     starts = np.r_[np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.zeros(0, np.int64), len(s)]
-    return _segment_sort()(order.astype(np.int64), starts.astype(np.int64), key)
+    return _segment_sort()(order.astype(np.int64, copy=False), starts.astype(np.int64, copy=False), key)
 
 
 def circulant_pairs(
@@ -159,19 +151,30 @@ def circulant_pairs(
     >>> len(u), sorted(np.bincount(np.r_[u, v]).tolist())
     (5, [2, 2, 2, 2, 2])
     """
-    with np.errstate(over="ignore"):
-        salt_sig = signal.astype(np.int64) if common is None else np.where(common[signal], -1, signal)
-        salt = _mix64(salt_sig.astype(np.int64) * 0x632BE59BD9B4E019 + (seed & 0xFFFFFFFF))
-        key = _mix64((node_key[account].astype(np.uint64) ^ salt).astype(np.int64))
+    from ._circulant_kernels import circulant_keys
+
+    if common is None:
+        c_of, c_idx = np.zeros(1, bool), np.zeros(len(signal), np.int64)
+    elif isinstance(common, np.ndarray):
+        c_of, c_idx = common.astype(bool, copy=False), signal
+    else:  # a lookup (``common[ids]``), as the Spark engine passes
+        c_of, c_idx = np.asarray(common[signal], bool), np.arange(len(signal))
+    key = circulant_keys(account, signal, np.asarray(node_key, np.int64), c_of, c_idx, seed & 0xFFFFFFFF)
+    del c_of, c_idx
     o = _order_by_signal_then_key(signal, key)
-    del salt_sig, salt, key
-    acc, sid = account[o], signal[o]
+    del key
+    acc = account[o]
+    sid = signal[o]
     del o
-    k_inc = np.maximum(k_sig[sid], 0)
-    if not len(sid) or not int(k_inc.max()):
+    if isinstance(k_sig, np.ndarray):  # k read per signal in the kernel: no per-row array of k
+        k_of, k_idx = k_sig.astype(np.int64, copy=False), sid
+    else:  # a lookup (``k_sig[ids]``), as the Spark engine passes
+        k_of, k_idx = np.asarray(k_sig[sid], np.int64), np.arange(len(sid))
+    k_max = int(np.max(k_of, initial=0)) if len(sid) else 0  # an upper bound: rounds past the rows' own are empty
+    if not k_max:
         e = np.zeros(0, np.int64)
         return e, e, e
-    return _circulant_fill()(acc, sid, k_inc.astype(np.int64), int(k_inc.max()))
+    return _circulant_fill()(acc, sid, k_of, k_idx, k_max)
 
 
 @functools.cache
@@ -179,18 +182,19 @@ def _circulant_fill() -> Any:
     """Compiled fill of the circulant pairs, round by round (all ``j = 1`` links, then ``j = 2``...).
 
     Rows ``(acc, sid)`` are sorted by signal, each signal's members in its circulant order; a row
-    with ``k`` links to the next ``k`` members of its signal, cyclically. Round ``j`` holds, in row
+    with ``k = max(k_of[k_idx[row]], 0)`` links to the next ``k`` members of its signal, cyclically.
+    The pairs come out in the dtypes of ``acc`` and ``sid`` (int32 codes: 12 bytes a pair). Round ``j`` holds, in row
     order, the link to the ``j``-th next member of every row with ``k >= j``: one pass over the rows,
     each round filled at its own cursor (no round-sized index arrays).
     """
     from numba import njit
 
     @njit(nogil=True, cache=True)
-    def fill(acc, sid, k_inc, k_max):  # type: ignore[no-untyped-def]
+    def fill(acc, sid, k_of, k_idx, k_max):  # type: ignore[no-untyped-def]
         n = len(sid)
         n_ge = np.zeros(k_max + 2, np.int64)
         for i in range(n):
-            n_ge[k_inc[i]] += 1
+            n_ge[max(k_of[k_idx[i]], 0)] += 1
         for j in range(k_max - 1, 0, -1):  # rows with k >= j
             n_ge[j] += n_ge[j + 1]
         cursor = np.zeros(k_max + 1, np.int64)
@@ -204,8 +208,9 @@ def _circulant_fill() -> Any:
             while hi < n and sid[hi] == sid[lo]:
                 hi += 1
             size = hi - lo
+            k = max(k_of[k_idx[lo]], 0)
             for r in range(lo, hi):
-                for j in range(1, k_inc[r] + 1):
+                for j in range(1, k + 1):
                     q = cursor[j]
                     cursor[j] = q + 1
                     u[q], v[q], s[q] = acc[r], acc[lo + (r - lo + j) % size], sid[r]

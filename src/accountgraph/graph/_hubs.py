@@ -60,6 +60,28 @@ def _sample_hash(node_key: np.ndarray, signal_key: np.ndarray) -> np.ndarray:
     return _mix(np.asarray(node_key).astype(np.int64) * np.int64(0x632BE59BD9B4E019) ^ np.asarray(signal_key, np.int64))
 
 
+def _code_dtype(n: int) -> type:
+    """int32 for codes below ``n`` when ``n`` fits, else int64."""
+    return np.int32 if n < 2**31 else np.int64
+
+
+def _samples(acc: np.ndarray, sig: np.ndarray, node_key: np.ndarray, signal_key: np.ndarray | None,
+             sample: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each hub's sample: its ``sample`` members of lowest ``hash(node_key, hub)``, rows by hub then hash."""
+    skey = sig.astype(np.int64) if signal_key is None else np.asarray(signal_key, np.int64)[sig]
+    h = _sample_hash(node_key[acc], skey)
+    del skey
+    o = _order_by_signal_then_key(sig, h)  # np.lexsort((h, sig)), by a sort inside each hub
+    del h
+    sig_o = sig[o]
+    starts = np.flatnonzero(np.r_[True, sig_o[1:] != sig_o[:-1]]) if len(sig_o) else np.zeros(0, np.int64)
+    del sig_o
+    take = np.minimum(np.diff(np.r_[starts, len(o)]), sample)  # rows kept per hub, the first of each run
+    rows = np.repeat(starts - np.r_[0, np.cumsum(take)[:-1]], take) + np.arange(int(take.sum()))
+    rows = o[rows]
+    return acc[rows], sig[rows]
+
+
 class _Kernels(NamedTuple):
     cross: Any  # per hub, its sampled accounts holding each hub of another group
     union: Any  # per hub and other group, its sampled accounts holding one of its associated hubs
@@ -84,15 +106,25 @@ class _ByAccount(NamedTuple):
 
 def _by_account(acc: np.ndarray, sig: np.ndarray, group: np.ndarray, n_acc: int) -> _ByAccount:
     """The incidences by account, then group, ties in input order: ``lexsort((group[sig], acc))``,
-    by one counting sort of the (account, group) key (linear; the blocks' ends are its offsets)."""
+    by one counting sort of the (account, group) key (linear; the blocks' ends are its offsets).
+
+    Compact where the sizes allow (the layout of 41M hub incidences at seed scale): the hubs
+    in ``sig``'s dtype, groups as int8, block ends as int32 below 2**31 incidences.
+    """
     n_grp = int(group.max()) + 1 if len(group) else 1
     key = acc.astype(np.int64) * n_grp
     key += group[sig]
     by = account_order(key, n_acc * n_grp)  # stable counting sort: exactly lexsort's order
+    hub = sig[by.order]
     key = key[by.order]  # sorted: the reads below are sequential
-    grp = key % n_grp
+    del by.order
+    grp = (key % n_grp).astype(np.int8 if n_grp <= 127 else np.int64)
     key += 1
-    return _ByAccount(by.start[::n_grp].copy(), sig[by.order], grp, by.start[key])
+    ends = by.start[key]
+    del key
+    if len(ends) and int(ends[-1]) < 2**31:
+        ends = ends.astype(np.int32)
+    return _ByAccount(by.start[::n_grp].copy(), hub, grp, ends)
 
 
 def _cross_counts(csr: _ByAccount, s_acc: np.ndarray, s_sig: np.ndarray, group: np.ndarray,
@@ -192,19 +224,15 @@ def coordinated_hubs(account: np.ndarray, signal: np.ndarray, group: np.ndarray,
     m = hub[signal]
     if not m.any():
         return out
-    acc, sig = account[m].astype(np.int64), signal[m].astype(np.int64)
-    # each hub's sample: its `sample` members of lowest hash(node_key, hub)
-    skey = sig if signal_key is None else np.asarray(signal_key, np.int64)[sig]
-    h = _sample_hash(node_key[acc], skey)
-    o = _order_by_signal_then_key(sig, h)  # np.lexsort((h, sig)), by a sort inside each hub
-    acc_o, sig_o = acc[o], sig[o]
-    start = np.searchsorted(sig_o, sig_o, side="left")
-    rank = np.arange(len(sig_o)) - start
-    keep = rank < sample
-    s_acc, s_sig = acc_o[keep], sig_o[keep]
+    # compact codes (int32 where they fit): these are the 41M hub incidences at seed scale
+    acc = account[m].astype(_code_dtype(int(account.max()) + 1), copy=False)
+    sig = signal[m].astype(_code_dtype(len(degree)), copy=False)
+    del m
+    s_acc, s_sig = _samples(acc, sig, node_key, signal_key, sample)
     # for each hub, how many of its sampled accounts hold each hub of another group
     n_acc = int(max(acc.max(initial=-1), s_acc.max(initial=-1))) + 1
     csr = _by_account(acc, sig, group, n_acc)
+    del acc, sig
     a, b, c = _cross_counts(csr, s_acc, s_sig, group, len(degree))
     if not len(a):
         return out

@@ -255,7 +255,11 @@ def _evidence_by_group(
                            lam_clip, common)
         if pm is not None:
             _balance(pm, np.bincount(sig.account[of_type], minlength=n_accounts), p.promiscuity)
-            pm.data = alpha * -np.expm1(-pm.data)
+            d = pm.data  # alpha * -expm1(-x), in place (no pair-sized temporaries)
+            np.negative(d, out=d)
+            np.expm1(d, out=d)
+            np.negative(d, out=d)
+            d *= alpha
         return pm
 
     size = np.bincount(inc_type[projected], minlength=n_types)
@@ -294,16 +298,40 @@ def _project_type(sig: SignalTable, sel: np.ndarray, inc_status: np.ndarray, n_a
     pm = clique_projection(a_m, s_m, np.sqrt(_evidence(weight[s_m])), n_accounts)  # triu(B B^T, 1)
     del s_m, a_m
     if ms.any():
-        u, v, sid = circulant_pairs(sig.account[ms], sig.signal[ms], k_sig, node_key, seed, common)
-        lam_s = _evidence(weight[sid])  # then in place: one pair-sized float array at a time
-        lam_s *= degree[sid] - 1
-        lam_s /= 2 * k_sig[sid]
-        np.minimum(lam_s, lam_clip, out=lam_s)
+        # int32 codes where they fit: the pairs of the IP type (59M at seed scale) at 12 bytes each
+        u, v, sid = circulant_pairs(_compact(sig.account[ms]), _compact(sig.signal[ms]), k_sig, node_key, seed,
+                                    common)
+        lam_s = _sampled_evidence(weight, degree, k_sig, lam_clip)[sid]
         del sid
         lo, hi = np.minimum(u, v), np.maximum(u, v, out=v)
-        del u
-        pm = pm + sp.coo_matrix((lam_s, (lo, hi)), shape=pm.shape).tocsr()
+        del u, v
+        sampled = sp.coo_matrix((lam_s, (lo, hi)), shape=pm.shape)
+        del lam_s, lo, hi
+        sampled = sampled.tocsr()  # the pairs' arrays die here, before the sum
+        pm = pm + sampled  # (also when pm is empty: the sum drops explicit zeros)
     return pm
+
+
+def _compact(codes: np.ndarray) -> np.ndarray:
+    """``codes`` as int32 when they fit (non-negative codes below 2**31), else as they are."""
+    if codes.dtype == np.int32 or not len(codes) or int(codes.max()) >= 2**31:
+        return codes
+    return codes.astype(np.int32)
+
+
+def _sampled_evidence(weight: np.ndarray, degree: np.ndarray, k_sig: np.ndarray, lam_clip: float) -> np.ndarray:
+    """Evidence of one circulant link per signal: ``min(lambda(w) (d - 1) / 2k, clip)`` (0 where ``k = 0``).
+
+    Per signal, then gathered per pair: the same float operations in the same order as per pair.
+    """
+    lam = np.zeros(len(weight), np.float64)
+    s = np.flatnonzero(k_sig > 0)
+    x = _evidence(weight[s])
+    x *= degree[s] - 1
+    x /= 2 * k_sig[s]
+    np.minimum(x, lam_clip, out=x)
+    lam[s] = x
+    return lam
 
 
 def _balance(pm: sp.csr_matrix, n: np.ndarray, promiscuity: float) -> None:
