@@ -5,7 +5,7 @@ reachable from the calling frame's locals (``inp``, ``sig``, ``graph``, ``templa
 printed, largest first (views counted once, by their base). With the run's per-stage peaks printed
 at the end, the score stage's peak minus the resident set at its entry is what the stage itself adds::
 
-    PYTHONPATH=src python benchmarks/score_live_set.py /tmp/perf/seed2026
+    PYTHONPATH=src python benchmarks/score_live_set.py /tmp/perf/seed2026 [--at _graph _score _result]
 
 Linux only (``/proc/self/statm``).
 """
@@ -59,30 +59,39 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("world", help="a directory with events.parquet and accounts.parquet")
     p.add_argument("--top", type=int, default=40, help="arrays to list")
+    p.add_argument("--at", nargs="+", default=["_score"],
+                   help="pipeline stage functions to spy on at their entry (_graph, _communities, _score, _result)")
     a = p.parse_args(argv)
-    real = _pipeline._score
+    reals = {name: getattr(_pipeline, name) for name in a.at}
+    for name, real in reals.items():
+        setattr(_pipeline, name, _spy(name, real, a.top))
+    try:
+        res = accountgraph.detect(f"{a.world}/events.parquet", accounts=f"{a.world}/accounts.parquet", seed=0)
+    finally:
+        for name, real in reals.items():
+            setattr(_pipeline, name, real)
+    print("peak_rss_mib", res.stats["peak_rss_mib"])
+
+
+def _spy(name: str, real: Any, top: int) -> Any:
+    """``real`` wrapped: at its entry, print the resident set and the arrays reachable from its caller."""
 
     def spy(*args: Any, **kw: Any) -> Any:
         caller = inspect.currentframe().f_back  # type: ignore[union-attr]
         out: list[tuple[int, str, str]] = []
         seen: set[int] = set()
-        for name, v in caller.f_locals.items():  # type: ignore[union-attr]
-            _walk(v, name, seen, out)
+        for local, v in caller.f_locals.items():  # type: ignore[union-attr]
+            _walk(v, local, seen, out)
         for i, v in enumerate(args):
             _walk(v, f"arg{i}", seen, out)
         out.sort(reverse=True)
-        print(f"score stage entry: RSS {_rss() / 2**30:.2f} GiB; reachable arrays "
+        print(f"{name} entry: RSS {_rss() / 2**30:.2f} GiB; reachable arrays "
               f"{sum(x[0] for x in out) / 2**30:.2f} GiB in {len(out)} arrays", flush=True)
-        for nb, path, what in out[:a.top]:
+        for nb, path, what in out[:top]:
             print(f"{nb / 2**20:9.1f} MiB  {path}  {what}", flush=True)
         return real(*args, **kw)
 
-    _pipeline._score = spy
-    try:
-        res = accountgraph.detect(f"{a.world}/events.parquet", accounts=f"{a.world}/accounts.parquet", seed=0)
-    finally:
-        _pipeline._score = real
-    print("peak_rss_mib", res.stats["peak_rss_mib"])
+    return spy
 
 
 if __name__ == "__main__":
