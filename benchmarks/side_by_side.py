@@ -34,7 +34,8 @@ wall = time.perf_counter() - t0
 a = res.assignments.sort_values("account_id")[["account_id", "cluster_id", "ring_score", "flagged"]]
 digest = hashlib.sha256(pd.util.hash_pandas_object(a, index=False).to_numpy().tobytes()).hexdigest()
 print(json.dumps({"wall_s": wall, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "digest": digest, "n_events": int(res.stats["n_events"])}))
+                  "digest": digest, "n_events": int(res.stats["n_events"]),
+                  "stage_peak_mib": res.stats.get("peak_rss_mib"), "stage_s": res.stats.get("seconds")}))
 """
 
 
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> dict:
     for k, rs in runs.items():
         out[k] = {"wall_s": statistics.median(r["wall_s"] for r in rs),
                   "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in rs),
-                  "digests": sorted({r["digest"] for r in rs}), "n_events": rs[0]["n_events"]}
+                  "digests": sorted({r["digest"] for r in rs}), "n_events": rs[0]["n_events"],
+                  "runs": [{k: r.get(k) for k in ("wall_s", "peak_rss_mib", "stage_peak_mib", "stage_s")} for r in rs]}
     out["ratio_wall"] = out["this"]["wall_s"] / out["baseline"]["wall_s"]
     out["ratio_peak"] = out["this"]["peak_rss_mib"] / out["baseline"]["peak_rss_mib"]
     out["same_assignments"] = out["this"]["digests"] == out["baseline"]["digests"]

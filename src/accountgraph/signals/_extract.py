@@ -47,9 +47,9 @@ class SignalTable:
 
     Attributes
     ----------
-    account : ndarray of int64, shape (m,)
+    account : ndarray of int32 (int64 past 2**31 - 1 accounts), shape (m,)
         Account code of each incidence (sorted by ``(signal, account)``).
-    signal : ndarray of int64, shape (m,)
+    signal : ndarray of int32 (int64 past 2**31 - 1 signals), shape (m,)
         Global signal id of each incidence.
     n_events : ndarray of int32 (int64 past 2**31 - 1 events), shape (m,)
         Events behind the incidence (1 for account-table attributes).
@@ -171,7 +171,12 @@ def _assemble(done: dict[str, tuple], names: list[str]) -> SignalTable:
     sizes = {t: len(done[t][0]) for t in names}
     m = sum(sizes.values())
     top = max([int(done[t][2].max()) for t in names if sizes[t]], default=0)
-    account, signal = np.empty(m, np.int64), np.empty(m, np.int64)
+    top_acc = max([int(done[t][0].max()) for t in names if sizes[t]], default=0)
+    n_sig = sum(len(done[t][3]) for t in names if sizes[t])
+    # int32 codes while they fit (76M incidences at seed scale: 0.58 GiB less, live from
+    # the signals stage to the views); consumers widen where they multiply codes
+    account = np.empty(m, np.int32 if top_acc < 2**31 - 1 else np.int64)
+    signal = np.empty(m, np.int32 if n_sig < 2**31 - 1 else np.int64)
     n_events = np.empty(m, np.int32 if top < 2**31 else np.int64)
     types, values = [], []
     type_names: list[str] = []
