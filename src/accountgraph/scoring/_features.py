@@ -195,10 +195,14 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
     ok = fam >= 0
     # Clusters may hold no events at all (accounts linked by their attributes only).
     n_fam = int(fam.max()) + 1 if len(fam) else 1
-    key = cl[ok].astype(np.int64) * n_fam + fam[ok]
+    fam_ok = fam[ok]
+    key = cl[ok].astype(np.int64)  # built in place: one event-sized int64 array (38M events at seed scale)
+    key *= n_fam
+    key += fam_ok
     codes, u = pd.factorize(key)
     u = np.asarray(u, dtype=np.int64)
     c = np.bincount(codes, minlength=len(u))
+    del codes
     by_key = np.argsort(u)
     u_sorted, c_sorted = u[by_key], c[by_key]
     ucl = u // n_fam
@@ -212,7 +216,8 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
     # Families shared across the cluster: distinct accounts per (cluster, family).
     from ._kernels import first_of_pair  # numba: imported when first needed
 
-    first = first_of_pair(acc[ok].astype(np.int64), fam[ok].astype(np.int64))  # an account is in one cluster
+    first = first_of_pair(acc[ok], fam_ok)  # an account is in one cluster; the kernel widens the codes itself
+    del fam_ok
     cf_u, users = np.unique(key[first], return_counts=True)
     cf_cl = cf_u // n_fam
     shared_f = users >= np.maximum(3, 0.3 * n_acc[cf_cl])
