@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accountgraph.scoring._kernels import exit_counts, first_of_pair, ip_concentration_counts
+from accountgraph.scoring._kernels import (exit_counts, first_of_pair, ip_concentration_by_account,
+                                          ip_concentration_counts)
 
 
 @st.composite
@@ -65,6 +66,24 @@ def test_ip_concentration_counts_do_not_depend_on_where_the_minutes_lie(ev, offs
     assert all(np.array_equal(x, y) for x, y in zip(want, got))
 
 
+@settings(max_examples=200, deadline=None)
+@given(_events(), st.sampled_from([0, -86_400 * 400 - 17, 1_700_000_000, 2**40]), st.data())
+def test_concentration_read_in_place_equals_the_copied_events(ev, offset, data):
+    """Clustered events read in place by account (seconds, some accounts in no cluster, before 1970
+    too) give the counts of their copies with minutes and clusters per event."""
+    acc, ip, minute, acc_cluster = ev
+    acc_cluster = np.where(np.arange(12) % 4 == 3, -1, acc_cluster)  # a quarter of the accounts in no cluster
+    jitter = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).integers(0, 60, len(minute))
+    ts = minute * 60 + offset + jitter  # seconds: events of one minute at different seconds
+    if len(ts) > 1 and (np.diff(minute) >= 0).all():  # logs in time order stay in time order
+        o = np.argsort(ts, kind="stable")
+        acc, ip, ts = acc[o], ip[o], ts[o]
+    m = acc_cluster[acc] >= 0
+    want = ip_concentration_counts(acc_cluster[acc[m]], acc[m], ip[m], ts[m] // 60, 3)
+    got = ip_concentration_by_account(acc_cluster, acc.astype(np.int32), ip.astype(np.int32), ts, 3)
+    assert all(np.array_equal(x, y) for x, y in zip(want, got))
+
+
 def test_kernels_grow_their_tables_past_the_initial_capacity():
     """More distinct pairs than the first table holds (4,096 slots): growth keeps every key."""
     rng = np.random.default_rng(0)
@@ -81,6 +100,8 @@ def test_kernels_grow_their_tables_past_the_initial_capacity():
     shuffled = rng.permutation(n)
     again = ip_concentration_counts(cl[shuffled], acc[shuffled], ip[shuffled], minute[shuffled], 7)
     assert all(np.array_equal(x, y) for x, y in zip((total, top3, synced), again))
+    in_place = ip_concentration_by_account(np.arange(3_000) % 7, acc, ip, minute * 60, 7)
+    assert all(np.array_equal(x, y) for x, y in zip((total, top3, synced), in_place))
 
 
 @settings(max_examples=200, deadline=None)

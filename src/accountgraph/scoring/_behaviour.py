@@ -149,19 +149,12 @@ def infrastructure_features(acc_cluster: np.ndarray, ev_account: np.ndarray, ts_
 def _ip_concentration(acc_cluster: np.ndarray, acc: np.ndarray, ip: np.ndarray, ts: np.ndarray,
                       k: int) -> dict[str, np.ndarray]:
     """Top-3 IP share and same-minute sharing of IPs, over the clustered events (one compiled pass)."""
-    m = (acc_cluster >= 0)[acc]  # the clustered events (no event-sized cluster array)
-    if not m.any():
+    if not (acc_cluster >= 0).any():
         return {"ip_top_share": np.full(k, np.nan), "sync_share": np.full(k, np.nan)}
-    from ._kernels import ip_concentration_counts
+    from ._kernels import ip_concentration_by_account
 
-    a = acc[m]
-    minute = ts[m]
-    minute //= 60
-    minute -= minute.min()  # in place: the kernel takes minutes from 0 as they are
-    if len(minute) and int(minute.max()) < 2**31:  # int32 (four millennia of minutes)
-        minute = minute.astype(np.int32)
-    cl = acc_cluster.astype(np.int32 if k < 2**31 else np.int64)[a]
-    total, top, synced = ip_concentration_counts(cl, a, ip[m], minute, k)
+    # the clustered events read where they lie (no copies of them), each one's cluster and minute on the way
+    total, top, synced = ip_concentration_by_account(acc_cluster, acc, ip, ts, k)
     total = total.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {"ip_top_share": np.where(total > 0, top / total, np.nan),

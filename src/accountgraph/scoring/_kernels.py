@@ -138,7 +138,9 @@ def _first_of_pair(a, b, n_a, n_b, cap):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _concentration(cl, acc, ip, minute, k, n_ip):  # type: ignore[no-untyped-def]
+def _concentration(cl, by_account, acc, ip, t, div, lo, k, n_ip):  # type: ignore[no-untyped-def]
+    # Event i's cluster is cl[acc[i]] (by_account; events of accounts in no cluster, cl < 0,
+    # are skipped) or cl[i]; its minute is t[i] // div - lo.
     # One table row of three words per (cluster, ip), so a probe touches one cache line:
     # its key; its event count (high 32 bits) with the first account of its current
     # (cluster, ip, minute) bucket (bits 1-31) and whether another account used that bucket
@@ -150,8 +152,10 @@ def _concentration(cl, acc, ip, minute, k, n_ip):  # type: ignore[no-untyped-def
     low = np.int64(0xFFFFFFFF)
     table = np.full((_MIN_CAP, 3), -1, np.int64)
     n = 0
-    for i in range(len(cl)):
-        c = cl[i]
+    for i in range(len(acc)):
+        c = cl[acc[i]] if by_account else cl[i]
+        if c < 0:
+            continue
         total[c] += 1
         key = np.int64(c) * n_ip + ip[i]
         s = _row_slot(table, key)
@@ -161,16 +165,17 @@ def _concentration(cl, acc, ip, minute, k, n_ip):  # type: ignore[no-untyped-def
             if 2 * n >= len(table):
                 table = _doubled(table)
                 s = _row_slot(table, key)
+        minute = np.int64(t[i] // div - lo)
         who, when = table[s, 1], table[s, 2]
         run = when & low
-        if run == 0 or np.int64(minute[i]) != when >> 32:  # a new bucket: close the previous one
+        if run == 0 or minute != when >> 32:  # a new bucket: close the previous one
             if run > 0 and who & 1:
                 synced[c] += run
             who, run = (who >> 32 << 32) | (np.int64(acc[i]) << 1), np.int64(0)
         elif np.int64(acc[i]) != (who & low) >> 1:
             who |= 1
         table[s, 1] = who + (np.int64(1) << 32)
-        table[s, 2] = (np.int64(minute[i]) << 32) | (run + 1)
+        table[s, 2] = (minute << 32) | (run + 1)
     top = np.zeros((k, 3), np.int64)  # each cluster's three largest (cluster, ip) counts, descending
     for r in range(len(table)):
         if table[r, 0] < 0:
@@ -233,7 +238,44 @@ def ip_concentration_counts(cl: np.ndarray, acc: np.ndarray, ip: np.ndarray, min
             minute = np.unique(minute, return_inverse=True)[1].reshape(-1)
         elif lo != 0:
             minute = minute - lo  # int64 copy: the caller's array is not changed
-    return _concentration(cl, acc, ip, minute, int(k), n_ip)
+    return _concentration(cl, False, acc, ip, minute, 1, 0, int(k), n_ip)
+
+
+def ip_concentration_by_account(acc_cluster: np.ndarray, acc: np.ndarray, ip: np.ndarray, ts_s: np.ndarray,
+                                k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`ip_concentration_counts` over the events of clustered accounts, read in place.
+
+    ``acc_cluster`` per account (-1: none); ``acc``, ``ip`` (>= 0) and ``ts_s`` (UTC seconds) per
+    event, all events. Events in time order are read where they lie, each event's cluster and
+    minute found on the way (no copies of the clustered events: four event-sized arrays at seed
+    scale); otherwise the clustered events are copied and :func:`ip_concentration_counts` sorts them.
+    The same counts either way.
+    """
+    if len(acc) and (len(acc) >= 2**31 or int(acc.max()) >= 2**31):  # packed in 31 and 32 bits
+        raise ValueError("ip_concentration_by_account takes fewer than 2**31 events and account codes")
+    cl = np.asarray(acc_cluster)
+    found, lo, hi = _clustered_minutes(cl, acc, ts_s) if len(ts_s) and _ordered(ts_s) else (False, 0, 0)
+    if found and hi - lo < 2**31:
+        n_ip = int(ip.max()) + 1 if len(ip) else 1
+        return _concentration(cl, True, acc, ip, ts_s, 60, lo, int(k), n_ip)
+    m = (cl >= 0)[acc]
+    minute = ts_s[m] // 60
+    return ip_concentration_counts(cl[acc[m]], acc[m], ip[m], minute, k)
+
+
+@njit(nogil=True, cache=True)
+def _clustered_minutes(cl, acc, ts_s):  # type: ignore[no-untyped-def]
+    """``(any, first minute, last minute)`` of the clustered events (in time order)."""
+    first = -1
+    last = -1
+    for i in range(len(acc)):
+        if cl[acc[i]] >= 0:
+            if first < 0:
+                first = i
+            last = i
+    if first < 0:
+        return False, np.int64(0), np.int64(0)
+    return True, np.int64(ts_s[first] // 60), np.int64(ts_s[last] // 60)
 
 
 def first_of_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
