@@ -40,3 +40,22 @@ def test_chunked_population_equals_the_whole(seed, chunk, monkeypatch):
         np.testing.assert_array_equal(got[k], want[k])
     if n > 100:
         assert got["hour_of_day_unclustered"].sum() > 0  # not vacuous
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_kept_event_order_equals_the_two_sorts(seed):
+    """The counting sort by (cluster, account) rank gives the order of the two stable key sorts, in or out of time order."""
+    rng = np.random.default_rng(seed)
+    n, n_acc = int(rng.integers(0, 2000)), int(rng.integers(1, 60))
+    ts = rng.integers(0, 50, n) * 1_000_000
+    if seed % 2:
+        ts = np.sort(ts)  # logs in time order: no time sort
+    ev_account = rng.integers(0, n_acc, n).astype(np.int32)
+    acc_cid = np.where(rng.random(n_acc) < 0.3, -1, rng.integers(0, 6, n_acc))
+    acc_keep = (acc_cid >= 0) & (acc_cid != 2)
+    rows = np.flatnonzero(acc_keep[ev_account])
+    rows = rows[np.argsort(ts[rows], kind="stable")]
+    ev_acc = ev_account[rows].astype(np.int64)
+    want = rows[np.argsort(acc_cid[ev_acc] * n_acc + ev_acc, kind="stable")]
+    got = _tables._kept_event_order(acc_keep, acc_cid, ev_account, ts)
+    np.testing.assert_array_equal(got, want)
