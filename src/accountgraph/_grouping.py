@@ -91,13 +91,17 @@ def group_quantiles_int(values: np.ndarray, groups: np.ndarray, n_groups: int,
     outs = [np.full(n_groups, np.nan) for _ in qs]
     if len(values) == 0:
         return outs
-    key = groups.astype(np.int64)  # built and sorted in place: two value-sized int64 arrays at most
+    key = groups.astype(np.int64)  # built and sorted in place: one value-sized int64 array
     key <<= 32
-    key |= np.clip(values, 0, 2**31 - 1).astype(np.int64, copy=False)
+    clipped = np.clip(values, 0, 2**31 - 1)
+    key |= clipped if clipped.dtype.kind == "i" else clipped.astype(np.int64)
+    del clipped
     key.sort()
-    g = key >> 32
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    size = np.diff(np.r_[starts, g.size])
+    # the groups' runs in the sorted keys, from their sizes (no value-sized group array)
+    size = np.bincount(groups, minlength=n_groups)
+    present = np.flatnonzero(size)
+    size = size[present]
+    starts = np.cumsum(size) - size
     for out, q in zip(outs, qs):
-        out[g[starts]] = (key[starts + np.floor(q * (size - 1)).astype(np.int64)] & 0xFFFFFFFF).astype(np.float64)
+        out[present] = (key[starts + np.floor(q * (size - 1)).astype(np.int64)] & 0xFFFFFFFF).astype(np.float64)
     return outs
