@@ -59,3 +59,19 @@ def test_kept_event_order_equals_the_two_sorts(seed):
     want = rows[np.argsort(acc_cid[ev_acc] * n_acc + ev_acc, kind="stable")]
     got = _tables._kept_event_order(acc_keep, acc_cid, ev_account, ts)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sorted_counts_equal_numpy_unique(seed):
+    """The in-place key sort gives ``np.unique(..., return_counts=True)``: values, counts and dtypes."""
+    rng = np.random.default_rng(seed)
+    n_acc, n = 40, int(rng.integers(1, 3000))
+    acc_cid = rng.integers(0, 7, n_acc).astype(np.int32 if seed % 2 else np.int64)
+    acc = rng.integers(0, n_acc, n).astype(np.int32)
+    family = rng.integers(0, 1 + seed * 50, n).astype(np.int32)
+    n_fam = int(family.max()) + 1
+    want = np.unique(acc_cid[acc].astype(np.int64) * n_fam + family, return_counts=True)
+    got = _tables._sorted_counts(acc_cid, acc, family, n_fam)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
