@@ -161,7 +161,7 @@ def _sorted_counts(acc_cid: np.ndarray, acc: np.ndarray, family: np.ndarray,
                    n_fam: int) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(acc_cid[acc] * n_fam + family, return_counts=True)`` with one int64 key array,
     built and sorted in place (the clustered prompts: 38M at seed scale)."""
-    key = acc_cid[acc].astype(np.int64)
+    key = acc_cid[acc].astype(np.int64, copy=False)  # the gather is a fresh array: modified in place
     key *= n_fam
     key += family
     key.sort()
