@@ -1,4 +1,4 @@
-"""The population histograms of the evidence tables, counted by chunks, equal the whole-array formula."""
+"""The evidence tables' memory-lean paths (chunked population histograms, counting-sort event order, in-place template counts) equal the formulas they replace."""
 
 from __future__ import annotations
 
