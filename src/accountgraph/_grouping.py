@@ -93,9 +93,13 @@ def group_quantiles_int(values: np.ndarray, groups: np.ndarray, n_groups: int,
         return outs
     key = groups.astype(np.int64)  # built and sorted in place: one value-sized int64 array
     key <<= 32
-    clipped = np.clip(values, 0, 2**31 - 1)
-    key |= clipped if clipped.dtype.kind == "i" else clipped.astype(np.int64)
-    del clipped
+    kind, size = values.dtype.kind, values.dtype.itemsize
+    if (kind == "u" and size < 4) or (kind == "i" and size <= 4 and int(values.min()) >= 0):
+        key |= values  # within [0, 2**31) already (int32 as from Parquet): no clipped copy
+    else:
+        clipped = np.clip(values, 0, 2**31 - 1)
+        key |= clipped if clipped.dtype.kind == "i" else clipped.astype(np.int64)
+        del clipped
     key.sort()
     # the groups' runs in the sorted keys, from their sizes (no value-sized group array)
     size = np.bincount(groups, minlength=n_groups)

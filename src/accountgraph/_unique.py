@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["factorize_sorted_values", "lexsort", "search", "union", "unique", "unique_inverse"]
+__all__ = ["counts_in_place", "factorize_sorted_values", "lexsort", "search", "union", "unique", "unique_inverse"]
 
 #: Below this many queries :func:`search` searches them as given.
 SORT_QUERIES = 1 << 15
@@ -53,6 +53,28 @@ def unique(x: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     return s[keep]
+
+
+def counts_in_place(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_counts=True)`` for a 1-D integer array that may be overwritten.
+
+    ``x`` is sorted in place and its runs counted: no copy of ``x`` and no inverse (an
+    event-sized key at seed scale is 0.3 GiB; ``np.unique`` copies it, and a hash
+    factorisation adds an int64 code per row). ``x`` is left sorted.
+
+    Examples
+    --------
+    >>> values, counts = counts_in_place(np.array([3, 1, 3, 2, 1]))
+    >>> values.tolist(), counts.tolist()
+    ([1, 2, 3], [2, 1, 2])
+    """
+    x.sort()
+    new = np.empty(len(x), bool)
+    new[:1] = True
+    np.not_equal(x[1:], x[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    del new
+    return x[starts], np.diff(np.r_[starts, len(x)])
 
 
 def unique_inverse(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -91,3 +91,20 @@ def test_group_quantiles_int_equals_the_dense_helper(vals, data, qs):
     got = group_quantiles_int(values, groups, 8, tuple(qs))
     for q, g in zip(qs, got):
         np.testing.assert_array_equal(g, group_quantile_dense(values.astype(np.float64), groups, 8, q))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), qs=st.lists(st.sampled_from([0.0, 0.5, 1.0]) | st.floats(0, 1), min_size=1, max_size=3),
+       dtype=st.sampled_from([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]))
+def test_group_quantiles_int_clips_every_integer_dtype(data, qs, dtype):
+    """Negative and >= 2**31 values read as 0 and 2**31 - 1, whatever the dtype (the unclipped fast path included)."""
+    from accountgraph._grouping import group_quantiles_int
+
+    info = np.iinfo(dtype)
+    vals = data.draw(st.lists(st.integers(int(info.min), int(info.max)), max_size=40))
+    groups = np.array(data.draw(st.lists(st.integers(0, 4), min_size=len(vals), max_size=len(vals))), np.int64)
+    values = np.array(vals, dtype)
+    got = group_quantiles_int(values, groups, 5, tuple(qs))
+    ref = np.clip(np.array(vals, dtype=object), 0, 2**31 - 1).astype(np.float64)
+    for q, g in zip(qs, got):
+        np.testing.assert_array_equal(g, group_quantile_dense(ref, groups, 5, q))

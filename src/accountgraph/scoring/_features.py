@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from .._grouping import group_quantile_dense, group_quantiles_int
-from .._unique import lexsort
+from .._unique import counts_in_place, lexsort
 
-__all__ = ["account_activity", "account_days", "distinct_keys", "output_median", "pivot_facts", "ramp",
+__all__ = ["account_activity", "account_days", "distinct_keys", "output_median", "pivot_facts", "ramp", "seconds",
            "rate_median"]
 
 _US_PER_S = 1_000_000
@@ -66,6 +66,21 @@ def account_days(acc: np.ndarray, day: np.ndarray, n_accounts: int, n_days: int)
     if n_accounts * n_days <= 60_000_000:
         return np.flatnonzero(np.bincount(key, minlength=n_accounts * n_days))
     return distinct_keys(key)
+
+
+def seconds(ts_us: np.ndarray) -> np.ndarray:
+    """UTC seconds (floor) of UTC microseconds: int32 when every value fits, else int64.
+
+    Seconds since 1970 fit in int32 from December 1901 to January 2038: half the bytes of the
+    event-sized array the scoring passes read (0.2 GiB at seed scale). The values equal
+    ``ts_us // 1_000_000`` either way; consumers that multiply them must widen first.
+    """
+    ts_us = np.asarray(ts_us)
+    if len(ts_us) and -(2**31) * _US_PER_S <= int(ts_us.min()) and int(ts_us.max()) < 2**31 * _US_PER_S:
+        out = np.empty(len(ts_us), np.int32)
+        np.floor_divide(ts_us, _US_PER_S, out=out, casting="unsafe")  # cast chunk by chunk, no int64 copy
+        return out
+    return ts_us // _US_PER_S
 
 
 def account_activity(ev_account: np.ndarray, ts_s: np.ndarray, n_accounts: int) -> dict[str, np.ndarray]:
@@ -193,35 +208,33 @@ def _templates(fam: np.ndarray, cl: np.ndarray, acc: np.ndarray, n_acc: np.ndarr
     no cluster.
     """
     ok = fam >= 0
+    every = bool(ok.all())  # no prompt without a family: no copies of the clustered events
     # Clusters may hold no events at all (accounts linked by their attributes only).
     n_fam = int(fam.max()) + 1 if len(fam) else 1
-    fam_ok = fam[ok]
-    key = cl[ok].astype(np.int64)  # built in place: one event-sized int64 array (38M events at seed scale)
+    fam_ok = fam if every else fam[ok]
+    key = cl.astype(np.int64) if every else cl[ok].astype(np.int64)  # one event-sized int64 array, in place
     key *= n_fam
     key += fam_ok
-    codes, u = pd.factorize(key)
-    u = np.asarray(u, dtype=np.int64)
-    c = np.bincount(codes, minlength=len(u))
-    del codes
-    by_key = np.argsort(u)
-    u_sorted, c_sorted = u[by_key], c[by_key]
+    from ._kernels import first_of_pair  # numba: imported when first needed
+
+    # Families shared across the cluster: distinct accounts per (cluster, family).
+    first = first_of_pair(acc if every else acc[ok], fam_ok)  # an account is in one cluster; widened in the kernel
+    del fam_ok
+    cf_u, users = np.unique(key[first], return_counts=True)
+    del first
+    u, c = counts_in_place(key)  # the (cluster, family) keys in order, with their prompts
+    del key
+    prompts_cf = c[np.searchsorted(u, cf_u)]  # prompts of each (cluster, family) with its users
     ucl = u // n_fam
     order = lexsort((-c, ucl))
     ucl, c = ucl[order], c[order]
     starts = np.searchsorted(ucl, ucl, side="left")
     rank = np.arange(len(ucl)) - starts
     top3 = np.bincount(ucl[rank < 3], weights=c[rank < 3], minlength=k)
-    n_prompted = np.bincount(cl[ok], minlength=k).astype(np.float64)
+    n_prompted = np.bincount(cl if every else cl[ok], minlength=k).astype(np.float64)
     rep = np.where(n_prompted > 0, top3 / np.maximum(n_prompted, 1), 0.0)
-    # Families shared across the cluster: distinct accounts per (cluster, family).
-    from ._kernels import first_of_pair  # numba: imported when first needed
-
-    first = first_of_pair(acc[ok], fam_ok)  # an account is in one cluster; the kernel widens the codes itself
-    del fam_ok
-    cf_u, users = np.unique(key[first], return_counts=True)
     cf_cl = cf_u // n_fam
     shared_f = users >= np.maximum(3, 0.3 * n_acc[cf_cl])
-    prompts_cf = c_sorted[np.searchsorted(u_sorted, cf_u)]
     shared = np.bincount(cf_cl[shared_f], weights=prompts_cf[shared_f], minlength=k)
     shared_share = np.where(n_prompted > 0, shared / np.maximum(n_prompted, 1), 0.0)
     cf_fam = cf_u % n_fam
@@ -250,7 +263,8 @@ def _output(out: np.ndarray, cl: np.ndarray, k: int, pop_median: float) -> Featu
     ``out``, ``cl``: output length (-1 unknown) and cluster of each clustered event.
     """
     ok = out >= 0
-    med, q1, q3 = group_quantiles_int(out[ok], cl[ok], k, (0.5, 0.25, 0.75))
+    every = bool(ok.all())  # as usual: no copies of the clustered events' lengths and clusters
+    med, q1, q3 = group_quantiles_int(out if every else out[ok], cl if every else cl[ok], k, (0.5, 0.25, 0.75))
     rel_iqr = (q3 - q1) / np.maximum(med, 1)
     ratio = med / max(pop_median, 1)
     return {"output_median": med, "output_rel_iqr": rel_iqr, "output_vs_population": ratio}

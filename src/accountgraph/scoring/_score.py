@@ -76,7 +76,7 @@ import pandas as pd
 from .._parallel import Lane, beside
 from ._behaviour import infrastructure_features, rhythm_features
 from ._facts import PopulationFacts, _population, population_facts
-from ._features import _US_PER_S, _cadence, _creation, _output, _pivot, _templates, _timing, account_activity
+from ._features import _cadence, _creation, _output, _pivot, _templates, _timing, account_activity, seconds
 from ._features import ramp as ramp  # re-exported: tests import it from here
 from ._teams import team_blocks  # noqa: F401  (named in the docstring)
 from ..signals import ClusterPairs
@@ -169,7 +169,7 @@ def cluster_features(*, n_clusters: int, acc_cluster: np.ndarray, ev_account: np
     """
     k = n_clusters
     n = len(acc_cluster)
-    ts_all = ev_ts_us // _US_PER_S
+    ts_all = seconds(ev_ts_us)  # int32 while the times fit (through 2038)
     act = account_activity(ev_account, ts_all, n)
     own = facts is None
     use_ip = own or facts.exits_median is not None

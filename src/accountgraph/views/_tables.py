@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ..graph import STATUS_NAMES, AccountGraph
 from ..signals import ClusterPairs, SignalTable, account_order, cluster_pairs
-from .._unique import lexsort
+from .._unique import counts_in_place, lexsort
 
 __all__ = ["assignments_table", "cluster_signals", "cluster_template_counts", "cluster_templates", "evidence_tables",
            "rank_clusters", "string_column", "with_representatives"]
@@ -164,13 +164,7 @@ def _sorted_counts(acc_cid: np.ndarray, acc: np.ndarray, family: np.ndarray,
     key = acc_cid[acc].astype(np.int64, copy=False)  # the gather is a fresh array: modified in place
     key *= n_fam
     key += family
-    key.sort()
-    new = np.empty(len(key), bool)
-    new[:1] = True
-    np.not_equal(key[1:], key[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    del new
-    return key[starts], np.diff(np.r_[starts, len(key)])
+    return counts_in_place(key)
 
 
 def with_representatives(counts: pd.DataFrame, representatives: Any) -> pd.DataFrame:
