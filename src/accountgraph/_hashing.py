@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fmix64", "splitmix64", "GOLDEN"]
+__all__ = ["fmix64", "mix_golden", "splitmix64", "GOLDEN"]
 
 #: 2**64 / golden ratio, the Weyl increment of splitmix64.
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -38,3 +38,12 @@ def splitmix64(x):  # type: ignore[no-untyped-def]
     x = x ^ (x >> _SM_S2)
     x = x * _SM_M2
     return x ^ (x >> _SM_S3)
+
+
+def mix_golden(x):  # type: ignore[no-untyped-def]
+    """:func:`splitmix64` of ``x + GOLDEN`` (one step of the splitmix64 generator), array or scalar.
+
+    Compiled kernels call ``njit(splitmix64)`` on ``x + GOLDEN`` themselves (numba does not
+    call a plain Python function), as :mod:`accountgraph.graph._circulant_kernels` does.
+    """
+    return splitmix64(x + GOLDEN)

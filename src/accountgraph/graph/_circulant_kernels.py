@@ -11,16 +11,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .._hashing import GOLDEN, splitmix64
+
 __all__ = ["circulant_keys", "mix64"]
+
+
+_finalise = njit(inline="always")(splitmix64)
 
 
 @njit(nogil=True, cache=True)
 def mix64(z):  # type: ignore[no-untyped-def]
-    """SplitMix64 finaliser of a uint64 (wrapping arithmetic, as numpy's uint64 arrays)."""
-    z = z + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+    """:func:`accountgraph._hashing.mix_golden` of a uint64, compiled (wrapping, as numpy's uint64 arrays)."""
+    return _finalise(z + GOLDEN)
 
 
 @njit(nogil=True, cache=True)

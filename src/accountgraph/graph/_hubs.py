@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._budget import _order_by_signal_then_key
+from .._hashing import mix_golden
 from .._parallel import beside
 from ..signals import account_order
 
@@ -45,10 +46,7 @@ logger = logging.getLogger(__name__)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+    return mix_golden(x.astype(np.uint64))
 
 
 def _sample_hash(node_key: np.ndarray, signal_key: np.ndarray) -> np.ndarray:

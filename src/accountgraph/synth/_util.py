@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._exceptions import InvalidParameterError
+from .._hashing import mix_golden
 
 __all__ = [
     "rng_for",
@@ -46,10 +47,7 @@ def mix64(*parts: np.ndarray | int) -> np.ndarray:
     x = np.zeros((), dtype=_U64)
     with np.errstate(over="ignore"):
         for p in parts:
-            x = (x ^ np.asarray(p).astype(_U64)) + _U64(0x9E3779B97F4A7C15)
-            x = (x ^ (x >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
-            x = (x ^ (x >> _U64(27))) * _U64(0x94D049BB133111EB)
-            x = x ^ (x >> _U64(31))
+            x = mix_golden(x ^ np.asarray(p).astype(_U64))
     return np.asarray(x, dtype=_U64)
 
 
