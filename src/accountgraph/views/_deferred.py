@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["Deferred", "DEFERRED_FIELDS", "resolved"]
 
 #: The result attributes that may hold a :class:`Deferred`.
-DEFERRED_FIELDS = frozenset({"templates", "_cluster_templates"})
+DEFERRED_FIELDS = frozenset({"templates", "_cluster_templates", "_incidence"})
 
 
 class Deferred:
@@ -32,6 +32,11 @@ class Deferred:
 
     def __init__(self, fn: Callable[[], Any]) -> None:
         self._fn = fn
+
+    @property
+    def source(self) -> Callable[[], Any]:
+        """The function (or callable object) that computes the value."""
+        return self._fn
 
     def value(self) -> Any:
         """Compute the value (each call computes it again; the result object keeps it)."""

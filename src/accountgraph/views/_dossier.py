@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..scoring import ScoringParams
+from ._incidence import cluster_incidence
 from ._types import ResultLike
 
 
@@ -264,10 +265,9 @@ def _signals_and_incidence(result: ResultLike, cluster_id: int) -> tuple[pd.Data
     sigs = sigs.reset_index(drop=True)
     sigs["accounts_outside"] = (sigs["accounts_total"] - sigs["accounts_in_cluster"]).astype(np.int64)
 
-    inc = result._incidence
+    inc = cluster_incidence(result, cluster_id)
     if len(inc):
-        inc = inc.loc[inc["cluster_id"] == cluster_id].merge(
-            sigs[["signal_id", "signal_type", "value", "weight"]], on="signal_id")
+        inc = inc.merge(sigs[["signal_id", "signal_type", "value", "weight"]], on="signal_id")
         inc = inc[["account_id", "signal_id", "signal_type", "value", "weight"]]
         inc = inc.sort_values(["signal_id", "account_id"]).reset_index(drop=True)
     else:

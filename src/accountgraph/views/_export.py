@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .._exceptions import InvalidParameterError, OutputExistsError
+from ._incidence import cluster_incidence
 from ._text import visible
 from ._types import ResultLike
 
@@ -206,8 +207,8 @@ def write_graphml(result: ResultLike, path: str | os.PathLike[str], *, cluster_i
     if cluster_id is not None and not (result.clusters["cluster_id"] == cluster_id).any():
         raise InvalidParameterError(
             f"There is no cluster {cluster_id!r} to export; cluster ids run from 0 to {len(result.clusters) - 1}.")
-    g = tables_to_networkx(*bipartite_tables(result.cluster_signals, result._incidence, result.assignments,
-                                             cluster_id))
+    inc = result._incidence if cluster_id is None else cluster_incidence(result, cluster_id)
+    g = tables_to_networkx(*bipartite_tables(result.cluster_signals, inc, result.assignments, cluster_id))
     # XML 1.0 cannot hold most control characters: ids and labels show them as escapes instead.
     g = nx.relabel_nodes(g, {k: visible(node_name(k)) for k in g.nodes}, copy=True)
     for _, d in g.nodes(data=True):

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .._exceptions import InvalidParameterError
+from ._incidence import cluster_incidence
 from ._export import write_text
 from ._pseudonym import Pseudonymizer
 
@@ -167,9 +168,7 @@ def ring_indicators(result: Any, cluster_id: int, p: Pseudonymizer) -> RingIndic
             "this key. Call indicators() on the raw result, or pass the key it was pseudonymised with.")
     cs = result.cluster_signals
     cs = cs[(cs["cluster_id"] == cluster_id) & (cs["signal_type"] != "template")].reset_index(drop=True)
-    inc = result._incidence
-    inc = inc[inc["cluster_id"] == cluster_id] if len(inc) else pd.DataFrame(
-        columns=["cluster_id", "signal_id", "account_id", "n_events"])
+    inc = cluster_incidence(result, cluster_id)
     ev_acc = (result.evidence or {}).get("accounts")
     if ev_acc is not None and len(ev_acc):
         span = ev_acc.loc[ev_acc["cluster_id"] == cluster_id, ["account_id", "first_seen", "last_seen"]]

@@ -40,7 +40,13 @@ def withhold_prompts(result: Any) -> Any:
         return raw.then(_templates) if isinstance(raw, Deferred) else _templates(raw)
 
     return replace(result, templates=withheld("templates"), _cluster_templates=withheld("_cluster_templates"),
+                   _incidence=object.__getattribute__(result, "_incidence"),  # as stored: not built here
                    _include_prompts=False)
+
+
+def _deferred_accounts(raw: Any, p: Pseudonymizer) -> Any:
+    """:func:`_accounts` of a table, or a deferred one when the table is not built yet."""
+    return raw.then(lambda t: _accounts(t, p)) if isinstance(raw, Deferred) else _accounts(raw, p)
 
 
 def _accounts(df: pd.DataFrame, p: Pseudonymizer, cols: tuple[str, ...] = ("account_id",),
@@ -78,7 +84,7 @@ def pseudonymize_tables(result: Any, p: Pseudonymizer, *, include_prompts: bool 
         assignments=_accounts(result.assignments, p, sort=["account_id"]),
         cluster_signals=cs,
         evidence=ev,
-        _incidence=_accounts(result._incidence, p),
+        _incidence=_deferred_accounts(object.__getattribute__(result, "_incidence"), p),
         _pseudonymizer=p,
         _include_prompts=True,
         # passed as stored: ``replace`` would read (and so compute) a deferred table

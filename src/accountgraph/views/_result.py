@@ -23,6 +23,7 @@ from ._deferred import DEFERRED_FIELDS, Deferred
 from ._dossier import dossier_parts
 from ._explanation import RingExplanation
 from ._export import bipartite_tables, tables_to_igraph, tables_to_networkx, write_graphml
+from ._incidence import cluster_incidence
 from ._indicators import RingIndicators, ring_indicators
 from ._pseudonym import Pseudonymizer, resolve_key
 from ._pseudonymized import pseudonymize_quarantine, pseudonymize_tables, withhold_prompts
@@ -239,7 +240,8 @@ class DetectionResult:
 
     def _bipartite_tables(self, cluster_id: int | None):
 
-        return bipartite_tables(self.cluster_signals, self._incidence, self.assignments, cluster_id)
+        inc = self._incidence if cluster_id is None else cluster_incidence(self, cluster_id)
+        return bipartite_tables(self.cluster_signals, inc, self.assignments, cluster_id)
 
     def to_networkx(self, cluster_id: int | None = None) -> networkx.Graph:
         """Bipartite account–signal graph (of one cluster, or of all clusters).

@@ -16,30 +16,12 @@ import pyarrow as pa
 from ..graph import STATUS_NAMES, AccountGraph
 from ..signals import ClusterPairs, SignalTable, account_order, cluster_pairs
 from .._unique import counts_in_place, lexsort
+from ._deferred import Deferred
+from ._incidence import INCIDENCE_COLUMNS, IncidenceRows
+from ._strings import string_column
 
 __all__ = ["assignments_table", "cluster_signals", "cluster_template_counts", "cluster_templates", "evidence_tables",
            "rank_clusters", "string_column", "with_representatives"]
-
-
-def string_column(values: pa.Array, idx: np.ndarray) -> Any:
-    """``values[idx]`` as the column pandas makes of those strings, without building Python strings.
-
-    pandas 3 stores text columns in Arrow (``str``), so a column built from an object array of
-    Python strings is converted string by string; taking from the Arrow array gives the same
-    column directly (tens of millions of evidence rows: seconds and an object array saved).
-    Earlier pandas infer ``object``, which is what it returns there, as for values that are not
-    text (bytes). Nulls stay missing.
-    """
-    taken = values.take(pa.array(np.asarray(idx)))
-    dtype = _text_dtype()
-    if dtype == object or not (pa.types.is_string(taken.type) or pa.types.is_large_string(taken.type)):
-        return np.asarray(taken.to_numpy(zero_copy_only=False), dtype=object)
-    return pd.array(taken, dtype=dtype)
-
-
-def _text_dtype() -> Any:
-    """The dtype pandas infers for a column of Python strings (``str`` on pandas 3, else ``object``)."""
-    return pd.Series(["a"]).dtype
 
 
 def rank_clusters(feats: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, np.ndarray]:
@@ -88,19 +70,23 @@ def assignments_table(account_ids: pa.Array, acc_cluster: np.ndarray, new_id: np
 
 
 def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, account_ids: pa.Array,
-                    pairs: ClusterPairs | None = None, new_id: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Signals shared by >= 2 accounts of a cluster, with their rarity.
+                    pairs: ClusterPairs | None = None,
+                    new_id: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame | Deferred]:
+    """Signals shared by >= 2 accounts of a cluster, with their rarity; and their incidences.
 
     ``pairs`` (:func:`~accountgraph.signals.cluster_pairs`, over the canonical
     clusters that ``new_id`` maps to the final ids ``acc_cid``) saves
-    recomputing the grouping the member scores already did.
+    recomputing the grouping the member scores already did. The incidences (one
+    row per account holding a shared signal of its cluster) come as a
+    :class:`~._deferred.Deferred` over :class:`~._incidence.IncidenceRows`: the
+    result builds the table when it is first read.
     """
     if pairs is None:
         pairs, new_id = cluster_pairs(sig.account, sig.signal, acc_cid, sig.n_signals), None
     if not len(pairs.rows):
         empty = pd.DataFrame(columns=["cluster_id", "signal_id", "signal_type", "value", "accounts_in_cluster",
                                       "accounts_total", "weight", "status"])
-        return empty, pd.DataFrame(columns=["cluster_id", "signal_id", "account_id", "n_events"])
+        return empty, pd.DataFrame(columns=INCIDENCE_COLUMNS)
     keep_pair = pairs.count >= 2
     ucl = pairs.cluster[keep_pair] if new_id is None else new_id[pairs.cluster[keep_pair]]
     usig, cnt = pairs.signal[keep_pair], pairs.count[keep_pair]
@@ -121,13 +107,9 @@ def cluster_signals(sig: SignalTable, graph: AccountGraph, acc_cid: np.ndarray, 
                         ascending=[True, False, False, True]).drop(columns="_rank").reset_index(drop=True)
     inc_m = pairs.rows[keep_pair[pairs.pair]]
     acc = sig.account[inc_m]
-    incidence = pd.DataFrame({
-        "cluster_id": acc_cid[acc].astype(np.int64),
-        "signal_id": sig.signal[inc_m].astype(np.int64, copy=False),
-        "account_id": string_column(account_ids, acc),
-        "n_events": sig.n_events[inc_m].astype(np.int64),  # events behind the pair (1 for an account attribute)
-    }, copy=False)  # fresh columns, not copied into one block
-    return df, incidence
+    # n_events: events behind the pair (1 for an account attribute). Built as a table when first read.
+    rows = IncidenceRows(acc_cid[acc], sig.signal[inc_m], acc, sig.n_events[inc_m], account_ids)
+    return df, Deferred(rows)
 
 
 def cluster_template_counts(acc_cid: np.ndarray, ev_account: np.ndarray, ev_family: np.ndarray | None) -> pd.DataFrame:
