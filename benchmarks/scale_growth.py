@@ -39,7 +39,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from seed_scale import _revision, run_cli  # noqa: E402
+from run_benchmarks import git_revision  # noqa: E402
+from seed_scale import run_cli  # noqa: E402
 
 EVENTS = (1e6, 3e6, 10e6, 20e6, 45e6)
 ACCOUNTS = (50_000, 100_000, 250_000, 500_000, 1_000_000)
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     lines = ["# Linear growth of `accountgraph detect` (Parquet paths, fresh process per row)", "",
              f"- Command: `flock /tmp/ag-heavy.lock python benchmarks/scale_growth.py --data-root {a.data_root} --run`"
              " (worlds written first without `--run`)",
-             f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; revision `{_revision()}`; machine: "
+             f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; revision `{git_revision()}`; machine: "
              f"{os.cpu_count()} cores, 24 GiB RAM, shared (1-minute load at the end {os.getloadavg()[0]:.1f}); "
              f"Python {platform.python_version()}",
              "- Wall: the whole CLI process (imports, reading, writing the outputs); peak: the process's peak RSS; "
