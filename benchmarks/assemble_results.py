@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = [
-    "summary.md", "seed_scale_memory_8bcc35f.md", "scale_growth_c6d4895.md", "monitor_agreement_d5349b9.md", "seed_scale_memory_8dd85ed.md", "score_memory_d437b12.md", "score_teams_b427010.md", "seed_scale_aea5a1b.md", "seed_scale_b125749.md", "seed_scale_b47874a.md", "monitor_active_share_67870cd.md", "random_worlds_evaluation11_67870cd_capped60k.md", "random_worlds_evaluation11_ea8f299_capped60k.md", "replay_monitor_seed2026_hourly_67870cd.md", "monitor_hysteresis_21a4bd5.md", "monitor_update_0730a0a.md", "monitor_update_a2ed1f6.md", "replay_monitor_seed2026_b153e11.md", "monitor_update_ef04259.md", "monitor_kernels_ef04259.md", "replay_monitor_seed2026_f1fde3d.md",
+    "summary.md", "seed_scale_e5c7a11.md", "seed_scale_memory_8bcc35f.md", "scale_growth_c6d4895.md", "monitor_agreement_d5349b9.md", "seed_scale_memory_8dd85ed.md", "score_memory_d437b12.md", "score_teams_b427010.md", "seed_scale_aea5a1b.md", "seed_scale_b125749.md", "seed_scale_b47874a.md", "monitor_active_share_67870cd.md", "random_worlds_evaluation11_67870cd_capped60k.md", "random_worlds_evaluation11_ea8f299_capped60k.md", "replay_monitor_seed2026_hourly_67870cd.md", "monitor_hysteresis_21a4bd5.md", "monitor_update_0730a0a.md", "monitor_update_a2ed1f6.md", "replay_monitor_seed2026_b153e11.md", "monitor_update_ef04259.md", "monitor_kernels_ef04259.md", "replay_monitor_seed2026_f1fde3d.md",
     "seed_scale_ef04259.md",
     "monitor_update_71ca465.md", "replay_monitor_seed2026_be80e4a.md", "seed_scale_018b21a.md",
     "random_worlds_evaluation10_b54bcb1_uncapped.md", "random_worlds_evaluation10_b54bcb1_full3.md",
